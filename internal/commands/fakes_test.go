@@ -1,0 +1,151 @@
+package commands
+
+import (
+	"context"
+	"sync"
+
+	"github.com/flagbot/flagbot/internal/ld"
+	"github.com/flagbot/flagbot/internal/secret"
+)
+
+// fakeLD is a function-field fake of LaunchDarkly; a nil field fails loudly
+// through errUnexpected so a test notices calls it did not plan for.
+type fakeLD struct {
+	CallerIdentityFn   func(ctx context.Context) (ld.CallerIdentity, error)
+	GetTokenFn         func(ctx context.Context, id string) (ld.Token, error)
+	ListProjectsFn     func(ctx context.Context) ([]ld.Project, error)
+	ListEnvironmentsFn func(ctx context.Context, project string) ([]ld.Environment, error)
+	ListFlagsFn        func(ctx context.Context, project string, opts ld.FlagListOptions) (ld.FlagPage, error)
+	GetFlagFn          func(ctx context.Context, project, key string, envs ...string) (ld.Flag, error)
+	ListSegmentsFn     func(ctx context.Context, project, env string) ([]ld.Segment, error)
+	GetSegmentFn       func(ctx context.Context, project, env, key string) (ld.Segment, error)
+	SearchContextsFn   func(ctx context.Context, project, env string, opts ld.ContextSearch) ([]ld.ContextRecord, error)
+	GetContextsFn      func(ctx context.Context, project, env, kind, key string) ([]ld.ContextRecord, error)
+	ListAuditLogFn     func(ctx context.Context, opts ld.AuditLogOptions) ([]ld.AuditEntry, error)
+}
+
+type unexpectedCall string
+
+func (u unexpectedCall) Error() string { return "unexpected call to " + string(u) }
+
+func (f *fakeLD) CallerIdentity(ctx context.Context) (ld.CallerIdentity, error) {
+	if f.CallerIdentityFn == nil {
+		return ld.CallerIdentity{}, unexpectedCall("CallerIdentity")
+	}
+	return f.CallerIdentityFn(ctx)
+}
+func (f *fakeLD) GetToken(ctx context.Context, id string) (ld.Token, error) {
+	if f.GetTokenFn == nil {
+		return ld.Token{}, unexpectedCall("GetToken")
+	}
+	return f.GetTokenFn(ctx, id)
+}
+func (f *fakeLD) ListProjects(ctx context.Context) ([]ld.Project, error) {
+	if f.ListProjectsFn == nil {
+		return nil, unexpectedCall("ListProjects")
+	}
+	return f.ListProjectsFn(ctx)
+}
+func (f *fakeLD) ListEnvironments(ctx context.Context, project string) ([]ld.Environment, error) {
+	if f.ListEnvironmentsFn == nil {
+		return nil, unexpectedCall("ListEnvironments")
+	}
+	return f.ListEnvironmentsFn(ctx, project)
+}
+func (f *fakeLD) ListFlags(ctx context.Context, project string, opts ld.FlagListOptions) (ld.FlagPage, error) {
+	if f.ListFlagsFn == nil {
+		return ld.FlagPage{}, unexpectedCall("ListFlags")
+	}
+	return f.ListFlagsFn(ctx, project, opts)
+}
+func (f *fakeLD) GetFlag(ctx context.Context, project, key string, envs ...string) (ld.Flag, error) {
+	if f.GetFlagFn == nil {
+		return ld.Flag{}, unexpectedCall("GetFlag")
+	}
+	return f.GetFlagFn(ctx, project, key, envs...)
+}
+func (f *fakeLD) ListSegments(ctx context.Context, project, env string) ([]ld.Segment, error) {
+	if f.ListSegmentsFn == nil {
+		return nil, unexpectedCall("ListSegments")
+	}
+	return f.ListSegmentsFn(ctx, project, env)
+}
+func (f *fakeLD) GetSegment(ctx context.Context, project, env, key string) (ld.Segment, error) {
+	if f.GetSegmentFn == nil {
+		return ld.Segment{}, unexpectedCall("GetSegment")
+	}
+	return f.GetSegmentFn(ctx, project, env, key)
+}
+func (f *fakeLD) SearchContexts(ctx context.Context, project, env string, opts ld.ContextSearch) ([]ld.ContextRecord, error) {
+	if f.SearchContextsFn == nil {
+		return nil, unexpectedCall("SearchContexts")
+	}
+	return f.SearchContextsFn(ctx, project, env, opts)
+}
+func (f *fakeLD) GetContexts(ctx context.Context, project, env, kind, key string) ([]ld.ContextRecord, error) {
+	if f.GetContextsFn == nil {
+		return nil, unexpectedCall("GetContexts")
+	}
+	return f.GetContextsFn(ctx, project, env, kind, key)
+}
+func (f *fakeLD) ListAuditLog(ctx context.Context, opts ld.AuditLogOptions) ([]ld.AuditEntry, error) {
+	if f.ListAuditLogFn == nil {
+		return nil, unexpectedCall("ListAuditLog")
+	}
+	return f.ListAuditLogFn(ctx, opts)
+}
+
+// memWorkspaces is an in-memory Workspaces; Err, when set, fails every call.
+type memWorkspaces struct {
+	mu    sync.Mutex
+	conns map[Workspace]Connection
+	Err   error
+}
+
+func newMemWorkspaces() *memWorkspaces { return &memWorkspaces{conns: map[Workspace]Connection{}} }
+
+func (m *memWorkspaces) Get(_ context.Context, ws Workspace) (Connection, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Connection{}, m.Err
+	}
+	c, ok := m.conns[ws]
+	if !ok {
+		return Connection{}, ErrNotConnected
+	}
+	return c, nil
+}
+
+func (m *memWorkspaces) Put(_ context.Context, ws Workspace, c Connection) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return m.Err
+	}
+	m.conns[ws] = c
+	return nil
+}
+
+func (m *memWorkspaces) Delete(_ context.Context, ws Workspace) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return m.Err
+	}
+	delete(m.conns, ws)
+	return nil
+}
+
+type adminSet map[string]bool
+
+func (a adminSet) IsAdmin(_ context.Context, actor Actor) (bool, error) { return a[actor.UserID], nil }
+
+// clientsFor returns a ClientFunc that hands out f for token want and
+// records every token it was asked for.
+func clientsFor(f *fakeLD, used *[]string) ClientFunc {
+	return func(token secret.Secret) LaunchDarkly {
+		*used = append(*used, token.Reveal())
+		return f
+	}
+}
