@@ -1,0 +1,12 @@
+package slackfake
+
+import "errors"
+
+var (
+	// ErrClosed is returned by the Wait methods and the envelope senders
+	// once the server has been closed.
+	ErrClosed = errors.New("slackfake: server closed")
+	// ErrNoConnection is returned by the envelope senders when no live
+	// Socket Mode connection appeared within Options.SendTimeout.
+	ErrNoConnection = errors.New("slackfake: no live socket mode connection")
+)

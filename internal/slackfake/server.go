@@ -1,0 +1,405 @@
+package slackfake
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Identities the fake answers with. Payloads built by the helpers default to
+// TeamID when no team is given.
+const (
+	AppID     = "A0FLAGBOT" // api_app_id in payloads and hello
+	TeamID    = "T0FLAG"    // auth.test team_id
+	BotUserID = "U0BOT"     // auth.test user_id
+	BotID     = "B0BOT"     // auth.test bot_id
+
+	// DefaultAppToken and DefaultBotToken are used when Options leaves the
+	// tokens empty.
+	DefaultAppToken = "xapp-1-slackfake"
+	DefaultBotToken = "xoxb-slackfake"
+
+	// AckSizeLimit is the size at which Slack drops a Socket Mode response
+	// (20 KB, measured by slack-go's maintainers). See Ack.TooLarge.
+	AckSizeLimit = 20 * 1024
+
+	// ResponseURLUses is how many posts one response_url accepts.
+	ResponseURLUses = 5
+)
+
+const (
+	defaultPingInterval = 100 * time.Millisecond // well inside any client watchdog a test would set
+	defaultSendTimeout  = 5 * time.Second        // how long an envelope waits for a live connection
+	defaultTriggerTTL   = 3 * time.Second        // Slack's trigger_id lifetime
+	writeTimeout        = 5 * time.Second        // per WebSocket write
+	maxBodyBytes        = 4 << 20                // request bodies are read up to this size
+)
+
+// Options configures a Server. The zero value is valid.
+type Options struct {
+	// AppToken is the xapp- token apps.connections.open requires as a
+	// Bearer header. Default DefaultAppToken.
+	AppToken string
+	// BotToken is the xoxb- token every other Web API method requires,
+	// as a Bearer header or a "token" form field. Default DefaultBotToken.
+	BotToken string
+	// PingInterval is how often the server sends WebSocket pings on each
+	// connection. It must be shorter than the client's ping watchdog
+	// (socketmode.OptionPingInterval). Default 100ms.
+	PingInterval time.Duration
+	// SendTimeout is how long SlashCommand, Interactive and the other
+	// senders wait for a live connection before failing. Default 5s.
+	SendTimeout time.Duration
+	// TriggerTTL is how long a trigger_id issued by the fake stays valid
+	// for views.open and views.push, counted from when its envelope was
+	// written to the socket. Default 3s, like Slack; negative disables the
+	// expiry check (single use is still enforced).
+	TriggerTTL time.Duration
+}
+
+// Server is a running fake Slack. Create it with New; it is closed through
+// t.Cleanup. All methods are safe for concurrent use.
+type Server struct {
+	opts     Options
+	hs       *httptest.Server
+	upgrader websocket.Upgrader
+	wg       sync.WaitGroup // connection goroutines
+	done     chan struct{}  // closed by close
+
+	mu           sync.Mutex
+	changed      chan struct{} // closed and replaced on every recorded change
+	closed       bool
+	conns        []*wsConn // live connections, oldest first
+	opens        int
+	tickets      int
+	openTickets  map[string]bool // issued by apps.connections.open, not yet used
+	connSeq      int
+	envelopeSeq  int
+	responseSeq  int
+	responseUses map[string]int // response_url id -> accepted posts
+	triggerSeq   int
+	triggers     map[string]*trigger
+	tsSeq        int
+	viewSeq      int
+	users        map[string]User
+	groups       map[string][]string
+	failures     map[string]*failure
+	acks         []Ack
+	calls        []Call
+	responses    []Response
+	traffic      bytes.Buffer
+}
+
+type trigger struct {
+	sent time.Time // zero until its envelope reached a socket
+	used bool
+}
+
+type failure struct {
+	n   int
+	err string
+}
+
+// New starts a fake Slack on 127.0.0.1. It is closed, with every WebSocket
+// and goroutine it started, through t.Cleanup.
+func New(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.AppToken == "" {
+		opts.AppToken = DefaultAppToken
+	}
+	if opts.BotToken == "" {
+		opts.BotToken = DefaultBotToken
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = defaultPingInterval
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = defaultSendTimeout
+	}
+	if opts.TriggerTTL == 0 {
+		opts.TriggerTTL = defaultTriggerTTL
+	}
+	s := &Server{
+		opts:         opts,
+		upgrader:     websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+		done:         make(chan struct{}),
+		changed:      make(chan struct{}),
+		responseUses: make(map[string]int),
+		openTickets:  make(map[string]bool),
+		triggers:     make(map[string]*trigger),
+		users:        make(map[string]User),
+		groups:       make(map[string][]string),
+		failures:     make(map[string]*failure),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/{method}", s.handleAPI)
+	mux.HandleFunc("GET /api/{method}", s.handleAPI)
+	mux.HandleFunc("GET /ws", s.handleWS)
+	mux.HandleFunc("POST /response_url/{id}", s.handleResponseURL)
+	s.hs = httptest.NewServer(mux)
+	t.Cleanup(s.close)
+	return s
+}
+
+// URL is the server's base URL, "http://127.0.0.1:port".
+func (s *Server) URL() string { return s.hs.URL }
+
+// APIURL is the Web API base for slack.OptionAPIURL; it ends with "/api/".
+func (s *Server) APIURL() string { return s.hs.URL + "/api/" }
+
+// close stops the server: it fails pending waits, closes every WebSocket,
+// shuts the HTTP server down and waits for the connection goroutines.
+func (s *Server) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	close(s.done)
+	conns := slices.Clone(s.conns)
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.ws.Close()
+	}
+	s.hs.Close()
+	s.wg.Wait()
+}
+
+// notifyLocked wakes every waiter. s.mu must be held.
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// User is a Slack user as users.info reports it.
+type User struct {
+	ID       string
+	TeamID   string // default TeamID
+	Name     string
+	RealName string
+	IsAdmin  bool
+	IsOwner  bool
+	Deleted  bool
+	TZ       string
+}
+
+// SetUser adds or replaces a user; users.info answers user_not_found for
+// anyone not set.
+func (s *Server) SetUser(u User) {
+	if u.TeamID == "" {
+		u.TeamID = TeamID
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[u.ID] = u
+}
+
+// SetUserGroup sets the members usergroups.users.list reports for the group
+// id; unknown groups answer no_such_subteam.
+func (s *Server) SetUserGroup(id string, members ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[id] = slices.Clone(members)
+}
+
+// FailNext makes the next n calls of the Web API method (including
+// apps.connections.open) answer {"ok":false,"error":slackError}. The error
+// "ratelimited" is answered with HTTP 429 and "Retry-After: 1", as Slack does.
+// n <= 0 removes a pending failure.
+func (s *Server) FailNext(method string, n int, slackError string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n <= 0 {
+		delete(s.failures, method)
+		return
+	}
+	s.failures[method] = &failure{n: n, err: slackError}
+}
+
+// Opens is how many times apps.connections.open was called, failed calls
+// included.
+func (s *Server) Opens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opens
+}
+
+// Connected is how many WebSocket connections are open, including ones told
+// to disconnect that the client has not closed yet.
+func (s *Server) Connected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// AllTraffic is everything the bot ever sent to the fake, in arrival order:
+// WebSocket frames, Web API request lines (with query strings), headers
+// other than Authorization, and bodies, and response_url bodies. A test can
+// assert that a secret never reached Slack by searching it.
+func (s *Server) AllTraffic() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.traffic.Bytes())
+}
+
+// recordTrafficLocked appends request metadata and body to the traffic log.
+// s.mu must be held.
+func (s *Server) recordTrafficLocked(r *http.Request, body []byte) {
+	fmt.Fprintf(&s.traffic, "%s %s\n", r.Method, r.URL.RequestURI())
+	for k, vs := range r.Header {
+		if k == "Authorization" {
+			continue
+		}
+		for _, v := range vs {
+			fmt.Fprintf(&s.traffic, "%s: %s\n", k, v)
+		}
+	}
+	s.traffic.Write(body)
+	s.traffic.WriteByte('\n')
+}
+
+// Ack is one frame the client sent on a Socket Mode connection.
+type Ack struct {
+	EnvelopeID string
+	// Payload is the ack's "payload", nil when absent, null or {}.
+	Payload json.RawMessage
+	At      time.Time
+	// Size is the frame's size in bytes; see TooLarge.
+	Size int
+}
+
+// TooLarge reports whether Slack would have dropped this ack (20 KB or more).
+func (a Ack) TooLarge() bool { return a.Size >= AckSizeLimit }
+
+// Acks returns every frame received so far, in order.
+func (s *Server) Acks() []Ack {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.acks)
+}
+
+// WaitAck waits for the ack of envelopeID (one received earlier counts).
+func (s *Server) WaitAck(ctx context.Context, envelopeID string) (Ack, error) {
+	a, err := waitFor(ctx, s, func() []Ack { return s.acks }, func(a Ack) bool { return a.EnvelopeID == envelopeID })
+	if err != nil {
+		return Ack{}, fmt.Errorf("slackfake: wait for ack of %s: %w", envelopeID, err)
+	}
+	return a, nil
+}
+
+// Call is one Web API request.
+type Call struct {
+	Method string
+	// Params holds the form fields (first value) and query parameters, or
+	// the top-level fields of a JSON body: strings as themselves, other JSON
+	// values as their raw JSON text. A "blocks" form field is the JSON text
+	// of the array, exactly as a JSON body's "blocks" would be.
+	Params map[string]string
+	Body   []byte
+	// Token is the Bearer token, or the "token" field when there is no
+	// Authorization header.
+	Token string
+	At    time.Time
+	// Error is the Slack error the fake answered, "" when it answered ok.
+	Error string
+}
+
+// Calls returns the recorded calls of method, or of every method when
+// method is "".
+func (s *Server) Calls(method string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if method == "" || c.Method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// WaitCall waits for a call of method for which match returns true (nil
+// matches any); calls recorded before WaitCall was called count.
+func (s *Server) WaitCall(ctx context.Context, method string, match func(Call) bool) (Call, error) {
+	c, err := waitFor(ctx, s, func() []Call { return s.calls }, func(c Call) bool {
+		return c.Method == method && (match == nil || match(c))
+	})
+	if err != nil {
+		return Call{}, fmt.Errorf("slackfake: wait for %s call: %w", method, err)
+	}
+	return c, nil
+}
+
+// Response is one post to a response_url.
+type Response struct {
+	URL             string
+	Body            json.RawMessage
+	ResponseType    string
+	ReplaceOriginal bool
+	DeleteOriginal  bool
+	Text            string
+	Blocks          json.RawMessage
+	At              time.Time
+	// Error is the failure the fake answered ("used_url", "invalid_blocks",
+	// ...), "" when the post was accepted.
+	Error string
+}
+
+// Responses returns every response_url post, rejected ones included (see
+// Response.Error).
+func (s *Server) Responses() []Response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.responses)
+}
+
+// WaitResponse waits for a response_url post for which match returns true
+// (nil matches any); posts recorded earlier count.
+func (s *Server) WaitResponse(ctx context.Context, match func(Response) bool) (Response, error) {
+	r, err := waitFor(ctx, s, func() []Response { return s.responses }, func(r Response) bool {
+		return match == nil || match(r)
+	})
+	if err != nil {
+		return Response{}, fmt.Errorf("slackfake: wait for response_url post: %w", err)
+	}
+	return r, nil
+}
+
+// waitFor returns the first element of the list that matches, waiting for
+// new elements until ctx ends or the server closes. list is read under s.mu;
+// match runs without the lock, so it may call back into the server.
+func waitFor[T any](ctx context.Context, s *Server, list func() []T, match func(T) bool) (T, error) {
+	var zero T
+	checked := 0
+	for {
+		s.mu.Lock()
+		items := slices.Clone(list()[checked:])
+		changed, closed := s.changed, s.closed
+		s.mu.Unlock()
+		for _, it := range items {
+			if match(it) {
+				return it, nil
+			}
+		}
+		checked += len(items)
+		if closed {
+			return zero, ErrClosed
+		}
+		select {
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		case <-changed:
+		case <-s.done:
+		}
+	}
+}
