@@ -51,7 +51,9 @@ func New() *Metrics {
 }
 
 // Ack records the time spent writing an ack.
-func (m *Metrics) Ack(kind string, d time.Duration) { m.acks.WithLabelValues(kind).Observe(d.Seconds()) }
+func (m *Metrics) Ack(kind string, d time.Duration) {
+	m.acks.WithLabelValues(kind).Observe(d.Seconds())
+}
 
 // Command records one command's outcome and duration.
 func (m *Metrics) Command(name, outcome string, d time.Duration) {

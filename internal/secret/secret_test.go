@@ -27,7 +27,7 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	outputs := map[string]string{
 		"%v":    fmt.Sprintf("%v", s),
-		"%s":    fmt.Sprintf("%s", s),
+		"%s":    fmt.Sprintf("token=%s", s),
 		"%+v":   fmt.Sprintf("%+v", h),
 		"%#v":   fmt.Sprintf("%#v", h),
 		"error": fmt.Errorf("wrap: %v", s).Error(),

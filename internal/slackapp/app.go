@@ -1,0 +1,187 @@
+package slackapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/secret"
+)
+
+// Defaults for Options' zero values.
+const (
+	defaultCommandTimeout = 10 * time.Second
+	defaultHTTPTimeout    = 10 * time.Second
+	// viewSubmissionBudget is how long a modal submission may work before
+	// it must be acknowledged: Slack waits 3 s for a view_submission ack.
+	viewSubmissionBudget = 2500 * time.Millisecond
+)
+
+// Executor is the core as the Slack transport sees it; *commands.Executor
+// implements it.
+type Executor interface {
+	Execute(ctx context.Context, actor commands.Actor, cmd commands.Command) (commands.Result, error)
+	Connect(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectResult, error)
+}
+
+// Metrics receives what the transport observes. A nil Metrics in Options
+// records nothing.
+type Metrics interface {
+	// Ack records how long an envelope waited for its ack after dispatch.
+	Ack(kind string, d time.Duration)
+	// Command records one command's outcome ("ok" or an error kind).
+	Command(name, outcome string, d time.Duration)
+	// Connected records whether the Socket Mode connection is up.
+	Connected(up bool)
+}
+
+// Options tune an App; the zero value is valid.
+type Options struct {
+	// APIURL is the Slack Web API base ending in "/" (default Slack's).
+	APIURL string
+	// CommandTimeout bounds one command's work (default 10 s).
+	CommandTimeout time.Duration
+	// PingInterval is how long the client waits for Slack's pings before it
+	// reconnects (default the library's 30 s; tests set it short).
+	PingInterval time.Duration
+	// HTTPClient is used for the Web API and response_url (default one with
+	// a 10 s timeout).
+	HTTPClient *http.Client
+	// Metrics, if set, receives observations.
+	Metrics Metrics
+}
+
+// App is the running Slack side of Flagbot.
+type App struct {
+	api     *slack.Client
+	sm      *socketmode.Client
+	handler *socketmode.SocketmodeHandler
+	exec    Executor
+	log     *slog.Logger
+	opts    Options
+	http    *http.Client
+
+	connected atomic.Bool
+	inflight  sync.WaitGroup
+	// base is the context in-flight work derives from; it is never
+	// cancelled by shutdown, so commands finish instead of being cut off.
+	base context.Context
+}
+
+// New builds an App that connects with appToken, calls the Web API with
+// botToken and runs commands through exec.
+func New(appToken, botToken secret.Secret, exec Executor, logger *slog.Logger, opts Options) (*App, error) {
+	if !strings.HasPrefix(appToken.Reveal(), "xapp-") {
+		return nil, errors.New("slackapp: the app-level token must start with xapp-")
+	}
+	if !strings.HasPrefix(botToken.Reveal(), "xoxb-") {
+		return nil, errors.New("slackapp: the bot token must start with xoxb-")
+	}
+	if opts.CommandTimeout <= 0 {
+		opts.CommandTimeout = defaultCommandTimeout
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = nopMetrics{}
+	}
+	logger = logger.With("component", "slack")
+	slackOpts := []slack.Option{
+		slack.OptionAppLevelToken(appToken.Reveal()),
+		slack.OptionHTTPClient(opts.HTTPClient),
+	}
+	if opts.APIURL != "" {
+		if !strings.HasSuffix(opts.APIURL, "/") {
+			opts.APIURL += "/"
+		}
+		slackOpts = append(slackOpts, slack.OptionAPIURL(opts.APIURL))
+	}
+	api := slack.New(botToken.Reveal(), slackOpts...)
+	smOpts := []socketmode.Option{
+		socketmode.OptionLog(slogPrinter{log: logger}),
+	}
+	if opts.PingInterval > 0 {
+		smOpts = append(smOpts, socketmode.OptionPingInterval(opts.PingInterval))
+	}
+	sm := socketmode.New(api, smOpts...)
+	a := &App{
+		api:  api,
+		sm:   sm,
+		exec: exec,
+		log:  logger,
+		opts: opts,
+		http: opts.HTTPClient,
+		base: context.Background(),
+	}
+	a.handler = socketmode.NewSocketmodeHandler(sm)
+	a.routes(a.handler)
+	return a, nil
+}
+
+// Run connects to Slack and serves until ctx ends, then waits for in-flight
+// commands to finish (each is bounded by the command timeout). It returns
+// nil after a clean shutdown and an error if Slack refused the app token.
+func (a *App) Run(ctx context.Context) error {
+	a.base = context.WithoutCancel(ctx)
+	err := a.handler.RunEventLoopContext(ctx)
+	a.connected.Store(false)
+	a.opts.Metrics.Connected(false)
+	done := make(chan struct{})
+	go func() { a.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(a.opts.CommandTimeout + time.Second):
+		a.log.Warn("shutdown: in-flight commands did not finish in time")
+	}
+	if ctx.Err() != nil {
+		return nil // shut down as asked
+	}
+	return fmt.Errorf("slackapp: socket mode: %w", err)
+}
+
+// Connected reports whether the Socket Mode connection is up, for /readyz.
+func (a *App) Connected() bool { return a.connected.Load() }
+
+// go runs f as tracked in-flight work.
+func (a *App) spawn(f func()) {
+	a.inflight.Add(1)
+	go func() {
+		defer a.inflight.Done()
+		f()
+	}()
+}
+
+// slogPrinter adapts slog to the Output(int, string) logger socketmode wants.
+type slogPrinter struct{ log *slog.Logger }
+
+// Output logs the library's line at debug level, cut short: the library's
+// rare "Ignored %+v" lines print whole events, and an event can carry what a
+// user typed into the connect modal.
+func (p slogPrinter) Output(_ int, s string) error {
+	const maxLen = 160
+	s = strings.TrimSpace(s)
+	if len(s) > maxLen {
+		s = s[:maxLen] + "…"
+	}
+	p.log.Debug(s, "source", "socketmode")
+	return nil
+}
+
+var _ interface{ Output(int, string) error } = slogPrinter{}
+
+type nopMetrics struct{}
+
+func (nopMetrics) Ack(string, time.Duration)             {}
+func (nopMetrics) Command(string, string, time.Duration) {}
+func (nopMetrics) Connected(bool)                        {}

@@ -1,0 +1,334 @@
+package slackapp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+)
+
+// Block Kit limits Flagbot enforces on every message it sends (see
+// NOTES-slack.md §12). Lengths are counted in characters (runes).
+const (
+	MaxBlocks          = 50   // blocks per message
+	MaxMessageText     = 3000 // top-level fallback text (Slack truncates far above; we stay small)
+	MaxSectionText     = 3000 // a section's text
+	MaxSectionFields   = 10   // fields per section
+	MaxFieldText       = 2000 // each section field
+	MaxHeaderText      = 150  // a header's plain text
+	MaxContextElements = 10   // elements per context block
+	MaxContextText     = 3000 // each text element of a context block
+	MaxActionElements  = 25   // elements per actions block
+	MaxButtonText      = 75   // a button's label
+	MaxButtonValue     = 2000 // a button's value
+	MaxButtonURL       = 3000 // a button's url
+	MaxID              = 255  // block_id, action_id, callback_id
+	MaxModalTitle      = 24   // a modal's title, submit and close labels
+)
+
+// ellipsis marks text that Fit cut short.
+const ellipsis = "…"
+
+// Fit returns m cut down to Slack's limits: at most MaxBlocks blocks (the
+// overflow is replaced by a context block saying how many were left out; a
+// trailing actions block, such as a "Next page" button, is kept), section,
+// field, header, context and button texts cut on a rune boundary with "…",
+// and the fallback Text cut to MaxMessageText. Mrkdwn is cut at a line break
+// when one is near, and never inside a link, an &entity; or a code span. Fit
+// does not modify m or the blocks it points to; changed blocks are copies.
+func Fit(m Message) Message {
+	out := Message{Text: truncMrkdwn(m.Text, MaxMessageText)}
+	blocks := m.Blocks
+	if len(blocks) > MaxBlocks {
+		keep := MaxBlocks - 1
+		var tail []slack.Block
+		if _, ok := blocks[len(blocks)-1].(*slack.ActionBlock); ok {
+			keep = MaxBlocks - 2
+			tail = blocks[len(blocks)-1:]
+		}
+		dropped := len(blocks) - keep - len(tail)
+		more := slack.NewContextBlock("", mrkdwn(fmt.Sprintf("…and %d more, narrow your search.", dropped)))
+		trimmed := make([]slack.Block, 0, MaxBlocks)
+		trimmed = append(trimmed, blocks[:keep]...)
+		trimmed = append(trimmed, more)
+		blocks = append(trimmed, tail...)
+	}
+	if len(blocks) > 0 {
+		out.Blocks = make([]slack.Block, len(blocks))
+		for i, b := range blocks {
+			out.Blocks[i] = fitBlock(b)
+		}
+	}
+	return out
+}
+
+func fitBlock(b slack.Block) slack.Block {
+	switch b := b.(type) {
+	case *slack.SectionBlock:
+		c := *b
+		c.Text = fitText(b.Text, MaxSectionText)
+		if len(b.Fields) > 0 {
+			n := min(len(b.Fields), MaxSectionFields)
+			c.Fields = make([]*slack.TextBlockObject, n)
+			for i := range n {
+				c.Fields[i] = fitText(b.Fields[i], MaxFieldText)
+			}
+		}
+		if b.Accessory != nil && b.Accessory.ButtonElement != nil {
+			acc := *b.Accessory
+			acc.ButtonElement = fitButton(b.Accessory.ButtonElement)
+			c.Accessory = &acc
+		}
+		return &c
+	case *slack.HeaderBlock:
+		c := *b
+		c.Text = fitText(b.Text, MaxHeaderText)
+		return &c
+	case *slack.ContextBlock:
+		c := *b
+		els := b.ContextElements.Elements
+		n := min(len(els), MaxContextElements)
+		c.ContextElements.Elements = make([]slack.MixedElement, n)
+		for i := range n {
+			if t, ok := els[i].(*slack.TextBlockObject); ok {
+				c.ContextElements.Elements[i] = fitText(t, MaxContextText)
+			} else {
+				c.ContextElements.Elements[i] = els[i]
+			}
+		}
+		return &c
+	case *slack.ActionBlock:
+		c := *b
+		if b.Elements != nil {
+			els := b.Elements.ElementSet
+			n := min(len(els), MaxActionElements)
+			set := make([]slack.BlockElement, n)
+			for i := range n {
+				if btn, ok := els[i].(*slack.ButtonBlockElement); ok {
+					set[i] = fitButton(btn)
+				} else {
+					set[i] = els[i]
+				}
+			}
+			c.Elements = &slack.BlockElements{ElementSet: set}
+		}
+		return &c
+	}
+	return b
+}
+
+func fitButton(b *slack.ButtonBlockElement) *slack.ButtonBlockElement {
+	c := *b
+	c.Text = fitText(b.Text, MaxButtonText)
+	if runeLen(c.Value) > MaxButtonValue {
+		// A cut value would be garbage to whoever decodes it; drop it instead.
+		c.Value = ""
+	}
+	if runeLen(c.URL) > MaxButtonURL {
+		c.URL = ""
+	}
+	return &c
+}
+
+func fitText(t *slack.TextBlockObject, limit int) *slack.TextBlockObject {
+	if t == nil || runeLen(t.Text) <= limit {
+		return t
+	}
+	c := *t
+	if t.Type == slack.MarkdownType {
+		c.Text = truncMrkdwn(t.Text, limit)
+	} else {
+		c.Text = truncPlain(t.Text, limit)
+	}
+	return &c
+}
+
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+// cutRunes returns the first n runes of s.
+func cutRunes(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+// truncPlain cuts s to at most limit runes, the last one being "…".
+func truncPlain(s string, limit int) string {
+	if runeLen(s) <= limit {
+		return s
+	}
+	return cutRunes(s, limit-1) + ellipsis
+}
+
+// truncMrkdwn is truncPlain for mrkdwn: it prefers a line break in the second
+// half of the text and otherwise backs off so that the cut does not leave a
+// half <link|text>, a half &amp; or an unclosed `code span`.
+func truncMrkdwn(s string, limit int) string {
+	if runeLen(s) <= limit {
+		return s
+	}
+	cut := cutRunes(s, limit-2) // room for "\n…"
+	if i := strings.LastIndexByte(cut, '\n'); i > 0 && i >= len(cut)/2 {
+		return cut[:i] + "\n" + ellipsis
+	}
+	if lt := strings.LastIndexByte(cut, '<'); lt >= 0 && lt > strings.LastIndexByte(cut, '>') {
+		cut = cut[:lt]
+	}
+	if amp := strings.LastIndexByte(cut, '&'); amp >= 0 && amp > strings.LastIndexByte(cut, ';') && len(cut)-amp <= len("&amp;") {
+		cut = cut[:amp]
+	}
+	if strings.Count(cut, "`")%2 == 1 {
+		cut = cut[:strings.LastIndexByte(cut, '`')]
+	}
+	return cut + ellipsis
+}
+
+// CheckLimits marshals blocks to JSON, as Slack would receive them, and
+// reports every Block Kit limit they break (block count, text lengths, empty
+// texts, element counts, button label/value/url, id lengths, unknown block
+// types). It returns nil when all is well.
+func CheckLimits(blocks []slack.Block) error {
+	raw, err := json.Marshal(blocks)
+	if err != nil {
+		return fmt.Errorf("marshal blocks: %w", err)
+	}
+	var bs []map[string]any
+	if err := json.Unmarshal(raw, &bs); err != nil {
+		return fmt.Errorf("unmarshal blocks: %w", err)
+	}
+	var c checker
+	if len(bs) > MaxBlocks {
+		c.fail("message", "%d blocks, limit %d", len(bs), MaxBlocks)
+	}
+	for i, b := range bs {
+		c.block(fmt.Sprintf("block %d", i), b)
+	}
+	return errors.Join(c.errs...)
+}
+
+type checker struct{ errs []error }
+
+func (c *checker) fail(where, format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...)))
+}
+
+func (c *checker) block(where string, b map[string]any) {
+	typ, _ := b["type"].(string)
+	where += " (" + typ + ")"
+	c.id(where, "block_id", b["block_id"])
+	switch typ {
+	case "section":
+		_, hasText := b["text"]
+		fields, _ := b["fields"].([]any)
+		if !hasText && len(fields) == 0 {
+			c.fail(where, "neither text nor fields")
+		}
+		if hasText {
+			c.text(where+" text", b["text"], MaxSectionText, "")
+		}
+		if len(fields) > MaxSectionFields {
+			c.fail(where, "%d fields, limit %d", len(fields), MaxSectionFields)
+		}
+		for i, f := range fields {
+			c.text(fmt.Sprintf("%s field %d", where, i), f, MaxFieldText, "")
+		}
+		if acc, ok := b["accessory"].(map[string]any); ok {
+			c.element(where+" accessory", acc)
+		}
+	case "header":
+		c.text(where+" text", b["text"], MaxHeaderText, "plain_text")
+	case "context":
+		els, _ := b["elements"].([]any)
+		if len(els) == 0 || len(els) > MaxContextElements {
+			c.fail(where, "%d elements, want 1..%d", len(els), MaxContextElements)
+		}
+		for i, e := range els {
+			if m, ok := e.(map[string]any); ok && m["type"] == "image" {
+				continue
+			}
+			c.text(fmt.Sprintf("%s element %d", where, i), e, MaxContextText, "")
+		}
+	case "actions":
+		els, _ := b["elements"].([]any)
+		if len(els) == 0 || len(els) > MaxActionElements {
+			c.fail(where, "%d elements, want 1..%d", len(els), MaxActionElements)
+		}
+		for i, e := range els {
+			m, _ := e.(map[string]any)
+			c.element(fmt.Sprintf("%s element %d", where, i), m)
+		}
+	case "input":
+		c.text(where+" label", b["label"], 2000, "plain_text")
+		if h, ok := b["hint"]; ok {
+			c.text(where+" hint", h, 2000, "plain_text")
+		}
+		m, _ := b["element"].(map[string]any)
+		c.element(where+" element", m)
+	case "divider":
+	default:
+		c.fail(where, "unexpected block type")
+	}
+}
+
+func (c *checker) element(where string, e map[string]any) {
+	if e == nil {
+		c.fail(where, "missing element")
+		return
+	}
+	c.id(where, "action_id", e["action_id"])
+	switch typ, _ := e["type"].(string); typ {
+	case "button":
+		c.text(where+" text", e["text"], MaxButtonText, "plain_text")
+		if v, _ := e["value"].(string); runeLen(v) > MaxButtonValue {
+			c.fail(where, "value has %d characters, limit %d", runeLen(v), MaxButtonValue)
+		}
+		if u, _ := e["url"].(string); runeLen(u) > MaxButtonURL {
+			c.fail(where, "url has %d characters, limit %d", runeLen(u), MaxButtonURL)
+		}
+	case "plain_text_input":
+		if v, _ := e["initial_value"].(string); runeLen(v) > MaxButtonURL {
+			c.fail(where, "initial_value has %d characters, limit %d", runeLen(v), MaxButtonURL)
+		}
+	default:
+		c.fail(where, "unexpected element type %q", typ)
+	}
+}
+
+func (c *checker) id(where, name string, v any) {
+	if s, _ := v.(string); runeLen(s) > MaxID {
+		c.fail(where, "%s has %d characters, limit %d", name, runeLen(s), MaxID)
+	}
+}
+
+// text checks a text object: the wanted type (if any), 1..limit characters.
+func (c *checker) text(where string, v any, limit int, wantType string) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.fail(where, "missing text object")
+		return
+	}
+	typ, _ := m["type"].(string)
+	if typ != "plain_text" && typ != "mrkdwn" {
+		c.fail(where, "text type %q", typ)
+	}
+	if wantType != "" && typ != wantType {
+		c.fail(where, "text type %q, want %q", typ, wantType)
+	}
+	s, _ := m["text"].(string)
+	switch n := runeLen(s); {
+	case strings.TrimSpace(s) == "":
+		c.fail(where, "empty text")
+	case n > limit:
+		c.fail(where, "%d characters, limit %d", n, limit)
+	}
+}
