@@ -1,0 +1,182 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/secret"
+)
+
+// Defaults, named so README and code agree.
+const (
+	defaultSlackAPIURL    = "https://slack.com/api/"
+	defaultLDBaseURL      = "https://app.launchdarkly.com"
+	defaultHTTPAddr       = ":8080"
+	defaultCommandTimeout = 10 * time.Second
+	minCommandTimeout     = time.Second
+	maxCommandTimeout     = 5 * time.Minute
+)
+
+// Config is everything Flagbot reads from its environment, read once at
+// start. The struct tags follow envconfig's conventions (envconfig, default,
+// desc); envconfig itself prints them for `flagbot -help`.
+type Config struct {
+	SlackAppToken  secret.Secret `envconfig:"SLACK_APP_TOKEN" desc:"xapp- app-level token with connections:write (required)"`
+	SlackBotToken  secret.Secret `envconfig:"SLACK_BOT_TOKEN" desc:"xoxb- bot token (required)"`
+	SlackAPIURL    string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
+	LDBaseURL      string        `envconfig:"LD_BASE_URL" default:"https://app.launchdarkly.com" desc:"LaunchDarkly base URL (https://app.launchdarkly.us federal, https://app.eu.launchdarkly.com EU)"`
+	RedisURL       secret.Secret `envconfig:"REDIS_URL" desc:"redis:// or rediss:// URL; empty runs an embedded in-memory Redis that keeps nothing across restarts"`
+	EncryptionKey  secret.Secret `envconfig:"FLAGBOT_ENCRYPTION_KEY" desc:"base64 of 32 random bytes; required with REDIS_URL"`
+	Admins         []string      `envconfig:"FLAGBOT_ADMINS" desc:"comma-separated Slack user IDs allowed to connect, disconnect and configure"`
+	HTTPAddr       string        `envconfig:"FLAGBOT_HTTP_ADDR" default:":8080" desc:"address for /healthz, /readyz and /metrics"`
+	CommandTimeout time.Duration `envconfig:"FLAGBOT_COMMAND_TIMEOUT" default:"10s" desc:"deadline for one command's work"`
+	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat      string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+}
+
+// loadConfig reads Config through getenv using the struct tags, then
+// validates it. (envconfig.Process reads os.Environ directly, and run must
+// take its environment as a parameter so tests can start several bots.)
+// The error names every problem found, one per line.
+func loadConfig(getenv func(string) string) (Config, error) {
+	var c Config
+	var problems []string
+	v := reflect.ValueOf(&c).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("envconfig")
+		raw := strings.TrimSpace(getenv(name))
+		if raw == "" {
+			raw = f.Tag.Get("default")
+		}
+		if raw == "" {
+			continue
+		}
+		field := v.Field(i)
+		switch {
+		case f.Type == reflect.TypeFor[time.Duration]():
+			d, err := time.ParseDuration(raw)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s must be a duration such as 10s or 1m, not %q", name, raw))
+				continue
+			}
+			field.SetInt(int64(d))
+		case f.Type.Kind() == reflect.Slice:
+			var items []string
+			for _, s := range strings.Split(raw, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					items = append(items, s)
+				}
+			}
+			field.Set(reflect.ValueOf(items))
+		default:
+			field.SetString(raw)
+		}
+	}
+	problems = append(problems, c.problems()...)
+	if len(problems) > 0 {
+		return c, fmt.Errorf("configuration:\n  - %s", strings.Join(problems, "\n  - "))
+	}
+	c.SlackAPIURL = withSlash(c.SlackAPIURL)
+	c.LDBaseURL = strings.TrimRight(c.LDBaseURL, "/")
+	return c, nil
+}
+
+// Validate reports every problem with c as one error.
+func (c Config) Validate() error {
+	if p := c.problems(); len(p) > 0 {
+		return errors.New(strings.Join(p, "; "))
+	}
+	return nil
+}
+
+func (c Config) problems() []string {
+	var p []string
+	switch {
+	case c.SlackAppToken.Empty():
+		p = append(p, "SLACK_APP_TOKEN is required: the xapp- app-level token from your Slack app's Basic Information page")
+	case !strings.HasPrefix(c.SlackAppToken.Reveal(), "xapp-"):
+		p = append(p, "SLACK_APP_TOKEN must start with xapp- (the app-level token, not the bot token)")
+	}
+	switch {
+	case c.SlackBotToken.Empty():
+		p = append(p, "SLACK_BOT_TOKEN is required: the xoxb- bot token from your Slack app's OAuth & Permissions page")
+	case !strings.HasPrefix(c.SlackBotToken.Reveal(), "xoxb-"):
+		p = append(p, "SLACK_BOT_TOKEN must start with xoxb-")
+	}
+	if err := checkHTTPURL(c.SlackAPIURL); err != nil {
+		p = append(p, "SLACK_API_URL "+err.Error())
+	}
+	if err := checkHTTPURL(c.LDBaseURL); err != nil {
+		p = append(p, "LD_BASE_URL "+err.Error())
+	}
+	if !c.RedisURL.Empty() {
+		u, err := url.Parse(c.RedisURL.Reveal())
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			p = append(p, "REDIS_URL must look like redis://host:6379/0 or rediss://host:6380/0")
+		}
+		if c.EncryptionKey.Empty() {
+			p = append(p, "FLAGBOT_ENCRYPTION_KEY is required with REDIS_URL: generate one with `openssl rand -base64 32` and keep it safe")
+		}
+	}
+	if !c.EncryptionKey.Empty() {
+		if _, err := parseKey(c.EncryptionKey); err != nil {
+			p = append(p, "FLAGBOT_ENCRYPTION_KEY must be base64 of exactly 32 bytes (try `openssl rand -base64 32`)")
+		}
+	}
+	for _, id := range c.Admins {
+		if !looksLikeUserID(id) {
+			p = append(p, fmt.Sprintf("FLAGBOT_ADMINS: %q is not a Slack user ID (they look like U024BE7LH)", id))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		p = append(p, fmt.Sprintf("FLAGBOT_HTTP_ADDR must be host:port such as :8080, not %q", c.HTTPAddr))
+	}
+	if c.CommandTimeout < minCommandTimeout || c.CommandTimeout > maxCommandTimeout {
+		p = append(p, fmt.Sprintf("FLAGBOT_COMMAND_TIMEOUT must be between %s and %s", minCommandTimeout, maxCommandTimeout))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		p = append(p, fmt.Sprintf("LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	switch strings.ToLower(c.LogFormat) {
+	case "json", "text":
+	default:
+		p = append(p, fmt.Sprintf("LOG_FORMAT must be json or text, not %q", c.LogFormat))
+	}
+	return p
+}
+
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be an http(s) URL, not %q", raw)
+	}
+	return nil
+}
+
+func looksLikeUserID(id string) bool {
+	if len(id) < 3 || (id[0] != 'U' && id[0] != 'W') {
+		return false
+	}
+	for _, r := range id {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func withSlash(s string) string {
+	if strings.HasSuffix(s, "/") {
+		return s
+	}
+	return s + "/"
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"SLACK_APP_TOKEN": "xapp-1-A1-1-abc",
+		"SLACK_BOT_TOKEN": "xoxb-1-2-abc",
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := loadConfig(env(validEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SlackAPIURL != defaultSlackAPIURL || c.LDBaseURL != defaultLDBaseURL || c.HTTPAddr != defaultHTTPAddr ||
+		c.CommandTimeout != defaultCommandTimeout || c.LogLevel != "info" || c.LogFormat != "json" || !c.RedisURL.Empty() {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	m := validEnv()
+	m["SLACK_API_URL"] = "http://127.0.0.1:9/api"
+	m["LD_BASE_URL"] = "https://app.eu.launchdarkly.com/"
+	m["REDIS_URL"] = "redis://:pw@127.0.0.1:6379/2"
+	m["FLAGBOT_ENCRYPTION_KEY"] = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	m["FLAGBOT_ADMINS"] = " U01, W02 ,"
+	m["FLAGBOT_COMMAND_TIMEOUT"] = "30s"
+	m["LOG_FORMAT"] = "text"
+	c, err := loadConfig(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SlackAPIURL != "http://127.0.0.1:9/api/" {
+		t.Errorf("SlackAPIURL = %q, want a trailing slash", c.SlackAPIURL)
+	}
+	if c.LDBaseURL != "https://app.eu.launchdarkly.com" {
+		t.Errorf("LDBaseURL = %q", c.LDBaseURL)
+	}
+	if !reflect.DeepEqual(c.Admins, []string{"U01", "W02"}) {
+		t.Errorf("Admins = %q", c.Admins)
+	}
+	if c.CommandTimeout != 30*time.Second {
+		t.Errorf("CommandTimeout = %v", c.CommandTimeout)
+	}
+}
+
+func TestLoadConfigNamesEveryProblem(t *testing.T) {
+	m := map[string]string{
+		"SLACK_BOT_TOKEN":         "xoxp-user-token",
+		"REDIS_URL":               "http://redis:6379",
+		"FLAGBOT_ADMINS":          "alice",
+		"FLAGBOT_COMMAND_TIMEOUT": "soon",
+		"LOG_LEVEL":               "loud",
+		"LOG_FORMAT":              "xml",
+		"FLAGBOT_HTTP_ADDR":       "8080",
+		"LD_BASE_URL":             "app.launchdarkly.com",
+	}
+	_, err := loadConfig(env(m))
+	if err == nil {
+		t.Fatal("loadConfig accepted a bad configuration")
+	}
+	for _, name := range []string{"SLACK_APP_TOKEN is required", "SLACK_BOT_TOKEN must start with xoxb-", "REDIS_URL must",
+		"FLAGBOT_ENCRYPTION_KEY is required", "FLAGBOT_ADMINS", "FLAGBOT_COMMAND_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT",
+		"FLAGBOT_HTTP_ADDR", "LD_BASE_URL"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not mention %s:\n%v", name, err)
+		}
+	}
+}
+
+func TestConfigErrorsNeverShowSecrets(t *testing.T) {
+	m := validEnv()
+	m["SLACK_APP_TOKEN"] = "xoxb-secret-in-wrong-place"
+	m["FLAGBOT_ENCRYPTION_KEY"] = "not-base64-secret-material"
+	m["REDIS_URL"] = "redis://:hunter2@"
+	_, err := loadConfig(env(m))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, s := range []string{"xoxb-secret-in-wrong-place", "not-base64-secret-material", "hunter2"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error leaks %q: %v", s, err)
+		}
+	}
+}

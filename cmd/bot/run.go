@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/flagbot/flagbot/internal/approvals"
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/ld"
+	"github.com/flagbot/flagbot/internal/metrics"
+	"github.com/flagbot/flagbot/internal/secret"
+	"github.com/flagbot/flagbot/internal/slackapp"
+	"github.com/flagbot/flagbot/internal/tokenstore"
+)
+
+const (
+	shutdownTimeout = 5 * time.Second
+	readyTimeout    = time.Second
+)
+
+// run wires Flagbot together and serves until ctx ends or SIGINT/SIGTERM.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s [-version]\n\n", args[0])
+		tw := tabwriter.NewWriter(stderr, 0, 4, 2, ' ', 0)
+		_ = envconfig.Usagef("", &Config{}, tw, envconfig.DefaultTableFormat)
+		_ = tw.Flush()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "flagbot %s (%s)\n", version, commit)
+		return nil
+	}
+
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	log.Info("starting flagbot", "version", version, "commit", commit)
+
+	store, key, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ring, err := tokenstore.NewKeyring(tokenstore.KeyID(key), map[string]secret.Secret{tokenstore.KeyID(key): key})
+	if err != nil {
+		return fmt.Errorf("encryption key: %w", err)
+	}
+	tokens := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, approvals.ErrNotFound) })
+
+	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log})
+	if err != nil {
+		return fmt.Errorf("LD_BASE_URL: %w", err)
+	}
+	clients := func(token secret.Secret) commands.LaunchDarkly { return ldClient.WithToken(token) }
+
+	m := metrics.New()
+	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, Metrics: m}
+	exec := commands.NewExecutor(tokens, clients, slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts),
+		commands.Options{BaseURL: cfg.LDBaseURL})
+	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, log, slackOpts)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("FLAGBOT_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: opsHandler(app, store, m), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("ops http server stopped", "err", err)
+		}
+	}()
+	log.Info("ops endpoints listening", "addr", ln.Addr().String())
+
+	runErr := app.Run(ctx)
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("ops http server shutdown", "err", err)
+	}
+	return runErr
+}
+
+// openStore connects to REDIS_URL, or starts the embedded Redis with an
+// ephemeral key and says loudly that nothing will survive a restart.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*approvals.Store, secret.Secret, error) {
+	if cfg.RedisURL.Empty() {
+		store, err := approvals.OpenEmbedded(ctx, log, approvals.Options{})
+		if err != nil {
+			return nil, "", fmt.Errorf("embedded redis: %w", err)
+		}
+		key := cfg.EncryptionKey
+		if key.Empty() {
+			if key, err = tokenstore.GenerateKey(); err != nil {
+				store.Close()
+				return nil, "", err
+			}
+		} else if key, err = parseKey(key); err != nil {
+			store.Close()
+			return nil, "", err
+		}
+		log.Warn("NOT DURABLE: REDIS_URL is not set, so Flagbot is using an embedded in-memory Redis " +
+			"with a throwaway encryption key. Connected workspaces, their LaunchDarkly tokens and pending " +
+			"approvals are lost when the bot stops. Set REDIS_URL and FLAGBOT_ENCRYPTION_KEY for production.")
+		return store, key, nil
+	}
+	key, err := parseKey(cfg.EncryptionKey)
+	if err != nil {
+		return nil, "", err
+	}
+	store, err := approvals.Open(ctx, cfg.RedisURL.Reveal(), log, approvals.Options{})
+	if err != nil {
+		return nil, "", fmt.Errorf("REDIS_URL: %w", err)
+	}
+	return store, key, nil
+}
+
+func parseKey(s secret.Secret) (secret.Secret, error) {
+	key, err := tokenstore.ParseKey(s.Reveal())
+	if err != nil {
+		return "", fmt.Errorf("FLAGBOT_ENCRYPTION_KEY: %w", err)
+	}
+	return key, nil
+}
+
+// opsHandler serves the operator endpoints: /healthz (the process is up),
+// /readyz (Slack connected and Redis reachable) and /metrics.
+func opsHandler(app *slackapp.App, store *approvals.Store, m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		var problems []string
+		if !app.Connected() {
+			problems = append(problems, "slack: not connected")
+		}
+		if err := store.Ping(ctx); err != nil {
+			problems = append(problems, "redis: unreachable")
+		}
+		if len(problems) > 0 {
+			http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level)) // validated in loadConfig
+	opts := &slog.HandlerOptions{Level: lv}
+	if strings.EqualFold(format, "text") {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, vet, staticcheck, and
+# `go test -race ./...` against a real Redis (started here if none listens
+# on 127.0.0.1:6379). Usage: scripts/test.sh [extra go test flags]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=v0.8.2   # staticcheck 2026.2.2
+REDIS_PORT=6379
+
+fail() { echo "test.sh: FAIL: $*" >&2; exit 1; }
+redis_up() { # PING over bash's /dev/tcp, so redis-cli is not needed
+	exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" 2>/dev/null || return 1
+	printf 'PING\r\n' >&3
+	local reply=""
+	read -r -t 2 reply <&3 || true
+	exec 3>&- 3<&-
+	[[ "$reply" == +PONG* ]]
+}
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+[ -z "$unformatted" ] || fail "gofmt would change: $unformatted"
+
+echo "== go vet"
+go vet ./...
+
+echo "== staticcheck $STATICCHECK_VERSION"
+go run "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ./...
+
+echo "== redis"
+started_redis=""
+if ! redis_up; then
+	command -v redis-server >/dev/null || fail "no Redis on 127.0.0.1:$REDIS_PORT and no redis-server to start (apt-get install redis-server)"
+	redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+		--pidfile /tmp/flagbot-test-redis.pid --logfile /tmp/flagbot-test-redis.log
+	started_redis=yes
+	for _ in $(seq 50); do
+		redis_up && break
+		sleep 0.1
+	done
+	redis_up || fail "redis-server did not start (see /tmp/flagbot-test-redis.log)"
+fi
+cleanup() {
+	if [ -n "$started_redis" ] && [ -f /tmp/flagbot-test-redis.pid ]; then
+		kill "$(cat /tmp/flagbot-test-redis.pid)" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+export FLAGBOT_TEST_REDIS_URL="${FLAGBOT_TEST_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+echo "FLAGBOT_TEST_REDIS_URL=$FLAGBOT_TEST_REDIS_URL"
+
+echo "== go test -race"
+go test -race -count=1 "$@" ./...
