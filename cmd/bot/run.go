@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	m := metrics.New()
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, Metrics: m}
 	exec := commands.NewExecutor(tokens, clients, slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts),
-		commands.Options{BaseURL: cfg.LDBaseURL})
+		nil, nil, nil, commands.Options{BaseURL: cfg.LDBaseURL})
 	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, log, slackOpts)
 	if err != nil {
 		return err

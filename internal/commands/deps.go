@@ -23,6 +23,11 @@ type LaunchDarkly interface {
 	SearchContexts(ctx context.Context, project, env string, opts ld.ContextSearch) ([]ld.ContextRecord, error)
 	GetContexts(ctx context.Context, project, env, kind, key string) ([]ld.ContextRecord, error)
 	ListAuditLog(ctx context.Context, opts ld.AuditLogOptions) ([]ld.AuditEntry, error)
+
+	// Writes, used only after a second person approved.
+	PatchFlag(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error)
+	CreateFlag(ctx context.Context, project string, f ld.NewFlag) (ld.Flag, error)
+	DeleteFlag(ctx context.Context, project, key string) error
 }
 
 // ClientFunc returns a LaunchDarkly client that authenticates with token.
@@ -76,7 +81,13 @@ type Workspaces interface {
 	Delete(ctx context.Context, ws Workspace) error
 }
 
-// Admins decides who may connect, disconnect and configure a workspace.
-type Admins interface {
+// Directory answers questions about Slack users.
+type Directory interface {
+	// IsAdmin reports whether a may connect, disconnect and configure the
+	// workspace.
 	IsAdmin(ctx context.Context, a Actor) (bool, error)
+	// DisplayName returns a user's name as people know it in Slack.
+	DisplayName(ctx context.Context, userID string) (string, error)
+	// GroupMembers lists the user IDs in a Slack user group.
+	GroupMembers(ctx context.Context, groupID string) ([]string, error)
 }

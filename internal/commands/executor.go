@@ -35,16 +35,20 @@ type Options struct {
 
 // Executor runs parsed commands for a Slack user. It is safe for concurrent use.
 type Executor struct {
-	ws      Workspaces
-	clients ClientFunc
-	admins  Admins
-	opts    Options
+	ws       Workspaces
+	clients  ClientFunc
+	dir      Directory
+	changes  Changes
+	policies Policies
+	digests  Digests
+	opts     Options
 }
 
 // NewExecutor returns an Executor that keeps connections in ws, talks to
-// LaunchDarkly through clients made by clients and asks admins who may
-// administer a workspace.
-func NewExecutor(ws Workspaces, clients ClientFunc, admins Admins, opts Options) *Executor {
+// LaunchDarkly through clients made by clients, asks dir about Slack users,
+// keeps changes awaiting approval in changes under the workspaces' policies,
+// and digest subscriptions in digests.
+func NewExecutor(ws Workspaces, clients ClientFunc, dir Directory, changes Changes, policies Policies, digests Digests, opts Options) *Executor {
 	if opts.PageSize <= 0 {
 		opts.PageSize = defaultPageSize
 	}
@@ -52,7 +56,7 @@ func NewExecutor(ws Workspaces, clients ClientFunc, admins Admins, opts Options)
 		opts.Now = time.Now
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	return &Executor{ws: ws, clients: clients, admins: admins, opts: opts}
+	return &Executor{ws: ws, clients: clients, dir: dir, changes: changes, policies: policies, digests: digests, opts: opts}
 }
 
 // Execute runs cmd for actor. Failures are *Error values classified by Kind
@@ -95,6 +99,12 @@ func (e *Executor) Execute(ctx context.Context, actor Actor, cmd Command) (Resul
 	case Audit:
 		return e.audit(ctx, client, conn, c)
 	}
+	if res, ok, err := e.executeWrite(ctx, actor, conn, client, cmd); ok {
+		return res, err
+	}
+	if res, ok, err := e.executeDigest(ctx, actor, conn, client, cmd); ok {
+		return res, err
+	}
 	return nil, &Error{Kind: KindInternal, Err: fmt.Errorf("commands: no executor for %T", cmd)}
 }
 
@@ -123,7 +133,7 @@ func (e *Executor) connection(ctx context.Context, actor Actor) (Connection, err
 }
 
 func (e *Executor) requireAdmin(ctx context.Context, actor Actor, what string) error {
-	ok, err := e.admins.IsAdmin(ctx, actor)
+	ok, err := e.dir.IsAdmin(ctx, actor)
 	if err != nil {
 		if ctx.Err() != nil {
 			return &Error{Kind: KindTimeout, Err: err}

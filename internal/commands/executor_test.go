@@ -34,7 +34,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{ld: &fakeLD{}, ws: newMemWorkspaces(), admins: adminSet{"UALICE": true}}
-	r.exec = NewExecutor(r.ws, clientsFor(r.ld, &r.used), r.admins, Options{BaseURL: "https://ld.example/", Now: func() time.Time { return t0 }})
+	r.exec = NewExecutor(r.ws, clientsFor(r.ld, &r.used), r.admins, nil, nil, nil, Options{BaseURL: "https://ld.example/", Now: func() time.Time { return t0 }})
 	return r
 }
 

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/flagbot/flagbot/internal/ld"
@@ -22,6 +23,9 @@ type fakeLD struct {
 	SearchContextsFn   func(ctx context.Context, project, env string, opts ld.ContextSearch) ([]ld.ContextRecord, error)
 	GetContextsFn      func(ctx context.Context, project, env, kind, key string) ([]ld.ContextRecord, error)
 	ListAuditLogFn     func(ctx context.Context, opts ld.AuditLogOptions) ([]ld.AuditEntry, error)
+	PatchFlagFn        func(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error)
+	CreateFlagFn       func(ctx context.Context, project string, f ld.NewFlag) (ld.Flag, error)
+	DeleteFlagFn       func(ctx context.Context, project, key string) error
 }
 
 type unexpectedCall string
@@ -95,6 +99,25 @@ func (f *fakeLD) ListAuditLog(ctx context.Context, opts ld.AuditLogOptions) ([]l
 	return f.ListAuditLogFn(ctx, opts)
 }
 
+func (f *fakeLD) PatchFlag(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error) {
+	if f.PatchFlagFn == nil {
+		return ld.Flag{}, unexpectedCall("PatchFlag")
+	}
+	return f.PatchFlagFn(ctx, project, key, p)
+}
+func (f *fakeLD) CreateFlag(ctx context.Context, project string, nf ld.NewFlag) (ld.Flag, error) {
+	if f.CreateFlagFn == nil {
+		return ld.Flag{}, unexpectedCall("CreateFlag")
+	}
+	return f.CreateFlagFn(ctx, project, nf)
+}
+func (f *fakeLD) DeleteFlag(ctx context.Context, project, key string) error {
+	if f.DeleteFlagFn == nil {
+		return unexpectedCall("DeleteFlag")
+	}
+	return f.DeleteFlagFn(ctx, project, key)
+}
+
 // memWorkspaces is an in-memory Workspaces; Err, when set, fails every call.
 type memWorkspaces struct {
 	mu    sync.Mutex
@@ -137,9 +160,25 @@ func (m *memWorkspaces) Delete(_ context.Context, ws Workspace) error {
 	return nil
 }
 
+// adminSet is a Directory in which the users in the set are admins, every
+// user's display name is their ID in lower case, and groups come from Groups.
 type adminSet map[string]bool
 
 func (a adminSet) IsAdmin(_ context.Context, actor Actor) (bool, error) { return a[actor.UserID], nil }
+
+func (a adminSet) DisplayName(_ context.Context, userID string) (string, error) {
+	return strings.ToLower(userID), nil
+}
+
+func (a adminSet) GroupMembers(_ context.Context, groupID string) ([]string, error) {
+	var ids []string
+	for id := range a {
+		if strings.HasPrefix(id, groupID+"/") {
+			ids = append(ids, strings.TrimPrefix(id, groupID+"/"))
+		}
+	}
+	return ids, nil
+}
 
 // clientsFor returns a ClientFunc that hands out f for token want and
 // records every token it was asked for.

@@ -16,7 +16,7 @@ type subcommand struct {
 // change what the next one sees.
 func subcommands() []subcommand {
 	readOpts := func(opts ...string) []string { return append(opts, optShare) }
-	return []subcommand{
+	reads := []subcommand{
 		{
 			entry: HelpEntry{
 				Name:     "help",
@@ -159,6 +159,7 @@ func subcommands() []subcommand {
 			parse:   parseAuditCmd,
 		},
 	}
+	return append(append(reads, writeSubcommands()...), digestSubcommands()...)
 }
 
 // HelpTable returns the declarative table every help text is generated

@@ -12,9 +12,9 @@ import (
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
-// Directory answers who administers a workspace: the user IDs in
-// FLAGBOT_ADMINS, plus the workspace's own admins and owners as users.info
-// reports them. It implements commands.Admins.
+// Directory answers questions about Slack users through the Web API. Admins
+// are the user IDs in FLAGBOT_ADMINS plus the workspace's own admins and
+// owners as users.info reports them. It implements commands.Directory.
 type Directory struct {
 	api   *slack.Client
 	allow map[string]bool
@@ -61,4 +61,28 @@ func (d *Directory) IsAdmin(ctx context.Context, a commands.Actor) (bool, error)
 	return u.IsAdmin || u.IsOwner || u.IsPrimaryOwner, nil
 }
 
-var _ commands.Admins = (*Directory)(nil)
+// DisplayName returns the name Slack shows for a user: the display name,
+// else the real name, else the user name.
+func (d *Directory) DisplayName(ctx context.Context, userID string) (string, error) {
+	u, err := d.api.GetUserInfoContext(ctx, userID)
+	if err != nil {
+		return "", fmt.Errorf("slackapp: users.info %s: %w", userID, err)
+	}
+	for _, n := range []string{u.Profile.DisplayName, u.RealName, u.Name} {
+		if n = strings.TrimSpace(n); n != "" {
+			return n, nil
+		}
+	}
+	return userID, nil
+}
+
+// GroupMembers lists the members of a Slack user group.
+func (d *Directory) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
+	ids, err := d.api.GetUserGroupMembersContext(ctx, groupID)
+	if err != nil {
+		return nil, fmt.Errorf("slackapp: usergroups.users.list %s: %w", groupID, err)
+	}
+	return ids, nil
+}
+
+var _ commands.Directory = (*Directory)(nil)

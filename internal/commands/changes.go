@@ -1,0 +1,147 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/ld"
+)
+
+// ChangeStatus is where a change stands under the two-person rule.
+type ChangeStatus string
+
+// The statuses of a change. Pending is the only one that can be approved,
+// rejected or cancelled; Approved means enough approvals arrived and the
+// change is being applied; the rest are final.
+const (
+	StatusPending    ChangeStatus = "pending"
+	StatusApproved   ChangeStatus = "approved"
+	StatusApplied    ChangeStatus = "applied"
+	StatusRejected   ChangeStatus = "rejected"
+	StatusCancelled  ChangeStatus = "cancelled"
+	StatusExpired    ChangeStatus = "expired"
+	StatusStale      ChangeStatus = "stale"       // LaunchDarkly changed since the request; not applied
+	StatusFailed     ChangeStatus = "failed"      // LaunchDarkly refused the write; not applied
+	StatusLDApproval ChangeStatus = "ld_approval" // handed to LaunchDarkly's own approval flow
+)
+
+// Final reports whether s can no longer change.
+func (s ChangeStatus) Final() bool { return s != StatusPending && s != StatusApproved }
+
+// DiffLine is one line of a change's human-readable diff.
+type DiffLine struct {
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Approval is one person's approval of a change.
+type Approval struct {
+	UserID string    `json:"user_id"`
+	At     time.Time `json:"at"`
+}
+
+// Change is a requested flag change waiting for, or decided by, a second
+// person. It holds exactly what will be sent to LaunchDarkly.
+type Change struct {
+	ID          string    `json:"id"` // unguessable
+	Workspace   Workspace `json:"workspace"`
+	ChannelID   string    `json:"channel_id"`
+	MessageTS   string    `json:"message_ts,omitempty"` // the posted request, for chat.update
+	RequesterID string    `json:"requester_id"`
+	CommandText string    `json:"command_text"`
+	Kind        string    `json:"kind"` // the subcommand: on, off, serve, rollout, offvariation, target, create, archive, restore, delete
+	Project     string    `json:"project"`
+	Env         string    `json:"env,omitempty"` // empty for flag-wide changes
+	Flag        string    `json:"flag"`
+	// Exactly one of Patch, NewFlag and Delete describes the write.
+	Patch   *ld.SemanticPatch `json:"patch,omitempty"`
+	NewFlag *ld.NewFlag       `json:"new_flag,omitempty"`
+	Delete  bool              `json:"delete,omitempty"`
+	// Versions at request time; a moved version makes the change stale.
+	FlagVersion int `json:"flag_version"`
+	EnvVersion  int `json:"env_version"`
+
+	Diff              []DiffLine   `json:"diff"`
+	Reason            string       `json:"reason,omitempty"`
+	CreatedAt         time.Time    `json:"created_at"`
+	ExpiresAt         time.Time    `json:"expires_at"`
+	Status            ChangeStatus `json:"status"`
+	RequiredApprovals int          `json:"required_approvals"`
+	Approvals         []Approval   `json:"approvals,omitempty"`
+	DecidedBy         string       `json:"decided_by,omitempty"` // who rejected or cancelled
+	DecidedAt         time.Time    `json:"decided_at,omitzero"`
+	// Outcome explains a final status: LaunchDarkly's message on failure,
+	// what moved on stale, the LaunchDarkly approval link, ...
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Errors returned by Changes. Each is matched with errors.Is.
+var (
+	ErrChangeNotFound  = errors.New("change not found")
+	ErrSelfApproval    = errors.New("requester cannot approve their own change")
+	ErrAlreadyApproved = errors.New("already approved by this user")
+	ErrDecided         = errors.New("change already decided")
+	ErrExpired         = errors.New("change expired")
+	ErrNotRequester    = errors.New("only the requester can cancel")
+)
+
+// Changes stores changes and enforces the two-person rule. Every state
+// change is one atomic step, safe across goroutines and bot replicas.
+// Failures of the store itself are returned wrapped and match none of the
+// errors above.
+type Changes interface {
+	// Create stores c (Status pending, ID set by the caller) to expire at
+	// c.ExpiresAt. If a change with the same dedupeKey exists in the
+	// workspace it returns that one and created=false (a redelivered
+	// envelope makes one change).
+	Create(ctx context.Context, c Change, dedupeKey string) (stored Change, created bool, err error)
+	// Get returns a change; ErrChangeNotFound if unknown.
+	Get(ctx context.Context, ws Workspace, id string) (Change, error)
+	// Approve records approver's approval at now and returns the change as
+	// it stands afterwards. approvedNow is true for exactly one call: the
+	// one whose approval completed the required count and moved it to
+	// StatusApproved. Errors: ErrSelfApproval, ErrAlreadyApproved,
+	// ErrExpired, ErrChangeNotFound, and ErrDecided (with the change
+	// returned, so the caller can say who decided it).
+	Approve(ctx context.Context, ws Workspace, id, approver string, now time.Time) (c Change, approvedNow bool, err error)
+	// Reject and Cancel decide a pending change. Cancel is for the
+	// requester only (ErrNotRequester). ErrDecided and ErrExpired as above.
+	Reject(ctx context.Context, ws Workspace, id, by string, now time.Time) (Change, error)
+	Cancel(ctx context.Context, ws Workspace, id, by string, now time.Time) (Change, error)
+	// Finish moves an approved change to a final status (applied, failed,
+	// stale or ld_approval) with an outcome, exactly once; ErrDecided if it
+	// is not StatusApproved.
+	Finish(ctx context.Context, ws Workspace, id string, status ChangeStatus, outcome string, now time.Time) (Change, error)
+	// SetMessage records where the request was posted.
+	SetMessage(ctx context.Context, ws Workspace, id, channelID, ts string) error
+	// Pending lists the workspace's pending changes, oldest first.
+	Pending(ctx context.Context, ws Workspace) ([]Change, error)
+	// History lists the workspace's most recent final changes, newest
+	// first, at most limit (the store keeps the last 50), only those for
+	// flag when flag is not empty.
+	History(ctx context.Context, ws Workspace, flag string, limit int) ([]Change, error)
+	// ExpireDue marks at most limit pending changes whose ExpiresAt is
+	// before now as expired, across all workspaces, and returns them.
+	ExpireDue(ctx context.Context, now time.Time, limit int) ([]Change, error)
+}
+
+// Policy is a workspace's approval policy, set with `/flag config`.
+type Policy struct {
+	RequireReason bool   `json:"require_reason,omitempty"`
+	ApproverGroup string `json:"approver_group,omitempty"` // Slack user group ID; empty: anyone in the workspace
+	// Approvals is the number of approvals (1 to 5) required per
+	// environment key; missing means 1.
+	Approvals map[string]int `json:"approvals,omitempty"`
+	// ApprovalEnvs lists the environments that need approval; empty means
+	// all of them. Writes elsewhere apply at once (and are still posted).
+	ApprovalEnvs []string `json:"approval_envs,omitempty"`
+}
+
+// Policies stores each workspace's approval policy. Policy returns the
+// zero Policy when none is stored.
+type Policies interface {
+	Policy(ctx context.Context, ws Workspace) (Policy, error)
+	SetPolicy(ctx context.Context, ws Workspace, p Policy) error
+}
