@@ -26,3 +26,17 @@ func unavailable(op, key string, err error) error {
 	}
 	return fmt.Errorf("approvals: %s %q: %w: %w", op, key, ErrUnavailable, err)
 }
+
+// ErrInvalidChange is returned by Changes when the caller passes something
+// the store cannot keep: a change without an ID, workspace or requester, an
+// expiry not after creation, a time before 1970, Finish with a status that
+// is not an outcome, and the like. It is a bug in the caller, not an outage.
+var ErrInvalidChange = errors.New("invalid change")
+
+// ErrChangeIDInUse is returned by Changes.Create when the workspace already
+// holds a change with the new change's ID.
+var ErrChangeIDInUse = errors.New("change id already in use")
+
+// ErrInvalidPolicy is returned by Policies.SetPolicy for a policy outside
+// the documented bounds (1 to 5 approvals per environment).
+var ErrInvalidPolicy = errors.New("invalid policy")

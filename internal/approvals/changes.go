@@ -1,0 +1,501 @@
+package approvals
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flagbot/flagbot/internal/commands"
+)
+
+// Defaults for ChangesOptions.
+const (
+	// DefaultHistoryLimit is how many final changes each workspace's
+	// history keeps (`/flag history` shows the last 50).
+	DefaultHistoryLimit = 50
+	// DefaultRetention is how long a final change is kept after it was
+	// decided, and a pending one after it expires (so the sweeper always
+	// finds it to mark it expired).
+	DefaultRetention = 30 * 24 * time.Hour
+)
+
+// ChangesOptions tunes Changes. The zero value means the defaults.
+type ChangesOptions struct {
+	// HistoryLimit caps each workspace's history list. Zero means
+	// DefaultHistoryLimit.
+	HistoryLimit int
+	// Retention is how long a change is kept once it is final (or once its
+	// expiry passed). Zero means DefaultRetention.
+	Retention time.Duration
+}
+
+func (o ChangesOptions) withDefaults() ChangesOptions {
+	if o.HistoryLimit <= 0 {
+		o.HistoryLimit = DefaultHistoryLimit
+	}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	return o
+}
+
+// Changes stores changes under the two-person rule in Redis and implements
+// commands.Changes. Every state operation (Create, Approve, Reject, Cancel,
+// Finish, SetMessage) and every listing is one Lua script, so one round trip
+// and one atomic step, whichever replica runs it.
+//
+// Layout, keys given without the Store's prefix, W = WorkspaceKey(team,
+// enterprise):
+//
+//	W:change:{id}      hash: the change (fields below)
+//	W:pending          sorted set: change keys of pending changes, by creation (ms)
+//	W:history          list: change keys of final changes, newest first, capped
+//	W:dedupe:{key}     string: the change key a dedupe key made, until expiry
+//	changes:expiry     sorted set, all workspaces: pending change keys by expiry (ms)
+//
+// The change hash holds the immutable request as JSON ("body", never
+// decoded by the scripts) and the state as plain fields: status, requester
+// (req), expiry (exp), required approvals (need), approval count (n), the
+// i-th approver and time (a{i}, t{i}), a marker per approver (u:{user}),
+// who decided (by), when (dat), the outcome (out), the message (ch, ts) and
+// the workspace key (wsk), from which the sweeper finds the indexes.
+//
+// Lifetime: a pending change's key expires Retention after its expiry, so
+// the sweeper always finds it first. When a change becomes final its key
+// expires Retention later and it is pushed onto the history list, whose own
+// TTL is reset to Retention on every push. History is therefore "the last
+// HistoryLimit changes decided in the last Retention": list entries are in
+// decision order and all share one retention, so entries whose key has
+// expired form the list's tail, and History skips them.
+type Changes struct {
+	store *Store
+	opts  ChangesOptions
+
+	expiryKey string
+
+	create, approve, decide, finish, setMessage *redis.Script
+	expireDue, pending, history                 *redis.Script
+}
+
+var _ commands.Changes = (*Changes)(nil)
+
+// NewChanges returns the change store on s.
+func NewChanges(s *Store, opts ChangesOptions) *Changes {
+	return &Changes{
+		store:      s,
+		opts:       opts.withDefaults(),
+		expiryKey:  s.key("changes:expiry"),
+		create:     redis.NewScript(luaCreate),
+		approve:    redis.NewScript(luaApprove),
+		decide:     redis.NewScript(luaDecide),
+		finish:     redis.NewScript(luaFinish),
+		setMessage: redis.NewScript(luaSetMessage),
+		expireDue:  redis.NewScript(luaExpireDue),
+		pending:    redis.NewScript(luaPending),
+		history:    redis.NewScript(luaHistory),
+	}
+}
+
+// NewChangeID returns a new unguessable change ID: 128 random bits from
+// crypto/rand in lower-case base32 without padding (26 characters).
+func NewChangeID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("approvals: new change id: %w", err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
+}
+
+// Create stores c as a pending change, or returns the change an earlier
+// Create with the same non-empty dedupeKey made in the workspace (until
+// that change's expiry) with created=false. c needs an ID, a workspace team,
+// a requester and CreatedAt before ExpiresAt; Status must be empty or
+// pending and Approvals empty; RequiredApprovals below 1 means 1. Otherwise
+// the error wraps ErrInvalidChange. An ID already stored gives
+// ErrChangeIDInUse.
+func (c *Changes) Create(ctx context.Context, ch commands.Change, dedupeKey string) (commands.Change, bool, error) {
+	if err := validateNew(&ch); err != nil {
+		return commands.Change{}, false, fmt.Errorf("approvals: create change %q: %w", ch.ID, err)
+	}
+	body := ch
+	body.Status, body.Approvals, body.DecidedBy, body.DecidedAt, body.Outcome, body.MessageTS = "", nil, "", time.Time{}, "", ""
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return commands.Change{}, false, fmt.Errorf("approvals: create change %q: %w: %w", ch.ID, ErrInvalidChange, err)
+	}
+	life := ch.ExpiresAt.Sub(ch.CreatedAt)
+	dedupeTTL := "0"
+	if dedupeKey != "" {
+		dedupeTTL = millis(life)
+	}
+	ws := ch.Workspace
+	keys := []string{c.changeKey(ws, ch.ID), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "dedupe", dedupeKey)}
+	code, fields, err := c.run(ctx, c.create, "create", ch.ID, keys,
+		raw, ch.RequesterID, nanos(ch.ExpiresAt), ch.RequiredApprovals, ch.ChannelID, ch.MessageTS,
+		c.wsKey(ws), ch.CreatedAt.UnixMilli(), ch.ExpiresAt.UnixMilli(), millis(life+c.opts.Retention), dedupeTTL)
+	if err != nil {
+		return commands.Change{}, false, err
+	}
+	switch code {
+	case "ok", "dedupe":
+		stored, err := decodeChange(fields)
+		if err != nil {
+			return commands.Change{}, false, unavailable("create change", ch.ID, err)
+		}
+		return stored, code == "ok", nil
+	case "exists":
+		return commands.Change{}, false, fmt.Errorf("approvals: create change %q: %w", ch.ID, ErrChangeIDInUse)
+	}
+	return commands.Change{}, false, unavailable("create change", ch.ID, fmt.Errorf("unexpected script result %q", code))
+}
+
+func validateNew(ch *commands.Change) error {
+	var problem string
+	switch {
+	case ch.ID == "":
+		problem = "no id"
+	case ch.Workspace.TeamID == "":
+		problem = "no workspace team id"
+	case ch.RequesterID == "":
+		problem = "no requester"
+	case ch.Status != "" && ch.Status != commands.StatusPending:
+		problem = fmt.Sprintf("status %q, want pending", ch.Status)
+	case len(ch.Approvals) > 0:
+		problem = "approvals already present"
+	case !validTime(ch.CreatedAt):
+		problem = "created time out of range"
+	case !validTime(ch.ExpiresAt) || !ch.CreatedAt.Before(ch.ExpiresAt):
+		problem = "expiry not after creation"
+	}
+	if problem != "" {
+		return fmt.Errorf("%w: %s", ErrInvalidChange, problem)
+	}
+	ch.Status = commands.StatusPending
+	ch.RequiredApprovals = max(ch.RequiredApprovals, 1)
+	return nil
+}
+
+// Get returns the change; ErrChangeNotFound if it is unknown in ws (or
+// outlived its retention).
+func (c *Changes) Get(ctx context.Context, ws commands.Workspace, id string) (commands.Change, error) {
+	ctx, cancel := c.store.opContext(ctx)
+	defer cancel()
+	m, err := c.store.client.HGetAll(ctx, c.changeKey(ws, id)).Result()
+	if err != nil {
+		return commands.Change{}, unavailable("get change", id, err)
+	}
+	if len(m) == 0 {
+		return commands.Change{}, fmt.Errorf("approvals: get change %q: %w", id, commands.ErrChangeNotFound)
+	}
+	ch, err := changeFromMap(m)
+	if err != nil {
+		return commands.Change{}, unavailable("get change", id, err)
+	}
+	return ch, nil
+}
+
+// Approve records approver's approval at now; see commands.Changes. A
+// pending change whose ExpiresAt is before now is refused with ErrExpired
+// and left for the sweeper to mark (so its message is updated in one
+// place); a change already marked expired gives ErrExpired too. Every
+// refusal except ErrChangeNotFound comes with the change as it stands.
+func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approver string, now time.Time) (commands.Change, bool, error) {
+	if err := checkNow(now); err != nil {
+		return commands.Change{}, false, fmt.Errorf("approvals: approve change %q: %w", id, err)
+	}
+	if approver == "" {
+		return commands.Change{}, false, fmt.Errorf("approvals: approve change %q: %w: no approver", id, ErrInvalidChange)
+	}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey}
+	code, fields, err := c.run(ctx, c.approve, "approve change", id, keys, approver, nanos(now))
+	if err != nil {
+		return commands.Change{}, false, err
+	}
+	ch, err := c.outcome("approve change", id, code, fields)
+	return ch, code == "approved", err
+}
+
+// Reject rejects a pending change on behalf of by; see commands.Changes.
+func (c *Changes) Reject(ctx context.Context, ws commands.Workspace, id, by string, now time.Time) (commands.Change, error) {
+	return c.decideAs(ctx, ws, id, by, now, commands.StatusRejected)
+}
+
+// Cancel withdraws a pending change; only its requester may. See
+// commands.Changes.
+func (c *Changes) Cancel(ctx context.Context, ws commands.Workspace, id, by string, now time.Time) (commands.Change, error) {
+	return c.decideAs(ctx, ws, id, by, now, commands.StatusCancelled)
+}
+
+func (c *Changes) decideAs(ctx context.Context, ws commands.Workspace, id, by string, now time.Time, status commands.ChangeStatus) (commands.Change, error) {
+	op := "reject change"
+	if status == commands.StatusCancelled {
+		op = "cancel change"
+	}
+	if err := checkNow(now); err != nil {
+		return commands.Change{}, fmt.Errorf("approvals: %s %q: %w", op, id, err)
+	}
+	if by == "" {
+		return commands.Change{}, fmt.Errorf("approvals: %s %q: %w: no user", op, id, ErrInvalidChange)
+	}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "history")}
+	code, fields, err := c.run(ctx, c.decide, op, id, keys,
+		by, nanos(now), string(status), c.opts.HistoryLimit, millis(c.opts.Retention))
+	if err != nil {
+		return commands.Change{}, err
+	}
+	return c.outcome(op, id, code, fields)
+}
+
+// finishStatus reports whether Finish may set s.
+func finishStatus(s commands.ChangeStatus) bool {
+	switch s {
+	case commands.StatusApplied, commands.StatusFailed, commands.StatusStale, commands.StatusLDApproval:
+		return true
+	}
+	return false
+}
+
+// Finish moves an approved change to applied, failed, stale or
+// ld_approval, exactly once; see commands.Changes. Any other status is an
+// error wrapping ErrInvalidChange.
+func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, status commands.ChangeStatus, outcome string, now time.Time) (commands.Change, error) {
+	if !finishStatus(status) {
+		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w: status %q is not an outcome", id, ErrInvalidChange, status)
+	}
+	if err := checkNow(now); err != nil {
+		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w", id, err)
+	}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "history")}
+	code, fields, err := c.run(ctx, c.finish, "finish change", id, keys,
+		string(status), outcome, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention))
+	if err != nil {
+		return commands.Change{}, err
+	}
+	return c.outcome("finish change", id, code, fields)
+}
+
+// SetMessage records the channel and timestamp of the posted request.
+func (c *Changes) SetMessage(ctx context.Context, ws commands.Workspace, id, channelID, ts string) error {
+	code, _, err := c.run(ctx, c.setMessage, "set change message", id, []string{c.changeKey(ws, id)}, channelID, ts)
+	if err != nil {
+		return err
+	}
+	switch code {
+	case "ok":
+		return nil
+	case "notfound":
+		return fmt.Errorf("approvals: set change message %q: %w", id, commands.ErrChangeNotFound)
+	}
+	return unavailable("set change message", id, fmt.Errorf("unexpected script result %q", code))
+}
+
+// Pending lists ws's pending changes, oldest first. A change past its
+// expiry stays listed until the sweeper marks it (at most one sweep
+// interval).
+func (c *Changes) Pending(ctx context.Context, ws commands.Workspace) ([]commands.Change, error) {
+	return c.list(ctx, c.pending, "list pending changes", []string{c.wsKey(ws, "pending")})
+}
+
+// History lists ws's most recent final changes, newest first: at most limit
+// (limit <= 0 or above the history cap means the cap), only those for flag
+// when flag is not empty. See Changes for how long they are kept.
+func (c *Changes) History(ctx context.Context, ws commands.Workspace, flag string, limit int) ([]commands.Change, error) {
+	if limit <= 0 || limit > c.opts.HistoryLimit {
+		limit = c.opts.HistoryLimit
+	}
+	all, err := c.list(ctx, c.history, "list change history", []string{c.wsKey(ws, "history")}, c.opts.HistoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, ch := range all {
+		if (flag == "" || ch.Flag == flag) && len(out) < limit {
+			out = append(out, ch)
+		}
+	}
+	return slices.Clip(out), nil
+}
+
+// ExpireDue marks at most limit pending changes whose ExpiresAt is before
+// now as expired, across all workspaces, and returns them. Each change is
+// returned by exactly one call, whichever replica makes it. limit <= 0
+// means 100.
+func (c *Changes) ExpireDue(ctx context.Context, now time.Time, limit int) ([]commands.Change, error) {
+	if err := checkNow(now); err != nil {
+		return nil, fmt.Errorf("approvals: expire changes: %w", err)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	return c.list(ctx, c.expireDue, "expire changes", []string{c.expiryKey},
+		nanos(now), now.UnixMilli(), limit, c.opts.HistoryLimit, millis(c.opts.Retention))
+}
+
+// outcome turns a state script's result into the contract's errors.
+func (c *Changes) outcome(op, id, code string, fields []any) (commands.Change, error) {
+	var sentinel error
+	switch code {
+	case "ok", "approved":
+	case "notfound":
+		return commands.Change{}, fmt.Errorf("approvals: %s %q: %w", op, id, commands.ErrChangeNotFound)
+	case "decided":
+		sentinel = commands.ErrDecided
+	case "expired":
+		sentinel = commands.ErrExpired
+	case "self":
+		sentinel = commands.ErrSelfApproval
+	case "dup":
+		sentinel = commands.ErrAlreadyApproved
+	case "notrequester":
+		sentinel = commands.ErrNotRequester
+	default:
+		return commands.Change{}, unavailable(op, id, fmt.Errorf("unexpected script result %q", code))
+	}
+	ch, err := decodeChange(fields)
+	if err != nil {
+		return commands.Change{}, unavailable(op, id, err)
+	}
+	if sentinel != nil {
+		return ch, fmt.Errorf("approvals: %s %q: %w", op, id, sentinel)
+	}
+	return ch, nil
+}
+
+// run runs a state script under the store's timeout and returns its code
+// and the change's fields.
+func (c *Changes) run(ctx context.Context, script *redis.Script, op, id string, keys []string, args ...any) (string, []any, error) {
+	ctx, cancel := c.store.opContext(ctx)
+	defer cancel()
+	res, err := script.Run(ctx, c.store.client, keys, args...).Slice()
+	if err != nil {
+		return "", nil, unavailable(op, id, err)
+	}
+	if len(res) != 2 {
+		return "", nil, unavailable(op, id, fmt.Errorf("unexpected script reply of %d elements", len(res)))
+	}
+	code, ok1 := res[0].(string)
+	fields, ok2 := res[1].([]any)
+	if !ok1 || !ok2 {
+		return "", nil, unavailable(op, id, errors.New("unexpected script reply"))
+	}
+	return code, fields, nil
+}
+
+// list runs a listing script, whose reply is an array of HGETALLs.
+func (c *Changes) list(ctx context.Context, script *redis.Script, op string, keys []string, args ...any) ([]commands.Change, error) {
+	ctx, cancel := c.store.opContext(ctx)
+	defer cancel()
+	res, err := script.Run(ctx, c.store.client, keys, args...).Slice()
+	if err != nil {
+		return nil, unavailable(op, "", err)
+	}
+	out := make([]commands.Change, 0, len(res))
+	for _, r := range res {
+		fields, ok := r.([]any)
+		if !ok {
+			return nil, unavailable(op, "", errors.New("unexpected script reply"))
+		}
+		ch, err := decodeChange(fields)
+		if err != nil {
+			return nil, unavailable(op, "", err)
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+func (c *Changes) changeKey(ws commands.Workspace, id string) string {
+	return c.wsKey(ws, "change", id)
+}
+
+// wsKey returns the full (prefixed) key of one of ws's parts.
+func (c *Changes) wsKey(ws commands.Workspace, parts ...string) string {
+	return c.store.key(WorkspaceKey(ws.TeamID, ws.EnterpriseID, parts...))
+}
+
+// decodeChange turns a flat HGETALL reply into a Change.
+func decodeChange(fields []any) (commands.Change, error) {
+	if len(fields)%2 != 0 {
+		return commands.Change{}, errors.New("odd hash reply")
+	}
+	m := make(map[string]string, len(fields)/2)
+	for i := 0; i < len(fields); i += 2 {
+		k, ok1 := fields[i].(string)
+		v, ok2 := fields[i+1].(string)
+		if !ok1 || !ok2 {
+			return commands.Change{}, errors.New("non-string hash reply")
+		}
+		m[k] = v
+	}
+	return changeFromMap(m)
+}
+
+// changeFromMap rebuilds a Change from its hash: the JSON body with the
+// state fields laid over it.
+func changeFromMap(m map[string]string) (commands.Change, error) {
+	var ch commands.Change
+	if err := json.Unmarshal([]byte(m["body"]), &ch); err != nil {
+		return commands.Change{}, fmt.Errorf("decode change body: %w", err)
+	}
+	ch.Status = commands.ChangeStatus(m["status"])
+	ch.ChannelID = m["ch"]
+	ch.MessageTS = m["ts"]
+	ch.DecidedBy = m["by"]
+	ch.Outcome = m["out"]
+	if v := m["dat"]; v != "" {
+		t, err := parseNanos(v)
+		if err != nil {
+			return commands.Change{}, fmt.Errorf("decode change decision time: %w", err)
+		}
+		ch.DecidedAt = t
+	}
+	n, err := strconv.Atoi(m["n"])
+	if err != nil {
+		return commands.Change{}, fmt.Errorf("decode change approval count: %w", err)
+	}
+	for i := 1; i <= n; i++ {
+		at, err := parseNanos(m["t"+strconv.Itoa(i)])
+		if err != nil {
+			return commands.Change{}, fmt.Errorf("decode change approval time: %w", err)
+		}
+		ch.Approvals = append(ch.Approvals, commands.Approval{UserID: m["a"+strconv.Itoa(i)], At: at})
+	}
+	return ch, nil
+}
+
+// validTime reports whether t can cross into Lua as 20-digit zero-padded
+// Unix nanoseconds, which limits times to 1970..2262.
+func validTime(t time.Time) bool {
+	const maxSeconds = math.MaxInt64 / int64(time.Second)
+	return t.Unix() >= 0 && t.Unix() < maxSeconds
+}
+
+func checkNow(now time.Time) error {
+	if !validTime(now) {
+		return fmt.Errorf("%w: time %v out of range", ErrInvalidChange, now)
+	}
+	return nil
+}
+
+func nanos(t time.Time) string { return fmt.Sprintf("%020d", t.UnixNano()) }
+
+func parseNanos(s string) (time.Time, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(0, n).UTC(), nil
+}
+
+// millis renders d in whole milliseconds, at least 1, for PX and PEXPIRE.
+func millis(d time.Duration) string { return strconv.FormatInt(max(d.Milliseconds(), 1), 10) }

@@ -1,0 +1,193 @@
+package approvals
+
+// The Lua scripts behind Changes. Each state operation is one script, so it
+// is one Redis round trip (EVALSHA, with go-redis falling back to EVAL once
+// after a Redis restart flushed the script cache) and atomic: Redis runs a
+// script to the end before serving any other client, on every replica's
+// connection alike.
+//
+// A change lives in one hash (see changes.go for the fields). Scripts never
+// decode the JSON body: Redis's cjson keeps only 14 significant digits of a
+// number and turns [] into {}, which would corrupt a patch's values. State
+// fields are plain hash fields instead.
+//
+// Times are passed as 20-digit zero-padded Unix nanoseconds. Lua numbers are
+// doubles and cannot hold them exactly, so before() compares the seconds
+// and the nanoseconds apart.
+//
+// Every script returns {code, fields} where fields is the change's HGETALL
+// after the operation (empty when there is no change), except the list
+// scripts, which return an array of HGETALLs.
+
+// luaBefore is prepended to the scripts that compare times.
+const luaBefore = `
+local function before(a, b)
+  local as, bs = tonumber(string.sub(a, 1, 11)), tonumber(string.sub(b, 1, 11))
+  if as ~= bs then return as < bs end
+  return tonumber(string.sub(a, 12)) < tonumber(string.sub(b, 12))
+end
+`
+
+// luaFinal moves the change at ck to a final status: out of the indexes, its
+// key kept for the retention period, and pushed onto the workspace's capped
+// history list, which lives as long as its newest entry.
+const luaFinal = `
+local function final(ck, pending, expiry, history, cap, retention)
+  redis.call('ZREM', pending, ck)
+  redis.call('ZREM', expiry, ck)
+  redis.call('PEXPIRE', ck, retention)
+  redis.call('LPUSH', history, ck)
+  redis.call('LTRIM', history, 0, tonumber(cap) - 1)
+  redis.call('PEXPIRE', history, retention)
+end
+`
+
+// luaCreate stores a new pending change.
+//
+// KEYS: change, pending index, expiry index, dedupe key.
+// ARGV: body, requester, expires (padded ns), required approvals, channel,
+// message ts, workspace key, created score (ms), expires score (ms), change
+// TTL (ms), dedupe TTL (ms; "0" means no dedupe).
+const luaCreate = `
+local ck = KEYS[1]
+local dedupe = ARGV[11] ~= '0'
+if dedupe then
+  local prev = redis.call('GET', KEYS[4])
+  if prev then
+    local h = redis.call('HGETALL', prev)
+    if #h > 0 then return {'dedupe', h} end
+  end
+end
+if redis.call('EXISTS', ck) == 1 then return {'exists', {}} end
+redis.call('HSET', ck, 'body', ARGV[1], 'status', 'pending', 'req', ARGV[2],
+  'exp', ARGV[3], 'need', ARGV[4], 'n', '0', 'ch', ARGV[5], 'ts', ARGV[6], 'wsk', ARGV[7])
+redis.call('PEXPIRE', ck, ARGV[10])
+redis.call('ZADD', KEYS[2], ARGV[8], ck)
+redis.call('ZADD', KEYS[3], ARGV[9], ck)
+if dedupe then redis.call('SET', KEYS[4], ck, 'PX', ARGV[11]) end
+return {'ok', redis.call('HGETALL', ck)}
+`
+
+// luaApprove records one approval.
+//
+// KEYS: change, pending index, expiry index.
+// ARGV: approver, now (padded ns).
+const luaApprove = luaBefore + `
+local ck = KEYS[1]
+local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'need', 'n')
+local st = f[1]
+if not st then return {'notfound', {}} end
+if st == 'expired' then return {'expired', redis.call('HGETALL', ck)} end
+if st ~= 'pending' then return {'decided', redis.call('HGETALL', ck)} end
+if before(f[2], ARGV[2]) then return {'expired', redis.call('HGETALL', ck)} end
+if f[3] == ARGV[1] then return {'self', redis.call('HGETALL', ck)} end
+if redis.call('HEXISTS', ck, 'u:' .. ARGV[1]) == 1 then return {'dup', redis.call('HGETALL', ck)} end
+local n = tonumber(f[5]) + 1
+local i = tostring(n)
+redis.call('HSET', ck, 'n', i, 'a' .. i, ARGV[1], 't' .. i, ARGV[2], 'u:' .. ARGV[1], i)
+local code = 'ok'
+if n >= tonumber(f[4]) then
+  redis.call('HSET', ck, 'status', 'approved')
+  redis.call('ZREM', KEYS[2], ck)
+  redis.call('ZREM', KEYS[3], ck)
+  code = 'approved'
+end
+return {code, redis.call('HGETALL', ck)}
+`
+
+// luaDecide rejects or cancels a pending change.
+//
+// KEYS: change, pending index, expiry index, history.
+// ARGV: by, now (padded ns), "rejected" or "cancelled", history cap,
+// retention (ms).
+const luaDecide = luaBefore + luaFinal + `
+local ck = KEYS[1]
+local f = redis.call('HMGET', ck, 'status', 'exp', 'req')
+local st = f[1]
+if not st then return {'notfound', {}} end
+if st == 'expired' then return {'expired', redis.call('HGETALL', ck)} end
+if st ~= 'pending' then return {'decided', redis.call('HGETALL', ck)} end
+if before(f[2], ARGV[2]) then return {'expired', redis.call('HGETALL', ck)} end
+if ARGV[3] == 'cancelled' and f[3] ~= ARGV[1] then return {'notrequester', redis.call('HGETALL', ck)} end
+redis.call('HSET', ck, 'status', ARGV[3], 'by', ARGV[1], 'dat', ARGV[2])
+final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5])
+return {'ok', redis.call('HGETALL', ck)}
+`
+
+// luaFinish moves an approved change to its outcome.
+//
+// KEYS: change, pending index, expiry index, history.
+// ARGV: status, outcome, now (padded ns), history cap, retention (ms).
+const luaFinish = luaFinal + `
+local ck = KEYS[1]
+local st = redis.call('HGET', ck, 'status')
+if not st then return {'notfound', {}} end
+if st ~= 'approved' then return {'decided', redis.call('HGETALL', ck)} end
+redis.call('HSET', ck, 'status', ARGV[1], 'out', ARGV[2], 'dat', ARGV[3])
+final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5])
+return {'ok', redis.call('HGETALL', ck)}
+`
+
+// luaSetMessage records where a change was posted.
+//
+// KEYS: change. ARGV: channel, message ts.
+const luaSetMessage = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound', {}} end
+redis.call('HSET', KEYS[1], 'ch', ARGV[1], 'ts', ARGV[2])
+return {'ok', {}}
+`
+
+// luaExpireDue marks due pending changes expired, across workspaces.
+// Index entries whose change is gone or no longer pending are dropped.
+//
+// KEYS: expiry index.
+// ARGV: now (padded ns), now score (ms), limit, history cap, retention (ms).
+const luaExpireDue = luaBefore + luaFinal + `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, ck in ipairs(due) do
+  local f = redis.call('HMGET', ck, 'status', 'exp', 'wsk')
+  if not f[1] or f[1] ~= 'pending' then
+    redis.call('ZREM', KEYS[1], ck)
+  elseif before(f[2], ARGV[1]) then
+    redis.call('HSET', ck, 'status', 'expired', 'dat', ARGV[1])
+    final(ck, f[3] .. ':pending', KEYS[1], f[3] .. ':history', ARGV[4], ARGV[5])
+    out[#out + 1] = redis.call('HGETALL', ck)
+  end
+end
+return out
+`
+
+// luaPending lists a workspace's pending changes, oldest first, dropping
+// index entries whose change is gone.
+//
+// KEYS: pending index.
+const luaPending = `
+local out = {}
+for _, ck in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local h = redis.call('HGETALL', ck)
+  if #h == 0 then redis.call('ZREM', KEYS[1], ck) else out[#out + 1] = h end
+end
+return out
+`
+
+// luaHistory lists a workspace's final changes, newest first. Entries whose
+// key outlived the retention period are skipped; they are always the oldest.
+//
+// KEYS: history. ARGV: history cap.
+const luaHistory = `
+local out = {}
+for _, ck in ipairs(redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+  local h = redis.call('HGETALL', ck)
+  if #h > 0 then out[#out + 1] = h end
+end
+return out
+`
+
+// luaUnlock deletes the sweeper's lock if it still holds token.
+//
+// KEYS: lock. ARGV: token.
+const luaUnlock = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`

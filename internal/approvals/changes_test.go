@@ -1,0 +1,1048 @@
+package approvals
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/ld"
+)
+
+// forEachStore runs f against a miniredis Store and a real Redis Store (the
+// latter skipped without FLAGBOT_TEST_REDIS_URL), as parallel subtests.
+func forEachStore(t *testing.T, f func(t *testing.T, s *Store)) {
+	t.Helper()
+	forEachBackend(t, func(t *testing.T, _ backend, s *Store) { f(t, s) })
+}
+
+// replica opens a second Store, with a connection pool of its own, on the
+// same server and prefix as s: another bot replica.
+func replica(t testing.TB, s *Store) *Store {
+	t.Helper()
+	url := os.Getenv(TestRedisURLEnv)
+	if s.mini != nil {
+		url = "redis://" + s.mini.Addr() + "/0"
+	}
+	r, err := Open(context.Background(), url, testLogger(t), Options{Prefix: strings.TrimSuffix(s.prefix, ":")})
+	if err != nil {
+		t.Fatalf("open replica store: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+// Test workspaces: the same team ID, once alone and once in an org.
+func wsA() commands.Workspace { return commands.Workspace{TeamID: "T0A"} }
+func wsB() commands.Workspace { return commands.Workspace{TeamID: "T0A", EnterpriseID: "E0B"} }
+
+// testTTL is how long test changes stay approvable.
+const testTTL = time.Hour
+
+// at returns the tests' clock: changes are created at at(0).
+func at(d time.Duration) time.Time {
+	return time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC).Add(d)
+}
+
+// newChange returns a pending change by alice in ws, created at at(0),
+// expiring testTTL later, that needs required approvals.
+func newChange(ws commands.Workspace, id string, required int) commands.Change {
+	return commands.Change{
+		ID:          id,
+		Workspace:   ws,
+		ChannelID:   "C0CHAN",
+		RequesterID: "alice",
+		CommandText: "/flag rollout checkout a=33.333 b=66.667 production",
+		Kind:        "rollout",
+		Project:     "web",
+		Env:         "production",
+		Flag:        "checkout",
+		Patch: &ld.SemanticPatch{
+			EnvironmentKey: "production",
+			Comment:        "Requested by Alice (alice) via Flagbot",
+			Instructions: []ld.Instruction{{
+				Kind:           ld.KindUpdateFallthrough,
+				RolloutWeights: map[string]int{"v-a": 33333, "v-b": 66667},
+			}},
+		},
+		FlagVersion:       41,
+		EnvVersion:        7,
+		Diff:              []commands.DiffLine{{Field: "fallthrough", Before: "serve a", After: "a 33.333% / b 66.667%"}},
+		Reason:            `ramp up "safely" – ünïcode`,
+		CreatedAt:         at(0),
+		ExpiresAt:         at(testTTL),
+		Status:            commands.StatusPending,
+		RequiredApprovals: required,
+	}
+}
+
+func mustCreate(t *testing.T, c *Changes, ch commands.Change) commands.Change {
+	t.Helper()
+	got, created, err := c.Create(t.Context(), ch, "")
+	if err != nil || !created {
+		t.Fatalf("Create(%s) = created %v, %v; want a new change", ch.ID, created, err)
+	}
+	return got
+}
+
+func ids(cs []commands.Change) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}
+
+// isContractErr reports whether err matches one of commands' Changes
+// errors, which a store failure must never do.
+func isContractErr(err error) bool {
+	for _, s := range []error{commands.ErrChangeNotFound, commands.ErrSelfApproval, commands.ErrAlreadyApproved,
+		commands.ErrDecided, commands.ErrExpired, commands.ErrNotRequester} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestChangeStateMachine(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		op         string // approve, reject, cancel or finish
+		by         string
+		at         time.Duration         // since creation
+		outcome    commands.ChangeStatus // for finish
+		wantErr    error                 // nil: success
+		wantNow    bool                  // approve: approvedNow
+		wantStatus commands.ChangeStatus // of the returned change and of Get afterwards
+	}
+	tests := []struct {
+		name          string
+		required      int
+		steps         []step
+		wantApprovers []string
+		wantDecidedBy string
+		wantOutcome   string
+	}{
+		{
+			name: "approved then applied", required: 1,
+			steps: []step{
+				{op: "approve", by: "bob", at: time.Minute, wantNow: true, wantStatus: commands.StatusApproved},
+				{op: "finish", outcome: commands.StatusApplied, at: 2 * time.Minute, wantStatus: commands.StatusApplied},
+				{op: "approve", by: "carol", at: 3 * time.Minute, wantErr: commands.ErrDecided, wantStatus: commands.StatusApplied},
+				{op: "finish", outcome: commands.StatusApplied, at: 3 * time.Minute, wantErr: commands.ErrDecided, wantStatus: commands.StatusApplied},
+				{op: "reject", by: "carol", at: 3 * time.Minute, wantErr: commands.ErrDecided, wantStatus: commands.StatusApplied},
+			},
+			wantApprovers: []string{"bob"}, wantOutcome: "finish applied",
+		},
+		{
+			name: "approved then failed", required: 1,
+			steps: []step{
+				{op: "approve", by: "bob", wantNow: true, wantStatus: commands.StatusApproved},
+				{op: "finish", outcome: commands.StatusFailed, wantStatus: commands.StatusFailed},
+				{op: "finish", outcome: commands.StatusApplied, wantErr: commands.ErrDecided, wantStatus: commands.StatusFailed},
+			},
+			wantApprovers: []string{"bob"}, wantOutcome: "finish failed",
+		},
+		{
+			name: "approved then stale", required: 1,
+			steps: []step{
+				{op: "approve", by: "bob", wantNow: true, wantStatus: commands.StatusApproved},
+				{op: "finish", outcome: commands.StatusStale, wantStatus: commands.StatusStale},
+			},
+			wantApprovers: []string{"bob"}, wantOutcome: "finish stale",
+		},
+		{
+			name: "approved then handed to LaunchDarkly approvals", required: 1,
+			steps: []step{
+				{op: "approve", by: "bob", wantNow: true, wantStatus: commands.StatusApproved},
+				{op: "finish", outcome: commands.StatusLDApproval, wantStatus: commands.StatusLDApproval},
+			},
+			wantApprovers: []string{"bob"}, wantOutcome: "finish ld_approval",
+		},
+		{
+			name: "finish before approval", required: 1,
+			steps: []step{
+				{op: "finish", outcome: commands.StatusApplied, wantErr: commands.ErrDecided, wantStatus: commands.StatusPending},
+				{op: "approve", by: "bob", wantNow: true, wantStatus: commands.StatusApproved},
+			},
+			wantApprovers: []string{"bob"},
+		},
+		{
+			name: "rejected", required: 1,
+			steps: []step{
+				{op: "reject", by: "bob", at: time.Minute, wantStatus: commands.StatusRejected},
+				{op: "approve", by: "carol", wantErr: commands.ErrDecided, wantStatus: commands.StatusRejected},
+				{op: "reject", by: "carol", wantErr: commands.ErrDecided, wantStatus: commands.StatusRejected},
+				{op: "cancel", by: "alice", wantErr: commands.ErrDecided, wantStatus: commands.StatusRejected},
+				{op: "finish", outcome: commands.StatusApplied, wantErr: commands.ErrDecided, wantStatus: commands.StatusRejected},
+			},
+			wantDecidedBy: "bob",
+		},
+		{
+			name: "rejected after one of two approvals", required: 2,
+			steps: []step{
+				{op: "approve", by: "bob", wantStatus: commands.StatusPending},
+				{op: "reject", by: "carol", wantStatus: commands.StatusRejected},
+				{op: "approve", by: "dave", wantErr: commands.ErrDecided, wantStatus: commands.StatusRejected},
+			},
+			wantApprovers: []string{"bob"}, wantDecidedBy: "carol",
+		},
+		{
+			name: "cancelled by the requester", required: 1,
+			steps: []step{
+				{op: "cancel", by: "alice", wantStatus: commands.StatusCancelled},
+				{op: "approve", by: "bob", wantErr: commands.ErrDecided, wantStatus: commands.StatusCancelled},
+				{op: "cancel", by: "alice", wantErr: commands.ErrDecided, wantStatus: commands.StatusCancelled},
+			},
+			wantDecidedBy: "alice",
+		},
+		{
+			name: "cancel by someone else", required: 1,
+			steps: []step{
+				{op: "cancel", by: "bob", wantErr: commands.ErrNotRequester, wantStatus: commands.StatusPending},
+				{op: "approve", by: "bob", wantNow: true, wantStatus: commands.StatusApproved},
+				{op: "cancel", by: "alice", wantErr: commands.ErrDecided, wantStatus: commands.StatusApproved},
+				{op: "reject", by: "carol", wantErr: commands.ErrDecided, wantStatus: commands.StatusApproved},
+			},
+			wantApprovers: []string{"bob"},
+		},
+		{
+			name: "self-approval", required: 1,
+			steps: []step{
+				{op: "approve", by: "alice", wantErr: commands.ErrSelfApproval, wantStatus: commands.StatusPending},
+				{op: "approve", by: "bob", wantNow: true, wantStatus: commands.StatusApproved},
+			},
+			wantApprovers: []string{"bob"},
+		},
+		{
+			name: "duplicate approver", required: 2,
+			steps: []step{
+				{op: "approve", by: "bob", wantStatus: commands.StatusPending},
+				{op: "approve", by: "bob", wantErr: commands.ErrAlreadyApproved, wantStatus: commands.StatusPending},
+				{op: "approve", by: "carol", wantNow: true, wantStatus: commands.StatusApproved},
+				{op: "approve", by: "bob", wantErr: commands.ErrDecided, wantStatus: commands.StatusApproved},
+			},
+			wantApprovers: []string{"bob", "carol"},
+		},
+		{
+			name: "two of three", required: 2,
+			steps: []step{
+				{op: "approve", by: "bob", at: time.Minute, wantStatus: commands.StatusPending},
+				{op: "approve", by: "alice", at: 2 * time.Minute, wantErr: commands.ErrSelfApproval, wantStatus: commands.StatusPending},
+				{op: "approve", by: "carol", at: 3 * time.Minute, wantNow: true, wantStatus: commands.StatusApproved},
+				{op: "approve", by: "dave", at: 4 * time.Minute, wantErr: commands.ErrDecided, wantStatus: commands.StatusApproved},
+			},
+			wantApprovers: []string{"bob", "carol"},
+		},
+		{
+			name: "three required", required: 3,
+			steps: []step{
+				{op: "approve", by: "bob", wantStatus: commands.StatusPending},
+				{op: "approve", by: "carol", wantStatus: commands.StatusPending},
+				{op: "approve", by: "dave", wantNow: true, wantStatus: commands.StatusApproved},
+			},
+			wantApprovers: []string{"bob", "carol", "dave"},
+		},
+		{
+			name: "zero required means one", required: 0,
+			steps: []step{
+				{op: "approve", by: "alice", wantErr: commands.ErrSelfApproval, wantStatus: commands.StatusPending},
+				{op: "approve", by: "bob", wantNow: true, wantStatus: commands.StatusApproved},
+			},
+			wantApprovers: []string{"bob"},
+		},
+		{
+			name: "expired but not swept", required: 1,
+			steps: []step{
+				{op: "approve", by: "bob", at: testTTL + time.Nanosecond, wantErr: commands.ErrExpired, wantStatus: commands.StatusPending},
+				{op: "reject", by: "bob", at: testTTL + time.Second, wantErr: commands.ErrExpired, wantStatus: commands.StatusPending},
+				{op: "cancel", by: "alice", at: 2 * testTTL, wantErr: commands.ErrExpired, wantStatus: commands.StatusPending},
+				{op: "cancel", by: "bob", at: 2 * testTTL, wantErr: commands.ErrExpired, wantStatus: commands.StatusPending},
+				{op: "approve", by: "alice", at: 2 * testTTL, wantErr: commands.ErrExpired, wantStatus: commands.StatusPending},
+			},
+		},
+		{
+			name: "expiry after one of two approvals", required: 2,
+			steps: []step{
+				{op: "approve", by: "bob", at: time.Minute, wantStatus: commands.StatusPending},
+				{op: "approve", by: "carol", at: testTTL + time.Millisecond, wantErr: commands.ErrExpired, wantStatus: commands.StatusPending},
+			},
+			wantApprovers: []string{"bob"},
+		},
+		{
+			name: "approved at the expiry instant", required: 1,
+			steps: []step{
+				{op: "approve", by: "bob", at: testTTL, wantNow: true, wantStatus: commands.StatusApproved},
+				{op: "finish", outcome: commands.StatusApplied, at: 2 * testTTL, wantStatus: commands.StatusApplied},
+			},
+			wantApprovers: []string{"bob"}, wantOutcome: "finish applied",
+		},
+	}
+	forEachStore(t, func(t *testing.T, s *Store) {
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		for i, tt := range tests {
+			id := fmt.Sprintf("sm%02d", i)
+			mustCreate(t, c, newChange(wsA(), id, tt.required))
+			for j, st := range tt.steps {
+				var (
+					got commands.Change
+					now bool
+					err error
+				)
+				when := at(st.at)
+				switch st.op {
+				case "approve":
+					got, now, err = c.Approve(ctx, wsA(), id, st.by, when)
+				case "reject":
+					got, err = c.Reject(ctx, wsA(), id, st.by, when)
+				case "cancel":
+					got, err = c.Cancel(ctx, wsA(), id, st.by, when)
+				case "finish":
+					got, err = c.Finish(ctx, wsA(), id, st.outcome, "finish "+string(st.outcome), when)
+				default:
+					t.Fatalf("%s: unknown op %q", tt.name, st.op)
+				}
+				desc := fmt.Sprintf("%s: step %d: %s by %q", tt.name, j, st.op, st.by)
+				switch {
+				case st.wantErr == nil && err != nil:
+					t.Fatalf("%s: error %v, want none", desc, err)
+				case st.wantErr != nil && !errors.Is(err, st.wantErr):
+					t.Fatalf("%s: error %v, want %v", desc, err, st.wantErr)
+				case errors.Is(err, ErrUnavailable):
+					t.Fatalf("%s: error %v matches ErrUnavailable", desc, err)
+				}
+				if now != st.wantNow {
+					t.Errorf("%s: approvedNow = %v, want %v", desc, now, st.wantNow)
+				}
+				if got.ID != id || got.Status != st.wantStatus {
+					t.Errorf("%s: returned change %q status %q, want %q %q", desc, got.ID, got.Status, id, st.wantStatus)
+				}
+				stored, err := c.Get(ctx, wsA(), id)
+				if err != nil || stored.Status != st.wantStatus {
+					t.Errorf("%s: Get = status %q, %v; want %q", desc, stored.Status, err, st.wantStatus)
+				}
+				if !reflect.DeepEqual(stored, got) {
+					t.Errorf("%s: returned change differs from Get:\n%+v\n%+v", desc, got, stored)
+				}
+			}
+			final, err := c.Get(ctx, wsA(), id)
+			if err != nil {
+				t.Fatalf("%s: Get: %v", tt.name, err)
+			}
+			var approvers []string
+			for _, a := range final.Approvals {
+				approvers = append(approvers, a.UserID)
+			}
+			if !slices.Equal(approvers, tt.wantApprovers) {
+				t.Errorf("%s: approvers %q, want %q", tt.name, approvers, tt.wantApprovers)
+			}
+			if final.DecidedBy != tt.wantDecidedBy || final.Outcome != tt.wantOutcome {
+				t.Errorf("%s: decided by %q outcome %q, want %q %q", tt.name, final.DecidedBy, final.Outcome, tt.wantDecidedBy, tt.wantOutcome)
+			}
+			if final.Status.Final() == final.DecidedAt.IsZero() {
+				t.Errorf("%s: status %q with DecidedAt %v", tt.name, final.Status, final.DecidedAt)
+			}
+		}
+	})
+}
+
+// TestChangeRoundTrip checks that a change comes back exactly as stored,
+// its patch values included (which a cjson round trip in Lua would break),
+// with the state fields laid over it.
+func TestChangeRoundTrip(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		in := newChange(wsB(), "rt1", 2)
+		in.Kind, in.Patch, in.Env = "create", nil, ""
+		in.NewFlag = &ld.NewFlag{
+			Key: "checkout", Name: "Checkout", Tags: []string{"ops"}, Temporary: true,
+			Variations: []ld.Variation{
+				{Value: json.RawMessage(`123456789012345678`), Name: "big"},
+				{Value: json.RawMessage(`{"a":[],"b":3.141592653589793,"c":null,"d":{}}`)},
+				{Value: json.RawMessage(`[]`), Description: "empty"},
+			},
+			Defaults: &ld.Defaults{OnVariation: 0, OffVariation: 2},
+		}
+		in.Reason = "line\nbreak \x00 nul"
+
+		got, created, err := c.Create(ctx, in, "envelope-1")
+		if err != nil || !created {
+			t.Fatalf("Create = %v, %v", created, err)
+		}
+		if !reflect.DeepEqual(got, in) {
+			t.Fatalf("Create returned\n%+v\nwant\n%+v", got, in)
+		}
+		if got, err := c.Get(ctx, wsB(), "rt1"); err != nil || !reflect.DeepEqual(got, in) {
+			t.Fatalf("Get = %+v, %v\nwant %+v", got, err, in)
+		}
+
+		if err := c.SetMessage(ctx, wsB(), "rt1", "C0OTHER", "1732690000.000100"); err != nil {
+			t.Fatalf("SetMessage: %v", err)
+		}
+		t1, t2, t3 := at(time.Minute+123*time.Nanosecond), at(2*time.Minute), at(3*time.Minute)
+		if _, _, err := c.Approve(ctx, wsB(), "rt1", "U0:bob", t1); err != nil {
+			t.Fatalf("Approve bob: %v", err)
+		}
+		if _, now, err := c.Approve(ctx, wsB(), "rt1", "U0carol", t2); err != nil || !now {
+			t.Fatalf("Approve carol = %v, %v", now, err)
+		}
+		got, err = c.Finish(ctx, wsB(), "rt1", commands.StatusFailed, "LaunchDarkly said: no", t3)
+		if err != nil {
+			t.Fatalf("Finish: %v", err)
+		}
+		want := in
+		want.ChannelID, want.MessageTS = "C0OTHER", "1732690000.000100"
+		want.Approvals = []commands.Approval{{UserID: "U0:bob", At: t1}, {UserID: "U0carol", At: t2}}
+		want.Status, want.Outcome, want.DecidedAt = commands.StatusFailed, "LaunchDarkly said: no", t3
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Finish returned\n%+v\nwant\n%+v", got, want)
+		}
+		if got, err := c.Get(ctx, wsB(), "rt1"); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("Get after Finish = %+v, %v\nwant %+v", got, err, want)
+		}
+	})
+}
+
+func TestChangeCreateDedupe(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		tests := []struct {
+			name        string
+			ws          commands.Workspace
+			id, dedupe  string
+			wantCreated bool
+			wantID      string
+		}{
+			{name: "first delivery", ws: wsA(), id: "d1", dedupe: "env-1", wantCreated: true, wantID: "d1"},
+			{name: "redelivery", ws: wsA(), id: "d2", dedupe: "env-1", wantID: "d1"},
+			{name: "redelivery again", ws: wsA(), id: "d3", dedupe: "env-1", wantID: "d1"},
+			{name: "other envelope", ws: wsA(), id: "d4", dedupe: "env-2", wantCreated: true, wantID: "d4"},
+			{name: "same envelope id in another workspace", ws: wsB(), id: "d5", dedupe: "env-1", wantCreated: true, wantID: "d5"},
+			{name: "no dedupe key", ws: wsA(), id: "d6", wantCreated: true, wantID: "d6"},
+			{name: "no dedupe key again", ws: wsA(), id: "d7", wantCreated: true, wantID: "d7"},
+			{name: "dedupe key with separators", ws: wsA(), id: "d8", dedupe: "a:b*c", wantCreated: true, wantID: "d8"},
+			{name: "its redelivery", ws: wsA(), id: "d9", dedupe: "a:b*c", wantID: "d8"},
+		}
+		for _, tt := range tests {
+			got, created, err := c.Create(ctx, newChange(tt.ws, tt.id, 1), tt.dedupe)
+			if err != nil || created != tt.wantCreated || got.ID != tt.wantID || got.Workspace != tt.ws {
+				t.Errorf("%s: Create = %q in %v, created %v, %v; want %q, created %v",
+					tt.name, got.ID, got.Workspace, created, err, tt.wantID, tt.wantCreated)
+			}
+			if !tt.wantCreated {
+				if _, err := c.Get(ctx, tt.ws, tt.id); !errors.Is(err, commands.ErrChangeNotFound) {
+					t.Errorf("%s: the duplicate %q was stored too (Get error %v)", tt.name, tt.id, err)
+				}
+			}
+		}
+		// A redelivery after the first change was decided still finds it.
+		if _, err := c.Reject(ctx, wsA(), "d1", "bob", at(time.Minute)); err != nil {
+			t.Fatalf("Reject: %v", err)
+		}
+		got, created, err := c.Create(ctx, newChange(wsA(), "d10", 1), "env-1")
+		if err != nil || created || got.ID != "d1" || got.Status != commands.StatusRejected {
+			t.Errorf("redelivery after rejection = %q %q created %v, %v; want the rejected d1", got.ID, got.Status, created, err)
+		}
+		pending, err := c.Pending(ctx, wsA())
+		if err != nil {
+			t.Fatalf("Pending: %v", err)
+		}
+		if want := []string{"d4", "d6", "d7", "d8"}; !slices.Equal(ids(pending), want) {
+			t.Errorf("Pending = %q, want %q", ids(pending), want)
+		}
+	})
+}
+
+func TestChangeCreateInvalid(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		tests := []struct {
+			name   string
+			change func(*commands.Change)
+		}{
+			{name: "no id", change: func(ch *commands.Change) { ch.ID = "" }},
+			{name: "no team", change: func(ch *commands.Change) { ch.Workspace = commands.Workspace{EnterpriseID: "E1"} }},
+			{name: "no requester", change: func(ch *commands.Change) { ch.RequesterID = "" }},
+			{name: "not pending", change: func(ch *commands.Change) { ch.Status = commands.StatusApproved }},
+			{name: "with approvals", change: func(ch *commands.Change) { ch.Approvals = []commands.Approval{{UserID: "bob"}} }},
+			{name: "no created time", change: func(ch *commands.Change) { ch.CreatedAt = time.Time{} }},
+			{name: "no expiry", change: func(ch *commands.Change) { ch.ExpiresAt = time.Time{} }},
+			{name: "expiry at creation", change: func(ch *commands.Change) { ch.ExpiresAt = ch.CreatedAt }},
+			{name: "expiry before creation", change: func(ch *commands.Change) { ch.ExpiresAt = ch.CreatedAt.Add(-time.Second) }},
+			{name: "before 1970", change: func(ch *commands.Change) { ch.CreatedAt = time.Date(1969, 1, 1, 0, 0, 0, 0, time.UTC) }},
+			{name: "after 2262", change: func(ch *commands.Change) { ch.ExpiresAt = time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		}
+		for i, tt := range tests {
+			ch := newChange(wsA(), fmt.Sprintf("bad%d", i), 1)
+			tt.change(&ch)
+			_, created, err := c.Create(ctx, ch, "")
+			if !errors.Is(err, ErrInvalidChange) || created || errors.Is(err, ErrUnavailable) {
+				t.Errorf("%s: Create = created %v, %v; want ErrInvalidChange", tt.name, created, err)
+			}
+		}
+		if p, err := c.Pending(ctx, wsA()); err != nil || len(p) != 0 {
+			t.Errorf("Pending after invalid creates = %q, %v; want none", ids(p), err)
+		}
+
+		mustCreate(t, c, newChange(wsA(), "dup", 1))
+		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", at(time.Minute)); err != nil {
+			t.Fatalf("Approve: %v", err)
+		}
+		_, created, err := c.Create(ctx, newChange(wsA(), "dup", 1), "")
+		if !errors.Is(err, ErrChangeIDInUse) || created || isContractErr(err) || errors.Is(err, ErrUnavailable) {
+			t.Errorf("Create with an ID in use = created %v, %v; want ErrChangeIDInUse", created, err)
+		}
+		if got, err := c.Get(ctx, wsA(), "dup"); err != nil || got.Status != commands.StatusApproved {
+			t.Errorf("the first change was overwritten: %q, %v", got.Status, err)
+		}
+
+		if _, err := c.Finish(ctx, wsA(), "dup", commands.StatusRejected, "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
+			t.Errorf("Finish with status rejected: %v, want ErrInvalidChange", err)
+		}
+		if _, _, err := c.Approve(ctx, wsA(), "dup", "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
+			t.Errorf("Approve by nobody: %v, want ErrInvalidChange", err)
+		}
+		if _, err := c.Reject(ctx, wsA(), "dup", "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
+			t.Errorf("Reject by nobody: %v, want ErrInvalidChange", err)
+		}
+		if _, err := c.Cancel(ctx, wsA(), "dup", "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
+			t.Errorf("Cancel by nobody: %v, want ErrInvalidChange", err)
+		}
+		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", time.Time{}); !errors.Is(err, ErrInvalidChange) {
+			t.Errorf("Approve at the zero time: %v, want ErrInvalidChange", err)
+		}
+	})
+}
+
+func TestChangeNotFound(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		mustCreate(t, c, newChange(wsA(), "known", 1))
+		now := at(time.Minute)
+		tests := []struct {
+			name string
+			ws   commands.Workspace
+			id   string
+		}{
+			{name: "unknown id", ws: wsA(), id: "unknown"},
+			{name: "other workspace", ws: wsB(), id: "known"},
+			{name: "other team", ws: commands.Workspace{TeamID: "T0C"}, id: "known"},
+			{name: "empty id", ws: wsA(), id: ""},
+		}
+		for _, tt := range tests {
+			ops := map[string]func() error{
+				"get":     func() error { _, err := c.Get(ctx, tt.ws, tt.id); return err },
+				"approve": func() error { _, _, err := c.Approve(ctx, tt.ws, tt.id, "bob", now); return err },
+				"reject":  func() error { _, err := c.Reject(ctx, tt.ws, tt.id, "bob", now); return err },
+				"cancel":  func() error { _, err := c.Cancel(ctx, tt.ws, tt.id, "alice", now); return err },
+				"finish": func() error {
+					_, err := c.Finish(ctx, tt.ws, tt.id, commands.StatusApplied, "", now)
+					return err
+				},
+				"set message": func() error { return c.SetMessage(ctx, tt.ws, tt.id, "C1", "1.2") },
+			}
+			for name, op := range ops {
+				if err := op(); !errors.Is(err, commands.ErrChangeNotFound) || errors.Is(err, ErrUnavailable) {
+					t.Errorf("%s: %s error = %v, want ErrChangeNotFound", tt.name, name, err)
+				}
+			}
+		}
+		if got, err := c.Get(ctx, wsA(), "known"); err != nil || got.Status != commands.StatusPending || got.MessageTS != "" {
+			t.Errorf("known change was touched: %+v, %v", got, err)
+		}
+	})
+}
+
+func TestChangePending(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		for i, id := range []string{"p3", "p1", "p2", "p4"} {
+			ch := newChange(wsA(), id, 1)
+			ch.CreatedAt = at(time.Duration([]int{3, 1, 2, 4}[i]) * time.Minute)
+			mustCreate(t, c, ch)
+		}
+		mustCreate(t, c, newChange(wsB(), "other", 1))
+		if _, _, err := c.Approve(ctx, wsA(), "p2", "bob", at(5*time.Minute)); err != nil {
+			t.Fatalf("Approve: %v", err)
+		}
+		if _, err := c.Cancel(ctx, wsA(), "p4", "alice", at(5*time.Minute)); err != nil {
+			t.Fatalf("Cancel: %v", err)
+		}
+		got, err := c.Pending(ctx, wsA())
+		if err != nil {
+			t.Fatalf("Pending: %v", err)
+		}
+		if want := []string{"p1", "p3"}; !slices.Equal(ids(got), want) {
+			t.Errorf("Pending(A) = %q, want %q (oldest first)", ids(got), want)
+		}
+		for _, ch := range got {
+			if ch.Status != commands.StatusPending || ch.Flag != "checkout" {
+				t.Errorf("pending change %s: status %q flag %q", ch.ID, ch.Status, ch.Flag)
+			}
+		}
+		if got, err := c.Pending(ctx, wsB()); err != nil || !slices.Equal(ids(got), []string{"other"}) {
+			t.Errorf("Pending(B) = %q, %v; want [other]", ids(got), err)
+		}
+		if got, err := c.Pending(ctx, commands.Workspace{TeamID: "T0NONE"}); err != nil || len(got) != 0 {
+			t.Errorf("Pending(empty workspace) = %q, %v; want none", ids(got), err)
+		}
+
+		// An index entry whose change vanished (evicted, deleted by hand)
+		// is dropped, not returned.
+		if err := s.client.Del(ctx, c.changeKey(wsA(), "p1")).Err(); err != nil {
+			t.Fatalf("del: %v", err)
+		}
+		if got, err := c.Pending(ctx, wsA()); err != nil || !slices.Equal(ids(got), []string{"p3"}) {
+			t.Errorf("Pending after a change vanished = %q, %v; want [p3]", ids(got), err)
+		}
+		if n, err := s.client.ZCard(ctx, c.wsKey(wsA(), "pending")).Result(); err != nil || n != 1 {
+			t.Errorf("pending index holds %d, %v; want 1", n, err)
+		}
+	})
+}
+
+func TestChangeHistory(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		// 55 final changes, in this order: rejected, cancelled, applied,
+		// expired; even ones on flag "search".
+		var all []string
+		flags := map[string]string{}
+		for i := range 55 {
+			id := fmt.Sprintf("h%02d", i)
+			ch := newChange(wsA(), id, 1)
+			if i%2 == 0 {
+				ch.Flag = "search"
+			}
+			flags[id] = ch.Flag
+			mustCreate(t, c, ch)
+			now := at(time.Duration(i) * time.Second)
+			var err error
+			switch i % 4 {
+			case 0:
+				_, err = c.Reject(ctx, wsA(), id, "bob", now)
+			case 1:
+				_, err = c.Cancel(ctx, wsA(), id, "alice", now)
+			case 2:
+				if _, _, err = c.Approve(ctx, wsA(), id, "bob", now); err == nil {
+					_, err = c.Finish(ctx, wsA(), id, commands.StatusApplied, "ok", now)
+				}
+			case 3:
+				var exp []commands.Change
+				exp, err = c.ExpireDue(ctx, at(2*testTTL), 100)
+				if err == nil && (len(exp) != 1 || exp[0].ID != id) {
+					err = fmt.Errorf("ExpireDue = %q, want [%s]", ids(exp), id)
+				}
+			}
+			if err != nil {
+				t.Fatalf("deciding %s: %v", id, err)
+			}
+			all = append(all, id)
+		}
+		// One approved and one pending change are not history.
+		mustCreate(t, c, newChange(wsA(), "approved", 1))
+		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, c, newChange(wsA(), "pending", 1))
+		mustCreate(t, c, newChange(wsB(), "b1", 1))
+		if _, err := c.Reject(ctx, wsB(), "b1", "bob", at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+
+		newest := slices.Clone(all)
+		slices.Reverse(newest)
+		var search []string
+		for _, id := range newest[:50] {
+			if flags[id] == "search" {
+				search = append(search, id)
+			}
+		}
+		tests := []struct {
+			name  string
+			ws    commands.Workspace
+			flag  string
+			limit int
+			want  []string
+		}{
+			{name: "all, default limit", ws: wsA(), want: newest[:50]},
+			{name: "all, limit above the cap", ws: wsA(), limit: 500, want: newest[:50]},
+			{name: "last five", ws: wsA(), limit: 5, want: newest[:5]},
+			{name: "one flag", ws: wsA(), flag: "search", want: search},
+			{name: "one flag, limit", ws: wsA(), flag: "search", limit: 3, want: search[:3]},
+			{name: "unknown flag", ws: wsA(), flag: "nope", want: []string{}},
+			{name: "other workspace", ws: wsB(), want: []string{"b1"}},
+			{name: "empty workspace", ws: commands.Workspace{TeamID: "T0NONE"}, want: []string{}},
+		}
+		for _, tt := range tests {
+			got, err := c.History(ctx, tt.ws, tt.flag, tt.limit)
+			if err != nil {
+				t.Fatalf("%s: History: %v", tt.name, err)
+			}
+			if !slices.Equal(ids(got), tt.want) {
+				t.Errorf("%s: History(%q, %d) = %q, want %q", tt.name, tt.flag, tt.limit, ids(got), tt.want)
+			}
+			for _, ch := range got {
+				if !ch.Status.Final() {
+					t.Errorf("%s: history holds %s with status %q", tt.name, ch.ID, ch.Status)
+				}
+			}
+		}
+		if n, err := s.client.LLen(ctx, c.wsKey(wsA(), "history")).Result(); err != nil || n != 50 {
+			t.Errorf("history list length %d, %v; want the cap, 50", n, err)
+		}
+	})
+}
+
+func TestChangeHistoryLimitOption(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		c := NewChanges(s, ChangesOptions{HistoryLimit: 3})
+		for i := range 5 {
+			id := fmt.Sprintf("x%d", i)
+			mustCreate(t, c, newChange(wsA(), id, 1))
+			if _, err := c.Reject(t.Context(), wsA(), id, "bob", at(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := c.History(t.Context(), wsA(), "", 0)
+		if want := []string{"x4", "x3", "x2"}; err != nil || !slices.Equal(ids(got), want) {
+			t.Errorf("History = %q, %v; want %q", ids(got), err, want)
+		}
+	})
+}
+
+func TestChangeExpireDue(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		mustCreate(t, c, newChange(wsA(), "e1", 1)) // expires at(testTTL)
+		late := newChange(wsA(), "late", 1)
+		late.ExpiresAt = at(2 * testTTL)
+		mustCreate(t, c, late)
+		mustCreate(t, c, newChange(wsB(), "e2", 2))
+		if _, _, err := c.Approve(ctx, wsB(), "e2", "bob", at(time.Minute)); err != nil {
+			t.Fatal(err) // one of two approvals: still pending, still expires
+		}
+		mustCreate(t, c, newChange(wsA(), "approved", 1))
+		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, c, newChange(wsA(), "rejected", 1))
+		if _, err := c.Reject(ctx, wsA(), "rejected", "bob", at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+
+		if got, err := c.ExpireDue(ctx, at(testTTL), 10); err != nil || len(got) != 0 {
+			t.Errorf("ExpireDue at the expiry instant = %q, %v; want none", ids(got), err)
+		}
+		now := at(testTTL + time.Nanosecond)
+		first, err := c.ExpireDue(ctx, now, 1)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("ExpireDue(limit 1) = %q, %v; want one", ids(first), err)
+		}
+		rest, err := c.ExpireDue(ctx, now, 10)
+		if err != nil || len(rest) != 1 {
+			t.Fatalf("second ExpireDue = %q, %v; want one", ids(rest), err)
+		}
+		got := append(first, rest...)
+		slices.SortFunc(got, func(a, b commands.Change) int { return strings.Compare(a.ID, b.ID) })
+		if !slices.Equal(ids(got), []string{"e1", "e2"}) {
+			t.Errorf("expired %q, want [e1 e2]", ids(got))
+		}
+		for _, ch := range got {
+			if ch.Status != commands.StatusExpired || !ch.DecidedAt.Equal(now) || ch.Flag != "checkout" {
+				t.Errorf("expired change %s: status %q decided %v flag %q", ch.ID, ch.Status, ch.DecidedAt, ch.Flag)
+			}
+		}
+		if got[1].Workspace != wsB() || len(got[1].Approvals) != 1 {
+			t.Errorf("e2 came back as %+v", got[1])
+		}
+		if again, err := c.ExpireDue(ctx, at(testTTL+time.Minute), 10); err != nil || len(again) != 0 {
+			t.Errorf("third ExpireDue = %q, %v; want none (each change once)", ids(again), err)
+		}
+
+		for _, op := range []struct {
+			name string
+			run  func() error
+		}{
+			{"approve", func() error { _, _, err := c.Approve(ctx, wsA(), "e1", "bob", at(time.Minute)); return err }},
+			{"reject", func() error { _, err := c.Reject(ctx, wsA(), "e1", "bob", at(time.Minute)); return err }},
+			{"cancel", func() error { _, err := c.Cancel(ctx, wsA(), "e1", "alice", at(time.Minute)); return err }},
+		} {
+			if err := op.run(); !errors.Is(err, commands.ErrExpired) {
+				t.Errorf("%s of a swept change: %v, want ErrExpired", op.name, err)
+			}
+		}
+		if _, err := c.Finish(ctx, wsA(), "e1", commands.StatusApplied, "", at(time.Minute)); !errors.Is(err, commands.ErrDecided) {
+			t.Errorf("Finish of an expired change: %v, want ErrDecided", err)
+		}
+		if p, err := c.Pending(ctx, wsA()); err != nil || !slices.Equal(ids(p), []string{"late"}) {
+			t.Errorf("Pending(A) = %q, %v; want [late]", ids(p), err)
+		}
+		if p, err := c.Pending(ctx, wsB()); err != nil || len(p) != 0 {
+			t.Errorf("Pending(B) = %q, %v; want none", ids(p), err)
+		}
+		if h, err := c.History(ctx, wsA(), "", 0); err != nil || !slices.Equal(ids(h), []string{"e1", "rejected"}) {
+			t.Errorf("History(A) = %q, %v; want [e1 rejected]", ids(h), err)
+		}
+		if h, err := c.History(ctx, wsB(), "", 0); err != nil || !slices.Equal(ids(h), []string{"e2"}) {
+			t.Errorf("History(B) = %q, %v; want [e2]", ids(h), err)
+		}
+		if got, err := c.Get(ctx, wsA(), "approved"); err != nil || got.Status != commands.StatusApproved {
+			t.Errorf("approved change = %q, %v; an approved change never expires", got.Status, err)
+		}
+		if members, err := s.client.ZRange(ctx, c.expiryKey, 0, -1).Result(); err != nil || !slices.Equal(members, []string{c.changeKey(wsA(), "late")}) {
+			t.Errorf("expiry index = %q, %v; want only late", members, err)
+		}
+		if got, err := c.ExpireDue(ctx, at(3*testTTL), 0); err != nil || !slices.Equal(ids(got), []string{"late"}) {
+			t.Errorf("ExpireDue with limit 0 = %q, %v; want [late]", ids(got), err)
+		}
+	})
+}
+
+// TestChangeKeyLifetimes checks the TTLs that keep Redis from growing
+// forever, and that History skips changes whose retention ran out.
+func TestChangeKeyLifetimes(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b backend, s *Store) {
+		const retention = 2 * time.Second
+		c := NewChanges(s, ChangesOptions{Retention: retention})
+		ctx := t.Context()
+		if _, _, err := c.Create(ctx, newChange(wsA(), "l1", 1), "env-l1"); err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, c, newChange(wsA(), "l2", 1))
+		ttlOf := func(key string) time.Duration {
+			t.Helper()
+			d, err := s.client.PTTL(ctx, key).Result()
+			if err != nil {
+				t.Fatalf("PTTL %s: %v", key, err)
+			}
+			return d
+		}
+		near := func(what string, got, want time.Duration) {
+			t.Helper()
+			if got > want || got < want-time.Second {
+				t.Errorf("%s TTL = %v, want about %v", what, got, want)
+			}
+		}
+		near("pending change", ttlOf(c.changeKey(wsA(), "l1")), testTTL+retention)
+		near("dedupe key", ttlOf(c.wsKey(wsA(), "dedupe", "env-l1")), testTTL)
+
+		if _, err := c.Reject(ctx, wsA(), "l1", "bob", at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		near("final change", ttlOf(c.changeKey(wsA(), "l1")), retention)
+		near("history", ttlOf(c.wsKey(wsA(), "history")), retention)
+
+		b.advance(t, s, retention/2)
+		if _, err := c.Cancel(ctx, wsA(), "l2", "alice", at(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		b.advance(t, s, retention/2+300*time.Millisecond)
+		if _, err := c.Get(ctx, wsA(), "l1"); !errors.Is(err, commands.ErrChangeNotFound) {
+			t.Errorf("Get after retention: %v, want ErrChangeNotFound", err)
+		}
+		if h, err := c.History(ctx, wsA(), "", 0); err != nil || !slices.Equal(ids(h), []string{"l2"}) {
+			t.Errorf("History = %q, %v; want [l2] (l1's retention is over)", ids(h), err)
+		}
+		b.advance(t, s, retention/2+300*time.Millisecond)
+		if n, err := s.client.Exists(ctx, c.wsKey(wsA(), "history"), c.changeKey(wsA(), "l2")).Result(); err != nil || n != 0 {
+			t.Errorf("%d keys of l2 and the history left after retention, %v", n, err)
+		}
+	})
+}
+
+// countHook counts the commands a client sends.
+type countHook struct {
+	mu   sync.Mutex
+	cmds []string
+}
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		h.cmds = append(h.cmds, cmd.Name())
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.mu.Lock()
+		for _, c := range cmds {
+			h.cmds = append(h.cmds, c.Name())
+		}
+		h.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+func (h *countHook) take() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := h.cmds
+	h.cmds = nil
+	return out
+}
+
+// TestChangeRoundTrips shows that every operation is one command, so one
+// round trip, once Redis has the scripts; and that a flushed script cache
+// (a Redis restart) costs one extra command, once.
+func TestChangeRoundTrips(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		h := &countHook{}
+		s.client.AddHook(h)
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		now := at(time.Minute)
+		n, id := 0, ""
+		create := func(required int, dedupe string) error {
+			n++
+			id = fmt.Sprintf("rt%d", n)
+			_, _, err := c.Create(ctx, newChange(wsA(), id, required), dedupe)
+			return err
+		}
+		ops := []struct {
+			name string
+			run  func() error
+		}{
+			{"create with dedupe key", func() error { return create(2, fmt.Sprintf("env-%d", n)) }},
+			{"approve (first of two)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "bob", now); return err }},
+			{"approve (completing)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "carol", now); return err }},
+			{"finish", func() error { _, err := c.Finish(ctx, wsA(), id, commands.StatusApplied, "", now); return err }},
+			{"create", func() error { return create(1, "") }},
+			{"set message", func() error { return c.SetMessage(ctx, wsA(), id, "C1", "1.1") }},
+			{"get", func() error { _, err := c.Get(ctx, wsA(), id); return err }},
+			{"reject", func() error { _, err := c.Reject(ctx, wsA(), id, "bob", now); return err }},
+			{"create again", func() error { return create(1, "") }},
+			{"cancel", func() error { _, err := c.Cancel(ctx, wsA(), id, "alice", now); return err }},
+			{"pending", func() error { _, err := c.Pending(ctx, wsA()); return err }},
+			{"history", func() error { _, err := c.History(ctx, wsA(), "checkout", 10); return err }},
+			{"expire due", func() error { _, err := c.ExpireDue(ctx, now, 10); return err }},
+		}
+		for round := range 3 {
+			if round == 2 {
+				if err := s.client.ScriptFlush(ctx).Err(); err != nil {
+					t.Fatalf("SCRIPT FLUSH: %v", err)
+				}
+				h.take()
+			}
+			for _, op := range ops {
+				if err := op.run(); err != nil {
+					t.Fatalf("round %d: %s: %v", round, op.name, err)
+				}
+				cmds := h.take()
+				switch {
+				case round == 1 && len(cmds) != 1:
+					t.Errorf("%s sent %d commands %q, want one", op.name, len(cmds), cmds)
+				case round == 1 && op.name != "get" && cmds[0] != "evalsha":
+					t.Errorf("%s sent %q, want evalsha", op.name, cmds[0])
+				case round != 1 && len(cmds) > 2:
+					t.Errorf("round %d: %s sent %d commands %q, want at most 2 (EVALSHA, then EVAL on NOSCRIPT)", round, op.name, len(cmds), cmds)
+				}
+			}
+		}
+	})
+}
+
+func TestChangesUnavailable(t *testing.T) {
+	t.Parallel()
+	s, err := OpenEmbedded(t.Context(), testLogger(t), Options{OpTimeout: outageTimeout, Prefix: "down"})
+	if err != nil {
+		t.Fatalf("OpenEmbedded: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	c := NewChanges(s, ChangesOptions{})
+	ctx := t.Context()
+	mustCreate(t, c, newChange(wsA(), "u1", 1))
+	s.mini.Close()
+	now := at(time.Minute)
+	ops := map[string]func() error{
+		"create":      func() error { _, _, err := c.Create(ctx, newChange(wsA(), "u2", 1), "x"); return err },
+		"get":         func() error { _, err := c.Get(ctx, wsA(), "u1"); return err },
+		"approve":     func() error { _, _, err := c.Approve(ctx, wsA(), "u1", "bob", now); return err },
+		"reject":      func() error { _, err := c.Reject(ctx, wsA(), "u1", "bob", now); return err },
+		"cancel":      func() error { _, err := c.Cancel(ctx, wsA(), "u1", "alice", now); return err },
+		"finish":      func() error { _, err := c.Finish(ctx, wsA(), "u1", commands.StatusApplied, "", now); return err },
+		"set message": func() error { return c.SetMessage(ctx, wsA(), "u1", "C", "1") },
+		"pending":     func() error { _, err := c.Pending(ctx, wsA()); return err },
+		"history":     func() error { _, err := c.History(ctx, wsA(), "", 0); return err },
+		"expire due":  func() error { _, err := c.ExpireDue(ctx, now, 10); return err },
+	}
+	for name, op := range ops {
+		start := time.Now()
+		err := op()
+		if !errors.Is(err, ErrUnavailable) || isContractErr(err) {
+			t.Errorf("%s while Redis is down: %v, want ErrUnavailable only", name, err)
+		}
+		if took := time.Since(start); took > outageTimeout+slack {
+			t.Errorf("%s while Redis is down took %v", name, took)
+		}
+	}
+	if err := s.mini.Restart(); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	deadline := time.Now().Add(recoverWithin)
+	for {
+		_, now, err := c.Approve(ctx, wsA(), "u1", "bob", now)
+		if err == nil && now {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Approve after Redis came back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestNewChangeID(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 1000 {
+		id, err := NewChangeID()
+		if err != nil {
+			t.Fatalf("NewChangeID: %v", err)
+		}
+		if len(id) != 26 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+			t.Fatalf("NewChangeID = %q, want 26 lower-case base32 characters", id)
+		}
+		if seen[id] {
+			t.Fatalf("NewChangeID repeated %q", id)
+		}
+		seen[id] = true
+	}
+	if k := WorkspaceKey("T1", "", "change", "abcdefghijklmnopqrstuvwxyz"); k != "ws:_:T1:change:abcdefghijklmnopqrstuvwxyz" {
+		t.Errorf("a change ID is escaped in keys: %q", k)
+	}
+}

@@ -1,0 +1,192 @@
+package approvals
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// digestStores runs f on an embedded store and, when configured, on a real
+// Redis.
+func digestStores(t *testing.T, f func(t *testing.T, s *Store)) {
+	t.Helper()
+	t.Run("miniredis", func(t *testing.T) {
+		t.Parallel()
+		f(t, NewTestStore(t))
+	})
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		f(t, NewRealTestStore(t))
+	})
+}
+
+func TestDigestKeyMemberRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, k := range []DigestKey{
+		{TeamID: "T1", ID: "abc"},
+		{TeamID: "T1", EnterpriseID: "E1", ID: "abc"},
+		{TeamID: "T:1", EnterpriseID: "_", ID: "a%b:c*"},
+	} {
+		got, ok := parseDigestMember(k.member())
+		if !ok || got != k {
+			t.Errorf("parseDigestMember(%q) = %+v, %v; want %+v", k.member(), got, ok, k)
+		}
+	}
+	for _, bad := range []string{"", "ws:_:T1:digest", "x:_:T1:digest:a", "ws:_:T1:digest:%G1"} {
+		if _, ok := parseDigestMember(bad); ok {
+			t.Errorf("parseDigestMember(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestDigestCRUD(t *testing.T) {
+	t.Parallel()
+	digestStores(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		a := DigestKey{TeamID: "T1", ID: "a"}
+		b := DigestKey{TeamID: "T1", ID: "b"}
+		other := DigestKey{TeamID: "T2", ID: "a"}
+		next := time.UnixMilli(1_800_000_000_000)
+		for _, k := range []DigestKey{a, b, other} {
+			if err := s.PutDigest(ctx, k, []byte(`{"id":"`+k.ID+`"}`), next); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.GetDigest(ctx, a)
+		if err != nil || string(got.Data) != `{"id":"a"}` || !got.NextRun.Equal(next) {
+			t.Fatalf("GetDigest = %+v, %v", got, err)
+		}
+		list, err := s.ListDigests(ctx, "T1", "")
+		if err != nil || len(list) != 2 {
+			t.Fatalf("ListDigests = %+v, %v; want 2", list, err)
+		}
+		for _, r := range list {
+			if !r.NextRun.Equal(next) {
+				t.Errorf("%s next run = %v", r.Key.ID, r.NextRun)
+			}
+		}
+		deleted, err := s.DeleteDigest(ctx, a)
+		if err != nil || !deleted {
+			t.Fatalf("DeleteDigest = %v, %v", deleted, err)
+		}
+		if deleted, err = s.DeleteDigest(ctx, a); err != nil || deleted {
+			t.Fatalf("second DeleteDigest = %v, %v; want false", deleted, err)
+		}
+		if _, err := s.GetDigest(ctx, a); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("GetDigest after delete: %v", err)
+		}
+		due, err := s.DueDigests(ctx, next, 10)
+		if err != nil || len(due) != 2 {
+			t.Fatalf("DueDigests = %+v, %v; want b and the other team's a", due, err)
+		}
+		if due, _ := s.DueDigests(ctx, next.Add(-time.Millisecond), 10); len(due) != 0 {
+			t.Errorf("DueDigests before the time = %+v", due)
+		}
+		if list, _ := s.ListDigests(ctx, "T9", ""); len(list) != 0 {
+			t.Errorf("unknown workspace lists %+v", list)
+		}
+	})
+}
+
+func TestDigestRunClaims(t *testing.T) {
+	t.Parallel()
+	digestStores(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		k := DigestKey{TeamID: "T1", ID: "a"}
+		due := time.UnixMilli(1_800_000_000_000)
+		next := due.Add(24 * time.Hour)
+		if err := s.PutDigest(ctx, k, []byte(`{}`), due); err != nil {
+			t.Fatal(err)
+		}
+		claim := func(owner string, due time.Time) bool {
+			t.Helper()
+			ok, err := s.ClaimDigestRun(ctx, k, due, owner, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if !claim("r1", due) {
+			t.Fatal("first claim refused")
+		}
+		if claim("r2", due) {
+			t.Fatal("second replica claimed a held run")
+		}
+		// A failed post gives the run back.
+		if err := s.ReleaseDigestRun(ctx, k, "r2"); err != nil { // not the holder: no effect
+			t.Fatal(err)
+		}
+		if claim("r2", due) {
+			t.Fatal("release by a non-holder freed the lease")
+		}
+		if err := s.ReleaseDigestRun(ctx, k, "r1"); err != nil {
+			t.Fatal(err)
+		}
+		if !claim("r2", due) {
+			t.Fatal("claim after release refused")
+		}
+		if err := s.CompleteDigestRun(ctx, k, due, "r1", []byte("c1"), next); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("complete by a non-holder: %v; want ErrLeaseLost", err)
+		}
+		if err := s.CompleteDigestRun(ctx, k, due, "r2", []byte("c2"), next); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.DigestCursor(ctx, k); err != nil || string(c) != "c2" {
+			t.Fatalf("cursor = %q, %v", c, err)
+		}
+		if claim("r1", due) {
+			t.Fatal("a completed run was claimed again")
+		}
+		rec, _ := s.GetDigest(ctx, k)
+		if !rec.NextRun.Equal(next) {
+			t.Fatalf("next run = %v, want %v", rec.NextRun, next)
+		}
+		// An unscheduled run (digest now) takes only the lease and leaves
+		// the schedule alone.
+		if !claim("r1", time.Time{}) {
+			t.Fatal("unscheduled claim refused")
+		}
+		if claim("r2", next) {
+			t.Fatal("scheduled claim while an unscheduled run holds the lease")
+		}
+		if err := s.CompleteDigestRun(ctx, k, time.Time{}, "r1", []byte("c3"), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if rec, _ := s.GetDigest(ctx, k); !rec.NextRun.Equal(next) {
+			t.Fatalf("next run moved to %v by an unscheduled run", rec.NextRun)
+		}
+		// Completing after the subscription was deleted does not bring the
+		// schedule back.
+		if !claim("r1", next) {
+			t.Fatal("claim refused")
+		}
+		if _, err := s.DeleteDigest(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CompleteDigestRun(ctx, k, next, "r1", nil, next.Add(time.Hour)); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("complete after delete (lease deleted too): %v", err)
+		}
+		if due, _ := s.DueDigests(ctx, next.Add(48*time.Hour), 10); len(due) != 0 {
+			t.Fatalf("deleted subscription still scheduled: %+v", due)
+		}
+	})
+}
+
+func TestDigestStoreUnavailable(t *testing.T) {
+	t.Parallel()
+	s := NewTestStore(t)
+	s.mini.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	k := DigestKey{TeamID: "T1", ID: "a"}
+	if err := s.PutDigest(ctx, k, []byte("{}"), time.Now()); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("PutDigest: %v", err)
+	}
+	if _, err := s.DueDigests(ctx, time.Now(), 1); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("DueDigests: %v", err)
+	}
+	if _, err := s.ClaimDigestRun(ctx, k, time.Now(), "o", time.Minute); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("ClaimDigestRun: %v", err)
+	}
+}

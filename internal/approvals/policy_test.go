@@ -1,0 +1,81 @@
+package approvals
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/flagbot/flagbot/internal/commands"
+)
+
+func TestPolicies(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *Store) {
+		p := NewPolicies(s)
+		ctx := t.Context()
+		if got, err := p.Policy(ctx, wsA()); err != nil || !reflect.DeepEqual(got, commands.Policy{}) {
+			t.Fatalf("Policy with none stored = %+v, %v; want the zero Policy", got, err)
+		}
+		tests := []struct {
+			name string
+			ws   commands.Workspace
+			pol  commands.Policy
+		}{
+			{name: "everything", ws: wsA(), pol: commands.Policy{
+				RequireReason: true, ApproverGroup: "S0OPS",
+				Approvals:    map[string]int{"production": 2, "staging": 1, "dr": 5},
+				ApprovalEnvs: []string{"production", "staging"},
+			}},
+			{name: "replaced by less", ws: wsA(), pol: commands.Policy{RequireReason: true}},
+			{name: "other workspace", ws: wsB(), pol: commands.Policy{Approvals: map[string]int{"production": 3}}},
+			{name: "back to zero", ws: wsA(), pol: commands.Policy{}},
+		}
+		for _, tt := range tests {
+			if err := p.SetPolicy(ctx, tt.ws, tt.pol); err != nil {
+				t.Fatalf("%s: SetPolicy: %v", tt.name, err)
+			}
+			if got, err := p.Policy(ctx, tt.ws); err != nil || !reflect.DeepEqual(got, tt.pol) {
+				t.Errorf("%s: Policy = %+v, %v; want %+v", tt.name, got, err, tt.pol)
+			}
+		}
+		if got, err := p.Policy(ctx, wsB()); err != nil || got.Approvals["production"] != 3 {
+			t.Errorf("workspace B's policy = %+v, %v; changed by A's", got, err)
+		}
+
+		keep := commands.Policy{Approvals: map[string]int{"production": 2}}
+		if err := p.SetPolicy(ctx, wsA(), keep); err != nil {
+			t.Fatal(err)
+		}
+		invalid := []struct {
+			name string
+			pol  commands.Policy
+		}{
+			{name: "zero approvals", pol: commands.Policy{Approvals: map[string]int{"production": 0}}},
+			{name: "six approvals", pol: commands.Policy{Approvals: map[string]int{"production": 6}}},
+			{name: "empty env in approvals", pol: commands.Policy{Approvals: map[string]int{"": 2}}},
+			{name: "empty approval env", pol: commands.Policy{ApprovalEnvs: []string{"production", ""}}},
+		}
+		for _, tt := range invalid {
+			if err := p.SetPolicy(ctx, wsA(), tt.pol); !errors.Is(err, ErrInvalidPolicy) || errors.Is(err, ErrUnavailable) {
+				t.Errorf("%s: SetPolicy = %v, want ErrInvalidPolicy", tt.name, err)
+			}
+		}
+		if got, err := p.Policy(ctx, wsA()); err != nil || !reflect.DeepEqual(got, keep) {
+			t.Errorf("an invalid SetPolicy changed the policy to %+v, %v", got, err)
+		}
+	})
+}
+
+func TestPoliciesUnavailable(t *testing.T) {
+	t.Parallel()
+	s := NewTestStore(t)
+	p := NewPolicies(s)
+	s.mini.Close()
+	t.Cleanup(func() { _ = s.mini.Restart() })
+	if _, err := p.Policy(t.Context(), wsA()); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Policy while Redis is down: %v, want ErrUnavailable", err)
+	}
+	if err := p.SetPolicy(t.Context(), wsA(), commands.Policy{}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("SetPolicy while Redis is down: %v, want ErrUnavailable", err)
+	}
+}
