@@ -20,6 +20,8 @@ const (
 	defaultCommandTimeout = 10 * time.Second
 	minCommandTimeout     = time.Second
 	maxCommandTimeout     = 5 * time.Minute
+	minApprovalTTL        = time.Second
+	maxApprovalTTL        = 30 * 24 * time.Hour
 )
 
 // Config is everything Flagbot reads from its environment, read once at
@@ -35,6 +37,8 @@ type Config struct {
 	Admins         []string      `envconfig:"FLAGBOT_ADMINS" desc:"comma-separated Slack user IDs allowed to connect, disconnect and configure"`
 	HTTPAddr       string        `envconfig:"FLAGBOT_HTTP_ADDR" default:":8080" desc:"address for /healthz, /readyz and /metrics"`
 	CommandTimeout time.Duration `envconfig:"FLAGBOT_COMMAND_TIMEOUT" default:"10s" desc:"deadline for one command's work"`
+	ApprovalTTL    time.Duration `envconfig:"FLAGBOT_APPROVAL_TTL" default:"24h" desc:"how long a requested change waits for approval before it expires"`
+	SweepInterval  time.Duration `envconfig:"FLAGBOT_SWEEP_INTERVAL" default:"30s" desc:"how often expired requests are marked and their messages updated"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat      string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 }
@@ -140,6 +144,12 @@ func (c Config) problems() []string {
 	}
 	if c.CommandTimeout < minCommandTimeout || c.CommandTimeout > maxCommandTimeout {
 		p = append(p, fmt.Sprintf("FLAGBOT_COMMAND_TIMEOUT must be between %s and %s", minCommandTimeout, maxCommandTimeout))
+	}
+	if c.ApprovalTTL < minApprovalTTL || c.ApprovalTTL > maxApprovalTTL {
+		p = append(p, fmt.Sprintf("FLAGBOT_APPROVAL_TTL must be between %s and 720h (30 days)", minApprovalTTL))
+	}
+	if c.SweepInterval < 100*time.Millisecond || c.SweepInterval > time.Hour {
+		p = append(p, "FLAGBOT_SWEEP_INTERVAL must be between 100ms and 1h")
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -82,12 +82,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	m := metrics.New()
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, Metrics: m}
+	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
 	exec := commands.NewExecutor(tokens, clients, slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts),
-		nil, nil, nil, commands.Options{BaseURL: cfg.LDBaseURL})
+		changes, approvals.NewPolicies(store), nil,
+		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL})
 	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, log, slackOpts)
 	if err != nil {
 		return err
 	}
+	sweeper := approvals.NewSweeper(store, changes, log, approvals.SweeperOptions{Interval: cfg.SweepInterval, OnExpired: app.ChangesExpired})
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		if err := sweeper.Run(sweepCtx); err != nil {
+			log.Error("expiry sweeper stopped", "err", err)
+		}
+	}()
+	defer func() { stopSweep(); <-sweepDone }()
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -32,6 +32,14 @@ const (
 type Executor interface {
 	Execute(ctx context.Context, actor commands.Actor, cmd commands.Command) (commands.Result, error)
 	Connect(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectResult, error)
+
+	// The two-person rule: requests, decisions, and where requests are posted.
+	RequestChange(ctx context.Context, actor commands.Actor, channelID string, cmd commands.Command, dedupeKey string) (commands.ChangeResult, error)
+	Approve(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
+	Reject(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
+	Cancel(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
+	Change(ctx context.Context, actor commands.Actor, id string) (commands.Change, error)
+	RecordPost(ctx context.Context, ws commands.Workspace, id, channelID, ts string) error
 }
 
 // Metrics receives what the transport observes. A nil Metrics in Options

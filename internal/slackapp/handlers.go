@@ -61,6 +61,7 @@ func (a *App) runSlashCommand(sc slack.SlashCommand) {
 	actor := commands.Actor{
 		Workspace: commands.Workspace{TeamID: sc.TeamID, EnterpriseID: sc.EnterpriseID},
 		UserID:    sc.UserID,
+		ChannelID: sc.ChannelID,
 	}
 	log := a.log.With("team_id", sc.TeamID, "user_id", sc.UserID, "channel_id", sc.ChannelID)
 	name := "unknown"
@@ -71,6 +72,15 @@ func (a *App) runSlashCommand(sc slack.SlashCommand) {
 			return Message{}, err
 		}
 		name, shared = cmd.Name(), commands.IsShared(cmd)
+		if commands.IsWrite(cmd) {
+			// The trigger_id is unique per invocation and repeats when
+			// Slack redelivers the same envelope.
+			res, err := a.exec.RequestChange(ctx, actor, sc.ChannelID, cmd, "slash:"+sc.TriggerID)
+			if err != nil {
+				return Message{}, err
+			}
+			return a.postChange(ctx, log, sc.ChannelID, sc.ResponseURL, res), nil
+		}
 		res, err := a.exec.Execute(ctx, actor, cmd)
 		if err != nil {
 			return Message{}, err

@@ -80,6 +80,16 @@ func RenderResult(r commands.Result) Message {
 		m = renderContext(r)
 	case commands.AuditResult:
 		m = renderAudit(r)
+	case commands.ChangeResult:
+		m = RenderChange(r)
+	case commands.PendingResult:
+		m = renderChangeList("Pending changes", "Nothing is waiting for approval in this workspace.", r.Changes)
+	case commands.HistoryResult:
+		title := "Recent decisions"
+		if r.Flag != "" {
+			title += " for " + r.Flag
+		}
+		m = renderChangeList(title, "No decided changes yet.", r.Changes)
 	default:
 		m = textMessage("Done, but I don't know how to show this result.")
 	}

@@ -19,5 +19,10 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 	h.HandleInteractionBlockAction(string(ActionNextPage), a.onNextPage)
 	h.HandleViewSubmission(string(CallbackConnect), a.onConnectSubmit)
 
+	for _, id := range []ActionID{ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain} {
+		h.HandleInteractionBlockAction(string(id), a.onChangeAction)
+	}
+	h.HandleViewSubmission(string(CallbackConfirmDelete), a.onConfirmDelete)
+
 	h.HandleDefault(a.onUnhandled)
 }

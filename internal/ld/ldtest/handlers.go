@@ -50,13 +50,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			Body:       body,
 		})
 		var inj *injection
-		if len(s.injected) > 0 {
-			first := s.injected[0]
-			inj = &first
-			s.injected[0].n--
-			if s.injected[0].n <= 0 {
-				s.injected = s.injected[1:]
+		for i := range s.injected {
+			if m := s.injected[i].method; m != "" && m != r.Method {
+				continue
 			}
+			found := s.injected[i]
+			inj = &found
+			s.injected[i].n--
+			if s.injected[i].n <= 0 {
+				s.injected = append(s.injected[:i], s.injected[i+1:]...)
+			}
+			break
 		}
 		info, known := s.tokens[token]
 		s.mu.Unlock()

@@ -83,6 +83,7 @@ type environment struct {
 }
 
 type injection struct {
+	method     string // only requests with this method; "" for any
 	n          int
 	status     int
 	code, msg  string
@@ -321,6 +322,14 @@ func (s *Server) FailNext(n int, status int, code, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.injected = append(s.injected, injection{n: n, status: status, code: code, msg: msg})
+}
+
+// FailNextMethod is FailNext for requests with method only (e.g. PATCH, to
+// fail a write while the reads before it succeed).
+func (s *Server) FailNextMethod(method string, n int, status int, code, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.injected = append(s.injected, injection{method: method, n: n, status: status, code: code, msg: msg})
 }
 
 // RateLimitNext makes the next n requests answer 429 rate_limited with a

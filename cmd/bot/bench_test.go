@@ -1,0 +1,74 @@
+package main
+
+import (
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/slackfake"
+)
+
+// BenchmarkSlashCommandAck measures, through the real socketmode client and
+// the fake Slack, the time from an envelope being written to the socket to
+// the bot's ack arriving back. It reports p50 and p99 (target p99 < 5 ms).
+func BenchmarkSlashCommandAck(b *testing.B) {
+	sl, lds := newSlack(b), newLD(b)
+	bt := startBot(b, sl, lds, withEnv("LOG_LEVEL", "info"))
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		sent := time.Now()
+		id, err := sl.SlashCommand(slackfake.SlashCommand{UserID: userID, ChannelID: channelID, Text: "help"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ack, err := sl.WaitAck(waitCtx(b), id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, ack.At.Sub(sent))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	_ = bt
+}
+
+// BenchmarkIdleMemory starts the bot in this process, lets it settle and
+// reports the process's resident memory. The test binary also holds the
+// fake Slack and fake LaunchDarkly, so this is an upper bound for the bot.
+func BenchmarkIdleMemory(b *testing.B) {
+	sl, lds := newSlack(b), newLD(b)
+	startBot(b, sl, lds, withEnv("LOG_LEVEL", "info"))
+	for range b.N {
+		time.Sleep(500 * time.Millisecond)
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+	if rss, ok := residentMB(); ok {
+		b.ReportMetric(rss, "rss-MB")
+	}
+}
+
+// residentMB reads VmRSS from /proc/self/status (Linux only).
+func residentMB() (float64, bool) {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024, err == nil
+		}
+	}
+	return 0, false
+}

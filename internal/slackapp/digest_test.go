@@ -1,0 +1,217 @@
+package slackapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/digest"
+	"github.com/flagbot/flagbot/internal/ld"
+	"github.com/flagbot/flagbot/internal/slackfake"
+)
+
+func digestEntries(n int, t0 time.Time) []ld.AuditEntry {
+	envs := []string{"production", "staging", "*"}
+	out := make([]ld.AuditEntry, n)
+	for i := range out {
+		comment := ""
+		switch i % 4 {
+		case 0:
+			comment = fmt.Sprintf("Requested by Ana Silva (U01), approved by Bo <b> (U02) via Flagbot; reason: ticket %d & more; request r%d", i, i)
+		case 1:
+			comment = "manual fix *now* <!channel>"
+		}
+		out[i] = ld.AuditEntry{
+			ID: fmt.Sprintf("e%04d", i), Date: t0.Add(time.Duration(i) * time.Minute).UnixMilli(),
+			Name: fmt.Sprintf("Flag <%d>", i%30), TitleVerb: []string{"turned on the flag", "updated the rules"}[i%2], Comment: comment,
+			Member:   &ld.Member{FirstName: fmt.Sprintf("Person%d", i%7)},
+			Accesses: []ld.Access{{Action: []string{"updateOn", "updateRules"}[i%2], Resource: fmt.Sprintf("proj/web:env/%s:flag/flag-%02d", envs[i%3], i%30)}},
+		}
+	}
+	return out
+}
+
+func buildDigest(n int) digest.Digest {
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	return digest.Build(digestEntries(n, t0), digest.Window{
+		SubscriptionID: "abc123", Filter: commands.DigestFilter{Project: "web", Envs: []string{"production", "staging"}},
+		From: t0, To: t0.Add(24 * time.Hour), Location: berlin, BaseURL: baseURL,
+	})
+}
+
+func TestRenderDigestGolden(t *testing.T) {
+	t.Parallel()
+	golden(t, "digest_small", RenderDigest(buildDigest(6)))
+	empty := buildDigest(0)
+	golden(t, "digest_empty", RenderDigest(empty))
+	capped := buildDigest(2)
+	capped.Capped, capped.CappedFrom, capped.Truncated = true, capped.From.Add(-10*24*time.Hour), true
+	golden(t, "digest_capped", RenderDigest(capped))
+}
+
+// messageText is the text of every header, section and context block.
+func messageText(m Message) string {
+	var b strings.Builder
+	for _, bl := range m.Blocks {
+		switch bl := bl.(type) {
+		case *slack.HeaderBlock:
+			b.WriteString(bl.Text.Text + "\n")
+		case *slack.SectionBlock:
+			b.WriteString(bl.Text.Text + "\n")
+		case *slack.ContextBlock:
+			for _, e := range bl.ContextElements.Elements {
+				if t, ok := e.(*slack.TextBlockObject); ok {
+					b.WriteString(t.Text + "\n")
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+func TestRenderDigestWithinLimits(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 30, 200, 5000} {
+		d := buildDigest(n)
+		m := RenderDigest(d)
+		if err := CheckLimits(m.Blocks); err != nil {
+			t.Fatalf("%d entries: %v", n, err)
+		}
+		text := messageText(m)
+		for _, bad := range []string{"<!channel>", "<b>", "Flag <"} {
+			if strings.Contains(text, bad) {
+				t.Errorf("%d entries: unescaped %q in the message", n, bad)
+			}
+		}
+		listed := strings.Count(text, "\n• ")
+		if listed > maxDigestLines || listed == 0 {
+			t.Errorf("%d entries: %d changes listed", n, listed)
+		}
+		// Every change is either listed or counted in the overflow line.
+		more := 0
+		if i := strings.LastIndex(text, "\n…and "); i >= 0 && strings.Contains(text[i:], "audit log") {
+			fmt.Sscanf(text[i+len("\n…and "):], "%d", &more)
+		}
+		if listed+more != d.Total {
+			t.Errorf("%d entries: %d listed + %d more != %d", n, listed, more, d.Total)
+		}
+		if more > 0 && !strings.Contains(text, "<"+baseURL+"/settings/history|LaunchDarkly's audit log>") {
+			t.Errorf("%d entries: overflow has no link to the audit log", n)
+		}
+	}
+}
+
+func TestRenderDigestResults(t *testing.T) {
+	t.Parallel()
+	sub := commands.DigestSubscription{
+		ID: "abc123", ChannelID: "C0REL", Schedule: commands.DigestSchedule{Frequency: commands.DigestWeekly, Weekday: time.Monday, Hour: 8, Minute: 30, TZ: "Europe/Berlin"},
+		Filter: commands.DigestFilter{Project: "web", Envs: []string{"production"}}, NextRun: when, PostEmpty: true,
+	}
+	for _, tt := range []struct {
+		name string
+		in   commands.Result
+		want []string
+	}{
+		{"digest_subscribed", commands.DigestSubscribedResult{Subscription: sub}, []string{"Subscribed <#C0REL>", "weekly on Monday at 08:30 (Europe/Berlin)", "`abc123`"}},
+		{"digest_list", commands.DigestListResult{Subscriptions: []commands.DigestSubscription{sub}}, []string{"`abc123` · <#C0REL> · project `web` (environments `production`)", "posts when quiet"}},
+		{"digest_list_empty", commands.DigestListResult{}, []string{"no digest subscriptions"}},
+		{"digest_unsubscribed", commands.DigestUnsubscribedResult{Subscription: sub}, []string{"<#C0REL> no longer gets digest `abc123`"}},
+		{"digest_now", commands.DigestNowResult{Run: commands.DigestRun{Subscription: sub, Changes: 3, From: when}}, []string{"Posted digest `abc123` in <#C0REL>: 3 changes"}},
+	} {
+		m, ok := RenderDigestResult(tt.in)
+		if !ok {
+			t.Fatalf("%s: not rendered", tt.name)
+		}
+		if err := CheckLimits(m.Blocks); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+		raw := string(marshal(t, m))
+		for _, w := range tt.want {
+			if !strings.Contains(raw, w) {
+				t.Errorf("%s does not contain %q:\n%s", tt.name, w, raw)
+			}
+		}
+	}
+	if _, ok := RenderDigestResult(commands.StatusResult{}); ok {
+		t.Error("RenderDigestResult rendered a status result")
+	}
+	evil := sub
+	evil.ChannelID, evil.ChannelName = "<!here>", "x<y"
+	m, _ := RenderDigestResult(commands.DigestUnsubscribedResult{Subscription: evil})
+	if raw := string(marshal(t, m)); strings.Contains(raw, "<!here>") || !strings.Contains(raw, "#x&lt;y") {
+		t.Errorf("channel not escaped: %s", raw)
+	}
+}
+
+func newDigestSlack(t *testing.T) (*DigestSlack, *slackfake.Server) {
+	t.Helper()
+	sl := slackfake.New(t, slackfake.Options{})
+	return NewDigestSlack(slackfake.DefaultBotToken, Options{APIURL: sl.APIURL()}), sl
+}
+
+func TestDigestSlackCheckChannel(t *testing.T) {
+	t.Parallel()
+	ds, sl := newDigestSlack(t)
+	ctx := t.Context()
+	name, err := ds.CheckChannel(ctx, "C0REL")
+	if err != nil || name != "channel-c0rel" {
+		t.Fatalf("CheckChannel = %q, %v", name, err)
+	}
+	for _, code := range []string{"channel_not_found", "not_in_channel"} {
+		sl.FailNext("conversations.info", 1, code)
+		if _, err := ds.CheckChannel(ctx, "C0PRIV"); !errors.Is(err, commands.ErrCannotPost) {
+			t.Errorf("%s: %v, want ErrCannotPost", code, err)
+		}
+	}
+	sl.FailNext("conversations.info", 1, "internal_error")
+	if _, err := ds.CheckChannel(ctx, "C0REL"); err == nil || errors.Is(err, commands.ErrCannotPost) {
+		t.Errorf("internal_error: %v, want a plain error", err)
+	}
+}
+
+func TestDigestSlackPostRetriesAfter429(t *testing.T) {
+	t.Parallel()
+	ds, sl := newDigestSlack(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	sl.FailNext("chat.postMessage", 1, "ratelimited")
+	start := time.Now()
+	if err := ds.PostDigest(ctx, "C0REL", buildDigest(3)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("retried after %v, before Retry-After: 1", d)
+	}
+	calls := sl.Calls("chat.postMessage")
+	if len(calls) != 2 || calls[0].Error != "ratelimited" || calls[1].Error != "" {
+		t.Fatalf("calls = %+v", calls)
+	}
+	if !strings.Contains(calls[1].Params["text"], "LaunchDarkly digest: 3 changes") {
+		t.Errorf("text = %q", calls[1].Params["text"])
+	}
+	// Paced: a second digest in the same channel waits about a second.
+	start = time.Now()
+	if err := ds.PostDigest(ctx, "C0REL", buildDigest(1)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("second post after %v; want ~1 message a second per channel", d)
+	}
+	// Slack still rate-limiting after all attempts: an error, so the
+	// scheduler retries on its next tick.
+	sl.FailNext("chat.postMessage", digestPostAttempts, "ratelimited")
+	if err := ds.PostDigest(ctx, "C0OTHER", buildDigest(1)); err == nil {
+		t.Error("PostDigest succeeded while Slack kept answering 429")
+	}
+	sl.FailNext("chat.postMessage", 1, "not_in_channel")
+	if err := ds.PostDigest(ctx, "C0GONE", buildDigest(1)); !errors.Is(err, commands.ErrCannotPost) {
+		t.Errorf("not_in_channel: %v, want ErrCannotPost", err)
+	}
+}
