@@ -19,6 +19,7 @@ import (
 
 	"github.com/flagbot/flagbot/internal/approvals"
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/digest"
 	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/metrics"
 	"github.com/flagbot/flagbot/internal/secret"
@@ -83,8 +84,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	m := metrics.New()
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, Metrics: m}
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
+	digests := digest.New(store, tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
+		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
 	exec := commands.NewExecutor(tokens, clients, slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts),
-		changes, approvals.NewPolicies(store), nil,
+		changes, approvals.NewPolicies(store), digests,
 		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL})
 	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, log, slackOpts)
 	if err != nil {
@@ -100,6 +103,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 	defer func() { stopSweep(); <-sweepDone }()
+	digestCtx, stopDigests := context.WithCancel(ctx)
+	digestsDone := make(chan struct{})
+	go func() {
+		defer close(digestsDone)
+		if err := digests.Run(digestCtx); err != nil {
+			log.Error("digest scheduler stopped", "err", err)
+		}
+	}()
+	defer func() { stopDigests(); <-digestsDone }()
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

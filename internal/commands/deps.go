@@ -28,6 +28,9 @@ type LaunchDarkly interface {
 	PatchFlag(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error)
 	CreateFlag(ctx context.Context, project string, f ld.NewFlag) (ld.Flag, error)
 	DeleteFlag(ctx context.Context, project, key string) error
+	// CreateApprovalRequest hands a change to LaunchDarkly's own approval
+	// flow, after PatchFlag answered ld.ErrMethodNotAllowed.
+	CreateApprovalRequest(ctx context.Context, project, key, env string, in ld.ApprovalRequestInput) (ld.ApprovalRequest, error)
 }
 
 // ClientFunc returns a LaunchDarkly client that authenticates with token.
@@ -45,6 +48,8 @@ type Workspace struct {
 type Actor struct {
 	Workspace
 	UserID string
+	// ChannelID is the channel the command was run in, when known.
+	ChannelID string
 }
 
 // Connection is a workspace's stored LaunchDarkly connection.

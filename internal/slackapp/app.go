@@ -80,9 +80,15 @@ type App struct {
 	http    *http.Client
 
 	connected atomic.Bool
-	inflight  sync.WaitGroup
-	// base is the context in-flight work derives from; it is never
-	// cancelled by shutdown, so commands finish instead of being cut off.
+	// In-flight work: spawn may race with Run's final wait (handlers keep
+	// arriving until the socket closes), so a mutex guards the count and
+	// drained is closed when it drops to zero while Run waits.
+	mu      sync.Mutex
+	running int
+	drained chan struct{}
+	// base is the context in-flight work derives from (with its own
+	// deadline). Shutdown does not cancel it, so commands finish instead of
+	// being cut off; Run waits for them.
 	base context.Context
 }
 
@@ -141,16 +147,22 @@ func New(appToken, botToken secret.Secret, exec Executor, logger *slog.Logger, o
 // commands to finish (each is bounded by the command timeout). It returns
 // nil after a clean shutdown and an error if Slack refused the app token.
 func (a *App) Run(ctx context.Context) error {
-	a.base = context.WithoutCancel(ctx)
 	err := a.handler.RunEventLoopContext(ctx)
 	a.connected.Store(false)
 	a.opts.Metrics.Connected(false)
-	done := make(chan struct{})
-	go func() { a.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(a.opts.CommandTimeout + time.Second):
-		a.log.Warn("shutdown: in-flight commands did not finish in time")
+	a.mu.Lock()
+	var done chan struct{}
+	if a.running > 0 {
+		done = make(chan struct{})
+		a.drained = done
+	}
+	a.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(a.opts.CommandTimeout + time.Second):
+			a.log.Warn("shutdown: in-flight commands did not finish in time")
+		}
 	}
 	if ctx.Err() != nil {
 		return nil // shut down as asked
@@ -161,11 +173,21 @@ func (a *App) Run(ctx context.Context) error {
 // Connected reports whether the Socket Mode connection is up, for /readyz.
 func (a *App) Connected() bool { return a.connected.Load() }
 
-// go runs f as tracked in-flight work.
+// spawn runs f as tracked in-flight work.
 func (a *App) spawn(f func()) {
-	a.inflight.Add(1)
+	a.mu.Lock()
+	a.running++
+	a.mu.Unlock()
 	go func() {
-		defer a.inflight.Done()
+		defer func() {
+			a.mu.Lock()
+			a.running--
+			if a.running == 0 && a.drained != nil {
+				close(a.drained)
+				a.drained = nil
+			}
+			a.mu.Unlock()
+		}()
 		f()
 	}()
 }

@@ -215,3 +215,17 @@ func TestDigestSlackPostRetriesAfter429(t *testing.T) {
 		t.Errorf("not_in_channel: %v, want ErrCannotPost", err)
 	}
 }
+
+// BenchmarkRenderDigest5000 measures rendering a digest built from 5,000
+// audit entries:
+//
+//	go test -run '^$' -bench RenderDigest5000 -benchmem ./internal/slackapp/
+func BenchmarkRenderDigest5000(b *testing.B) {
+	d := buildDigest(5000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if m := RenderDigest(d); len(m.Blocks) == 0 {
+			b.Fatal("no blocks")
+		}
+	}
+}

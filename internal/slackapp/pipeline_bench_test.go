@@ -25,8 +25,10 @@ type benchWorkspaces struct{ conn commands.Connection }
 func (w benchWorkspaces) Get(context.Context, commands.Workspace) (commands.Connection, error) {
 	return w.conn, nil
 }
-func (benchWorkspaces) Put(context.Context, commands.Workspace, commands.Connection) error { return nil }
-func (benchWorkspaces) Delete(context.Context, commands.Workspace) error                    { return nil }
+func (benchWorkspaces) Put(context.Context, commands.Workspace, commands.Connection) error {
+	return nil
+}
+func (benchWorkspaces) Delete(context.Context, commands.Workspace) error { return nil }
 
 func benchFlag() ld.Flag {
 	zero, one := 0, 1

@@ -91,6 +91,9 @@ func RenderResult(r commands.Result) Message {
 		}
 		m = renderChangeList(title, "No decided changes yet.", r.Changes)
 	default:
+		if dm, ok := RenderDigestResult(r); ok {
+			return dm
+		}
 		m = textMessage("Done, but I don't know how to show this result.")
 	}
 	return Fit(m)

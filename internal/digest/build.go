@@ -1,0 +1,339 @@
+package digest
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/ld"
+)
+
+// Digest is one summary ready to render: the changes of a window grouped by
+// flag, then environment, with highlights. Strings are raw (not escaped).
+type Digest struct {
+	SubscriptionID string
+	Filter         commands.DigestFilter
+	From, To       time.Time      // the window, [From, To)
+	Location       *time.Location // for showing times
+	// Capped is set when the window was shortened to the most a digest
+	// covers (after downtime); CappedFrom is where it would have started.
+	Capped     bool
+	CappedFrom time.Time
+	// Truncated is set when the window held more changes than one digest
+	// fetches; only the newest are included.
+	Truncated bool
+	Total     int // changes in Flags
+	Flags     []FlagGroup
+	People    []string // who made the changes, sorted
+	Highlights
+	AuditURL string // LaunchDarkly's audit log, for "and N more"
+	BaseURL  string // LaunchDarkly's base URL, for links in titles
+}
+
+// FlagGroup is the changes to one flag, by environment.
+type FlagGroup struct {
+	Key     string
+	Name    string
+	Envs    []EnvGroup // critical environments first, then by key
+	Changes int
+}
+
+// EnvGroup is the changes to a flag in one environment; Key is empty for
+// changes to the flag as a whole.
+type EnvGroup struct {
+	Key      string
+	Critical bool
+	Changes  []Change // oldest first
+}
+
+// Change is one audit-log entry.
+type Change struct {
+	ID      string
+	At      time.Time
+	Who     string
+	Verb    string // LaunchDarkly's title verb, e.g. "turned on the flag"
+	Title   string // LaunchDarkly's title (Markdown)
+	Comment string
+	// Flagbot is set for changes applied by Flagbot after approval.
+	Flagbot *FlagbotApproval
+	Switch  bool // the change turned targeting on or off
+}
+
+// FlagbotApproval is what a Flagbot comment says about a change.
+type FlagbotApproval struct {
+	Requester string
+	Approvers []string
+	Reason    string
+	RequestID string
+}
+
+// Highlights count what deserves attention.
+type Highlights struct {
+	Critical       int    // changes in production or critical environments
+	NoComment      int    // changes without a comment
+	OutsideFlagbot int    // changes not made through a Flagbot request
+	Switched       []Flap // flags switched on or off several times
+}
+
+// Flap is a flag switched on or off Times times in one environment.
+type Flap struct {
+	Flag, Env string
+	Times     int
+}
+
+// Window is what Build needs besides the entries.
+type Window struct {
+	SubscriptionID string
+	Filter         commands.DigestFilter
+	From, To       time.Time
+	Location       *time.Location
+	// CriticalEnvs are the project's environments marked critical in
+	// LaunchDarkly; environments whose key contains "prod" count too.
+	CriticalEnvs map[string]bool
+	BaseURL      string
+}
+
+// Build groups entries (any order) into a digest. Entries that are not about
+// a flag in w.Filter's project, environments and flag are left out; the
+// caller has already cut them to the window.
+func Build(entries []ld.AuditEntry, w Window) Digest {
+	d := Digest{
+		SubscriptionID: w.SubscriptionID, Filter: w.Filter, From: w.From, To: w.To,
+		Location: w.Location, BaseURL: w.BaseURL,
+	}
+	if d.Location == nil {
+		d.Location = time.UTC
+	}
+	if w.BaseURL != "" {
+		d.AuditURL = strings.TrimRight(w.BaseURL, "/") + "/settings/history"
+	}
+	type envKey struct{ flag, env string }
+	flagIdx := make(map[string]int)
+	envIdx := make(map[envKey]int)
+	switches := make(map[envKey]int)
+	people := make(map[string]bool)
+	for i := range entries {
+		e := &entries[i]
+		proj, env, flag, ok := flagResource(e)
+		if !ok || (w.Filter.Project != "" && proj != w.Filter.Project) ||
+			(w.Filter.Flag != "" && flag != w.Filter.Flag) ||
+			(env != "" && len(w.Filter.Envs) > 0 && !slices.Contains(w.Filter.Envs, env)) {
+			continue
+		}
+		c := Change{
+			ID: e.ID, At: time.UnixMilli(e.Date), Who: who(e), Verb: strings.TrimSpace(e.TitleVerb),
+			Title: e.Title, Comment: strings.TrimSpace(e.Comment),
+		}
+		if a, ok := ParseFlagbotComment(c.Comment); ok {
+			c.Flagbot = &a
+		}
+		for _, a := range e.Accesses {
+			if a.Action == "updateOn" {
+				c.Switch = true
+				break
+			}
+		}
+		fi, ok := flagIdx[flag]
+		if !ok {
+			fi = len(d.Flags)
+			flagIdx[flag] = fi
+			d.Flags = append(d.Flags, FlagGroup{Key: flag})
+		}
+		fg := &d.Flags[fi]
+		if fg.Name == "" {
+			fg.Name = strings.TrimSpace(e.Name)
+		}
+		ek := envKey{flag, env}
+		ei, ok := envIdx[ek]
+		if !ok {
+			ei = len(fg.Envs)
+			envIdx[ek] = ei
+			fg.Envs = append(fg.Envs, EnvGroup{Key: env, Critical: env != "" && (w.CriticalEnvs[env] || strings.Contains(strings.ToLower(env), "prod"))})
+		}
+		eg := &fg.Envs[ei]
+		eg.Changes = append(eg.Changes, c)
+		fg.Changes++
+		d.Total++
+		people[c.Who] = true
+		if eg.Critical {
+			d.Critical++
+		}
+		if c.Comment == "" {
+			d.NoComment++
+		}
+		if c.Flagbot == nil && !mentionsFlagbot(c.Comment) {
+			d.OutsideFlagbot++
+		}
+		if c.Switch {
+			switches[ek]++
+		}
+	}
+	for i := range d.Flags {
+		fg := &d.Flags[i]
+		for j := range fg.Envs {
+			slices.SortStableFunc(fg.Envs[j].Changes, func(a, b Change) int { return a.At.Compare(b.At) })
+		}
+		slices.SortFunc(fg.Envs, func(a, b EnvGroup) int {
+			if a.Critical != b.Critical {
+				if a.Critical {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Compare(a.Key, b.Key)
+		})
+	}
+	// Most changed flags first, then by key.
+	slices.SortFunc(d.Flags, func(a, b FlagGroup) int {
+		if c := cmp.Compare(b.Changes, a.Changes); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	for k, n := range switches {
+		if n >= 2 {
+			d.Switched = append(d.Switched, Flap{Flag: k.flag, Env: k.env, Times: n})
+		}
+	}
+	slices.SortFunc(d.Switched, func(a, b Flap) int {
+		if c := cmp.Compare(b.Times, a.Times); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.Flag, b.Flag), cmp.Compare(a.Env, b.Env))
+	})
+	d.People = make([]string, 0, len(people))
+	for p := range people {
+		d.People = append(d.People, p)
+	}
+	slices.Sort(d.People)
+	return d
+}
+
+// flagResource finds the flag an entry is about in its accesses:
+// proj/{p}:env/{e}:flag/{f}. env is "" for flag-wide changes (env/*).
+func flagResource(e *ld.AuditEntry) (proj, env, flag string, ok bool) {
+	for _, a := range e.Accesses {
+		if p, en, f, ok := parseFlagResource(a.Resource); ok {
+			return p, en, f, true
+		}
+	}
+	if e.Target != nil {
+		for _, r := range e.Target.Resources {
+			if p, en, f, ok := parseFlagResource(r); ok {
+				return p, en, f, true
+			}
+		}
+	}
+	return "", "", "", false
+}
+
+func parseFlagResource(r string) (proj, env, flag string, ok bool) {
+	for part := range strings.SplitSeq(r, ":") {
+		part, _, _ = strings.Cut(part, ";") // tags
+		switch {
+		case strings.HasPrefix(part, "proj/"):
+			proj = part[len("proj/"):]
+		case strings.HasPrefix(part, "env/"):
+			env = part[len("env/"):]
+		case strings.HasPrefix(part, "flag/"):
+			flag = part[len("flag/"):]
+		}
+	}
+	if env == "*" {
+		env = ""
+	}
+	return proj, env, flag, flag != "" && flag != "*"
+}
+
+func who(e *ld.AuditEntry) string {
+	if m := e.Member; m != nil {
+		if n := strings.TrimSpace(m.FirstName + " " + m.LastName); n != "" {
+			return n
+		}
+		if m.Email != "" {
+			return m.Email
+		}
+	}
+	if e.Token != nil && e.Token.Name != "" {
+		return "token " + e.Token.Name
+	}
+	return "LaunchDarkly"
+}
+
+// mentionsFlagbot reports a comment that names a Flagbot request without
+// following the full format.
+func mentionsFlagbot(c string) bool {
+	return strings.Contains(c, "via Flagbot") || strings.Contains(c, "; request ")
+}
+
+// ParseFlagbotComment reads the comment Flagbot writes on changes it
+// applies:
+//
+//	Requested by <name> (<id>), approved by <name> (<id>)[, <name> (<id>)...] via Flagbot[; reason: <text>]; request <id>
+//
+// ok is false for any other comment.
+func ParseFlagbotComment(c string) (a FlagbotApproval, ok bool) {
+	rest, found := strings.CutPrefix(strings.TrimSpace(c), "Requested by ")
+	if !found {
+		return FlagbotApproval{}, false
+	}
+	i := strings.LastIndex(rest, "; request ")
+	if i < 0 {
+		return FlagbotApproval{}, false
+	}
+	a.RequestID = strings.TrimSpace(rest[i+len("; request "):])
+	rest = rest[:i]
+	if j := strings.Index(rest, " via Flagbot; reason: "); j >= 0 {
+		a.Reason = strings.TrimSpace(rest[j+len(" via Flagbot; reason: "):])
+		rest = rest[:j]
+	} else if j := strings.Index(rest, " via Flagbot"); j >= 0 {
+		rest = rest[:j]
+	} else {
+		return FlagbotApproval{}, false
+	}
+	req, approvers, found := strings.Cut(rest, ", approved by ")
+	if !found || a.RequestID == "" {
+		return FlagbotApproval{}, false
+	}
+	a.Requester = personName(req)
+	// People are "Name (U123)" or a bare user ID, joined with ", "; a name
+	// may itself hold ", ", so a person ends only after ")" or an ID.
+	var cur []string
+	for p := range strings.SplitSeq(approvers, ", ") {
+		cur = append(cur, p)
+		if strings.HasSuffix(p, ")") || looksLikeUserID(p) {
+			if n := personName(strings.Join(cur, ", ")); n != "" {
+				a.Approvers = append(a.Approvers, n)
+			}
+			cur = cur[:0]
+		}
+	}
+	if n := personName(strings.Join(cur, ", ")); n != "" {
+		a.Approvers = append(a.Approvers, n)
+	}
+	return a, a.Requester != "" && len(a.Approvers) > 0
+}
+
+// looksLikeUserID reports a Slack user ID such as U0123ABC.
+func looksLikeUserID(s string) bool {
+	if len(s) < 2 || (s[0] != 'U' && s[0] != 'W') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// personName returns "name" from "name (id)" or "name (id".
+func personName(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndex(s, " ("); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,160 @@
+package digest
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/ld"
+)
+
+func TestParseFlagbotComment(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want FlagbotApproval
+		ok   bool
+	}{
+		{
+			in:   "Requested by Ana Lima (U01), approved by Bo (U02) via Flagbot; reason: launch day; request 3kq9x2",
+			want: FlagbotApproval{Requester: "Ana Lima", Approvers: []string{"Bo"}, Reason: "launch day", RequestID: "3kq9x2"}, ok: true,
+		},
+		{
+			in:   "Requested by Ana (U01), approved by Bo (U02), Cy Dee (U03) via Flagbot; request r1",
+			want: FlagbotApproval{Requester: "Ana", Approvers: []string{"Bo", "Cy Dee"}, RequestID: "r1"}, ok: true,
+		},
+		{
+			in:   "Requested by Ana (U01), approved by Bo (U02) via Flagbot; reason: a; b; c; request r2",
+			want: FlagbotApproval{Requester: "Ana", Approvers: []string{"Bo"}, Reason: "a; b; c", RequestID: "r2"}, ok: true,
+		},
+		{
+			in:   "Requested by U01, approved by U02, Li, Bo (U03) via Flagbot; request r3",
+			want: FlagbotApproval{Requester: "U01", Approvers: []string{"U02", "Li, Bo"}, RequestID: "r3"}, ok: true,
+		},
+		{in: "launch day"},
+		{in: ""},
+		{in: "Requested by Ana (U01) via Flagbot; request r1"},             // no approvers
+		{in: "Requested by Ana (U01), approved by Bo (U02); request r1"},   // no "via Flagbot"
+		{in: "Requested by Ana (U01), approved by Bo (U02) via Flagbot; "}, // no request id
+	}
+	for _, tt := range tests {
+		got, ok := ParseFlagbotComment(tt.in)
+		if ok != tt.ok || (ok && !reflect.DeepEqual(got, tt.want)) {
+			t.Errorf("ParseFlagbotComment(%q) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func entry(id string, at time.Time, resource, action, who, comment string) ld.AuditEntry {
+	return ld.AuditEntry{
+		ID: id, Date: at.UnixMilli(), Name: "Flag " + id, TitleVerb: "changed the flag", Comment: comment,
+		Member:   &ld.Member{FirstName: who},
+		Accesses: []ld.Access{{Action: action, Resource: resource}},
+	}
+}
+
+func TestBuild(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	approved := "Requested by Ana (U01), approved by Bo (U02) via Flagbot; reason: fix; request r1"
+	entries := []ld.AuditEntry{
+		entry("1", t0.Add(3*time.Minute), "proj/web:env/production:flag/checkout", "updateOn", "Ana", approved),
+		entry("2", t0.Add(1*time.Minute), "proj/web:env/production:flag/checkout", "updateOn", "Ana", ""),
+		entry("3", t0.Add(2*time.Minute), "proj/web:env/staging:flag/checkout", "updateRules", "Bo", "tweak"),
+		entry("4", t0, "proj/web:env/*:flag/dark-mode", "updateName", "Cy", "rename"),
+		entry("5", t0, "proj/web:env/live:flag/dark-mode", "updateOn", "Cy", "Requested by X; request r9"),
+		entry("6", t0, "proj/mobile:env/production:flag/checkout", "updateOn", "Dee", ""),   // other project
+		entry("7", t0, "proj/web:env/production:segment/beta", "updateIncluded", "Dee", ""), // not a flag
+	}
+	d := Build(entries, Window{
+		Filter: commands.DigestFilter{Project: "web"}, From: t0, To: t0.Add(time.Hour),
+		CriticalEnvs: map[string]bool{"live": true},
+	})
+	if d.Total != 5 || len(d.Flags) != 2 {
+		t.Fatalf("Total %d in %d flags, want 5 in 2", d.Total, len(d.Flags))
+	}
+	cf := d.Flags[0]
+	if cf.Key != "checkout" || cf.Changes != 3 || len(cf.Envs) != 2 || cf.Envs[0].Key != "production" || !cf.Envs[0].Critical {
+		t.Fatalf("checkout group = %+v", cf)
+	}
+	if p := cf.Envs[0].Changes; p[0].ID != "2" || p[1].ID != "1" {
+		t.Errorf("production changes not oldest first: %s, %s", p[0].ID, p[1].ID)
+	}
+	if fb := cf.Envs[0].Changes[1].Flagbot; fb == nil || fb.Requester != "Ana" || fb.Approvers[0] != "Bo" {
+		t.Errorf("Flagbot approval = %+v", fb)
+	}
+	dm := d.Flags[1]
+	if dm.Envs[0].Key != "live" || !dm.Envs[0].Critical || dm.Envs[1].Key != "" {
+		t.Errorf("dark-mode envs = %+v (critical first, then flag-wide)", dm.Envs)
+	}
+	if d.Critical != 3 || d.NoComment != 1 || d.OutsideFlagbot != 3 {
+		t.Errorf("highlights = %+v; want 3 critical, 1 without comment, 3 outside Flagbot", d.Highlights)
+	}
+	if want := []Flap{{Flag: "checkout", Env: "production", Times: 2}}; !reflect.DeepEqual(d.Switched, want) {
+		t.Errorf("Switched = %+v, want %+v", d.Switched, want)
+	}
+	if want := []string{"Ana", "Bo", "Cy"}; !reflect.DeepEqual(d.People, want) {
+		t.Errorf("People = %v", d.People)
+	}
+
+	only := Build(entries, Window{Filter: commands.DigestFilter{Project: "web", Envs: []string{"staging"}, Flag: "checkout"}})
+	if only.Total != 1 || only.Flags[0].Envs[0].Key != "staging" {
+		t.Errorf("filtered digest = %+v", only)
+	}
+}
+
+// benchEntries returns n audit entries over 200 flags and 4 environments.
+func benchEntries(n int) []ld.AuditEntry {
+	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	envs := []string{"production", "staging", "dev", "*"}
+	out := make([]ld.AuditEntry, n)
+	for i := range out {
+		comment := ""
+		if i%3 == 0 {
+			comment = fmt.Sprintf("Requested by Ana (U01), approved by Bo (U02) via Flagbot; reason: change %d; request r%d", i, i)
+		}
+		out[i] = entry(fmt.Sprintf("%024x", i), t0.Add(time.Duration(i)*time.Second),
+			fmt.Sprintf("proj/web:env/%s:flag/flag-%03d", envs[i%4], i%200), []string{"updateOn", "updateRules"}[i%2], fmt.Sprintf("Person %d", i%25), comment)
+	}
+	return out
+}
+
+// BenchmarkBuild5000 measures building a digest from 5,000 audit entries:
+//
+//	go test -run '^$' -bench Build5000 -benchmem ./internal/digest/
+func BenchmarkBuild5000(b *testing.B) {
+	entries := benchEntries(5000)
+	w := Window{Filter: commands.DigestFilter{Project: "web"}, From: time.UnixMilli(entries[0].Date), To: time.UnixMilli(entries[len(entries)-1].Date + 1)}
+	b.ReportAllocs()
+	for b.Loop() {
+		d := Build(entries, w)
+		if d.Total != 5000 {
+			b.Fatalf("Total = %d", d.Total)
+		}
+	}
+}
+
+// TestBuild5000Budget keeps the benchmark's promise in CI: under 20 ms and
+// a bounded amount of memory for 5,000 entries.
+func TestBuild5000Budget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	entries := benchEntries(5000)
+	w := Window{Filter: commands.DigestFilter{Project: "web"}}
+	r := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			Build(entries, w)
+		}
+	})
+	if ms := float64(r.NsPerOp()) / 1e6; ms > 20 {
+		t.Errorf("Build(5000) took %.1f ms, budget 20 ms", ms)
+	}
+	if mb := float64(r.AllocedBytesPerOp()) / (1 << 20); mb > 8 {
+		t.Errorf("Build(5000) allocated %.1f MiB, budget 8 MiB", mb)
+	}
+	t.Logf("Build(5000): %s", r.String()+" "+r.MemString())
+}

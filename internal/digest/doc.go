@@ -1,0 +1,41 @@
+// Package digest posts scheduled summaries of LaunchDarkly's audit log to
+// Slack channels (`/flag digest ...`).
+//
+// It holds the schedule computation (Next), the building of a digest from
+// audit entries (Build, a pure function), and the scheduler (Service), which
+// also implements commands.Digests for the executor. Subscriptions, next-run
+// times, per-run claims and cursors live in Redis through *approvals.Store;
+// Slack is reached through the small Slack interface, which
+// internal/slackapp implements (slackapp.DigestSlack).
+//
+// It is a package of its own, rather than part of commands or slackapp,
+// because it owns a long-running loop and the exactly-once bookkeeping that
+// neither the command executor nor the Slack transport should know about.
+// It must not import slack-go, go-redis or miniredis (nor internal/slackapp):
+// Slack and Redis are reached only through the interfaces declared here
+// (Slack, Store), whose production implementations live in slackapp and
+// approvals; it uses approvals only for the key and record types of that
+// API. This keeps the scheduling rules testable with fakes and with the
+// real implementations alike.
+// It imports time/tzdata so IANA time zones work in a scratch container.
+//
+// Wiring (cmd/bot run):
+//
+//	digests := digest.New(store, tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
+//		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
+//	exec := commands.NewExecutor(..., digests, commands.Options{...})
+//	go digests.Run(ctx) // ticks every 30 s until ctx ends
+//
+// Every replica runs the loop; Redis makes each run happen once. The
+// subscription commands need commands.Actor.ChannelID set from the slash
+// command, and slackapp.RenderResult renders their results through
+// slackapp.RenderDigestResult.
+//
+// Exactly once: each due run is claimed with a lease (SET NX) that is
+// refused once the run for that due time is marked done; the cursor (the
+// window's end plus the newest reported entry and the IDs at its
+// millisecond) moves, the run is marked done and the next run scheduled in
+// one atomic step only after Slack accepted the post. A failed post releases
+// the lease, so the next tick of any replica retries it. After downtime one
+// digest covers the gap, capped at Options.MaxGap (7 days), and says so.
+package digest

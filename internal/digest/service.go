@@ -1,0 +1,447 @@
+package digest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // IANA time zones in a scratch container
+
+	"github.com/flagbot/flagbot/internal/approvals"
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/ld"
+)
+
+// Defaults for Options' zero values.
+const (
+	DefaultInterval   = 30 * time.Second
+	DefaultMaxGap     = 7 * 24 * time.Hour
+	DefaultLease      = 2 * time.Minute
+	DefaultMaxEntries = 1000
+	// dueBatch is how many due subscriptions one tick takes on.
+	dueBatch = 100
+	// runTimeout bounds one subscription's run within a tick.
+	runTimeout = 90 * time.Second
+)
+
+// Store is the Redis side of digests; *approvals.Store implements it.
+type Store interface {
+	PutDigest(ctx context.Context, k approvals.DigestKey, data []byte, next time.Time) error
+	GetDigest(ctx context.Context, k approvals.DigestKey) (approvals.DigestRecord, error)
+	ListDigests(ctx context.Context, teamID, enterpriseID string) ([]approvals.DigestRecord, error)
+	DeleteDigest(ctx context.Context, k approvals.DigestKey) (bool, error)
+	DueDigests(ctx context.Context, now time.Time, limit int) ([]approvals.DigestDue, error)
+	ClaimDigestRun(ctx context.Context, k approvals.DigestKey, due time.Time, owner string, lease time.Duration) (bool, error)
+	ReleaseDigestRun(ctx context.Context, k approvals.DigestKey, owner string) error
+	CompleteDigestRun(ctx context.Context, k approvals.DigestKey, due time.Time, owner string, cursor []byte, next time.Time) error
+	DigestCursor(ctx context.Context, k approvals.DigestKey) ([]byte, error)
+}
+
+// Slack is what the scheduler needs from Slack; slackapp.DigestSlack
+// implements it.
+type Slack interface {
+	// CheckChannel returns the channel's name; the error wraps
+	// commands.ErrCannotPost when the bot cannot post there.
+	CheckChannel(ctx context.Context, channelID string) (name string, err error)
+	// PostDigest renders d and posts it in channelID, waiting out Slack's
+	// rate limits; it returns nil only once Slack accepted the message.
+	PostDigest(ctx context.Context, channelID string, d Digest) error
+}
+
+// Options tune a Service; the zero value is valid.
+type Options struct {
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+	// Logger receives the scheduler's logs (default discards).
+	Logger *slog.Logger
+	// BaseURL is LaunchDarkly's base URL, for links.
+	BaseURL string
+	// Interval is how often Run ticks (default 30 s).
+	Interval time.Duration
+	// MaxGap is the longest window one digest covers (default 7 days).
+	MaxGap time.Duration
+	// Lease is how long a claimed run stays claimed if its replica dies
+	// (default 2 minutes).
+	Lease time.Duration
+	// MaxEntries is the most audit entries one digest fetches (default 1000,
+	// the LaunchDarkly client's page cap).
+	MaxEntries int
+	// Owner names this replica in claims (default random).
+	Owner string
+}
+
+// Service keeps digest subscriptions, runs the scheduler and implements
+// commands.Digests. It is safe for concurrent use; run one per replica.
+type Service struct {
+	store   Store
+	ws      commands.Workspaces
+	clients commands.ClientFunc
+	slack   Slack
+	opts    Options
+	log     *slog.Logger
+}
+
+var _ commands.Digests = (*Service)(nil)
+
+// New returns a Service that keeps subscriptions in store, reads each
+// workspace's LaunchDarkly token from ws, talks to LaunchDarkly through
+// clients and posts through sl.
+func New(store Store, ws commands.Workspaces, clients commands.ClientFunc, sl Slack, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultInterval
+	}
+	if opts.MaxGap <= 0 {
+		opts.MaxGap = DefaultMaxGap
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = DefaultMaxEntries
+	}
+	if opts.Owner == "" {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b) // never fails (crypto/rand)
+		opts.Owner = hex.EncodeToString(b)
+	}
+	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	return &Service{store: store, ws: ws, clients: clients, slack: sl, opts: opts, log: opts.Logger.With("component", "digest")}
+}
+
+func key(ws commands.Workspace, id string) approvals.DigestKey {
+	return approvals.DigestKey{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID, ID: id}
+}
+
+func newID() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// Subscribe implements commands.Digests.
+func (s *Service) Subscribe(ctx context.Context, sub commands.DigestSubscription) (commands.DigestSubscription, error) {
+	name, err := s.slack.CheckChannel(ctx, sub.ChannelID)
+	if err != nil {
+		return commands.DigestSubscription{}, fmt.Errorf("digest: check channel: %w", err)
+	}
+	if name != "" {
+		sub.ChannelName = name
+	}
+	sub.ID = newID()
+	data, err := json.Marshal(sub)
+	if err != nil {
+		return commands.DigestSubscription{}, fmt.Errorf("digest: encode subscription: %w", err)
+	}
+	sub.NextRun = Next(sub.Schedule, s.opts.Now())
+	if err := s.store.PutDigest(ctx, key(sub.Workspace, sub.ID), data, sub.NextRun); err != nil {
+		return commands.DigestSubscription{}, fmt.Errorf("digest: subscribe: %w", err)
+	}
+	s.log.InfoContext(ctx, "digest subscribed", "team", sub.Workspace.TeamID, "id", sub.ID,
+		"channel", sub.ChannelID, "schedule", sub.Schedule.String(), "next_run", sub.NextRun)
+	return sub, nil
+}
+
+func decode(rec approvals.DigestRecord) (commands.DigestSubscription, error) {
+	var sub commands.DigestSubscription
+	if err := json.Unmarshal(rec.Data, &sub); err != nil {
+		return sub, fmt.Errorf("digest: decode subscription %s: %w", rec.Key.ID, err)
+	}
+	sub.ID = rec.Key.ID
+	sub.NextRun = rec.NextRun
+	return sub, nil
+}
+
+// List implements commands.Digests.
+func (s *Service) List(ctx context.Context, ws commands.Workspace) ([]commands.DigestSubscription, error) {
+	recs, err := s.store.ListDigests(ctx, ws.TeamID, ws.EnterpriseID)
+	if err != nil {
+		return nil, fmt.Errorf("digest: list: %w", err)
+	}
+	out := make([]commands.DigestSubscription, 0, len(recs))
+	for _, r := range recs {
+		sub, err := decode(r)
+		if err != nil {
+			s.log.WarnContext(ctx, "skipping unreadable digest subscription", "id", r.Key.ID, "err", err)
+			continue
+		}
+		out = append(out, sub)
+	}
+	return out, nil
+}
+
+// Unsubscribe implements commands.Digests.
+func (s *Service) Unsubscribe(ctx context.Context, ws commands.Workspace, id string) (commands.DigestSubscription, error) {
+	k := key(ws, id)
+	rec, err := s.store.GetDigest(ctx, k)
+	if errors.Is(err, approvals.ErrNotFound) {
+		return commands.DigestSubscription{}, commands.ErrDigestNotFound
+	}
+	if err != nil {
+		return commands.DigestSubscription{}, fmt.Errorf("digest: unsubscribe: %w", err)
+	}
+	sub, _ := decode(rec) // deleted even when unreadable
+	sub.ID = id
+	deleted, err := s.store.DeleteDigest(ctx, k)
+	if err != nil {
+		return commands.DigestSubscription{}, fmt.Errorf("digest: unsubscribe: %w", err)
+	}
+	if !deleted {
+		return commands.DigestSubscription{}, commands.ErrDigestNotFound
+	}
+	s.log.InfoContext(ctx, "digest unsubscribed", "team", ws.TeamID, "id", id)
+	return sub, nil
+}
+
+// RunNow implements commands.Digests: it posts the changes since the last
+// digest, empty or not, and moves the cursor (so the next scheduled digest
+// does not repeat them) but not the schedule.
+func (s *Service) RunNow(ctx context.Context, ws commands.Workspace, id string) (commands.DigestRun, error) {
+	k := key(ws, id)
+	claimed, err := s.store.ClaimDigestRun(ctx, k, time.Time{}, s.opts.Owner, s.opts.Lease)
+	if err != nil {
+		return commands.DigestRun{}, fmt.Errorf("digest: claim: %w", err)
+	}
+	if !claimed {
+		if _, err := s.store.GetDigest(ctx, k); errors.Is(err, approvals.ErrNotFound) {
+			return commands.DigestRun{}, commands.ErrDigestNotFound
+		}
+		return commands.DigestRun{}, commands.ErrDigestBusy
+	}
+	res, err := s.runClaimed(ctx, k, time.Time{}, true)
+	if err != nil {
+		return commands.DigestRun{}, err
+	}
+	return res, nil
+}
+
+// cursor is the position after the last reported entry.
+type cursor struct {
+	// WindowEnd is the end of the last window reported (epoch ms); the
+	// next window starts there.
+	WindowEnd int64 `json:"window_end"`
+	// LastDate is the newest entry reported (epoch ms) and LastIDs the IDs
+	// of the entries at that millisecond, so a window that overlaps it
+	// never repeats them.
+	LastDate int64    `json:"last_date,omitempty"`
+	LastIDs  []string `json:"last_ids,omitempty"`
+}
+
+// Tick runs every subscription that is due now, each exactly once across
+// replicas. Errors of single runs are logged and retried on the next tick;
+// Tick returns an error only when the due list cannot be read.
+func (s *Service) Tick(ctx context.Context) error {
+	now := s.opts.Now()
+	due, err := s.store.DueDigests(ctx, now, dueBatch)
+	if err != nil {
+		return fmt.Errorf("digest: tick: %w", err)
+	}
+	for _, d := range due {
+		if ctx.Err() != nil {
+			return nil
+		}
+		claimed, err := s.store.ClaimDigestRun(ctx, d.Key, d.Due, s.opts.Owner, s.opts.Lease)
+		if err != nil {
+			s.log.WarnContext(ctx, "digest claim failed", "team", d.Key.TeamID, "id", d.Key.ID, "err", err)
+			continue
+		}
+		if !claimed {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, runTimeout)
+		if _, err := s.runClaimed(rctx, d.Key, d.Due, false); err != nil {
+			s.log.WarnContext(ctx, "digest run failed; retrying next tick", "team", d.Key.TeamID, "id", d.Key.ID, "err", err)
+		}
+		cancel()
+	}
+	return nil
+}
+
+// Run ticks every Options.Interval until ctx ends, then returns nil.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.opts.Interval)
+	defer t.Stop()
+	for {
+		if err := s.Tick(ctx); err != nil {
+			s.log.WarnContext(ctx, "digest tick failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// runClaimed runs a claimed subscription: due is the scheduled time (zero
+// for `digest now`, which always posts and keeps the schedule). On success
+// the cursor, done mark and next run are written together; on a failure to
+// fetch or post the lease is released so the next tick retries.
+func (s *Service) runClaimed(ctx context.Context, k approvals.DigestKey, due time.Time, manual bool) (commands.DigestRun, error) {
+	release := func(cause error) error {
+		// The lease is given back even when ctx is done.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.store.ReleaseDigestRun(rctx, k, s.opts.Owner); err != nil {
+			s.log.WarnContext(ctx, "digest lease release failed", "id", k.ID, "err", err)
+		}
+		return cause
+	}
+	rec, err := s.store.GetDigest(ctx, k)
+	if errors.Is(err, approvals.ErrNotFound) {
+		return commands.DigestRun{}, release(commands.ErrDigestNotFound)
+	}
+	if err != nil {
+		return commands.DigestRun{}, release(fmt.Errorf("digest: read subscription: %w", err))
+	}
+	sub, err := decode(rec)
+	if err != nil {
+		return commands.DigestRun{}, release(err)
+	}
+	now := s.opts.Now()
+	var next time.Time
+	if !manual {
+		next = Next(sub.Schedule, now)
+	}
+	d, cur, err := s.collect(ctx, sub, now)
+	if err != nil {
+		if !manual && permanent(err) {
+			// Retrying cannot help until someone fixes the connection:
+			// skip this run; the next one covers the gap.
+			s.log.WarnContext(ctx, "digest skipped: LaunchDarkly refused", "team", k.TeamID, "id", k.ID, "err", err)
+			return commands.DigestRun{}, s.store.CompleteDigestRun(ctx, k, due, s.opts.Owner, nil, next)
+		}
+		return commands.DigestRun{}, release(err)
+	}
+	run := commands.DigestRun{Subscription: sub, From: d.From, To: d.To, Changes: d.Total}
+	if d.Total > 0 || sub.PostEmpty || manual {
+		if err := s.slack.PostDigest(ctx, sub.ChannelID, d); err != nil {
+			err = fmt.Errorf("digest: post to %s: %w", sub.ChannelID, err)
+			if !manual && errors.Is(err, commands.ErrCannotPost) {
+				// The bot was removed from the channel: skip this run and
+				// keep the cursor, so a re-invite gets the gap (capped).
+				s.log.WarnContext(ctx, "digest skipped: cannot post in channel", "team", k.TeamID, "id", k.ID, "channel", sub.ChannelID, "err", err)
+				return commands.DigestRun{}, s.store.CompleteDigestRun(ctx, k, due, s.opts.Owner, nil, next)
+			}
+			return commands.DigestRun{}, release(err)
+		}
+	}
+	data, err := json.Marshal(cur)
+	if err != nil {
+		return commands.DigestRun{}, release(fmt.Errorf("digest: encode cursor: %w", err))
+	}
+	// The post is out: record it even if the caller's context just ended.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.CompleteDigestRun(cctx, k, due, s.opts.Owner, data, next); err != nil {
+		return commands.DigestRun{}, fmt.Errorf("digest: record run: %w", err)
+	}
+	s.log.InfoContext(ctx, "digest run", "team", k.TeamID, "id", k.ID, "channel", sub.ChannelID,
+		"changes", d.Total, "posted", d.Total > 0 || sub.PostEmpty || manual, "next_run", next)
+	return run, nil
+}
+
+// permanent reports errors that retrying every tick cannot fix.
+func permanent(err error) bool {
+	return errors.Is(err, commands.ErrNotConnected) || errors.Is(err, ld.ErrUnauthorized) ||
+		errors.Is(err, ld.ErrForbidden) || errors.Is(err, ld.ErrNotFound)
+}
+
+// collect fetches the subscription's window ending at end and builds its
+// digest, with the cursor to store once it is posted.
+func (s *Service) collect(ctx context.Context, sub commands.DigestSubscription, end time.Time) (Digest, cursor, error) {
+	end = end.Truncate(time.Millisecond)
+	var cur cursor
+	raw, err := s.store.DigestCursor(ctx, key(sub.Workspace, sub.ID))
+	switch {
+	case errors.Is(err, approvals.ErrNotFound):
+	case err != nil:
+		return Digest{}, cur, fmt.Errorf("digest: read cursor: %w", err)
+	default:
+		if err := json.Unmarshal(raw, &cur); err != nil {
+			s.log.WarnContext(ctx, "unreadable digest cursor; starting afresh", "id", sub.ID, "err", err)
+			cur = cursor{}
+		}
+	}
+	from := end.Add(-Period(sub.Schedule))
+	if cur.WindowEnd != 0 {
+		from = time.UnixMilli(cur.WindowEnd)
+	}
+	var capped time.Time
+	if end.Sub(from) > s.opts.MaxGap {
+		capped, from = from, end.Add(-s.opts.MaxGap)
+	}
+	if !from.Before(end) {
+		from = end
+	}
+	conn, err := s.ws.Get(ctx, sub.Workspace)
+	if err != nil {
+		return Digest{}, cur, fmt.Errorf("digest: workspace connection: %w", err)
+	}
+	client := s.clients(conn.Token)
+	f := sub.Filter
+	env := ""
+	if len(f.Envs) == 1 {
+		env = f.Envs[0]
+	}
+	spec := commands.AuditSpec(f.Project, env, f.Flag)
+	if f.Tag != "" {
+		spec += ";" + f.Tag
+	}
+	var entries []ld.AuditEntry
+	if from.Before(end) {
+		entries, err = client.ListAuditLog(ctx, ld.AuditLogOptions{
+			Spec: spec, After: from.Add(-time.Millisecond), Before: end, Limit: s.opts.MaxEntries,
+		})
+		if err != nil {
+			return Digest{}, cur, fmt.Errorf("digest: fetch audit log: %w", err)
+		}
+	}
+	truncated := len(entries) >= s.opts.MaxEntries
+	fromMs, endMs := from.UnixMilli(), end.UnixMilli()
+	kept := entries[:0]
+	next := cursor{WindowEnd: endMs, LastDate: cur.LastDate, LastIDs: slices.Clone(cur.LastIDs)}
+	for _, e := range entries {
+		if e.Date < fromMs || e.Date >= endMs || (e.Date == cur.LastDate && slices.Contains(cur.LastIDs, e.ID)) {
+			continue
+		}
+		kept = append(kept, e)
+		switch {
+		case e.Date > next.LastDate:
+			next.LastDate, next.LastIDs = e.Date, []string{e.ID}
+		case e.Date == next.LastDate:
+			next.LastIDs = append(next.LastIDs, e.ID)
+		}
+	}
+	critical := map[string]bool{}
+	if envs, err := client.ListEnvironments(ctx, f.Project); err == nil {
+		for _, e := range envs {
+			if e.Critical {
+				critical[e.Key] = true
+			}
+		}
+	} else {
+		s.log.DebugContext(ctx, "digest: environments unavailable; guessing critical ones by name", "project", f.Project, "err", err)
+	}
+	d := Build(kept, Window{
+		SubscriptionID: sub.ID, Filter: f, From: from, To: end, Location: sub.Schedule.Location(),
+		CriticalEnvs: critical, BaseURL: s.opts.BaseURL,
+	})
+	d.Truncated = truncated
+	if !capped.IsZero() {
+		d.Capped, d.CappedFrom = true, capped
+	}
+	return d, next, nil
+}

@@ -1,0 +1,548 @@
+package digest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/approvals"
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/ld"
+	"github.com/flagbot/flagbot/internal/ld/ldtest"
+	"github.com/flagbot/flagbot/internal/secret"
+)
+
+const (
+	testTeam  = "T0TEST"
+	testToken = "api-digest-test-token-1234"
+	testChan  = "C0DIGEST"
+)
+
+var testWS = commands.Workspace{TeamID: testTeam}
+
+// clock is a settable clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// fakeSlack records accepted digests; failPosts makes the next posts fail.
+type fakeSlack struct {
+	mu        sync.Mutex
+	posts     []posted
+	failPosts int
+	postErr   error
+	attempts  int
+	channelOK bool
+}
+
+type posted struct {
+	Channel string
+	Digest  Digest
+}
+
+func (f *fakeSlack) CheckChannel(_ context.Context, id string) (string, error) {
+	if !f.channelOK {
+		return "", fmt.Errorf("fake: %w", commands.ErrCannotPost)
+	}
+	return "chan-" + strings.ToLower(id), nil
+}
+
+func (f *fakeSlack) PostDigest(_ context.Context, ch string, d Digest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attempts++
+	if f.failPosts > 0 {
+		f.failPosts--
+		if f.postErr != nil {
+			return f.postErr
+		}
+		return errors.New("fake: slack said ratelimited")
+	}
+	f.posts = append(f.posts, posted{Channel: ch, Digest: d})
+	return nil
+}
+
+func (f *fakeSlack) Posts() []posted {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.posts)
+}
+
+// fakeWorkspaces holds one connection per team.
+type fakeWorkspaces struct {
+	conns map[string]commands.Connection
+}
+
+func (w fakeWorkspaces) Get(_ context.Context, ws commands.Workspace) (commands.Connection, error) {
+	c, ok := w.conns[ws.TeamID]
+	if !ok {
+		return commands.Connection{}, commands.ErrNotConnected
+	}
+	return c, nil
+}
+func (fakeWorkspaces) Put(context.Context, commands.Workspace, commands.Connection) error {
+	return errors.New("not used")
+}
+func (fakeWorkspaces) Delete(context.Context, commands.Workspace) error {
+	return errors.New("not used")
+}
+
+type harness struct {
+	t     *testing.T
+	store *approvals.Store
+	ld    *ldtest.Server
+	slack *fakeSlack
+	clock *clock
+	ws    fakeWorkspaces
+	base  string // LaunchDarkly URL the clients use
+	sleep *sleeps
+}
+
+// sleeps records the ld client's retry waits instead of sleeping.
+type sleeps struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.waits = append(s.waits, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func newHarness(t *testing.T, store *approvals.Store) *harness {
+	t.Helper()
+	lds := ldtest.NewServer(t)
+	lds.AddToken(testToken, ldtest.TokenInfo{ID: "tok", Name: "digest-reader", Role: "reader"})
+	lds.AddProject(ld.Project{Key: "web", Name: "Web"},
+		ldtest.EnvSpec{Key: "production", Critical: true}, ldtest.EnvSpec{Key: "staging"}, ldtest.EnvSpec{Key: "live"})
+	lds.AddProject(ld.Project{Key: "mobile", Name: "Mobile"}, ldtest.EnvSpec{Key: "production"})
+	return &harness{
+		t: t, store: store, ld: lds, slack: &fakeSlack{channelOK: true},
+		clock: &clock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)},
+		ws:    fakeWorkspaces{conns: map[string]commands.Connection{testTeam: {Token: testToken, DefaultProject: "web"}}},
+		base:  lds.URL(), sleep: &sleeps{},
+	}
+}
+
+func (h *harness) service(owner string) *Service {
+	h.t.Helper()
+	c, err := ld.NewClient(h.base, ld.Options{Sleep: h.sleep.Sleep})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	clients := func(tok secret.Secret) commands.LaunchDarkly { return c.WithToken(tok) }
+	log := slog.New(slog.NewTextHandler(h.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return New(h.store, h.ws, clients, h.slack, Options{Now: h.clock.Now, Logger: log, BaseURL: "https://app.launchdarkly.com", Owner: owner})
+}
+
+func (h *harness) entry(id string, at time.Time, project, env, flag, comment string) {
+	h.ld.AddAuditEntry(ld.AuditEntry{
+		ID: id, Date: at.UnixMilli(), Kind: "flag", Name: flag, TitleVerb: "turned on the flag", Comment: comment,
+		Member:   &ld.Member{FirstName: "Ana", LastName: "Lima", Email: "ana@example.com"},
+		Accesses: []ld.Access{{Action: "updateOn", Resource: "proj/" + project + ":env/" + env + ":flag/" + flag}},
+	})
+}
+
+func (h *harness) subscribe(s *Service, sub commands.DigestSubscription) commands.DigestSubscription {
+	h.t.Helper()
+	if sub.Workspace == (commands.Workspace{}) {
+		sub.Workspace = testWS
+	}
+	if sub.ChannelID == "" {
+		sub.ChannelID = testChan
+	}
+	if sub.Schedule.Frequency == "" {
+		sub.Schedule = commands.DigestSchedule{Frequency: commands.DigestDaily, Hour: 9, TZ: "UTC"}
+	}
+	if sub.Filter.Project == "" {
+		sub.Filter.Project = "web"
+	}
+	got, err := s.Subscribe(h.t.Context(), sub)
+	if err != nil {
+		h.t.Fatalf("Subscribe: %v", err)
+	}
+	return got
+}
+
+func (h *harness) tick(s *Service) {
+	h.t.Helper()
+	if err := s.Tick(h.t.Context()); err != nil {
+		h.t.Fatalf("Tick: %v", err)
+	}
+}
+
+func ids(d Digest) []string {
+	var out []string
+	for _, f := range d.Flags {
+		for _, e := range f.Envs {
+			for _, c := range e.Changes {
+				out = append(out, c.ID)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func stores(t *testing.T, f func(t *testing.T, store *approvals.Store)) {
+	t.Run("miniredis", func(t *testing.T) {
+		t.Parallel()
+		f(t, approvals.NewTestStore(t))
+	})
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		f(t, approvals.NewRealTestStore(t))
+	})
+}
+
+func TestScheduledDigest(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, store *approvals.Store) {
+		h := newHarness(t, store)
+		s := h.service("r1")
+		sub := h.subscribe(s, commands.DigestSubscription{})
+		if want := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC); !sub.NextRun.Equal(want) {
+			t.Fatalf("NextRun = %v, want %v", sub.NextRun, want)
+		}
+		h.entry("old", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+		h.entry("e1", time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC), "web", "production", "checkout", "launch")
+		h.entry("e2", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "staging", "dark-mode", "")
+		h.entry("other-project", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "mobile", "production", "checkout", "")
+
+		h.clock.Set(time.Date(2026, 11, 27, 8, 59, 59, 0, time.UTC))
+		h.tick(s)
+		if n := len(h.slack.Posts()); n != 0 {
+			t.Fatalf("%d posts before the digest was due", n)
+		}
+		h.clock.Set(time.Date(2026, 11, 27, 9, 0, 10, 0, time.UTC))
+		h.tick(s)
+		h.tick(s) // a second tick must not post again
+		posts := h.slack.Posts()
+		if len(posts) != 1 {
+			t.Fatalf("%d posts, want 1", len(posts))
+		}
+		d := posts[0].Digest
+		if got := ids(d); !slices.Equal(got, []string{"e1", "e2"}) || posts[0].Channel != testChan {
+			t.Fatalf("digest in %s has %v, want e1 and e2 (window %v – %v)", posts[0].Channel, got, d.From, d.To)
+		}
+		if d.Critical != 1 || d.NoComment != 1 || d.OutsideFlagbot != 2 || len(d.People) != 1 {
+			t.Errorf("highlights = %+v, people %v", d.Highlights, d.People)
+		}
+		// The next day's digest holds only what is new.
+		h.entry("e3", time.Date(2026, 11, 27, 20, 0, 0, 0, time.UTC), "web", "production", "checkout", "again")
+		h.clock.Set(time.Date(2026, 11, 28, 9, 0, 5, 0, time.UTC))
+		h.tick(s)
+		posts = h.slack.Posts()
+		if len(posts) != 2 || !slices.Equal(ids(posts[1].Digest), []string{"e3"}) {
+			t.Fatalf("second digest: %d posts, last %v", len(posts), ids(posts[len(posts)-1].Digest))
+		}
+		// A quiet day posts nothing (no --post-empty), and the schedule moves on.
+		h.clock.Set(time.Date(2026, 11, 29, 9, 0, 5, 0, time.UTC))
+		h.tick(s)
+		if n := len(h.slack.Posts()); n != 2 {
+			t.Fatalf("quiet day posted: %d posts", n)
+		}
+		list, err := s.List(t.Context(), testWS)
+		if err != nil || len(list) != 1 || !list[0].NextRun.Equal(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)) {
+			t.Fatalf("List = %+v, %v", list, err)
+		}
+	})
+}
+
+func TestTwoReplicasPostOnce(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, store *approvals.Store) {
+		h := newHarness(t, store)
+		a, b := h.service("replica-a"), h.service("replica-b")
+		for i := range 5 {
+			h.subscribe(a, commands.DigestSubscription{ChannelID: fmt.Sprintf("C%d", i), PostEmpty: true})
+		}
+		h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+		h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+		var wg sync.WaitGroup
+		for _, s := range []*Service{a, b, a, b} {
+			wg.Go(func() {
+				if err := s.Tick(t.Context()); err != nil {
+					t.Errorf("Tick: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		posts := h.slack.Posts()
+		per := map[string]int{}
+		for _, p := range posts {
+			per[p.Channel]++
+		}
+		if len(posts) != 5 || len(per) != 5 {
+			t.Fatalf("posts per channel = %v, want one in each of 5", per)
+		}
+	})
+}
+
+func TestFailedPostRetriedWithoutDuplicates(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	s := h.service("r1")
+	h.subscribe(s, commands.DigestSubscription{})
+	h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.slack.failPosts = 2
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 31, 0, time.UTC))
+	h.entry("e2", time.Date(2026, 11, 27, 9, 0, 20, 0, time.UTC), "web", "production", "checkout", "")
+	h.tick(s)
+	if n := len(h.slack.Posts()); n != 0 {
+		t.Fatalf("%d posts while Slack failed", n)
+	}
+	h.clock.Set(time.Date(2026, 11, 27, 9, 1, 1, 0, time.UTC))
+	h.tick(s)
+	h.tick(s)
+	posts := h.slack.Posts()
+	if len(posts) != 1 {
+		t.Fatalf("%d posts after Slack recovered, want 1", len(posts))
+	}
+	if got := ids(posts[0].Digest); !slices.Equal(got, []string{"e1", "e2"}) {
+		t.Errorf("retried digest has %v, want e1 and e2 (nothing lost)", got)
+	}
+	// The next digest does not repeat them.
+	h.entry("e3", time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.clock.Set(time.Date(2026, 11, 28, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	posts = h.slack.Posts()
+	if len(posts) != 2 || !slices.Equal(ids(posts[1].Digest), []string{"e3"}) {
+		t.Fatalf("next digest: %d posts, last %v", len(posts), ids(posts[len(posts)-1].Digest))
+	}
+	if h.slack.attempts != 4 {
+		t.Errorf("%d post attempts, want 4 (2 failed, 2 accepted)", h.slack.attempts)
+	}
+}
+
+func TestManyEntriesAcrossPages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	s := h.service("r1")
+	h.subscribe(s, commands.DigestSubscription{Filter: commands.DigestFilter{Envs: []string{"production"}}})
+	base := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	for i := range 250 {
+		// Pairs of entries share a millisecond.
+		h.entry(fmt.Sprintf("e%03d", i), base.Add(time.Duration(i/2)*time.Minute), "web", "production", fmt.Sprintf("flag-%02d", i%40), "")
+	}
+	h.entry("staging", base, "web", "staging", "flag-00", "")
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	posts := h.slack.Posts()
+	if len(posts) != 1 {
+		t.Fatalf("%d posts", len(posts))
+	}
+	d := posts[0].Digest
+	if d.Total != 250 || len(d.Flags) != 40 || d.Truncated {
+		t.Fatalf("digest has %d changes in %d flags (truncated %v), want 250 in 40", d.Total, len(d.Flags), d.Truncated)
+	}
+	pages := 0
+	for _, r := range h.ld.Requests() {
+		if r.Path == "/api/v2/auditlog" {
+			pages++
+			if r.Query.Get("spec") != "proj/web:env/production:flag/*" {
+				t.Errorf("spec = %q", r.Query.Get("spec"))
+			}
+		}
+	}
+	if pages != 13 {
+		t.Errorf("%d audit-log pages fetched, want 13 (20 a page)", pages)
+	}
+}
+
+func TestLaunchDarkly429MidFetch(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	target, _ := url.Parse(h.ld.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var auditCalls atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v2/auditlog" && auditCalls.Add(1) == 3 {
+			w.Header().Set("Retry-After", "2")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"code":"rate_limited","message":"slow down"}`))
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	h.base = front.URL
+	s := h.service("r1")
+	h.subscribe(s, commands.DigestSubscription{})
+	for i := range 60 {
+		h.entry(fmt.Sprintf("e%02d", i), time.Date(2026, 11, 27, 1, i, 0, 0, time.UTC), "web", "production", "checkout", "")
+	}
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	posts := h.slack.Posts()
+	if len(posts) != 1 || posts[0].Digest.Total != 60 {
+		t.Fatalf("posts = %d (want 1 with all 60 changes)", len(posts))
+	}
+	if got := auditCalls.Load(); got != 4 {
+		t.Errorf("%d audit-log requests, want 4 (3 pages and one retry)", got)
+	}
+	h.sleep.mu.Lock()
+	defer h.sleep.mu.Unlock()
+	if len(h.sleep.waits) != 1 || h.sleep.waits[0] < 2*time.Second {
+		t.Errorf("retry waits %v do not honour Retry-After: 2", h.sleep.waits)
+	}
+}
+
+func TestDowntimeCappedToOneDigest(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	s := h.service("r1")
+	h.subscribe(s, commands.DigestSubscription{})
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.entry("e0", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.tick(s)
+	// Ten days pass without the bot.
+	h.entry("too-old", time.Date(2026, 11, 29, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.entry("recent", time.Date(2026, 12, 6, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.clock.Set(time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC))
+	h.tick(s)
+	h.tick(s)
+	posts := h.slack.Posts()
+	if len(posts) != 2 {
+		t.Fatalf("%d posts, want 2 (one before, one covering the gap)", len(posts))
+	}
+	d := posts[1].Digest
+	if !d.Capped || d.To.Sub(d.From) != DefaultMaxGap || !slices.Equal(ids(d), []string{"recent"}) {
+		t.Errorf("gap digest: capped %v, window %v, ids %v", d.Capped, d.To.Sub(d.From), ids(d))
+	}
+	if want := time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC); !d.CappedFrom.Equal(want) {
+		t.Errorf("CappedFrom = %v, want %v", d.CappedFrom, want)
+	}
+	list, _ := s.List(t.Context(), testWS)
+	if want := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC); len(list) != 1 || !list[0].NextRun.Equal(want) {
+		t.Errorf("next run after the gap = %+v, want %v", list, want)
+	}
+}
+
+func TestRunNowAndUnsubscribe(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	s := h.service("r1")
+	sub := h.subscribe(s, commands.DigestSubscription{})
+	h.clock.Set(time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC))
+	run, err := s.RunNow(t.Context(), testWS, sub.ID)
+	if err != nil || run.Changes != 0 {
+		t.Fatalf("RunNow = %+v, %v", run, err)
+	}
+	if n := len(h.slack.Posts()); n != 1 {
+		t.Fatalf("digest now posted %d messages, want 1 even when empty", n)
+	}
+	h.entry("e1", time.Date(2026, 11, 27, 8, 45, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.clock.Set(time.Date(2026, 11, 27, 8, 50, 0, 0, time.UTC))
+	if run, err = s.RunNow(t.Context(), testWS, sub.ID); err != nil || run.Changes != 1 {
+		t.Fatalf("RunNow = %+v, %v", run, err)
+	}
+	// The schedule is unchanged and the scheduled digest repeats nothing.
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	if n := len(h.slack.Posts()); n != 2 {
+		t.Fatalf("%d posts; the 09:00 digest had nothing new and no --post-empty", n)
+	}
+	if _, err := s.RunNow(t.Context(), testWS, "nope"); !errors.Is(err, commands.ErrDigestNotFound) {
+		t.Errorf("RunNow(unknown) = %v", err)
+	}
+	if _, err := s.Unsubscribe(t.Context(), testWS, sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Unsubscribe(t.Context(), testWS, sub.ID); !errors.Is(err, commands.ErrDigestNotFound) {
+		t.Errorf("second Unsubscribe = %v", err)
+	}
+	h.clock.Set(time.Date(2026, 11, 28, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	if n := len(h.slack.Posts()); n != 2 {
+		t.Errorf("an unsubscribed digest was posted")
+	}
+}
+
+func TestSubscribeChecksChannel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	h.slack.channelOK = false
+	s := h.service("r1")
+	_, err := s.Subscribe(t.Context(), commands.DigestSubscription{Workspace: testWS, ChannelID: "C1", Filter: commands.DigestFilter{Project: "web"}})
+	if !errors.Is(err, commands.ErrCannotPost) {
+		t.Fatalf("Subscribe = %v, want ErrCannotPost", err)
+	}
+	if list, _ := s.List(t.Context(), testWS); len(list) != 0 {
+		t.Errorf("a subscription was stored: %+v", list)
+	}
+}
+
+func TestUnreachableChannelSkipsRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	s := h.service("r1")
+	h.subscribe(s, commands.DigestSubscription{PostEmpty: true})
+	h.slack.failPosts, h.slack.postErr = 100, fmt.Errorf("fake: %w", commands.ErrCannotPost)
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	h.tick(s)
+	if h.slack.attempts != 1 {
+		t.Errorf("%d attempts; a channel the bot left is not retried every tick", h.slack.attempts)
+	}
+}
+
+func TestDisconnectedWorkspaceSkipsRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	s := h.service("r1")
+	h.subscribe(s, commands.DigestSubscription{Workspace: commands.Workspace{TeamID: "T0GONE"}, PostEmpty: true})
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	list, _ := s.List(t.Context(), commands.Workspace{TeamID: "T0GONE"})
+	if len(list) != 1 || !list[0].NextRun.Equal(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)) || h.slack.attempts != 0 {
+		t.Errorf("after a run without a connection: %+v, %d posts", list, h.slack.attempts)
+	}
+}
+
+func TestRunStopsWithContext(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	s := h.service("r1")
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
