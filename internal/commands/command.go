@@ -43,12 +43,23 @@ type Setting string
 const (
 	SettingProject Setting = "project"
 	SettingEnv     Setting = "env"
+	// The approval policy (see Policy).
+	SettingRequireReason Setting = "require-reason" // Value "on" or "off"
+	SettingApprovers     Setting = "approvers"      // Value a Slack user group ID; "" lets anyone approve
+	SettingApprovals     Setting = "approvals"      // Env and Count
+	SettingApprovalEnvs  Setting = "approval-envs"  // Envs; nil (Value "all") means every environment
 )
 
-// Config sets a workspace default.
+// maxApprovals is the most approvals `config approvals` may require.
+const maxApprovals = 5
+
+// Config sets a workspace default or a part of its approval policy.
 type Config struct {
 	Setting Setting
 	Value   string
+	Env     string   // SettingApprovals: the environment
+	Count   int      // SettingApprovals: approvals required, 1 to 5
+	Envs    []string // SettingApprovalEnvs: the environments needing approval
 }
 
 // Projects lists the account's projects.

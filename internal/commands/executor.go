@@ -31,6 +31,12 @@ type Options struct {
 	PageSize int
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
+	// ApprovalTTL is how long a requested change waits for approval
+	// (default 24h).
+	ApprovalTTL time.Duration
+	// NewID returns a new unguessable change ID (default: 128 random bits
+	// from crypto/rand, base32).
+	NewID func() string
 }
 
 // Executor runs parsed commands for a Slack user. It is safe for concurrent use.
@@ -54,6 +60,12 @@ func NewExecutor(ws Workspaces, clients ClientFunc, dir Directory, changes Chang
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.ApprovalTTL <= 0 {
+		opts.ApprovalTTL = defaultApprovalTTL
+	}
+	if opts.NewID == nil {
+		opts.NewID = newChangeID
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	return &Executor{ws: ws, clients: clients, dir: dir, changes: changes, policies: policies, digests: digests, opts: opts}
@@ -303,6 +315,8 @@ func (e *Executor) config(ctx context.Context, actor Actor, c Config) (Result, e
 	}
 	client := e.clients(conn.Token)
 	switch c.Setting {
+	case SettingRequireReason, SettingApprovers, SettingApprovals, SettingApprovalEnvs:
+		return e.configPolicy(ctx, actor, client, conn, c)
 	case SettingProject:
 		envs, err := client.ListEnvironments(ctx, c.Value)
 		if err != nil {
@@ -332,7 +346,7 @@ func (e *Executor) config(ctx context.Context, actor Actor, c Config) (Result, e
 	if err := e.ws.Put(ctx, actor.Workspace, conn); err != nil {
 		return nil, storeError("store workspace settings", err)
 	}
-	return ConfigResult(c), nil
+	return ConfigResult{Setting: c.Setting, Value: c.Value}, nil
 }
 
 func (e *Executor) projects(ctx context.Context, client LaunchDarkly, conn Connection) (Result, error) {

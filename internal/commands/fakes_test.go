@@ -26,6 +26,7 @@ type fakeLD struct {
 	PatchFlagFn        func(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error)
 	CreateFlagFn       func(ctx context.Context, project string, f ld.NewFlag) (ld.Flag, error)
 	DeleteFlagFn       func(ctx context.Context, project, key string) error
+	CreateApprovalFn   func(ctx context.Context, project, key, env string, in ld.ApprovalRequestInput) (ld.ApprovalRequest, error)
 }
 
 type unexpectedCall string
@@ -187,4 +188,11 @@ func clientsFor(f *fakeLD, used *[]string) ClientFunc {
 		*used = append(*used, token.Reveal())
 		return f
 	}
+}
+
+func (f *fakeLD) CreateApprovalRequest(ctx context.Context, project, key, env string, in ld.ApprovalRequestInput) (ld.ApprovalRequest, error) {
+	if f.CreateApprovalFn == nil {
+		return ld.ApprovalRequest{}, unexpectedCall("CreateApprovalRequest")
+	}
+	return f.CreateApprovalFn(ctx, project, key, env, in)
 }

@@ -58,9 +58,9 @@ func subcommands() []subcommand {
 		{
 			entry: HelpEntry{
 				Name:     "config",
-				Usage:    "config <project|env> <key>",
-				Summary:  "Sets the workspace's default project or environment, used whenever a command does not name one.",
-				Examples: []string{"config project web", "config env production"},
+				Usage:    "config <project|env> <key> | require-reason on|off | approvers @group|none | approvals <env> <1-5> | approval-envs <env,...|all>",
+				Summary:  "Sets the workspace's default project or environment, and its approval policy: whether changes need a reason, who may approve (a user group), how many approvals an environment needs, and which environments need approval at all.",
+				Examples: []string{"config project web", "config env production", "config require-reason on", "config approvals production 2", "config approval-envs production,staging", "config approval-envs all", "config approvers none"},
 				Admin:    true,
 			},
 			parse: parseConfigCmd,

@@ -29,7 +29,9 @@ func TestHelpTableExamplesParse(t *testing.T) {
 
 func TestHelpTableEntries(t *testing.T) {
 	t.Parallel()
-	wantNames := []string{"help", "connect", "status", "disconnect", "config", "projects", "envs", "list", "show", "segments", "segment", "contexts", "context", "audit"}
+	wantNames := []string{"help", "connect", "status", "disconnect", "config", "projects", "envs", "list", "show", "segments", "segment", "contexts", "context", "audit",
+		"on", "off", "serve", "rollout", "offvariation", "target", "create", "archive", "restore", "delete", "pending", "history",
+		"digest"}
 	wantAdmin := []string{"connect", "disconnect", "config"}
 	table := HelpTable()
 	var names []string

@@ -200,6 +200,12 @@ func unslack(s string) string {
 			}
 			b.WriteString(s[:i])
 			switch {
+			case strings.HasPrefix(target, "#C") || strings.HasPrefix(target, "#G"):
+				// A channel reference keeps its ID, which `digest subscribe` needs.
+				b.WriteString(s[i : i+1+j+1])
+			case strings.HasPrefix(target, "!subteam^"):
+				// A user group mention keeps its ID, which `config approvers` needs.
+				b.WriteString(target[1:])
 			case hasLabel:
 				b.WriteString(label)
 			default:
@@ -281,7 +287,9 @@ func wantsHelp(toks []parseToken) bool {
 
 // optionIsBool reports whether an option is a switch rather than taking a
 // value.
-func optionIsBool(name string) bool { return name == optShare || name == optArchived }
+func optionIsBool(name string) bool {
+	return name == optShare || name == optArchived || name == optTemporary || name == optPostEmpty
+}
 
 // optionExample is a value shown in messages about an option.
 func optionExample(name string) string {
@@ -650,6 +658,19 @@ func parseDisconnectCmd(a *parseArgs) (Command, error) {
 }
 
 func parseConfigCmd(a *parseArgs) (Command, error) {
+	if len(a.pos) == 0 {
+		return nil, a.usagef("`config` needs a setting and a key or value, e.g. `/flag config project web` or `/flag config require-reason on`.")
+	}
+	switch strings.ToLower(a.pos[0]) {
+	case "require-reason", "require_reason", "requirereason":
+		return parseConfigRequireReason(a)
+	case "approvers", "approver":
+		return parseConfigApprovers(a)
+	case "approvals":
+		return parseConfigApprovals(a)
+	case "approval-envs", "approval_envs", "approvalenvs":
+		return parseConfigApprovalEnvs(a)
+	}
 	if err := a.atMost(2); err != nil {
 		return nil, err
 	}
@@ -666,12 +687,98 @@ func parseConfigCmd(a *parseArgs) (Command, error) {
 	case "env", "environment":
 		setting, what = SettingEnv, "environment key"
 	default:
-		return nil, a.usagef("I can set the default `project` or `env`, not %s.", echo(a.pos[0]))
+		return nil, a.usagef("I can set `project`, `env`, `require-reason`, `approvers`, `approvals` or `approval-envs`, not %s.", echo(a.pos[0]))
 	}
 	if err := a.key(what, a.pos[1]); err != nil {
 		return nil, err
 	}
 	return Config{Setting: setting, Value: a.pos[1]}, nil
+}
+
+func parseConfigRequireReason(a *parseArgs) (Command, error) {
+	if err := a.atMost(2); err != nil {
+		return nil, err
+	}
+	if len(a.pos) < 2 {
+		return nil, a.usagef("Say `on` or `off`: `/flag config require-reason on`.")
+	}
+	on, ok := parseSwitch(a.pos[1])
+	if !ok {
+		return nil, a.usagef("`require-reason` is `on` or `off`, not %s.", echo(a.pos[1]))
+	}
+	v := "off"
+	if on {
+		v = "on"
+	}
+	return Config{Setting: SettingRequireReason, Value: v}, nil
+}
+
+func parseConfigApprovers(a *parseArgs) (Command, error) {
+	if err := a.atMost(2); err != nil {
+		return nil, err
+	}
+	if len(a.pos) < 2 {
+		return nil, a.usagef("Name a Slack user group, e.g. `/flag config approvers @release-managers`, or `none` to let anyone approve.")
+	}
+	v := a.pos[1]
+	switch strings.ToLower(v) {
+	case "none", "anyone", "everyone", "all", "off":
+		return Config{Setting: SettingApprovers}, nil
+	}
+	id, ok := strings.CutPrefix(v, "subteam^")
+	if !ok || id == "" || !validKey(id) {
+		return nil, a.usagef("I need the user group as a Slack mention: type `@` and pick the group from the list (%s isn't one). `none` lets anyone approve.", echo(v))
+	}
+	return Config{Setting: SettingApprovers, Value: id}, nil
+}
+
+func parseConfigApprovals(a *parseArgs) (Command, error) {
+	if err := a.atMost(3); err != nil {
+		return nil, err
+	}
+	if len(a.pos) < 3 {
+		return nil, a.usagef("Name an environment and a number from 1 to %d, e.g. `/flag config approvals production 2`.", maxApprovals)
+	}
+	if err := a.key("environment key", a.pos[1]); err != nil {
+		return nil, err
+	}
+	n, err := strconv.Atoi(a.pos[2])
+	if err != nil || n < 1 || n > maxApprovals {
+		return nil, a.usagef("The number of approvals is 1 to %d, not %s.", maxApprovals, echo(a.pos[2]))
+	}
+	return Config{Setting: SettingApprovals, Env: a.pos[1], Count: n}, nil
+}
+
+func parseConfigApprovalEnvs(a *parseArgs) (Command, error) {
+	if len(a.pos) < 2 {
+		return nil, a.usagef("List the environments that need approval, e.g. `/flag config approval-envs production,staging`, or `all`.")
+	}
+	// Accept "production, staging" as well as "production,staging".
+	var envs []string
+	for _, p := range a.pos[1:] {
+		for _, e := range strings.Split(p, ",") {
+			e = strings.TrimSpace(e)
+			if e == "" {
+				continue
+			}
+			if strings.EqualFold(e, "all") {
+				if len(a.pos) > 2 || strings.Contains(p, ",") {
+					return nil, a.usagef("`all` stands alone: `/flag config approval-envs all`.")
+				}
+				return Config{Setting: SettingApprovalEnvs, Value: "all"}, nil
+			}
+			if err := a.key("environment key", e); err != nil {
+				return nil, err
+			}
+			if !slices.ContainsFunc(envs, func(x string) bool { return strings.EqualFold(x, e) }) {
+				envs = append(envs, e)
+			}
+		}
+	}
+	if len(envs) == 0 {
+		return nil, a.usagef("List at least one environment, or `all`.")
+	}
+	return Config{Setting: SettingApprovalEnvs, Value: strings.Join(envs, ","), Envs: envs}, nil
 }
 
 func parseProjectsCmd(a *parseArgs) (Command, error) {

@@ -302,10 +302,14 @@ func checkParsed(t *testing.T, in string, cmd Command) {
 		}
 	case Connect, Status, Disconnect, Projects:
 	case Config:
-		if c.Setting != SettingProject && c.Setting != SettingEnv {
-			t.Fatalf("Parse(%q) = %#v, unknown setting", in, c)
+		switch c.Setting {
+		case SettingProject, SettingEnv:
+			required["value"] = c.Value
+		default:
+			if !checkParsedWrite(t, in, cmd) {
+				t.Fatalf("Parse(%q) = %#v, unknown setting", in, c)
+			}
 		}
-		required["value"] = c.Value
 	case Envs:
 		keys["project"] = c.Project
 	case List:
@@ -335,7 +339,9 @@ func checkParsed(t *testing.T, in string, cmd Command) {
 			t.Fatalf("Parse(%q) = %#v, since or limit out of range", in, c)
 		}
 	default:
-		t.Fatalf("Parse(%q) = %#v, an unexpected type", in, cmd)
+		if !checkParsedWrite(t, in, cmd) && !checkParsedDigest(t, in, cmd) {
+			t.Fatalf("Parse(%q) = %#v, an unexpected type", in, cmd)
+		}
 	}
 	for name, v := range required {
 		if !validKey(v) {

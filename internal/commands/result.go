@@ -71,10 +71,15 @@ type StatusResult struct {
 // DisconnectResult reports that a connection was removed.
 type DisconnectResult struct{ Info ConnectionInfo }
 
-// ConfigResult reports a changed workspace default.
+// ConfigResult reports a changed workspace default or policy setting. For
+// policy settings Policy is the workspace's whole policy afterwards.
 type ConfigResult struct {
 	Setting Setting
 	Value   string
+	Env     string
+	Count   int
+	Envs    []string
+	Policy  Policy
 }
 
 // ProjectsResult lists projects.

@@ -65,6 +65,7 @@ type Server struct {
 	audit     []ld.AuditEntry
 	injected  []injection
 	requests  []Request
+	approvals []ApprovalRequest // LaunchDarkly approval requests created, oldest first
 	startedAt time.Time
 }
 
@@ -112,6 +113,7 @@ func NewServer(t testing.TB) *Server {
 	mux.HandleFunc("POST /api/v2/projects/{proj}/environments/{env}/contexts/search", s.searchContexts)
 	mux.HandleFunc("GET /api/v2/projects/{proj}/environments/{env}/contexts/{kind}/{key}", s.getContexts)
 	mux.HandleFunc("GET /api/v2/auditlog", s.listAuditLog)
+	mux.HandleFunc("POST /api/v2/projects/{proj}/flags/{key}/environments/{env}/approval-requests", s.createApprovalRequest)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusNotFound, "not_found",
 			fmt.Sprintf("fake LaunchDarkly has no route for %s %s", r.Method, r.URL.Path))

@@ -1,0 +1,239 @@
+package commands
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// memChanges is an in-memory Changes that follows the contract in
+// changes.go; Err, when set, fails every call as a store outage would.
+type memChanges struct {
+	mu      sync.Mutex
+	changes map[string]Change // by workspace and id
+	dedupe  map[string]string // workspace and dedupe key → id
+	Err     error
+}
+
+func newMemChanges() *memChanges {
+	return &memChanges{changes: map[string]Change{}, dedupe: map[string]string{}}
+}
+
+func memKey(ws Workspace, s string) string { return ws.EnterpriseID + "/" + ws.TeamID + "/" + s }
+
+func (m *memChanges) Create(_ context.Context, c Change, dedupeKey string) (Change, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, false, m.Err
+	}
+	if id, ok := m.dedupe[memKey(c.Workspace, dedupeKey)]; ok {
+		return m.changes[memKey(c.Workspace, id)], false, nil
+	}
+	c.Status = StatusPending
+	m.changes[memKey(c.Workspace, c.ID)] = c
+	m.dedupe[memKey(c.Workspace, dedupeKey)] = c.ID
+	return c, true, nil
+}
+
+func (m *memChanges) Get(_ context.Context, ws Workspace, id string) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	if !ok {
+		return Change{}, ErrChangeNotFound
+	}
+	return c, nil
+}
+
+// open returns a pending change for a decision at now, or the error the
+// contract asks for.
+func (m *memChanges) open(ws Workspace, id string, now time.Time) (Change, error) {
+	if m.Err != nil {
+		return Change{}, m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	switch {
+	case !ok:
+		return Change{}, ErrChangeNotFound
+	case c.Status == StatusExpired:
+		return c, ErrExpired
+	case c.Status != StatusPending:
+		return c, ErrDecided
+	case !now.Before(c.ExpiresAt):
+		c.Status = StatusExpired
+		m.changes[memKey(ws, id)] = c
+		return c, ErrExpired
+	}
+	return c, nil
+}
+
+func (m *memChanges) Approve(_ context.Context, ws Workspace, id, approver string, now time.Time) (Change, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, err := m.open(ws, id, now)
+	if err != nil {
+		return c, false, err
+	}
+	if approver == c.RequesterID {
+		return c, false, ErrSelfApproval
+	}
+	if slices.ContainsFunc(c.Approvals, func(a Approval) bool { return a.UserID == approver }) {
+		return c, false, ErrAlreadyApproved
+	}
+	c.Approvals = append(slices.Clone(c.Approvals), Approval{UserID: approver, At: now})
+	done := len(c.Approvals) >= max(c.RequiredApprovals, 1)
+	if done {
+		c.Status = StatusApproved
+	}
+	m.changes[memKey(ws, id)] = c
+	return c, done, nil
+}
+
+func (m *memChanges) decide(ws Workspace, id, by string, now time.Time, status ChangeStatus) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, err := m.open(ws, id, now)
+	if err != nil {
+		return c, err
+	}
+	if status == StatusCancelled && by != c.RequesterID {
+		return c, ErrNotRequester
+	}
+	c.Status, c.DecidedBy, c.DecidedAt = status, by, now
+	m.changes[memKey(ws, id)] = c
+	return c, nil
+}
+
+func (m *memChanges) Reject(_ context.Context, ws Workspace, id, by string, now time.Time) (Change, error) {
+	return m.decide(ws, id, by, now, StatusRejected)
+}
+
+func (m *memChanges) Cancel(_ context.Context, ws Workspace, id, by string, now time.Time) (Change, error) {
+	return m.decide(ws, id, by, now, StatusCancelled)
+}
+
+func (m *memChanges) Finish(_ context.Context, ws Workspace, id string, status ChangeStatus, outcome string, now time.Time) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	switch {
+	case !ok:
+		return Change{}, ErrChangeNotFound
+	case c.Status != StatusApproved:
+		return c, ErrDecided
+	}
+	c.Status, c.Outcome, c.DecidedAt = status, outcome, now
+	m.changes[memKey(ws, id)] = c
+	return c, nil
+}
+
+func (m *memChanges) SetMessage(_ context.Context, ws Workspace, id, channelID, ts string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	if !ok {
+		return ErrChangeNotFound
+	}
+	c.ChannelID, c.MessageTS = channelID, ts
+	m.changes[memKey(ws, id)] = c
+	return nil
+}
+
+func (m *memChanges) list(ws Workspace, keep func(Change) bool) []Change {
+	var out []Change
+	for _, c := range m.changes {
+		if c.Workspace == ws && keep(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (m *memChanges) Pending(_ context.Context, ws Workspace) ([]Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return nil, m.Err
+	}
+	out := m.list(ws, func(c Change) bool { return c.Status == StatusPending })
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+func (m *memChanges) History(_ context.Context, ws Workspace, flag string, limit int) ([]Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return nil, m.Err
+	}
+	out := m.list(ws, func(c Change) bool { return c.Status.Final() && (flag == "" || c.Flag == flag) })
+	sort.Slice(out, func(i, j int) bool { return out[i].DecidedAt.After(out[j].DecidedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (m *memChanges) ExpireDue(_ context.Context, now time.Time, limit int) ([]Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return nil, m.Err
+	}
+	var out []Change
+	for k, c := range m.changes {
+		if len(out) == limit {
+			break
+		}
+		if c.Status == StatusPending && c.ExpiresAt.Before(now) {
+			c.Status, c.DecidedAt = StatusExpired, now
+			m.changes[k] = c
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// all returns every stored change.
+func (m *memChanges) all() []Change {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Change
+	for _, c := range m.changes {
+		out = append(out, c)
+	}
+	return out
+}
+
+// memPolicies is an in-memory Policies.
+type memPolicies struct {
+	mu sync.Mutex
+	p  map[Workspace]Policy
+}
+
+func newMemPolicies() *memPolicies { return &memPolicies{p: map[Workspace]Policy{}} }
+
+func (m *memPolicies) Policy(_ context.Context, ws Workspace) (Policy, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.p[ws], nil
+}
+
+func (m *memPolicies) SetPolicy(_ context.Context, ws Workspace, p Policy) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.p[ws] = p
+	return nil
+}

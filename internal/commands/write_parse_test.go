@@ -1,0 +1,321 @@
+package commands
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// checkParsedWrite is checkParsed for the write commands, pending, history
+// and the policy settings of config; it reports whether cmd was one of them.
+func checkParsedWrite(t *testing.T, in string, cmd Command) bool {
+	t.Helper()
+	key := func(what, v string, required bool) {
+		t.Helper()
+		if (required || v != "") && !validKey(v) {
+			t.Fatalf("Parse(%q) = %#v, %s %q is not a valid key", in, cmd, what, v)
+		}
+	}
+	variation := func(v string) {
+		t.Helper()
+		if strings.TrimSpace(v) == "" || v != strings.TrimSpace(v) {
+			t.Fatalf("Parse(%q) = %#v, variation %q is empty or untrimmed", in, cmd, v)
+		}
+	}
+	if wc, ok := cmd.(writeCommand); ok {
+		o := wc.writeOptions()
+		key("project", o.Project, false)
+		if o.Reason != strings.Join(strings.Fields(o.Reason), " ") || utf8.RuneCountInString(o.Reason) > maxReasonRunes {
+			t.Fatalf("Parse(%q) = %#v, reason not normalised or too long", in, cmd)
+		}
+		// Every write command's text parses back to it, unless a value
+		// holds all three quote families (then CommandText drops its
+		// double quotes; see quoteArg).
+		again, err := Parse(CommandText(cmd))
+		if err != nil || (!reflect.DeepEqual(again, cmd) && !allQuoteFamilies(in)) {
+			t.Fatalf("Parse(CommandText(%#v)) = %#v, %v (text %q)", cmd, again, err, CommandText(cmd))
+		}
+	}
+	switch c := cmd.(type) {
+	case On:
+		key("flag", c.Flag, true)
+		key("env", c.Env, false)
+	case Off:
+		key("flag", c.Flag, true)
+		key("env", c.Env, false)
+	case Serve:
+		key("flag", c.Flag, true)
+		key("env", c.Env, false)
+		variation(c.Variation)
+	case OffVariation:
+		key("flag", c.Flag, true)
+		key("env", c.Env, false)
+		variation(c.Variation)
+	case Rollout:
+		key("flag", c.Flag, true)
+		key("env", c.Env, false)
+		sum := 0
+		for _, w := range c.Weights {
+			variation(w.Variation)
+			if w.Weight < 0 || w.Weight > rolloutTotal {
+				t.Fatalf("Parse(%q) = %#v, weight out of range", in, c)
+			}
+			sum += w.Weight
+		}
+		if sum != rolloutTotal || len(c.Weights) == 0 {
+			t.Fatalf("Parse(%q) = %#v, weights sum to %d", in, c, sum)
+		}
+	case Target:
+		key("flag", c.Flag, true)
+		key("env", c.Env, false)
+		variation(c.Variation)
+		if len(c.Contexts) == 0 || len(c.Contexts) > maxTargetContexts {
+			t.Fatalf("Parse(%q) = %#v, %d contexts", in, c, len(c.Contexts))
+		}
+		for _, r := range c.Contexts {
+			key("context kind", r.Kind, true)
+			if strings.TrimSpace(r.Key) == "" || strings.Contains(r.Key, ",") {
+				t.Fatalf("Parse(%q) = %#v, bad context key %q", in, c, r.Key)
+			}
+		}
+	case Create:
+		key("flag", c.Key, true)
+		switch c.FlagKind {
+		case FlagKindBoolean:
+		case FlagKindString, FlagKindNumber, FlagKindJSON:
+			if len(c.Variations) < 2 {
+				t.Fatalf("Parse(%q) = %#v, a %s flag without variations", in, c, c.FlagKind)
+			}
+		default:
+			t.Fatalf("Parse(%q) = %#v, unknown kind", in, c)
+		}
+		if _, err := newFlag(c); err != nil {
+			t.Fatalf("Parse(%q) = %#v, which newFlag refuses: %v", in, c, err)
+		}
+		for _, tag := range c.Tags {
+			key("tag", tag, true)
+		}
+	case Archive:
+		key("flag", c.Flag, true)
+	case Restore:
+		key("flag", c.Flag, true)
+	case Delete:
+		key("flag", c.Flag, true)
+	case Pending:
+	case History:
+		key("flag", c.Flag, false)
+	case Config:
+		switch c.Setting {
+		case SettingRequireReason:
+			if c.Value != "on" && c.Value != "off" {
+				t.Fatalf("Parse(%q) = %#v, want on or off", in, c)
+			}
+		case SettingApprovers:
+			key("group", c.Value, false)
+		case SettingApprovals:
+			key("env", c.Env, true)
+			if c.Count < 1 || c.Count > maxApprovals {
+				t.Fatalf("Parse(%q) = %#v, count out of range", in, c)
+			}
+		case SettingApprovalEnvs:
+			if c.Envs == nil && c.Value != "all" {
+				t.Fatalf("Parse(%q) = %#v, want all or a list", in, c)
+			}
+			for _, e := range c.Envs {
+				key("env", e, true)
+			}
+		default:
+			return false
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func TestParseWrite(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		want    Command
+		wantMsg string // for errors: a part of the usage message
+	}{
+		{name: "on", in: "on new-checkout production", want: On{Flag: "new-checkout", Env: "production"}},
+		{name: "on default env", in: "on new-checkout", want: On{Flag: "new-checkout"}},
+		{name: "on --env and reason", in: `on new-checkout --env staging --reason "QA signed off"`, want: On{Flag: "new-checkout", Env: "staging", WriteOptions: WriteOptions{Reason: "QA signed off"}}},
+		{name: "on smart quotes reason", in: "ON new-checkout prod —reason “errors  spiking\tnow”", want: On{Flag: "new-checkout", Env: "prod", WriteOptions: WriteOptions{Reason: "errors spiking now"}}},
+		{name: "off with project", in: "off dark-mode staging --project mobile-app", want: Off{Flag: "dark-mode", Env: "staging", WriteOptions: WriteOptions{Project: "mobile-app"}}},
+		{name: "on two envs", in: "on new-checkout production --env staging", wantMsg: "two environments"},
+		{name: "on no flag", in: "on", wantMsg: "needs a flag key"},
+		{name: "on bad flag", in: "on new/checkout", wantMsg: "isn't a valid flag key"},
+		{name: "on extra", in: "on a b c", wantMsg: "at most 2"},
+		{name: "on empty reason", in: `on a --reason ""`, wantMsg: "needs a value"},
+		{name: "on blank reason", in: `on a --reason " "`, wantMsg: "empty"},
+		{name: "on long reason", in: "on a --reason " + strings.Repeat("x", maxReasonRunes+1), wantMsg: "keep it under"},
+		{name: "on unknown option", in: "on a --share", wantMsg: "has no option"},
+
+		{name: "serve by name", in: `serve checkout-layout "two column" staging`, want: Serve{Flag: "checkout-layout", Variation: "two column", Env: "staging"}},
+		{name: "serve index", in: "serve banner-color 2 --env production", want: Serve{Flag: "banner-color", Variation: "2", Env: "production"}},
+		{name: "serve no variation", in: "serve banner-color", wantMsg: "needs a variation"},
+		{name: "offvariation", in: "offvariation new-checkout false production", want: OffVariation{Flag: "new-checkout", Variation: "false", Env: "production"}},
+
+		{name: "rollout", in: "rollout new-checkout true=25 false=75 production", want: Rollout{Flag: "new-checkout", Env: "production", Weights: []RolloutWeight{{"true", 25000}, {"false", 75000}}}},
+		{name: "rollout decimals and percent signs", in: "rollout f a=33.333% b=33.333 c=33.334", want: Rollout{Flag: "f", Weights: []RolloutWeight{{"a", 33333}, {"b", 33333}, {"c", 33334}}}},
+		{name: "rollout quoted name", in: `rollout f "two column"=50 x=.5 y=49.5 --env staging`, want: Rollout{Flag: "f", Env: "staging", Weights: []RolloutWeight{{"two column", 50000}, {"x", 500}, {"y", 49500}}}},
+		{name: "rollout 100", in: "rollout f true=100", want: Rollout{Flag: "f", Weights: []RolloutWeight{{"true", 100000}}}},
+		{name: "rollout sum", in: "rollout f true=25 false=70", wantMsg: "add up to 95%"},
+		{name: "rollout sum decimals", in: "rollout f true=25.5 false=74.499", wantMsg: "add up to 99.999%"},
+		{name: "rollout four decimals", in: "rollout f true=25.0001 false=74.9999", wantMsg: "at most three decimals"},
+		{name: "rollout negative", in: "rollout f true=-25 false=125", wantMsg: "percentage from 0 to 100"},
+		{name: "rollout over", in: "rollout f true=101", wantMsg: "percentage from 0 to 100"},
+		{name: "rollout no pct", in: "rollout f true= false=100", wantMsg: "percentage"},
+		{name: "rollout no name", in: "rollout f =50 false=50", wantMsg: "names no variation"},
+		{name: "rollout dup", in: "rollout f True=50 true=50", wantMsg: "twice"},
+		{name: "rollout none", in: "rollout f production", wantMsg: "needs percentages"},
+		{name: "rollout env in the middle", in: "rollout f a=50 production b=50", wantMsg: "can't read"},
+		{name: "rollout env and --env", in: "rollout f a=50 b=50 production --env staging", wantMsg: "two environments"},
+
+		{name: "target add", in: "target new-checkout add true alice@example.com,bob@example.com production", want: Target{Flag: "new-checkout", Variation: "true", Env: "production", Contexts: []ContextRef{{"user", "alice@example.com"}, {"user", "bob@example.com"}}}},
+		{name: "target remove kinds", in: "target f remove true user:alice,device:ios-7f3a,org:acme,device:ios-7f3a --env staging", want: Target{Flag: "f", Remove: true, Variation: "true", Env: "staging", Contexts: []ContextRef{{"user", "alice"}, {"device", "ios-7f3a"}, {"org", "acme"}}}},
+		{name: "target slack mailto", in: "target f add true <mailto:alice@example.com|alice@example.com>", want: Target{Flag: "f", Variation: "true", Contexts: []ContextRef{{"user", "alice@example.com"}}}},
+		{name: "target bad action", in: "target f put true alice", wantMsg: "`add` or `remove`"},
+		{name: "target too few", in: "target f add true", wantMsg: "needs a flag"},
+		{name: "target empty kind", in: "target f add true :alice", wantMsg: "empty"},
+		{name: "target empty key", in: "target f add true user:", wantMsg: "no key"},
+		{name: "target only commas", in: "target f add true ,,", wantMsg: "at least one context"},
+
+		{name: "create boolean", in: "create new-checkout New checkout --temporary --tags checkout,web", want: Create{Key: "new-checkout", FlagName: "New checkout", FlagKind: FlagKindBoolean, Temporary: true, Tags: []string{"checkout", "web"}}},
+		{name: "create string", in: `create checkout-layout "Checkout layout" --kind string --variations control,two-column,compact --reason "layout test"`, want: Create{Key: "checkout-layout", FlagName: "Checkout layout", FlagKind: FlagKindString, Variations: []string{"control", "two-column", "compact"}, WriteOptions: WriteOptions{Reason: "layout test"}}},
+		{name: "create json", in: `create cfg --kind json --variations '{"a":1,"b":[1,2]},{"a":2},null'`, want: Create{Key: "cfg", FlagKind: FlagKindJSON, Variations: []string{`{"a":1,"b":[1,2]}`, `{"a":2}`, "null"}}},
+		{name: "create number", in: "create max-cart --kind=NUMBER --variations 10,20.5,-3", want: Create{Key: "max-cart", FlagKind: FlagKindNumber, Variations: []string{"10", "20.5", "-3"}}},
+		{name: "create temporary false", in: "create f --temporary=false", want: Create{Key: "f", FlagKind: FlagKindBoolean}},
+		{name: "create bad number", in: "create f --kind number --variations 1,x", wantMsg: "isn't a number"},
+		{name: "create bad json", in: "create f --kind json --variations {a},1", wantMsg: "isn't valid JSON"},
+		{name: "create bad boolean", in: "create f --variations yes,no", wantMsg: "`true` and `false`"},
+		{name: "create string without values", in: "create f --kind string", wantMsg: "--variations"},
+		{name: "create one value", in: "create f --kind string --variations a", wantMsg: "at least two"},
+		{name: "create dup value", in: "create f --kind string --variations a,a", wantMsg: "twice"},
+		{name: "create empty value", in: "create f --kind string --variations a,,b", wantMsg: "empty variation"},
+		{name: "create bad kind", in: "create f --kind list", wantMsg: "`--kind` is"},
+		{name: "create bad tag", in: "create f --tags a,b/c", wantMsg: "valid tag"},
+		{name: "create no key", in: "create", wantMsg: "needs the new flag's key"},
+
+		{name: "archive", in: `archive old-banner --reason "launched in March"`, want: Archive{Flag: "old-banner", WriteOptions: WriteOptions{Reason: "launched in March"}}},
+		{name: "restore", in: "restore old-banner --project web", want: Restore{Flag: "old-banner", WriteOptions: WriteOptions{Project: "web"}}},
+		{name: "delete", in: "delete old-banner", want: Delete{Flag: "old-banner"}},
+		{name: "delete env", in: "delete old-banner production", wantMsg: "at most 1"},
+		{name: "archive --env", in: "archive old-banner --env production", wantMsg: "has no option"},
+		{name: "pending", in: "pending", want: Pending{}},
+		{name: "pending extra", in: "pending all", wantMsg: "takes no arguments"},
+		{name: "history", in: "history", want: History{}},
+		{name: "history flag", in: "history new-checkout", want: History{Flag: "new-checkout"}},
+
+		{name: "require reason", in: "config require-reason ON", want: Config{Setting: SettingRequireReason, Value: "on"}},
+		{name: "require reason off", in: "config require-reason no", want: Config{Setting: SettingRequireReason, Value: "off"}},
+		{name: "require reason bad", in: "config require-reason maybe", wantMsg: "`on` or `off`"},
+		{name: "approvers escaped group", in: "config approvers <!subteam^S0123ABCD|@release-managers>", want: Config{Setting: SettingApprovers, Value: "S0123ABCD"}},
+		{name: "approvers escaped group no label", in: "config approvers <!subteam^S0123ABCD>", want: Config{Setting: SettingApprovers, Value: "S0123ABCD"}},
+		{name: "approvers none", in: "config approvers none", want: Config{Setting: SettingApprovers}},
+		{name: "approvers anyone", in: "config approvers Anyone", want: Config{Setting: SettingApprovers}},
+		{name: "approvers plain handle", in: "config approvers @release-managers", wantMsg: "pick the group"},
+		{name: "approvers missing", in: "config approvers", wantMsg: "user group"},
+		{name: "approvals", in: "config approvals production 2", want: Config{Setting: SettingApprovals, Env: "production", Count: 2}},
+		{name: "approvals 6", in: "config approvals production 6", wantMsg: "1 to 5"},
+		{name: "approvals 0", in: "config approvals production 0", wantMsg: "1 to 5"},
+		{name: "approvals missing", in: "config approvals production", wantMsg: "number from 1 to 5"},
+		{name: "approval envs", in: "config approval-envs production,staging", want: Config{Setting: SettingApprovalEnvs, Value: "production,staging", Envs: []string{"production", "staging"}}},
+		{name: "approval envs spaced", in: "config approval-envs production, staging PRODUCTION", want: Config{Setting: SettingApprovalEnvs, Value: "production,staging", Envs: []string{"production", "staging"}}},
+		{name: "approval envs all", in: "config approval-envs ALL", want: Config{Setting: SettingApprovalEnvs, Value: "all"}},
+		{name: "approval envs all and more", in: "config approval-envs all,production", wantMsg: "stands alone"},
+		{name: "approval envs none", in: "config approval-envs ,", wantMsg: "at least one"},
+		{name: "config unknown", in: "config colour blue", wantMsg: "approval-envs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Parse(tt.in)
+			if tt.want != nil {
+				if err != nil {
+					t.Fatalf("Parse(%q) error = %v", tt.in, err)
+				}
+				if !reflect.DeepEqual(got, tt.want) {
+					t.Fatalf("Parse(%q) = %#v, want %#v", tt.in, got, tt.want)
+				}
+				checkParsed(t, tt.in, got)
+				return
+			}
+			ue := wantUsageError(t, tt.in, err)
+			if !strings.Contains(ue.Msg, tt.wantMsg) {
+				t.Errorf("Parse(%q) usage msg = %q, want it to contain %q", tt.in, ue.Msg, tt.wantMsg)
+			}
+			if ue.Help.Name == "" {
+				t.Errorf("Parse(%q) usage error has no help entry", tt.in)
+			}
+		})
+	}
+}
+
+func TestPercent(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"25", 25000, true}, {"0", 0, true}, {"100", 100000, true}, {"33.333", 33333, true},
+		{"0.001", 1, true}, {".5", 500, true}, {"5.", 5000, true}, {"12.5%", 12500, true},
+		{"100.001", 0, false}, {"1.0001", 0, false}, {"-1", 0, false}, {"", 0, false}, {".", 0, false},
+		{"1e2", 0, false}, {"0x10", 0, false}, {"1000", 0, false}, {"+5", 0, false},
+	} {
+		got, ok := parsePercent(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parsePercent(%q) = %d, %v, want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+		if ok {
+			if back, _ := parsePercent(formatPercent(got)); back != got {
+				t.Errorf("parsePercent(formatPercent(%d)) = %d", got, back)
+			}
+		}
+	}
+	if got := formatPercent(33330); got != "33.33" {
+		t.Errorf("formatPercent(33330) = %q", got)
+	}
+}
+
+// FuzzParseWrite seeds the parser with write commands; every command it
+// accepts must be valid and round-trip through CommandText.
+func FuzzParseWrite(f *testing.F) {
+	for _, s := range []string{
+		"on new-checkout production --reason \"a 'b' `c`\"",
+		"rollout f a=33.333 b=33.333 c=33.334 production",
+		`serve f "two column" --env staging`,
+		"target f add true user:alice,device:ios production",
+		`create cfg --kind json --variations '{"a":[1,2]},{"b":"c,d"}'`,
+		"create f Name with words --tags a,b --temporary",
+		"config approvers <!subteam^S1|@g>",
+		"config approval-envs a,b, c",
+		"history f",
+		"serve f -- -1",
+		"target f add \"-x\" ,a,",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		cmd, err := Parse(in)
+		if err != nil {
+			wantUsageError(t, in, err)
+			return
+		}
+		checkParsed(t, in, cmd)
+	})
+}
+
+func allQuoteFamilies(s string) bool {
+	var seen [4]bool
+	for _, r := range s {
+		seen[quoteFamily(r)] = true
+	}
+	return seen[1] && seen[2] && seen[3]
+}
