@@ -33,11 +33,17 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 		lat = append(lat, ack.At.Sub(sent))
 	}
 	b.StopTimer()
+	reportPercentiles(b, lat)
+	_ = bt
+}
+
+// reportPercentiles reports the p50 and p99 of lat in milliseconds.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	b.Helper()
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
-	_ = bt
 }
 
 // BenchmarkIdleMemory starts the bot in this process, lets it settle and

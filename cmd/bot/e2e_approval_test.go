@@ -34,7 +34,7 @@ func (b *bot) request(t testing.TB, user, text string) (id string, posted slackf
 	if posted.Error != "" || posted.Params["channel"] != channelID {
 		t.Fatalf("request post failed (%s) or went to %q", posted.Error, posted.Params["channel"])
 	}
-	for _, action := range []string{"change_approve", "change_approve_delete"} {
+	for _, action := range []string{"change_approve_delete", "change_approve"} {
 		if strings.Contains(posted.Params["blocks"], action) {
 			return buttonValue(t, json.RawMessage(posted.Params["blocks"]), action), posted
 		}
@@ -355,4 +355,89 @@ func TestApprovalSurvivesRestart(t *testing.T) {
 	if !flagOn(t, lds, "dark-mode", "production") {
 		t.Fatal("not applied after restart")
 	}
+}
+
+func TestDeleteNeedsTheKeyTyped(t *testing.T) {
+	sl, lds := newApprovalSlack(t), newLD(t)
+	b := connected(t, sl, lds, writerToken)
+	id, posted := b.request(t, userID, `delete bulk-flag-01 --reason "unused since March"`)
+	wantContains(t, "delete request", posted.Params["blocks"], "change_approve_delete", "every environment")
+
+	sent := time.Now()
+	if _, err := sl.BlockAction(slackfake.BlockAction{UserID: approverID, ChannelID: channelID, ActionID: "change_approve_delete", Value: id, MessageTS: "1700000000.000009"}); err != nil {
+		t.Fatal(err)
+	}
+	view, err := sl.WaitCall(waitCtx(t), "views.open", func(c slackfake.Call) bool { return c.At.After(sent) })
+	if err != nil || view.Error != "" {
+		t.Fatalf("no confirmation modal: %v %s", err, view.Error)
+	}
+	var body struct {
+		View struct {
+			PrivateMetadata string `json:"private_metadata"`
+		} `json:"view"`
+	}
+	if err := json.Unmarshal(view.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	submit := func(typed string) slackfake.Ack {
+		t.Helper()
+		eid, err := sl.ViewSubmission(slackfake.ViewSubmission{UserID: approverID, CallbackID: "change_confirm_delete",
+			PrivateMetadata: body.View.PrivateMetadata,
+			Values:          map[string]map[string]any{"confirm_key": {"confirm_key_input": map[string]any{"type": "plain_text_input", "value": typed}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := sl.WaitAck(waitCtx(t), eid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ack
+	}
+	if ack := submit("bulk-flag-02"); !strings.Contains(string(ack.Payload), "confirm_key") {
+		t.Fatalf("a wrong key was accepted: %s", ack.Payload)
+	}
+	if _, ok := lds.Flag("web", "bulk-flag-01"); !ok {
+		t.Fatal("deleted after a wrong key")
+	}
+	sent = time.Now()
+	if ack := submit("bulk-flag-01"); len(ack.Payload) != 0 {
+		t.Fatalf("the right key was refused: %s", ack.Payload)
+	}
+	updated, err := sl.WaitCall(waitCtx(t), "chat.update", func(c slackfake.Call) bool { return c.At.After(sent) })
+	if err != nil {
+		t.Fatalf("the request was not updated: %v", err)
+	}
+	wantContains(t, "deleted", updated.Params["blocks"], "Applied")
+	if _, ok := lds.Flag("web", "bulk-flag-01"); ok {
+		t.Fatal("the flag still exists after an approved deletion")
+	}
+}
+
+// BenchmarkRequestToPost measures a write request end to end: `/flag on`
+// sent over the socket → validated against the fake LaunchDarkly → stored
+// in Redis → the request message posted (chat.postMessage received by the
+// fake Slack). Target p99 < 20 ms.
+func BenchmarkRequestToPost(b *testing.B) {
+	sl, lds := newApprovalSlack(b), newLD(b)
+	bt := connected(b, sl, lds, writerToken)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		sent := time.Now()
+		text := "on dark-mode production"
+		if i%2 == 1 {
+			text = "off dark-mode staging"
+		}
+		if _, err := sl.SlashCommand(slackfake.SlashCommand{UserID: userID, ChannelID: channelID, Text: text}); err != nil {
+			b.Fatal(err)
+		}
+		c, err := sl.WaitCall(waitCtx(b), "chat.postMessage", func(c slackfake.Call) bool { return c.At.After(sent) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, c.At.Sub(sent))
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+	_ = bt
 }

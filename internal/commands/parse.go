@@ -55,7 +55,17 @@ const (
 // Every mistake is reported as a *UsageError whose Help is the entry of the
 // subcommand concerned, or the zero HelpEntry when no subcommand could be
 // identified.
-func Parse(text string) (Command, error) {
+func Parse(text string) (Command, error) { return NewParser().Parse(text) }
+
+// Parser parses `/flag` text with a subcommand table built once, for a
+// transport that parses on every command. It is safe for concurrent use.
+type Parser struct{ subs []subcommand }
+
+// NewParser builds the table a Parser uses.
+func NewParser() *Parser { return &Parser{subs: subcommands()} }
+
+// Parse is the package-level Parse without rebuilding the table.
+func (p *Parser) Parse(text string) (Command, error) {
 	if n := utf8.RuneCountInString(text); n > maxParseRunes {
 		return nil, &UsageError{Msg: fmt.Sprintf("That is %d characters long; I read at most %d after `/flag`.", n, maxParseRunes)}
 	}
@@ -77,7 +87,7 @@ func Parse(text string) (Command, error) {
 		}
 		return nil, &UsageError{Msg: "Start with a subcommand, e.g. `/flag list checkout`. `/flag help` lists them all."}
 	}
-	subs := subcommands()
+	subs := p.subs
 	sub, ok := findSubcommand(subs, first.text)
 	if !ok {
 		return nil, &UsageError{Msg: unknownSubcommand(subs, first.text, true)}

@@ -75,6 +75,7 @@ type App struct {
 	sm      *socketmode.Client
 	handler *socketmode.SocketmodeHandler
 	exec    Executor
+	parser  *commands.Parser
 	log     *slog.Logger
 	opts    Options
 	http    *http.Client
@@ -130,13 +131,14 @@ func New(appToken, botToken secret.Secret, exec Executor, logger *slog.Logger, o
 	}
 	sm := socketmode.New(api, smOpts...)
 	a := &App{
-		api:  api,
-		sm:   sm,
-		exec: exec,
-		log:  logger,
-		opts: opts,
-		http: opts.HTTPClient,
-		base: context.Background(),
+		api:    api,
+		sm:     sm,
+		exec:   exec,
+		parser: commands.NewParser(),
+		log:    logger,
+		opts:   opts,
+		http:   opts.HTTPClient,
+		base:   context.Background(),
 	}
 	a.handler = socketmode.NewSocketmodeHandler(sm)
 	a.routes(a.handler)

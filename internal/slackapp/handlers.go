@@ -67,7 +67,7 @@ func (a *App) runSlashCommand(sc slack.SlashCommand) {
 	name := "unknown"
 	shared := false
 	msg, err := func() (Message, error) {
-		cmd, err := commands.Parse(sc.Text)
+		cmd, err := a.parser.Parse(sc.Text)
 		if err != nil {
 			return Message{}, err
 		}

@@ -209,7 +209,7 @@ func (a *App) requestAgain(ctx context.Context, log *slog.Logger, actor commands
 	if err != nil {
 		return err
 	}
-	cmd, err := commands.Parse(c.CommandText)
+	cmd, err := a.parser.Parse(c.CommandText)
 	if err != nil {
 		return err
 	}

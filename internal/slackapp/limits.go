@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -56,13 +57,64 @@ func Fit(m Message) Message {
 		trimmed = append(trimmed, more)
 		blocks = append(trimmed, tail...)
 	}
-	if len(blocks) > 0 {
-		out.Blocks = make([]slack.Block, len(blocks))
-		for i, b := range blocks {
-			out.Blocks[i] = fitBlock(b)
+	owned := len(m.Blocks) > MaxBlocks // blocks is then a new slice, ours to change
+	for i, b := range blocks {
+		if !needsFit(b) {
+			continue
+		}
+		if !owned { // copy m's slice before the first change
+			blocks, owned = slices.Clone(blocks), true
+		}
+		blocks[i] = fitBlock(b)
+	}
+	out.Blocks = blocks
+	return out
+}
+
+// needsFit reports whether fitBlock would change b. Most blocks are within
+// the limits, and checking is cheaper than copying.
+func needsFit(b slack.Block) bool {
+	over := func(t *slack.TextBlockObject, limit int) bool { return t != nil && runeLen(t.Text) > limit }
+	button := func(e *slack.ButtonBlockElement) bool {
+		return over(e.Text, MaxButtonText) || runeLen(e.Value) > MaxButtonValue || runeLen(e.URL) > MaxButtonURL
+	}
+	switch b := b.(type) {
+	case *slack.SectionBlock:
+		if over(b.Text, MaxSectionText) || len(b.Fields) > MaxSectionFields {
+			return true
+		}
+		for _, f := range b.Fields {
+			if over(f, MaxFieldText) {
+				return true
+			}
+		}
+		return b.Accessory != nil && b.Accessory.ButtonElement != nil && button(b.Accessory.ButtonElement)
+	case *slack.HeaderBlock:
+		return over(b.Text, MaxHeaderText)
+	case *slack.ContextBlock:
+		els := b.ContextElements.Elements
+		if len(els) > MaxContextElements {
+			return true
+		}
+		for _, e := range els {
+			if t, ok := e.(*slack.TextBlockObject); ok && over(t, MaxContextText) {
+				return true
+			}
+		}
+	case *slack.ActionBlock:
+		if b.Elements == nil {
+			return false
+		}
+		if len(b.Elements.ElementSet) > MaxActionElements {
+			return true
+		}
+		for _, e := range b.Elements.ElementSet {
+			if btn, ok := e.(*slack.ButtonBlockElement); ok && button(btn) {
+				return true
+			}
 		}
 	}
-	return out
+	return false
 }
 
 func fitBlock(b slack.Block) slack.Block {

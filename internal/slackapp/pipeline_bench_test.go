@@ -59,9 +59,10 @@ func BenchmarkShowPipeline(b *testing.B) {
 		nil, nil, nil, nil, commands.Options{BaseURL: "https://app.launchdarkly.com"})
 	actor := commands.Actor{Workspace: commands.Workspace{TeamID: "T1"}, UserID: "U1"}
 	ctx := context.Background()
+	parser := commands.NewParser()
 	b.ReportAllocs()
 	for b.Loop() {
-		cmd, err := commands.Parse("show new-checkout production")
+		cmd, err := parser.Parse("show new-checkout production")
 		if err != nil {
 			b.Fatal(err)
 		}

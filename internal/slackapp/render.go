@@ -1430,6 +1430,9 @@ func compactJSON(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return "null"
 	}
+	if !bytes.ContainsAny(raw, " \t\r\n") {
+		return string(raw) // already compact: the usual case
+	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
 		return string(raw)
