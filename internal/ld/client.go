@@ -121,7 +121,10 @@ func NewClient(baseURL string, opts Options) (*Client, error) {
 		sleep:      opts.Sleep,
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{Timeout: defaultTimeout}
+		// An own transport: closing another client's idle connections
+		// (httptest servers do that to http.DefaultTransport) must not cut
+		// our requests.
+		c.hc = &http.Client{Timeout: defaultTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if c.userAgent == "" {
 		c.userAgent = defaultUserAgent

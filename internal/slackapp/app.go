@@ -106,7 +106,7 @@ func New(appToken, botToken secret.Secret, exec Executor, logger *slog.Logger, o
 		opts.CommandTimeout = defaultCommandTimeout
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
+		opts.HTTPClient = newHTTPClient()
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = nopMetrics{}
@@ -192,6 +192,13 @@ func (a *App) spawn(f func()) {
 		}()
 		f()
 	}()
+}
+
+// newHTTPClient returns the default client for the Web API and
+// response_url: a timeout, and a transport of its own, so that code closing
+// http.DefaultTransport's idle connections cannot cut a request short.
+func newHTTPClient() *http.Client {
+	return &http.Client{Timeout: defaultHTTPTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 }
 
 // slogPrinter adapts slog to the Output(int, string) logger socketmode wants.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -43,7 +42,7 @@ var _ digest.Slack = (*DigestSlack)(nil)
 // opts.APIURL (Slack's by default) with botToken.
 func NewDigestSlack(botToken secret.Secret, opts Options) *DigestSlack {
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
+		opts.HTTPClient = newHTTPClient()
 	}
 	slackOpts := []slack.Option{slack.OptionHTTPClient(opts.HTTPClient)}
 	if opts.APIURL != "" {

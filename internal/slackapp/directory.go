@@ -3,7 +3,6 @@ package slackapp
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -24,7 +23,7 @@ type Directory struct {
 // treats the users in allow as admins everywhere.
 func NewDirectory(botToken secret.Secret, allow []string, opts Options) *Directory {
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
+		opts.HTTPClient = newHTTPClient()
 	}
 	slackOpts := []slack.Option{slack.OptionHTTPClient(opts.HTTPClient)}
 	if opts.APIURL != "" {

@@ -588,53 +588,71 @@ func renderList(r commands.FlagListResult) Message {
 	return Message{Text: text, Blocks: blocks}
 }
 
+// renderShow builds its texts in strings.Builders: /flag show is the most
+// used command, and allocations were most of its cost.
 func renderShow(r commands.FlagResult) Message {
 	f := r.Flag
 	fe, ok := f.Environments[r.Env]
+	blocks := make([]slack.Block, 0, 12)
+	var b strings.Builder
+	b.Grow(256)
 
-	meta := []string{code(f.Key)}
+	writeCode(&b, f.Key)
 	if f.Kind != "" {
-		meta = append(meta, esc(capitalize(f.Kind)))
+		b.WriteString(" · ")
+		b.WriteString(esc(capitalize(f.Kind)))
 	}
 	if f.Temporary {
-		meta = append(meta, "temporary")
+		b.WriteString(" · temporary")
 	} else {
-		meta = append(meta, "permanent")
+		b.WriteString(" · permanent")
 	}
 	if f.Archived {
-		meta = append(meta, ":file_cabinet: *archived*")
+		b.WriteString(" · :file_cabinet: *archived*")
 	}
 	if f.Deprecated {
-		meta = append(meta, ":warning: *deprecated*")
+		b.WriteString(" · :warning: *deprecated*")
 	}
-	blocks := []slack.Block{headerBlock(nameOr(f.Name, f.Key)), sectionBlock(strings.Join(meta, " · "))}
+	blocks = append(blocks, headerBlock(nameOr(f.Name, f.Key)), sectionBlock(b.String()))
 	if d := strings.TrimSpace(f.Description); d != "" {
 		blocks = append(blocks, sectionBlock(esc(d)))
 	}
 
 	if len(f.Variations) > 0 {
-		lines := []string{"*Variations*"}
+		b.Reset()
+		b.WriteString("*Variations*")
 		for i := range f.Variations[:min(len(f.Variations), maxVariations)] {
-			lines = append(lines, code(strconv.Itoa(i))+" "+variationLabel(f, i))
+			b.WriteString("\n`")
+			b.WriteString(strconv.Itoa(i))
+			b.WriteString("` ")
+			writeVariation(&b, f, i)
 		}
 		if n := len(f.Variations) - maxVariations; n > 0 {
-			lines = append(lines, fmt.Sprintf("…and %d more", n))
+			fmt.Fprintf(&b, "\n…and %d more", n)
 		}
-		blocks = append(blocks, sectionBlock(strings.Join(lines, "\n")))
+		blocks = append(blocks, sectionBlock(b.String()))
 	}
 	blocks = append(blocks, slack.NewDividerBlock())
 
 	text := "Flag " + code(f.Key)
 	if ok {
-		title := "*In " + oneLine(nameOr(fe.EnvironmentName, r.Env)) + "* (" + code(r.Env) + ")"
+		envCode := code(r.Env)
+		b.Reset()
+		b.WriteString("*In ")
+		b.WriteString(oneLine(nameOr(fe.EnvironmentName, r.Env)))
+		b.WriteString("* (")
+		b.WriteString(envCode)
+		b.WriteString(")")
 		if u := siteURL(r.BaseURL, fe.Site.Href); u != "" {
-			title += " · " + link(u, "Open in LaunchDarkly")
+			b.WriteString(" · ")
+			b.WriteString(link(u, "Open in LaunchDarkly"))
 		}
+		title := b.String()
 		state, onOff := ":white_circle: Off", "off"
 		if fe.On {
 			state, onOff = ":large_green_circle: On", "on"
 		}
-		text += " is " + onOff + " in " + code(r.Env)
+		text += " is " + onOff + " in " + envCode
 		targets := 0
 		for _, t := range fe.Targets {
 			targets += len(t.Values)
@@ -642,47 +660,66 @@ func renderShow(r commands.FlagResult) Message {
 		for _, t := range fe.ContextTargets {
 			targets += len(t.Values)
 		}
-		off := "_not set_"
+		fields := make([]string, 0, 7)
+		fields = append(fields, "*Status*\n"+state)
+		b.Reset()
+		b.WriteString("*Default rule*\n")
+		writeServe(&b, f, fe.Fallthrough)
+		fields = append(fields, b.String())
+		b.Reset()
+		b.WriteString("*When off*\n")
 		if fe.OffVariation != nil {
-			off = variationLabel(f, *fe.OffVariation)
+			writeVariation(&b, f, *fe.OffVariation)
+		} else {
+			b.WriteString("_not set_")
 		}
-		prereqs := "None"
-		if len(fe.Prerequisites) > 0 {
-			ps := make([]string, 0, maxPrerequisites+1)
-			for _, p := range fe.Prerequisites[:min(len(fe.Prerequisites), maxPrerequisites)] {
-				ps = append(ps, code(p.Key)+" serves variation "+strconv.Itoa(p.Variation))
+		fields = append(fields, b.String(),
+			"*Individual targets*\n"+strconv.Itoa(targets),
+			"*Rules*\n"+strconv.Itoa(len(fe.Rules)))
+		b.Reset()
+		b.WriteString("*Prerequisites*\n")
+		if len(fe.Prerequisites) == 0 {
+			b.WriteString("None")
+		}
+		for i, p := range fe.Prerequisites[:min(len(fe.Prerequisites), maxPrerequisites)] {
+			if i > 0 {
+				b.WriteByte('\n')
 			}
-			if n := len(fe.Prerequisites) - maxPrerequisites; n > 0 {
-				ps = append(ps, fmt.Sprintf("…and %d more", n))
-			}
-			prereqs = strings.Join(ps, "\n")
+			b.WriteString(code(p.Key))
+			b.WriteString(" serves variation ")
+			b.WriteString(strconv.Itoa(p.Variation))
 		}
-		fields := []string{
-			"*Status*\n" + state,
-			"*Default rule*\n" + serve(f, fe.Fallthrough),
-			"*When off*\n" + off,
-			"*Individual targets*\n" + strconv.Itoa(targets),
-			"*Rules*\n" + strconv.Itoa(len(fe.Rules)),
-			"*Prerequisites*\n" + prereqs,
+		if n := len(fe.Prerequisites) - maxPrerequisites; n > 0 {
+			fmt.Fprintf(&b, "\n…and %d more", n)
 		}
+		fields = append(fields, b.String())
 		if fe.LastModified != 0 {
 			fields = append(fields, "*Last modified*\n"+slackDate(time.UnixMilli(fe.LastModified)))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(title), textObjects(fields), nil))
 		if len(fe.Rules) > 0 {
-			lines := []string{"*Rules in " + code(r.Env) + "*"}
+			b.Reset()
+			b.WriteString("*Rules in ")
+			b.WriteString(envCode)
+			b.WriteString("*")
 			for i, rule := range fe.Rules[:min(len(fe.Rules), maxRules)] {
-				d := "Rule " + strconv.Itoa(i+1)
+				n := strconv.Itoa(i + 1)
+				b.WriteByte('\n')
+				b.WriteString(n)
+				b.WriteString(". ")
 				if rule.Description != "" {
-					d = oneLine(truncPlain(rule.Description, maxNameRunes))
+					b.WriteString(oneLine(truncPlain(rule.Description, maxNameRunes)))
+				} else {
+					b.WriteString("Rule ")
+					b.WriteString(n)
 				}
-				vor := &ld.VariationOrRollout{Variation: rule.Variation, Rollout: rule.Rollout}
-				lines = append(lines, fmt.Sprintf("%d. %s → %s", i+1, d, serve(f, vor)))
+				b.WriteString(" → ")
+				writeServe(&b, f, &ld.VariationOrRollout{Variation: rule.Variation, Rollout: rule.Rollout})
 			}
 			if n := len(fe.Rules) - maxRules; n > 0 {
-				lines = append(lines, fmt.Sprintf("…and %d more", n))
+				fmt.Fprintf(&b, "\n…and %d more", n)
 			}
-			blocks = append(blocks, sectionBlock(strings.Join(lines, "\n")))
+			blocks = append(blocks, sectionBlock(b.String()))
 		}
 	} else if r.Env != "" {
 		blocks = append(blocks, contextBlock("LaunchDarkly returned no configuration for "+code(r.Env)+"."))
@@ -690,93 +727,130 @@ func renderShow(r commands.FlagResult) Message {
 
 	if len(f.Environments) > 0 {
 		keys := sortedKeys(f.Environments)
-		lines := make([]string, 0, len(keys)+1)
-		lines = append(lines, "*All environments*")
+		b.Reset()
+		b.WriteString("*All environments*")
 		for _, k := range keys {
 			e := f.Environments[k]
-			l := onEmoji(e, true) + " " + code(k) + nameSuffix(e.EnvironmentName, k)
+			b.WriteByte('\n')
+			b.WriteString(onEmoji(e, true))
+			b.WriteByte(' ')
+			writeCode(&b, k)
+			b.WriteString(nameSuffix(e.EnvironmentName, k))
 			if e.On {
-				l += " · on"
+				b.WriteString(" · on")
 			} else {
-				l += " · off"
+				b.WriteString(" · off")
 			}
-			lines = append(lines, l)
 		}
-		sections, _ := packChunks(lines, "\n", 10)
-		blocks = append(blocks, sections...)
+		if runeLen(b.String()) <= MaxSectionText {
+			blocks = append(blocks, sectionBlock(b.String()))
+		} else {
+			sections, _ := packChunks(strings.Split(b.String(), "\n"), "\n", 10)
+			blocks = append(blocks, sections...)
+		}
 	}
 
-	var foot []string
+	b.Reset()
 	if m := f.Maintainer; m != nil {
 		if who := memberName(m); who != "" {
-			foot = append(foot, "Maintainer: "+who)
+			b.WriteString("Maintainer: ")
+			b.WriteString(who)
 		}
 	}
 	if len(f.Tags) > 0 {
-		foot = append(foot, "Tags:"+tagList(f.Tags))
+		if b.Len() > 0 {
+			b.WriteString(" · ")
+		}
+		b.WriteString("Tags:")
+		writeTags(&b, f.Tags)
 	}
 	if f.CreationDate != 0 {
-		foot = append(foot, "Created "+slackDate(time.UnixMilli(f.CreationDate)))
+		if b.Len() > 0 {
+			b.WriteString(" · ")
+		}
+		b.WriteString("Created ")
+		b.WriteString(slackDate(time.UnixMilli(f.CreationDate)))
 	}
-	if len(foot) > 0 {
-		blocks = append(blocks, contextBlock(strings.Join(foot, " · ")))
+	if b.Len() > 0 {
+		blocks = append(blocks, contextBlock(b.String()))
 	}
 	return Message{Text: text + ".", Blocks: blocks}
 }
 
-// variationLabel names variation i of f: its name, if any, and its value.
-func variationLabel(f ld.Flag, i int) string {
+// writeVariation names variation i of f: its name, if any, and its value.
+func writeVariation(b *strings.Builder, f ld.Flag, i int) {
 	if i < 0 || i >= len(f.Variations) {
-		return "variation " + strconv.Itoa(i)
+		b.WriteString("variation ")
+		b.WriteString(strconv.Itoa(i))
+		return
 	}
 	v := f.Variations[i]
-	val := code(truncPlain(compactJSON(v.Value), maxValueRunes))
 	if v.Name != "" {
-		return oneLine(truncPlain(v.Name, maxNameRunes)) + " " + val
+		b.WriteString(oneLine(truncPlain(v.Name, maxNameRunes)))
+		b.WriteByte(' ')
 	}
-	return val
+	writeCode(b, truncPlain(compactJSON(v.Value), maxValueRunes))
 }
 
-// serve describes what a fallthrough or rule serves.
-func serve(f ld.Flag, vr *ld.VariationOrRollout) string {
+// writeServe describes what a fallthrough or rule serves.
+func writeServe(b *strings.Builder, f ld.Flag, vr *ld.VariationOrRollout) {
 	switch {
 	case vr == nil:
-		return "_not set_"
+		b.WriteString("_not set_")
 	case vr.Variation != nil:
-		return variationLabel(f, *vr.Variation)
+		writeVariation(b, f, *vr.Variation)
 	case vr.Rollout != nil:
-		parts := make([]string, 0, len(vr.Rollout.Variations))
-		for _, wv := range vr.Rollout.Variations {
-			parts = append(parts, percent(wv.Weight)+" "+variationLabel(f, wv.Variation))
+		b.WriteString("Rollout: ")
+		for i, wv := range vr.Rollout.Variations {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writePercent(b, wv.Weight)
+			b.WriteByte(' ')
+			writeVariation(b, f, wv.Variation)
 		}
-		s := "Rollout: " + strings.Join(parts, ", ")
-		var by []string
-		if vr.Rollout.ContextKind != "" {
-			by = append(by, code(vr.Rollout.ContextKind))
+		kind, by := vr.Rollout.ContextKind, vr.Rollout.BucketBy
+		if kind != "" || by != "" {
+			b.WriteString(" (by ")
+			if kind != "" {
+				b.WriteString(code(kind))
+			}
+			if by != "" {
+				if kind != "" {
+					b.WriteByte(' ')
+				}
+				b.WriteString(code(by))
+			}
+			b.WriteByte(')')
 		}
-		if vr.Rollout.BucketBy != "" {
-			by = append(by, code(vr.Rollout.BucketBy))
-		}
-		if len(by) > 0 {
-			s += " (by " + strings.Join(by, " ") + ")"
-		}
-		return s
+	default:
+		b.WriteString("_not set_")
 	}
-	return "_not set_"
 }
 
 // percent formats a rollout weight (thousandths of a percent) as a
 // percentage with up to three decimals: 25000 → 25%, 12345 → 12.345%.
 func percent(w int) string {
-	sign := ""
+	var b strings.Builder
+	writePercent(&b, w)
+	return b.String()
+}
+
+func writePercent(b *strings.Builder, w int) {
 	if w < 0 {
-		sign, w = "-", -w
+		b.WriteByte('-')
+		w = -w
 	}
-	s := sign + strconv.Itoa(w/1000)
+	b.WriteString(strconv.Itoa(w / 1000))
 	if frac := w % 1000; frac != 0 {
-		s += "." + strings.TrimRight(fmt.Sprintf("%03d", frac), "0")
+		digits := []byte{'0' + byte(frac/100), '0' + byte(frac/10%10), '0' + byte(frac%10)}
+		for len(digits) > 0 && digits[len(digits)-1] == '0' {
+			digits = digits[:len(digits)-1]
+		}
+		b.WriteByte('.')
+		b.Write(digits)
 	}
-	return s + "%"
+	b.WriteByte('%')
 }
 
 // ---- segments ----
@@ -1296,12 +1370,21 @@ func oneLine(s string) string {
 // code renders s as an inline code span: escaped, on one line, with
 // backticks (which would end the span) replaced.
 func code(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	writeCode(&b, s)
+	return b.String()
+}
+
+func writeCode(b *strings.Builder, s string) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "_(none)_"
+		b.WriteString("_(none)_")
+		return
 	}
-	s = strings.ReplaceAll(oneLine(s), "`", "'")
-	return "`" + s + "`"
+	b.WriteByte('`')
+	b.WriteString(strings.ReplaceAll(oneLine(s), "`", "'"))
+	b.WriteByte('`')
 }
 
 // nameSuffix returns " — name" unless name is empty or repeats key.
@@ -1322,14 +1405,18 @@ func nameOr(name, fallback string) string {
 
 func tagList(tags []string) string {
 	var b strings.Builder
+	writeTags(&b, tags)
+	return b.String()
+}
+
+func writeTags(b *strings.Builder, tags []string) {
 	for _, t := range tags[:min(len(tags), maxTags)] {
 		b.WriteByte(' ')
-		b.WriteString(code(t))
+		writeCode(b, t)
 	}
 	if n := len(tags) - maxTags; n > 0 {
-		fmt.Fprintf(&b, " +%d", n)
+		fmt.Fprintf(b, " +%d", n)
 	}
-	return b.String()
 }
 
 func tagSuffix(tags []string) string {
