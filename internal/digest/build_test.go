@@ -136,25 +136,3 @@ func BenchmarkBuild5000(b *testing.B) {
 	}
 }
 
-// TestBuild5000Budget keeps the benchmark's promise in CI: under 20 ms and
-// a bounded amount of memory for 5,000 entries.
-func TestBuild5000Budget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
-	}
-	entries := benchEntries(5000)
-	w := Window{Filter: commands.DigestFilter{Project: "web"}}
-	r := testing.Benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			Build(entries, w)
-		}
-	})
-	if ms := float64(r.NsPerOp()) / 1e6; ms > 20 {
-		t.Errorf("Build(5000) took %.1f ms, budget 20 ms", ms)
-	}
-	if mb := float64(r.AllocedBytesPerOp()) / (1 << 20); mb > 8 {
-		t.Errorf("Build(5000) allocated %.1f MiB, budget 8 MiB", mb)
-	}
-	t.Logf("Build(5000): %s", r.String()+" "+r.MemString())
-}
