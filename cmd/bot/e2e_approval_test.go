@@ -155,6 +155,17 @@ func TestApprovalFlow(t *testing.T) {
 		}
 	}
 	wantContains(t, "LaunchDarkly comment", patch.Comment, "Requested by", userID, "approved by", approverID, "via Flagbot", "launch the dark theme", id)
+	if n := patches(lds); n != 1 {
+		t.Errorf("%d patches sent to LaunchDarkly, want exactly 1", n)
+	}
+	// The requester is told how their request ended.
+	told, err := b.slack.WaitCall(waitCtx(t), "chat.postEphemeral", func(c slackfake.Call) bool {
+		return c.Params["user"] == userID && strings.Contains(c.Params["text"], "Your request")
+	})
+	if err != nil {
+		t.Fatalf("the requester was not told the outcome: %v", err)
+	}
+	wantContains(t, "requester notice", told.Params["text"], "dark-mode")
 
 	// A second click is told it was already decided; nothing is applied twice.
 	before := patches(lds)
@@ -259,6 +270,27 @@ func TestApprovalRequiredByLaunchDarkly(t *testing.T) {
 	if flagOn(t, lds, "dark-mode", "production") {
 		t.Fatal("LaunchDarkly's approval gate was bypassed")
 	}
+	// The LaunchDarkly approval request carries the same instructions and
+	// names the Slack approver, so LaunchDarkly's reviewers see the story.
+	var created []ld.ApprovalRequestInput
+	for _, r := range lds.Requests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/flags/dark-mode/environments/production/approval-requests") {
+			var in ld.ApprovalRequestInput
+			if err := json.Unmarshal(r.Body, &in); err != nil {
+				t.Fatal(err)
+			}
+			created = append(created, in)
+		}
+	}
+	if len(created) != 1 {
+		t.Fatalf("%d LaunchDarkly approval requests created, want 1", len(created))
+	}
+	if len(created[0].Instructions) != 1 || created[0].Instructions[0].Kind != ld.KindTurnFlagOn {
+		t.Errorf("approval request instructions = %+v, want one turnFlagOn", created[0].Instructions)
+	}
+	wantContains(t, "approval request description", created[0].Description, "dark-mode", approverID)
+	wantContains(t, "approval request comment", created[0].Comment, "Requested by", userID, "approved by", approverID, id)
+	b.assertNoSecrets(t)
 }
 
 func TestTwoOfNApprovalsAndOtherWorkspace(t *testing.T) {

@@ -67,8 +67,10 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 // decoded by the scripts) and the state as plain fields: status, requester
 // (req), expiry (exp), required approvals (need), approval count (n), the
 // i-th approver and time (a{i}, t{i}), a marker per approver (u:{user}),
-// who decided (by), when (dat), the outcome (out), the message (ch, ts) and
-// the workspace key (wsk), from which the sweeper finds the indexes.
+// who decided (by), when (dat), the outcome (out), the message (ch, ts),
+// the workspace key (wsk), from which the sweeper finds the indexes, and
+// the tokens of the calls that changed it (ctok, k:{user}, dtok), which
+// make a resent call idempotent (see changes_lua.go).
 //
 // Lifetime: a pending change's key expires Retention after its expiry, so
 // the sweeper always finds it first. When a change becomes final its key
@@ -140,9 +142,9 @@ func (c *Changes) Create(ctx context.Context, ch commands.Change, dedupeKey stri
 	}
 	ws := ch.Workspace
 	keys := []string{c.changeKey(ws, ch.ID), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "dedupe", dedupeKey)}
-	code, fields, err := c.run(ctx, c.create, "create", ch.ID, keys,
+	code, fields, err := c.runResent(ctx, c.create, "create", ch.ID, keys,
 		raw, ch.RequesterID, nanos(ch.ExpiresAt), ch.RequiredApprovals, ch.ChannelID, ch.MessageTS,
-		c.wsKey(ws), ch.CreatedAt.UnixMilli(), ch.ExpiresAt.UnixMilli(), millis(life+c.opts.Retention), dedupeTTL)
+		c.wsKey(ws), ch.CreatedAt.UnixMilli(), ch.ExpiresAt.UnixMilli(), millis(life+c.opts.Retention), dedupeTTL, callToken())
 	if err != nil {
 		return commands.Change{}, false, err
 	}
@@ -185,6 +187,11 @@ func validateNew(ch *commands.Change) error {
 	return nil
 }
 
+// callToken returns a random token that identifies one state call, so that
+// a script run again for the same call (go-redis resending it after a lost
+// reply) recognises its own work; see changes_lua.go.
+func callToken() string { return rand.Text() }
+
 // Get returns the change; ErrChangeNotFound if it is unknown in ws (or
 // outlived its retention).
 func (c *Changes) Get(ctx context.Context, ws commands.Workspace, id string) (commands.Change, error) {
@@ -217,7 +224,7 @@ func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approv
 		return commands.Change{}, false, fmt.Errorf("approvals: approve change %q: %w: no approver", id, ErrInvalidChange)
 	}
 	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey}
-	code, fields, err := c.run(ctx, c.approve, "approve change", id, keys, approver, nanos(now))
+	code, fields, err := c.runResent(ctx, c.approve, "approve change", id, keys, approver, nanos(now), callToken())
 	if err != nil {
 		return commands.Change{}, false, err
 	}
@@ -248,8 +255,8 @@ func (c *Changes) decideAs(ctx context.Context, ws commands.Workspace, id, by st
 		return commands.Change{}, fmt.Errorf("approvals: %s %q: %w: no user", op, id, ErrInvalidChange)
 	}
 	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "history")}
-	code, fields, err := c.run(ctx, c.decide, op, id, keys,
-		by, nanos(now), string(status), c.opts.HistoryLimit, millis(c.opts.Retention))
+	code, fields, err := c.runResent(ctx, c.decide, op, id, keys,
+		by, nanos(now), string(status), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
 	if err != nil {
 		return commands.Change{}, err
 	}
@@ -276,8 +283,8 @@ func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, 
 		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w", id, err)
 	}
 	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "history")}
-	code, fields, err := c.run(ctx, c.finish, "finish change", id, keys,
-		string(status), outcome, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention))
+	code, fields, err := c.runResent(ctx, c.finish, "finish change", id, keys,
+		string(status), outcome, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
 	if err != nil {
 		return commands.Change{}, err
 	}
@@ -389,6 +396,21 @@ func (c *Changes) run(ctx context.Context, script *redis.Script, op, id string, 
 		return "", nil, unavailable(op, id, errors.New("unexpected script reply"))
 	}
 	return code, fields, nil
+}
+
+// runResent runs a state script like run and, when the call failed without
+// an answer from Redis (a timeout or a broken connection: Redis may have run
+// it) while ctx is still live, sends the very same call once more. The call
+// token among args makes the second run answer what the first one did, so
+// the caller learns the outcome: an approval that completed the count must
+// not be reported as a failure, or nobody would apply the change.
+func (c *Changes) runResent(ctx context.Context, script *redis.Script, op, id string, keys []string, args ...any) (string, []any, error) {
+	code, fields, err := c.run(ctx, script, op, id, keys, args...)
+	var reply redis.Error
+	if err == nil || ctx.Err() != nil || errors.As(err, &reply) {
+		return code, fields, err
+	}
+	return c.run(ctx, script, op, id, keys, args...)
 }
 
 // list runs a listing script, whose reply is an array of HGETALLs.

@@ -18,6 +18,16 @@ package approvals
 // Every script returns {code, fields} where fields is the change's HGETALL
 // after the operation (empty when there is no change), except the list
 // scripts, which return an array of HGETALLs.
+//
+// Lost replies: go-redis sends a command again when the connection broke
+// after it was written (MaxRetries), so a state script may run twice for
+// one call, the second time finding its own work done. Each call therefore
+// carries a random token that the script stores with what it changed
+// (ctok on create, k:{user} per approval, dtok on a decision or finish); a
+// run that finds its own token answers what the first run answered instead
+// of "decided", "dup" or "dedupe". Without it, the approval that completed
+// the count would be told the change was already decided and nobody would
+// apply it.
 
 // luaBefore is prepended to the scripts that compare times.
 const luaBefore = `
@@ -47,10 +57,11 @@ end
 // KEYS: change, pending index, expiry index, dedupe key.
 // ARGV: body, requester, expires (padded ns), required approvals, channel,
 // message ts, workspace key, created score (ms), expires score (ms), change
-// TTL (ms), dedupe TTL (ms; "0" means no dedupe).
+// TTL (ms), dedupe TTL (ms; "0" means no dedupe), call token.
 const luaCreate = `
 local ck = KEYS[1]
 local dedupe = ARGV[11] ~= '0'
+if redis.call('HGET', ck, 'ctok') == ARGV[12] then return {'ok', redis.call('HGETALL', ck)} end
 if dedupe then
   local prev = redis.call('GET', KEYS[4])
   if prev then
@@ -60,7 +71,7 @@ if dedupe then
 end
 if redis.call('EXISTS', ck) == 1 then return {'exists', {}} end
 redis.call('HSET', ck, 'body', ARGV[1], 'status', 'pending', 'req', ARGV[2],
-  'exp', ARGV[3], 'need', ARGV[4], 'n', '0', 'ch', ARGV[5], 'ts', ARGV[6], 'wsk', ARGV[7])
+  'exp', ARGV[3], 'need', ARGV[4], 'n', '0', 'ch', ARGV[5], 'ts', ARGV[6], 'wsk', ARGV[7], 'ctok', ARGV[12])
 redis.call('PEXPIRE', ck, ARGV[10])
 redis.call('ZADD', KEYS[2], ARGV[8], ck)
 redis.call('ZADD', KEYS[3], ARGV[9], ck)
@@ -71,12 +82,19 @@ return {'ok', redis.call('HGETALL', ck)}
 // luaApprove records one approval.
 //
 // KEYS: change, pending index, expiry index.
-// ARGV: approver, now (padded ns).
+// ARGV: approver, now (padded ns), call token.
 const luaApprove = luaBefore + `
 local ck = KEYS[1]
-local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'need', 'n')
+local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'need', 'n', 'k:' .. ARGV[1])
 local st = f[1]
 if not st then return {'notfound', {}} end
+if f[6] == ARGV[3] then
+  local code = 'ok'
+  if st ~= 'pending' and tonumber(f[5]) >= tonumber(f[4]) and redis.call('HGET', ck, 'a' .. f[5]) == ARGV[1] then
+    code = 'approved'
+  end
+  return {code, redis.call('HGETALL', ck)}
+end
 if st == 'expired' then return {'expired', redis.call('HGETALL', ck)} end
 if st ~= 'pending' then return {'decided', redis.call('HGETALL', ck)} end
 if before(f[2], ARGV[2]) then return {'expired', redis.call('HGETALL', ck)} end
@@ -84,7 +102,7 @@ if f[3] == ARGV[1] then return {'self', redis.call('HGETALL', ck)} end
 if redis.call('HEXISTS', ck, 'u:' .. ARGV[1]) == 1 then return {'dup', redis.call('HGETALL', ck)} end
 local n = tonumber(f[5]) + 1
 local i = tostring(n)
-redis.call('HSET', ck, 'n', i, 'a' .. i, ARGV[1], 't' .. i, ARGV[2], 'u:' .. ARGV[1], i)
+redis.call('HSET', ck, 'n', i, 'a' .. i, ARGV[1], 't' .. i, ARGV[2], 'u:' .. ARGV[1], i, 'k:' .. ARGV[1], ARGV[3])
 local code = 'ok'
 if n >= tonumber(f[4]) then
   redis.call('HSET', ck, 'status', 'approved')
@@ -99,17 +117,18 @@ return {code, redis.call('HGETALL', ck)}
 //
 // KEYS: change, pending index, expiry index, history.
 // ARGV: by, now (padded ns), "rejected" or "cancelled", history cap,
-// retention (ms).
+// retention (ms), call token.
 const luaDecide = luaBefore + luaFinal + `
 local ck = KEYS[1]
-local f = redis.call('HMGET', ck, 'status', 'exp', 'req')
+local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'dtok')
 local st = f[1]
 if not st then return {'notfound', {}} end
+if f[4] == ARGV[6] then return {'ok', redis.call('HGETALL', ck)} end
 if st == 'expired' then return {'expired', redis.call('HGETALL', ck)} end
 if st ~= 'pending' then return {'decided', redis.call('HGETALL', ck)} end
 if before(f[2], ARGV[2]) then return {'expired', redis.call('HGETALL', ck)} end
 if ARGV[3] == 'cancelled' and f[3] ~= ARGV[1] then return {'notrequester', redis.call('HGETALL', ck)} end
-redis.call('HSET', ck, 'status', ARGV[3], 'by', ARGV[1], 'dat', ARGV[2])
+redis.call('HSET', ck, 'status', ARGV[3], 'by', ARGV[1], 'dat', ARGV[2], 'dtok', ARGV[6])
 final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5])
 return {'ok', redis.call('HGETALL', ck)}
 `
@@ -117,13 +136,16 @@ return {'ok', redis.call('HGETALL', ck)}
 // luaFinish moves an approved change to its outcome.
 //
 // KEYS: change, pending index, expiry index, history.
-// ARGV: status, outcome, now (padded ns), history cap, retention (ms).
+// ARGV: status, outcome, now (padded ns), history cap, retention (ms), call
+// token.
 const luaFinish = luaFinal + `
 local ck = KEYS[1]
-local st = redis.call('HGET', ck, 'status')
+local f = redis.call('HMGET', ck, 'status', 'dtok')
+local st = f[1]
 if not st then return {'notfound', {}} end
+if f[2] == ARGV[6] then return {'ok', redis.call('HGETALL', ck)} end
 if st ~= 'approved' then return {'decided', redis.call('HGETALL', ck)} end
-redis.call('HSET', ck, 'status', ARGV[1], 'out', ARGV[2], 'dat', ARGV[3])
+redis.call('HSET', ck, 'status', ARGV[1], 'out', ARGV[2], 'dat', ARGV[3], 'dtok', ARGV[6])
 final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5])
 return {'ok', redis.call('HGETALL', ck)}
 `

@@ -20,7 +20,8 @@ const finishTimeout = 5 * time.Second
 // applyNow applies c at once, for an environment outside approval-envs.
 // Nothing is stored; the result says who did it.
 func (e *Executor) applyNow(ctx context.Context, actor Actor, client LaunchDarkly, c Change) (ChangeResult, error) {
-	comment := fmt.Sprintf("Applied by %s via Flagbot without approval (environment not in approval-envs)", e.person(ctx, actor.UserID)) + reasonSuffix(c.Reason)
+	who := e.person(ctx, actor.UserID)
+	comment := fmt.Sprintf("Applied by %s via Flagbot without approval (environment not in approval-envs)", who) + reasonSuffix(c.Reason)
 	f, err := e.apply(ctx, client, c, comment)
 	now := e.opts.Now().UTC()
 	switch {
@@ -30,7 +31,9 @@ func (e *Executor) applyNow(ctx context.Context, actor Actor, client LaunchDarkl
 		res.FlagURL = e.flagURL(c)
 		return res, nil
 	case errors.Is(err, ld.ErrMethodNotAllowed) && c.Patch != nil && c.Env != "":
-		ar, link, err := e.ldApprovalRequest(ctx, client, c, comment, nil)
+		// Nothing was applied: the audit comment must not say it was.
+		reqComment := fmt.Sprintf("Requested by %s via Flagbot without approval in Slack (environment not in approval-envs)", who) + reasonSuffix(c.Reason)
+		ar, link, err := e.ldApprovalRequest(ctx, client, c, reqComment, nil)
 		if err != nil {
 			return ChangeResult{}, err
 		}
@@ -230,7 +233,9 @@ func DecidedMessage(c Change) string {
 	case StatusApplied:
 		return who + " already approved this; it was applied."
 	case StatusFailed:
-		return who + " already approved this, but LaunchDarkly refused it: " + c.Outcome
+		// Outcome says why in full ("LaunchDarkly refused the change
+		// (HTTP 500): ...", "LaunchDarkly did not answer in time. ...").
+		return who + " already approved this, but it was not applied: " + c.Outcome
 	case StatusStale:
 		return who + " already approved this, but the flag had changed in LaunchDarkly, so it was not applied."
 	case StatusLDApproval:
@@ -258,7 +263,7 @@ func (e *Executor) applyApproved(ctx context.Context, c Change) (ChangeResult, e
 	finish := func(status ChangeStatus, outcome string, res ChangeResult) (ChangeResult, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 		defer cancel()
-		fc, err := e.changes.Finish(fctx, c.Workspace, c.ID, status, outcome, e.opts.Now().UTC())
+		fc, err := e.finishChange(fctx, c, status, outcome)
 		if err != nil {
 			return ChangeResult{Change: c, ApprovedNow: true}, storeError("finish change", err)
 		}
@@ -299,6 +304,37 @@ func (e *Executor) applyApproved(ctx context.Context, c Change) (ChangeResult, e
 		return finish(StatusLDApproval, ldApprovalOutcome(c, ar, link), ChangeResult{LDApprovalURL: link})
 	}
 	return finish(StatusFailed, ldOutcome(ctx, err), ChangeResult{})
+}
+
+// finishChange records the outcome of approved change c. A store failure
+// is retried until ctx ends: given up at once, the change would stay
+// approved for good (out of the pending list and the history, its message
+// saying it is being applied) although LaunchDarkly may have applied it.
+// A retry that finds this very outcome recorded (an earlier try reached
+// the store but its reply was lost) has succeeded: nobody else finishes an
+// approved change.
+func (e *Executor) finishChange(ctx context.Context, c Change, status ChangeStatus, outcome string) (Change, error) {
+	now := e.opts.Now().UTC()
+	delay := 20 * time.Millisecond
+	for tries := 0; ; tries++ {
+		fc, err := e.changes.Finish(ctx, c.Workspace, c.ID, status, outcome, now)
+		switch {
+		case err == nil:
+			return fc, nil
+		case tries > 0 && errors.Is(err, ErrDecided) && fc.Status == status && fc.Outcome == outcome:
+			return fc, nil
+		case errors.Is(err, ErrDecided), errors.Is(err, ErrChangeNotFound):
+			return fc, err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fc, err
+		case <-t.C:
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
 }
 
 // moved re-reads c's flag and describes what changed since the request

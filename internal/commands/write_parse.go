@@ -25,7 +25,7 @@ const (
 	maxRolloutSlices   = 20
 	rolloutTotal       = 100000 // LaunchDarkly rollout weights: thousandths of a percent
 	historyLimit       = 50
-	writeOptionsHelp   = "Every change takes `--reason \"...\"` and `--project p`, and waits for a second person's approval."
+	writeOptionsHelp   = "Every change takes `--reason \"...\"` and `--project p`, and waits for a second person's approval (unless an admin exempted its environment with `/flag config approval-envs`)."
 	envScopedUsageTail = " [env] [--reason r] [--project p]"
 )
 

@@ -903,3 +903,104 @@ func TestConcurrentApprovalsApplyOnce(t *testing.T) {
 		t.Errorf("applied %d times, %d patches", applied, len(r.patches))
 	}
 }
+
+// flakyFinish is a change store whose first failures Finish calls fail as
+// a Redis outage would; recorded, when set, means the failed calls still
+// reached the store (the reply was lost, not the request).
+type flakyFinish struct {
+	*memChanges
+	mu       sync.Mutex
+	failures int
+	recorded bool
+	calls    int
+}
+
+func (f *flakyFinish) Finish(ctx context.Context, ws Workspace, id string, status ChangeStatus, outcome string, now time.Time) (Change, error) {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls <= f.failures
+	f.mu.Unlock()
+	if !fail {
+		return f.memChanges.Finish(ctx, ws, id, status, outcome, now)
+	}
+	if f.recorded {
+		_, _ = f.memChanges.Finish(ctx, ws, id, status, outcome, now)
+	}
+	return Change{}, errors.New("approvals: finish change: redis: connection reset by peer")
+}
+
+// TestApproveFinishSurvivesStoreBlips: once LaunchDarkly applied the change,
+// recording its outcome must not give up on the first store error (the
+// change would stay "approved" for good, out of pending and history, its
+// message saying "applying it now"), and a retry that finds its own outcome
+// already recorded is a success.
+func TestApproveFinishSurvivesStoreBlips(t *testing.T) {
+	t.Parallel()
+	for _, recorded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("recorded=%v", recorded), func(t *testing.T) {
+			t.Parallel()
+			r := newWriteRig(t)
+			store := &flakyFinish{memChanges: r.changes, failures: 2, recorded: recorded}
+			exec := NewExecutor(r.ws, r.clients, r.dir, store, r.policies, nil, Options{
+				Now: func() time.Time { return t0 }, NewID: func() string { return "chg-flaky" },
+			})
+			cmd, err := Parse("on new-checkout")
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := exec.RequestChange(t.Context(), alice, "C1", cmd, "flaky")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := exec.Approve(t.Context(), bob, req.Change.ID)
+			if err != nil || !res.ApprovedNow || res.Change.Status != StatusApplied {
+				t.Fatalf("Approve = %+v, %v; want applied", res, err)
+			}
+			if stored, _ := r.changes.Get(t.Context(), wsA, req.Change.ID); stored.Status != StatusApplied {
+				t.Errorf("stored status = %s, want applied", stored.Status)
+			}
+			if len(r.patches) != 1 {
+				t.Errorf("%d patches, want 1", len(r.patches))
+			}
+		})
+	}
+}
+
+// TestApprovalEnvsBypassUnderLaunchDarklyApprovals: a write outside
+// approval-envs that LaunchDarkly gates with its own approvals is handed to
+// a LaunchDarkly approval request whose audit comment must not claim the
+// change was applied.
+func TestApprovalEnvsBypassUnderLaunchDarklyApprovals(t *testing.T) {
+	t.Parallel()
+	r := newWriteRig(t)
+	r.setPolicy(Policy{ApprovalEnvs: []string{"production"}})
+	r.patchErr = fmt.Errorf("ld: patch flag: %w", err405)
+	res, err := r.request(`off new-checkout staging --reason "QA done"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Change.Status != StatusLDApproval || len(r.approval) != 1 {
+		t.Fatalf("result = %+v, %d approval requests", res, len(r.approval))
+	}
+	want := "Requested by ualice (UALICE) via Flagbot without approval in Slack (environment not in approval-envs); reason: QA done"
+	if got := r.approval[0].Comment; got != want {
+		t.Errorf("approval request comment = %q, want %q", got, want)
+	}
+}
+
+// TestLateClickOnFailedChange: a click on a change LaunchDarkly refused
+// says so once, in LaunchDarkly's words.
+func TestLateClickOnFailedChange(t *testing.T) {
+	t.Parallel()
+	r := newWriteRig(t)
+	r.patchErr = fmt.Errorf("ld: patch flag: %w", err500)
+	c := r.mustRequest("on new-checkout")
+	if _, err := r.exec.Approve(t.Context(), bob, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.exec.Approve(t.Context(), dave, c.ID)
+	want := "<@UBOB> already approved this, but it was not applied: LaunchDarkly refused the change (HTTP 500): something broke"
+	if e := wantKind(t, err, KindConflict); e.Msg != want {
+		t.Errorf("msg = %q, want %q", e.Msg, want)
+	}
+}

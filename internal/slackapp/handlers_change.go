@@ -33,7 +33,7 @@ func (a *App) postChange(ctx context.Context, log *slog.Logger, channelID, respo
 		}
 		return textMessage("I posted your request here, but I can't edit that message later: invite me to this channel (`/invite @flagbot`) so requests show their outcome.")
 	}
-	if !res.Applied {
+	if c.Status == commands.StatusPending { // only stored changes can be edited later
 		if err := a.exec.RecordPost(ctx, c.Workspace, c.ID, channelID, ts); err != nil {
 			log.Warn("could not record where the request was posted", "err", err)
 		}

@@ -65,7 +65,7 @@ func RenderChange(r commands.ChangeResult) Message {
 		reason = oneLine(c.Reason)
 	}
 	fields = append(fields, "*Reason*\n"+reason)
-	if !r.Applied {
+	if !r.Applied && (c.Status == commands.StatusPending || len(c.Approvals) > 0) {
 		approvers := make([]string, 0, len(c.Approvals))
 		for _, a := range c.Approvals {
 			approvers = append(approvers, mention(a.UserID))
@@ -142,17 +142,32 @@ func changeState(r commands.ChangeResult) (emoji, state string) {
 	case commands.StatusExpired:
 		return ":alarm_clock:", "*Expired* " + slackDate(c.ExpiresAt) + " without enough approvals. Nothing was changed."
 	case commands.StatusStale:
-		return ":warning:", "*Not applied*: the flag changed in LaunchDarkly after this was requested (" + oneLine(c.Outcome) + "). Check the flag, then request it again."
+		return ":warning:", "*Not applied*: the flag changed in LaunchDarkly after this was requested. " + sentence(c.Outcome) + " Check the flag, then use *Request again*."
 	case commands.StatusFailed:
-		return ":x:", "*Not applied*: LaunchDarkly refused it: " + oneLine(c.Outcome) + ". Nothing was changed."
+		return ":x:", "*Not applied*: " + sentence(c.Outcome)
 	case commands.StatusLDApproval:
 		msg := "*Waiting for LaunchDarkly*: this environment requires LaunchDarkly's own approval, so Flagbot created a LaunchDarkly approval request"
 		if u := safeURL(r.LDApprovalURL); u != "" {
 			msg += " (" + link(u, "open it") + ")"
 		}
-		return ":link:", msg + ". Approvers in Slack: " + by + "."
+		if len(approvers) > 0 {
+			msg += ". Approved in Slack by " + by
+		}
+		return ":link:", msg + "."
 	}
 	return ":grey_question:", oneLine(string(c.Status))
+}
+
+// sentence escapes s and ends it with a full stop unless it has one.
+func sentence(s string) string {
+	s = strings.TrimSpace(oneLine(s))
+	if s == "" {
+		return ""
+	}
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "!") && !strings.HasSuffix(s, "?") {
+		s += "."
+	}
+	return s
 }
 
 func joinAnd(items []string) string {
