@@ -30,6 +30,9 @@ import (
 const (
 	shutdownTimeout = 5 * time.Second
 	readyTimeout    = time.Second
+	// sweepLockTTL keeps one replica's sweep exclusive while it resumes
+	// stuck changes (each bounded by slackapp's resume timeout).
+	sweepLockTTL = 5 * time.Minute
 )
 
 // run wires Flagbot together and serves until ctx ends or SIGINT/SIGTERM.
@@ -63,6 +66,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	log.Info("starting flagbot", "version", version, "commit", commit)
+	// go-redis prints its own lines ("failed to dial" while Redis is down)
+	// to stderr in its own format unless told otherwise.
+	approvals.RouteDriverLogs(log)
+
+	// Listen first: a taken port is a configuration problem, found before
+	// Redis is opened and background work starts.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("FLAGBOT_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	defer ln.Close() // srv.Shutdown closes it too; this covers the early returns
 
 	store, key, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -93,7 +107,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	sweeper := approvals.NewSweeper(store, changes, log, approvals.SweeperOptions{Interval: cfg.SweepInterval, OnExpired: app.ChangesExpired})
+	sweeper := approvals.NewSweeper(store, changes, log, approvals.SweeperOptions{
+		Interval:  cfg.SweepInterval,
+		LockTTL:   sweepLockTTL,
+		OnExpired: app.ChangesExpired,
+		OnStuck:   app.ResumeStuck,
+	})
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})
 	go func() {
@@ -113,10 +132,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 	defer func() { stopDigests(); <-digestsDone }()
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("FLAGBOT_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
-	}
 	srv := &http.Server{Handler: opsHandler(app, store, m), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -143,8 +158,9 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*approvals.St
 		if err != nil {
 			return nil, "", fmt.Errorf("embedded redis: %w", err)
 		}
-		key := cfg.EncryptionKey
+		key, keyNote := cfg.EncryptionKey, "FLAGBOT_ENCRYPTION_KEY"
 		if key.Empty() {
+			keyNote = "a throwaway encryption key"
 			if key, err = tokenstore.GenerateKey(); err != nil {
 				store.Close()
 				return nil, "", err
@@ -154,7 +170,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*approvals.St
 			return nil, "", err
 		}
 		log.Warn("NOT DURABLE: REDIS_URL is not set, so Flagbot is using an embedded in-memory Redis " +
-			"with a throwaway encryption key. Connected workspaces, their LaunchDarkly tokens and pending " +
+			"with " + keyNote + ". Connected workspaces, their LaunchDarkly tokens and pending " +
 			"approvals are lost when the bot stops. Set REDIS_URL and FLAGBOT_ENCRYPTION_KEY for production.")
 		return store, key, nil
 	}

@@ -62,6 +62,8 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 //	W:history          list: change keys of final changes, newest first, capped
 //	W:dedupe:{key}     string: the change key a dedupe key made, until expiry
 //	changes:expiry     sorted set, all workspaces: pending change keys by expiry (ms)
+//	changes:applying   sorted set, all workspaces: approved (not yet finished)
+//	                   change keys by approval time (ms); see StuckApproved
 //
 // The change hash holds the immutable request as JSON ("body", never
 // decoded by the scripts) and the state as plain fields: status, requester
@@ -83,10 +85,10 @@ type Changes struct {
 	store *Store
 	opts  ChangesOptions
 
-	expiryKey string
+	expiryKey, applyingKey string
 
 	create, approve, decide, finish, setMessage *redis.Script
-	expireDue, pending, history                 *redis.Script
+	expireDue, stuckApproved, pending, history  *redis.Script
 }
 
 var _ commands.Changes = (*Changes)(nil)
@@ -94,17 +96,19 @@ var _ commands.Changes = (*Changes)(nil)
 // NewChanges returns the change store on s.
 func NewChanges(s *Store, opts ChangesOptions) *Changes {
 	return &Changes{
-		store:      s,
-		opts:       opts.withDefaults(),
-		expiryKey:  s.key("changes:expiry"),
-		create:     redis.NewScript(luaCreate),
-		approve:    redis.NewScript(luaApprove),
-		decide:     redis.NewScript(luaDecide),
-		finish:     redis.NewScript(luaFinish),
-		setMessage: redis.NewScript(luaSetMessage),
-		expireDue:  redis.NewScript(luaExpireDue),
-		pending:    redis.NewScript(luaPending),
-		history:    redis.NewScript(luaHistory),
+		store:         s,
+		opts:          opts.withDefaults(),
+		expiryKey:     s.key("changes:expiry"),
+		applyingKey:   s.key("changes:applying"),
+		create:        redis.NewScript(luaCreate),
+		approve:       redis.NewScript(luaApprove),
+		decide:        redis.NewScript(luaDecide),
+		finish:        redis.NewScript(luaFinish),
+		setMessage:    redis.NewScript(luaSetMessage),
+		expireDue:     redis.NewScript(luaExpireDue),
+		stuckApproved: redis.NewScript(luaStuckApproved),
+		pending:       redis.NewScript(luaPending),
+		history:       redis.NewScript(luaHistory),
 	}
 }
 
@@ -223,8 +227,8 @@ func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approv
 	if approver == "" {
 		return commands.Change{}, false, fmt.Errorf("approvals: approve change %q: %w: no approver", id, ErrInvalidChange)
 	}
-	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey}
-	code, fields, err := c.runResent(ctx, c.approve, "approve change", id, keys, approver, nanos(now), callToken())
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.applyingKey}
+	code, fields, err := c.runResent(ctx, c.approve, "approve change", id, keys, approver, nanos(now), callToken(), now.UnixMilli())
 	if err != nil {
 		return commands.Change{}, false, err
 	}
@@ -282,7 +286,7 @@ func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, 
 	if err := checkNow(now); err != nil {
 		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w", id, err)
 	}
-	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "history")}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "history"), c.applyingKey}
 	code, fields, err := c.runResent(ctx, c.finish, "finish change", id, keys,
 		string(status), outcome, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
 	if err != nil {
@@ -346,6 +350,42 @@ func (c *Changes) ExpireDue(ctx context.Context, now time.Time, limit int) ([]co
 	}
 	return c.list(ctx, c.expireDue, "expire changes", []string{c.expiryKey},
 		nanos(now), now.UnixMilli(), limit, c.opts.HistoryLimit, millis(c.opts.Retention))
+}
+
+// StuckApproved lists at most limit changes, across all workspaces, that
+// are still approved although their approval completed before
+// approvedBefore, oldest approval first; see commands.Changes. It is a
+// read: a stuck change is listed by every call, on every replica, until
+// Finish records its outcome (the sweeper's lock keeps replicas from
+// resuming it at the same time). Index entries of changes that are gone
+// (their retention ran out) or no longer approved are dropped on the way.
+// limit <= 0 means 100.
+//
+// Changes approved before the applying index existed are not in it and are
+// never listed.
+func (c *Changes) StuckApproved(ctx context.Context, approvedBefore time.Time, limit int) ([]commands.Change, error) {
+	if err := checkNow(approvedBefore); err != nil {
+		return nil, fmt.Errorf("approvals: list stuck changes: %w", err)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	out, err := c.list(ctx, c.stuckApproved, "list stuck changes", []string{c.applyingKey},
+		nanos(approvedBefore), approvedBefore.UnixMilli(), limit)
+	if err != nil {
+		return nil, err
+	}
+	// The index orders by millisecond; order exactly by approval time.
+	slices.SortStableFunc(out, func(a, b commands.Change) int { return approvedAt(a).Compare(approvedAt(b)) })
+	return out, nil
+}
+
+// approvedAt is when ch's approval count completed: its last approval.
+func approvedAt(ch commands.Change) time.Time {
+	if len(ch.Approvals) == 0 {
+		return time.Time{}
+	}
+	return ch.Approvals[len(ch.Approvals)-1].At
 }
 
 // outcome turns a state script's result into the contract's errors.

@@ -79,10 +79,13 @@ if dedupe then redis.call('SET', KEYS[4], ck, 'PX', ARGV[11]) end
 return {'ok', redis.call('HGETALL', ck)}
 `
 
-// luaApprove records one approval.
+// luaApprove records one approval. The approval that completes the count
+// moves the change to approved, out of the pending and expiry indexes and
+// into the applying index, scored by its approval time in ms (exact in a
+// double; StuckApproved compares the exact time, t{n}, with before()).
 //
-// KEYS: change, pending index, expiry index.
-// ARGV: approver, now (padded ns), call token.
+// KEYS: change, pending index, expiry index, applying index.
+// ARGV: approver, now (padded ns), call token, now score (ms).
 const luaApprove = luaBefore + `
 local ck = KEYS[1]
 local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'need', 'n', 'k:' .. ARGV[1])
@@ -108,6 +111,7 @@ if n >= tonumber(f[4]) then
   redis.call('HSET', ck, 'status', 'approved')
   redis.call('ZREM', KEYS[2], ck)
   redis.call('ZREM', KEYS[3], ck)
+  redis.call('ZADD', KEYS[4], ARGV[4], ck)
   code = 'approved'
 end
 return {code, redis.call('HGETALL', ck)}
@@ -133,9 +137,10 @@ final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5])
 return {'ok', redis.call('HGETALL', ck)}
 `
 
-// luaFinish moves an approved change to its outcome.
+// luaFinish moves an approved change to its outcome and out of the
+// applying index.
 //
-// KEYS: change, pending index, expiry index, history.
+// KEYS: change, pending index, expiry index, history, applying index.
 // ARGV: status, outcome, now (padded ns), history cap, retention (ms), call
 // token.
 const luaFinish = luaFinal + `
@@ -146,6 +151,7 @@ if not st then return {'notfound', {}} end
 if f[2] == ARGV[6] then return {'ok', redis.call('HGETALL', ck)} end
 if st ~= 'approved' then return {'decided', redis.call('HGETALL', ck)} end
 redis.call('HSET', ck, 'status', ARGV[1], 'out', ARGV[2], 'dat', ARGV[3], 'dtok', ARGV[6])
+redis.call('ZREM', KEYS[5], ck)
 final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5])
 return {'ok', redis.call('HGETALL', ck)}
 `
@@ -175,6 +181,30 @@ for _, ck in ipairs(due) do
     redis.call('HSET', ck, 'status', 'expired', 'dat', ARGV[1])
     final(ck, f[3] .. ':pending', KEYS[1], f[3] .. ':history', ARGV[4], ARGV[5])
     out[#out + 1] = redis.call('HGETALL', ck)
+  end
+end
+return out
+`
+
+// luaStuckApproved lists approved changes whose approval completed before
+// a cutoff, across workspaces, oldest first by the index's ms score. Index
+// entries whose change is gone or no longer approved are dropped; entries
+// in the cutoff's own millisecond but not before it are skipped. It changes
+// no change: every call returns every stuck change again until it is
+// finished.
+//
+// KEYS: applying index.
+// ARGV: cutoff (padded ns), cutoff score (ms), limit.
+const luaStuckApproved = luaBefore + `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, ck in ipairs(due) do
+  local f = redis.call('HMGET', ck, 'status', 'n')
+  if f[1] ~= 'approved' then
+    redis.call('ZREM', KEYS[1], ck)
+  else
+    local approvedAt = redis.call('HGET', ck, 't' .. f[2])
+    if approvedAt and before(approvedAt, ARGV[1]) then out[#out + 1] = redis.call('HGETALL', ck) end
   end
 end
 return out

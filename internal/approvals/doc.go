@@ -10,7 +10,10 @@
 // exactly one Finish records the outcome. An expired change cannot be
 // approved; a Sweeper (NewSweeper), run by every replica but taking a Redis
 // lock so that one sweeps at a time, marks expired changes and hands each to
-// the caller exactly once to update its Slack message. Each workspace keeps
+// the caller exactly once to update its Slack message. The same sweep hands
+// the caller approved changes whose apply never recorded an outcome (the bot
+// stopped in between; StuckApproved), to be finished with
+// commands.Executor.ResumeApproved. Each workspace keeps
 // a pending index and a capped history of its last 50 decided changes.
 // Policies (NewPolicies) stores each workspace's approval policy. The key
 // layout and lifetimes are documented on Changes.

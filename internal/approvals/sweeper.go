@@ -20,6 +20,11 @@ const (
 	DefaultSweepInterval = 30 * time.Second
 	// DefaultSweepBatch is how many changes one ExpireDue call marks.
 	DefaultSweepBatch = 100
+	// DefaultStuckAfter is how long after its approval an approved change
+	// still not finished counts as stuck: longer than the longest command
+	// timeout (5 minutes) plus the time allowed to record an outcome (5
+	// seconds), so the attempt that approved it has certainly ended.
+	DefaultStuckAfter = 10 * time.Minute
 )
 
 // SweeperOptions tunes a Sweeper. The zero value means the defaults.
@@ -39,6 +44,19 @@ type SweeperOptions struct {
 	// every change exactly once across all replicas, so the caller can
 	// update their Slack messages. Nil means they are only logged.
 	OnExpired func(ctx context.Context, expired []commands.Change)
+	// StuckAfter is how long after the approval that completed its count
+	// a change still approved (its apply never reached Finish) is handed
+	// to OnStuck. Zero means DefaultStuckAfter. It must stay above the
+	// longest time an apply can take, or a running apply would be resumed
+	// alongside itself.
+	StuckAfter time.Duration
+	// OnStuck receives, once per sweep, up to Batch changes approved more
+	// than StuckAfter ago and still not finished, oldest first, so the
+	// caller can finish them (commands.Executor.ResumeApproved) and update
+	// their Slack messages. A change is handed again by every sweep until
+	// it is finished. It runs under the sweep lock; nil means stuck
+	// changes are only logged.
+	OnStuck func(ctx context.Context, stuck []commands.Change)
 }
 
 func (o SweeperOptions) withDefaults() SweeperOptions {
@@ -51,13 +69,17 @@ func (o SweeperOptions) withDefaults() SweeperOptions {
 	if o.Batch <= 0 {
 		o.Batch = DefaultSweepBatch
 	}
+	if o.StuckAfter <= 0 {
+		o.StuckAfter = DefaultStuckAfter
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return o
 }
 
-// Sweeper marks expired pending changes, on one replica at a time: each
+// Sweeper marks expired pending changes and finds approved changes whose
+// apply never finished, on one replica at a time: each
 // sweep first takes a Redis lock (SET NX PX with a random token) and skips
 // the sweep when another replica holds it. Correctness does not rest on the
 // lock (ExpireDue hands each change to exactly one caller); the lock saves
@@ -108,9 +130,11 @@ func (sw *Sweeper) Run(ctx context.Context) error {
 }
 
 // Sweep runs one sweep if this replica gets the lock: it marks every
-// change due at Now expired, hands each batch to OnExpired, and releases
-// the lock. It returns how many changes it marked (0 when another replica
-// holds the lock).
+// change due at Now expired and hands each batch to OnExpired, then lists
+// up to Batch changes approved before Now - StuckAfter and still not
+// finished and hands them to OnStuck, and releases the lock. It returns
+// how many changes it marked expired (0 when another replica holds the
+// lock).
 func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
 	token, err := newLockToken()
 	if err != nil {
@@ -137,9 +161,28 @@ func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
 			sw.opts.OnExpired(ctx, expired)
 		}
 		if len(expired) < sw.opts.Batch {
-			return total, nil
+			break
 		}
 	}
+	return total, sw.stuck(ctx)
+}
+
+// stuck hands the approved changes whose apply never finished to OnStuck.
+// StuckApproved does not change them, so it is called once per sweep, not
+// until a batch comes back short.
+func (sw *Sweeper) stuck(ctx context.Context) error {
+	stuck, err := sw.changes.StuckApproved(ctx, sw.opts.Now().Add(-sw.opts.StuckAfter), sw.opts.Batch)
+	if err != nil {
+		return fmt.Errorf("approvals: sweep: %w", err)
+	}
+	for _, ch := range stuck {
+		sw.log.WarnContext(ctx, "approved change never finished",
+			"approval_id", ch.ID, "team_id", ch.Workspace.TeamID, "flag_key", ch.Flag, "env_key", ch.Env)
+	}
+	if len(stuck) > 0 && sw.opts.OnStuck != nil {
+		sw.opts.OnStuck(ctx, stuck)
+	}
+	return nil
 }
 
 func (sw *Sweeper) lock(ctx context.Context, token string) (bool, error) {

@@ -206,6 +206,26 @@ func (m *memChanges) ExpireDue(_ context.Context, now time.Time, limit int) ([]C
 	return out, nil
 }
 
+func (m *memChanges) StuckApproved(_ context.Context, approvedBefore time.Time, limit int) ([]Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return nil, m.Err
+	}
+	approvedAt := func(c Change) time.Time { return c.Approvals[len(c.Approvals)-1].At }
+	var out []Change
+	for _, c := range m.changes {
+		if c.Status == StatusApproved && len(c.Approvals) > 0 && approvedAt(c).Before(approvedBefore) {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return approvedAt(out[i]).Before(approvedAt(out[j])) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
 // all returns every stored change.
 func (m *memChanges) all() []Change {
 	m.mu.Lock()

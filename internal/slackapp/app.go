@@ -39,6 +39,7 @@ type Executor interface {
 	Reject(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
 	Cancel(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
 	Change(ctx context.Context, actor commands.Actor, id string) (commands.Change, error)
+	ResumeApproved(ctx context.Context, c commands.Change) (commands.ChangeResult, error)
 	RecordPost(ctx context.Context, ws commands.Workspace, id, channelID, ts string) error
 }
 

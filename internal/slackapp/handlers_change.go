@@ -234,3 +234,28 @@ func (a *App) ChangesExpired(ctx context.Context, changes []commands.Change) {
 		a.tellRequester(ctx, log, c)
 	}
 }
+
+// resumeTimeout bounds finishing one stuck change; the sweeper that calls
+// ResumeStuck holds its lock longer than a batch of these.
+const resumeTimeout = 10 * time.Second
+
+// ResumeStuck finishes changes that were approved but never applied (a
+// replica stopped between the approval and the write) and shows their
+// outcome. The sweeper calls it on one replica.
+func (a *App) ResumeStuck(ctx context.Context, stuck []commands.Change) {
+	for _, c := range stuck {
+		log := a.log.With("team_id", c.Workspace.TeamID, "approval_id", c.ID)
+		rctx, cancel := context.WithTimeout(ctx, resumeTimeout)
+		res, err := a.exec.ResumeApproved(rctx, c)
+		cancel()
+		switch {
+		case err == nil:
+			log.Info("resumed an approved change", "status", string(res.Change.Status))
+			a.showDecision(ctx, log, res.Change.ChannelID, res.Change.MessageTS, "", res)
+		case commands.KindOf(err) == commands.KindConflict:
+			log.Info("approved change was already finished", "err", err)
+		default:
+			log.Warn("could not resume an approved change", "err", err)
+		}
+	}
+}

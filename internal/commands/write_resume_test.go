@@ -1,0 +1,171 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/ld"
+)
+
+// lostFinish is a change store whose Finish never records anything, as if
+// the bot stopped right before recording the outcome.
+type lostFinish struct{ *memChanges }
+
+func (lostFinish) Finish(context.Context, Workspace, string, ChangeStatus, string, time.Time) (Change, error) {
+	return Change{}, ErrChangeNotFound
+}
+
+// landPatches makes the rig's LaunchDarkly keep what a patch did (the
+// environment's version moves), as the real one does.
+func landPatches(r *writeRig) {
+	patch := r.ld.PatchFlagFn
+	r.ld.PatchFlagFn = func(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error) {
+		f, err := patch(ctx, project, key, p)
+		if err == nil {
+			r.mu.Lock()
+			r.flags[key] = cloneForTest(f)
+			r.mu.Unlock()
+		}
+		return f, err
+	}
+}
+
+// stuckChange requests `on new-checkout` and approves it in the store only,
+// as when the bot stopped between the approval and applying it; it returns
+// the change as StuckApproved lists it.
+func stuckChange(t *testing.T, r *writeRig) Change {
+	t.Helper()
+	c := r.mustRequest("on new-checkout")
+	if _, now, err := r.changes.Approve(t.Context(), wsA, c.ID, bob.UserID, t0); err != nil || !now {
+		t.Fatalf("store Approve = now %v, %v", now, err)
+	}
+	stuck, err := r.changes.StuckApproved(t.Context(), t0.Add(time.Nanosecond), 10)
+	if err != nil || len(stuck) != 1 || stuck[0].ID != c.ID {
+		t.Fatalf("StuckApproved = %+v, %v; want %s", stuck, err, c.ID)
+	}
+	return stuck[0]
+}
+
+// TestResumeApprovedAppliesOnce: a change left approved is applied by
+// ResumeApproved, once; resuming it again applies nothing and says who
+// approved it.
+func TestResumeApprovedAppliesOnce(t *testing.T) {
+	t.Parallel()
+	r := newWriteRig(t)
+	landPatches(r)
+	c := stuckChange(t, r)
+	if len(r.patches) != 0 {
+		t.Fatalf("%d patches before resuming", len(r.patches))
+	}
+	res, err := r.exec.ResumeApproved(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.ApprovedNow || res.Change.Status != StatusApplied || res.Change.Outcome != "Applied: `new-checkout` is now on in `production`." ||
+		res.FlagURL != "https://app.launchdarkly.com/web/production/features/new-checkout" {
+		t.Errorf("result = %+v", res)
+	}
+	want := "Requested by ualice (UALICE), approved by ubob (UBOB) via Flagbot; request chg1"
+	if len(r.patches) != 1 || r.patches[0].Comment != want {
+		t.Errorf("patches = %+v, want one with comment %q", r.patches, want)
+	}
+	if stored, err := r.changes.Get(t.Context(), wsA, c.ID); err != nil || stored.Status != StatusApplied {
+		t.Errorf("stored = %q, %v; want applied", stored.Status, err)
+	}
+	if stuck, err := r.changes.StuckApproved(t.Context(), t0.Add(time.Hour), 10); err != nil || len(stuck) != 0 {
+		t.Errorf("StuckApproved after resuming = %+v, %v; want none", stuck, err)
+	}
+
+	// The same (now outdated) listing resumed again: nothing is applied.
+	res, err = r.exec.ResumeApproved(t.Context(), c)
+	if e := wantKind(t, err, KindConflict); e.Msg != "<@UBOB> already approved this; it was applied." || !errors.Is(err, ErrDecided) {
+		t.Errorf("second resume: msg %q, err %v", e.Msg, err)
+	}
+	if res.Change.Status != StatusApplied || res.ApprovedNow {
+		t.Errorf("second resume result = %+v", res)
+	}
+	if len(r.patches) != 1 {
+		t.Errorf("%d patches after resuming twice, want 1", len(r.patches))
+	}
+}
+
+// TestResumeApprovedAfterALandedPatch: the bot applied the change but
+// stopped before recording it; resuming finds the environment's version
+// moved and marks the change stale instead of applying it again.
+func TestResumeApprovedAfterALandedPatch(t *testing.T) {
+	t.Parallel()
+	r := newWriteRig(t)
+	landPatches(r)
+	crashed := NewExecutor(r.ws, r.clients, r.dir, lostFinish{r.changes}, r.policies, nil, Options{
+		Now: func() time.Time { return t0 }, NewID: func() string { return "chg-lost" },
+	})
+	cmd, err := Parse("on new-checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := crashed.RequestChange(t.Context(), alice, "C1", cmd, "lost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crashed.Approve(t.Context(), bob, req.Change.ID); err == nil {
+		t.Fatal("Approve recorded its outcome through a store that loses it")
+	}
+	if len(r.patches) != 1 {
+		t.Fatalf("%d patches by the first attempt, want 1", len(r.patches))
+	}
+	stuck, err := r.changes.StuckApproved(t.Context(), t0.Add(time.Minute), 10)
+	if err != nil || len(stuck) != 1 || stuck[0].ID != "chg-lost" {
+		t.Fatalf("StuckApproved = %+v, %v; want chg-lost", stuck, err)
+	}
+
+	res, err := r.exec.ResumeApproved(t.Context(), stuck[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Change.Status != StatusStale || !strings.Contains(res.Change.Outcome, "production version 12 → 13") {
+		t.Errorf("result = %+v, want stale (production version 12 → 13)", res)
+	}
+	if len(r.patches) != 1 {
+		t.Errorf("%d patches after resuming, want 1: the change was applied twice", len(r.patches))
+	}
+	if stored, err := r.changes.Get(t.Context(), wsA, "chg-lost"); err != nil || stored.Status != StatusStale {
+		t.Errorf("stored = %q, %v; want stale", stored.Status, err)
+	}
+}
+
+// TestResumeApprovedMovedVersion: a flag changed in LaunchDarkly by
+// someone else since the request is marked stale, not applied.
+func TestResumeApprovedMovedVersion(t *testing.T) {
+	t.Parallel()
+	r := newWriteRig(t)
+	c := stuckChange(t, r)
+	r.bumpEnvVersion("new-checkout", "production")
+	res, err := r.exec.ResumeApproved(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Change.Status != StatusStale || !res.ApprovedNow || len(r.patches) != 0 {
+		t.Errorf("result = %+v, %d patches; want stale and none", res, len(r.patches))
+	}
+}
+
+func TestResumeApprovedErrors(t *testing.T) {
+	t.Parallel()
+	r := newWriteRig(t)
+	_, err := r.exec.ResumeApproved(t.Context(), Change{ID: "nope", Workspace: wsA})
+	wantKind(t, err, KindNotFound)
+
+	c := r.mustRequest("on new-checkout")
+	_, err = r.exec.ResumeApproved(t.Context(), c)
+	wantKind(t, err, KindConflict)
+	if len(r.patches) != 0 {
+		t.Errorf("a pending change was applied: %d patches", len(r.patches))
+	}
+
+	r.changes.Err = errors.New("redis down")
+	_, err = r.exec.ResumeApproved(t.Context(), c)
+	wantKind(t, err, KindStoreUnavailable)
+}
