@@ -6,8 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +71,7 @@ type digestRig struct {
 	ld    *ldtest.Server
 	store *approvals.Store
 	clock *digestClock
+	ldURL string // where the schedulers reach LaunchDarkly (default ld.URL())
 }
 
 func newDigestRig(t *testing.T, store *approvals.Store) *digestRig {
@@ -76,7 +82,11 @@ func newDigestRig(t *testing.T, store *approvals.Store) *digestRig {
 // scheduler builds a replica the way run does.
 func (r *digestRig) scheduler(t *testing.T, owner string) *digest.Service {
 	t.Helper()
-	client, err := ld.NewClient(r.ld.URL(), ld.Options{Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+	base := r.ldURL
+	if base == "" {
+		base = r.ld.URL()
+	}
+	client, err := ld.NewClient(base, ld.Options{Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,6 +277,47 @@ func TestDigestManyEntriesAcrossPages(t *testing.T) {
 		t.Fatalf("%d blocks, %v", len(blocks), err)
 	}
 	wantContains(t, "the digest", unescapeJSON(posts[0].Params["blocks"]), "…and 150 more changes in <"+r.ld.URL()+"/settings/history|LaunchDarkly's audit log>")
+}
+
+func TestDigestLaunchDarkly429MidFetch(t *testing.T) {
+	t.Parallel()
+	r := newDigestRig(t, approvals.NewTestStore(t))
+	target, err := url.Parse(r.ld.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var auditCalls atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/api/v2/auditlog" && auditCalls.Add(1) == 4 { // the fourth page
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"code":"rate_limited","message":"slow down"}`))
+			return
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(front.Close)
+	r.ldURL = front.URL
+	s := r.scheduler(t, "r1")
+	subscribeDigest(t, s, channelID, berlinNine, false)
+	t0 := time.Date(2030, 1, 14, 9, 0, 0, 0, time.UTC)
+	for i := range 250 {
+		r.entry(fmt.Sprintf("m%03d", i), t0.Add(time.Duration(i)*time.Minute), "production", fmt.Sprintf("bulk-flag-%02d", i%25), "")
+	}
+	r.clock.Set(time.Date(2030, 1, 15, 8, 0, 1, 0, time.UTC))
+	tickDigests(t, s, s)
+	posts := r.digestPosts()
+	if len(posts) != 1 {
+		t.Fatalf("%d digests, want 1", len(posts))
+	}
+	if got := posts[0].Params["text"]; got != "LaunchDarkly digest: 250 changes to 25 flags" {
+		t.Errorf("text = %q; want every entry once despite the 429", got)
+	}
+	if got := auditCalls.Load(); got != 14 {
+		t.Errorf("%d audit-log requests, want 14 (13 pages and one retry)", got)
+	}
 }
 
 // TestDigestThroughRun drives the digest commands through run, the fake

@@ -305,6 +305,9 @@ func parseDigestSubscribe(a *parseArgs, words []string) (Command, error) {
 			c.Schedule.TZ, sawTZ = loc.String(), true
 			continue
 		}
+		if hint := digestWordHint(w); hint != "" {
+			return nil, a.usagef("%s", hint)
+		}
 		return nil, a.usagef("I don't understand %s. Usage: `%s`.", echo(w), a.entry.Usage)
 	}
 	var err error
@@ -332,6 +335,25 @@ func parseDigestSubscribe(a *parseArgs, words []string) (Command, error) {
 		}
 	}
 	return c, nil
+}
+
+// digestWordHint says what to type instead of a word of `digest subscribe`
+// that looks like a misspelt channel, time, frequency or time zone; "" when
+// it looks like none of them.
+func digestWordHint(w string) string {
+	lw := strings.ToLower(w)
+	letters := strings.TrimLeft(lw, "0123456789")
+	switch {
+	case strings.HasPrefix(w, "<#") || strings.HasPrefix(w, "#"):
+		return fmt.Sprintf("I don't understand %s: give one channel, right after `subscribe`, e.g. `/flag digest subscribe #releases daily 09:00`.", echo(w))
+	case strings.Contains(w, ":") || (letters != lw && (letters == "" || letters == "am" || letters == "pm" || letters == "h")):
+		return fmt.Sprintf("I don't understand %s as a time: give a 24-hour `HH:MM`, e.g. `09:00` or `17:30`.", echo(w))
+	case strings.HasSuffix(lw, "ly"):
+		return fmt.Sprintf("I don't understand %s: digests are `hourly`, `daily` or `weekly`, e.g. `/flag digest subscribe weekly mon 09:00`.", echo(w))
+	case lw == "local" || (len(w) >= 2 && len(w) <= 5 && strings.ToUpper(w) == w && strings.Trim(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""):
+		return fmt.Sprintf("I don't understand %s: give the time zone as an IANA name such as `Europe/Berlin`, `America/New_York` or `UTC`.", echo(w))
+	}
+	return ""
 }
 
 // channelRef reads a channel as Slack escapes it, <#C123|name> or <#C123>.
@@ -428,7 +450,8 @@ func (e *Executor) digestSubscribe(ctx context.Context, actor Actor, conn Connec
 		return nil, &Error{Kind: KindInvalid, Msg: fmt.Sprintf("I can't post in %s. Invite @flagbot to %s (`/invite @flagbot`) and subscribe again.", where, where), Err: err}
 	}
 	if err != nil {
-		return nil, storeError("subscribe", err)
+		// Slack (checking the channel) or the store: say neither for sure.
+		return nil, &Error{Kind: KindUnavailable, Msg: "I couldn't set up the digest just now: Slack or my state store did not answer. Nothing was saved; try `/flag digest subscribe` again in a minute.", Err: err}
 	}
 	return DigestSubscribedResult{Subscription: sub}, nil
 }
@@ -487,6 +510,8 @@ func (e *Executor) digestNow(ctx context.Context, actor Actor, c DigestNow) (Res
 		return nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("There is no digest subscription `%s`. `/flag digest list` shows them.", id), Err: err}
 	case errors.Is(err, ErrDigestBusy):
 		return nil, &Error{Kind: KindConflict, Msg: "That digest is being posted right now; it will be in the channel in a moment.", Err: err}
+	case errors.Is(err, ErrCannotPost):
+		return nil, &Error{Kind: KindInvalid, Msg: fmt.Sprintf("I can't post digest `%s` in its channel any more. Invite @flagbot there (`/invite @flagbot`) and run `/flag digest now %s` again.", id, id), Err: err}
 	case err != nil:
 		return nil, digestRunError(ctx, err)
 	}

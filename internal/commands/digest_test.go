@@ -94,6 +94,7 @@ type memDigests struct {
 	subs      map[string]DigestSubscription
 	n         int
 	cannot    bool  // Subscribe answers ErrCannotPost
+	subErr    error // Subscribe's error otherwise
 	runErr    error // RunNow's error
 	ran       []string
 	subscribe []DigestSubscription
@@ -102,6 +103,9 @@ type memDigests struct {
 func (m *memDigests) Subscribe(_ context.Context, s DigestSubscription) (DigestSubscription, error) {
 	if m.cannot {
 		return DigestSubscription{}, fmt.Errorf("slack: %w", ErrCannotPost)
+	}
+	if m.subErr != nil {
+		return DigestSubscription{}, m.subErr
 	}
 	m.n++
 	s.ID = fmt.Sprintf("d%d", m.n)
@@ -188,6 +192,12 @@ func TestExecuteDigestSubscribe(t *testing.T) {
 	if len(d.subscribe) != 1 {
 		t.Errorf("%d subscriptions stored", len(d.subscribe))
 	}
+	// Slack failing to answer conversations.info is not the store failing.
+	d.cannot, d.subErr = false, errors.New("digest: check channel: slackapp: conversations.info C0X: missing_scope")
+	_, err = r.exec.Execute(t.Context(), actor, DigestSubscribe{})
+	if e := wantKind(t, err, KindUnavailable); !strings.Contains(e.Msg, "try `/flag digest subscribe` again") {
+		t.Errorf("subscribe failure: %q", e.Msg)
+	}
 }
 
 func TestExecuteDigestListUnsubscribeNow(t *testing.T) {
@@ -220,6 +230,11 @@ func TestExecuteDigestListUnsubscribeNow(t *testing.T) {
 	d.runErr = fmt.Errorf("fetch: %w", &ld.APIError{Status: 401, Code: "unauthorized"})
 	_, err = r.exec.Execute(t.Context(), here, DigestNow{ID: "d1"})
 	wantKind(t, err, KindUnauthorized)
+	d.runErr = fmt.Errorf("post: %w", ErrCannotPost)
+	_, err = r.exec.Execute(t.Context(), here, DigestNow{ID: "d1"})
+	if e := wantKind(t, err, KindInvalid); !strings.Contains(e.Msg, "/invite @flagbot") {
+		t.Errorf("now in a channel the bot left: %q", e.Msg)
+	}
 	d.runErr = errors.New("slack down")
 	_, err = r.exec.Execute(t.Context(), here, DigestNow{ID: "d1"})
 	wantKind(t, err, KindUnavailable)
@@ -282,4 +297,27 @@ func checkParsedDigest(t *testing.T, in string, cmd Command) bool {
 		return false
 	}
 	return true
+}
+
+func TestParseDigestSubscribeHints(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"digest subscribe 25:00":                    "24-hour `HH:MM`",
+		"digest subscribe daily 9am":                "24-hour `HH:MM`",
+		"digest subscribe daily 9":                  "24-hour `HH:MM`",
+		"digest subscribe daily 9:5":                "24-hour `HH:MM`",
+		"digest subscribe monthly":                  "`hourly`, `daily` or `weekly`",
+		"digest subscribe daily 09:00 CET":          "IANA name",
+		"digest subscribe daily 09:00 Local":        "IANA name",
+		"digest subscribe <#C1|one> <#C2|two>":      "give one channel",
+		"digest subscribe daily <#C2|two>":          "give one channel",
+		"digest subscribe daily 09:00 mumble":       "I don't understand `mumble`. Usage:",
+		"digest subscribe weekly mon 08:30 Foo/Bar": "I don't know the time zone `Foo/Bar`",
+	} {
+		_, err := Parse(in)
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(ue.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want a usage error saying %q", in, err, want)
+		}
+	}
 }

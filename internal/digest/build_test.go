@@ -135,4 +135,3 @@ func BenchmarkBuild5000(b *testing.B) {
 		}
 	}
 }
-

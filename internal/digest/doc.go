@@ -34,8 +34,11 @@
 // Exactly once: each due run is claimed with a lease (SET NX) that is
 // refused once the run for that due time is marked done; the cursor (the
 // window's end plus the newest reported entry and the IDs at its
-// millisecond) moves, the run is marked done and the next run scheduled in
-// one atomic step only after Slack accepted the post. A failed post releases
+// millisecond, and the entries reported in the last Options.Lookback, so
+// entries that reach the audit log late are reported once) moves, the run
+// is marked done and the next run scheduled in one atomic step only after
+// Slack accepted the post; it never moves back. A run ends within three
+// quarters of its lease, and recording a posted run is retried. A failed post releases
 // the lease, so the next tick of any replica retries it. After downtime one
 // digest covers the gap, capped at Options.MaxGap (7 days), and says so.
 package digest

@@ -11,12 +11,16 @@ import (
 // zone: on a day when the clocks spring forward over that time the digest
 // runs as far after the gap as the time was into it (02:30 becomes 03:30),
 // and on a day when they fall back it runs once, at the first of the two
-// 02:30s. Hourly digests run on the hour.
+// 02:30s. Hourly digests run on the hour of s's time zone.
 func Next(s commands.DigestSchedule, after time.Time) time.Time {
-	if s.Frequency == commands.DigestHourly {
-		return after.Truncate(time.Hour).Add(time.Hour)
-	}
 	loc := s.Location()
+	if s.Frequency == commands.DigestHourly {
+		// On the hour of s's zone, which is not UTC's in zones such as
+		// Asia/Kolkata (+05:30).
+		_, off := after.In(loc).Zone()
+		shift := time.Duration(off) * time.Second
+		return after.Add(shift).Truncate(time.Hour).Add(time.Hour - shift)
+	}
 	y, m, d := after.In(loc).Date()
 	for i := 0; i <= 8; i++ {
 		if s.Frequency == commands.DigestWeekly {

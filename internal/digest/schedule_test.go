@@ -54,6 +54,8 @@ func TestNext(t *testing.T) {
 		{"weekly across spring forward", weekly(time.Sunday, 2, 30, "Europe/Berlin"), time.Date(2026, 3, 23, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)},
 		{"hourly", commands.DigestSchedule{Frequency: commands.DigestHourly}, time.Date(2026, 11, 27, 5, 59, 59, 0, time.UTC), time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)},
 		{"hourly on the hour", commands.DigestSchedule{Frequency: commands.DigestHourly}, time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC), time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC)},
+		{"hourly on the local hour in a half-hour zone", commands.DigestSchedule{Frequency: commands.DigestHourly, TZ: "Asia/Kolkata"}, time.Date(2026, 11, 27, 6, 10, 0, 0, time.UTC), time.Date(2026, 11, 27, 6, 30, 0, 0, time.UTC)},
+		{"hourly on the hour in a whole-hour zone", commands.DigestSchedule{Frequency: commands.DigestHourly, TZ: "America/New_York"}, time.Date(2026, 11, 27, 6, 10, 0, 0, time.UTC), time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,10 +25,13 @@ const (
 	DefaultMaxGap     = 7 * 24 * time.Hour
 	DefaultLease      = 2 * time.Minute
 	DefaultMaxEntries = 1000
+	DefaultLookback   = 5 * time.Minute
 	// dueBatch is how many due subscriptions one tick takes on.
 	dueBatch = 100
 	// runTimeout bounds one subscription's run within a tick.
 	runTimeout = 90 * time.Second
+	// completeAttempts is how often recording a posted run is tried.
+	completeAttempts = 3
 )
 
 // Store is the Redis side of digests; *approvals.Store implements it.
@@ -65,16 +68,22 @@ type Options struct {
 	BaseURL string
 	// Interval is how often Run ticks (default 30 s).
 	Interval time.Duration
-	// MaxGap is the longest window one digest covers (default 7 days).
+	// MaxGap is the longest window one digest covers (default 7 days); it
+	// is raised to a schedule's period plus a day, so a weekly digest that
+	// runs a little late is not cut.
 	MaxGap time.Duration
 	// Lease is how long a claimed run stays claimed if its replica dies
-	// (default 2 minutes).
+	// (default 2 minutes). A run is given at most three quarters of it.
 	Lease time.Duration
 	// MaxEntries is the most audit entries one digest fetches (default 1000,
 	// the LaunchDarkly client's page cap).
 	MaxEntries int
 	// Owner names this replica in claims (default random).
 	Owner string
+	// Lookback is how far before the last window's end a digest looks for
+	// entries that reached the audit log late, reporting those it has not
+	// (default 5 minutes; negative turns it off).
+	Lookback time.Duration
 }
 
 // Service keeps digest subscriptions, runs the scheduler and implements
@@ -109,6 +118,10 @@ func New(store Store, ws commands.Workspaces, clients commands.ClientFunc, sl Sl
 	if opts.Lease <= 0 {
 		opts.Lease = DefaultLease
 	}
+	if opts.Lookback == 0 {
+		opts.Lookback = DefaultLookback
+	}
+	opts.Lookback = max(opts.Lookback, 0)
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = DefaultMaxEntries
 	}
@@ -220,11 +233,20 @@ func (s *Service) RunNow(ctx context.Context, ws commands.Workspace, id string) 
 		}
 		return commands.DigestRun{}, commands.ErrDigestBusy
 	}
-	res, err := s.runClaimed(ctx, k, time.Time{}, true)
+	rctx, cancel := context.WithTimeout(ctx, s.runTimeout())
+	defer cancel()
+	res, err := s.runClaimed(rctx, k, time.Time{}, true)
 	if err != nil {
 		return commands.DigestRun{}, err
 	}
 	return res, nil
+}
+
+// runTimeout bounds one claimed run so that it ends well before its lease
+// expires: a run still posting after its lease ran out could post the same
+// window as the replica that claims it next.
+func (s *Service) runTimeout() time.Duration {
+	return min(runTimeout, s.opts.Lease*3/4)
 }
 
 // cursor is the position after the last reported entry.
@@ -237,6 +259,17 @@ type cursor struct {
 	// never repeats them.
 	LastDate int64    `json:"last_date,omitempty"`
 	LastIDs  []string `json:"last_ids,omitempty"`
+	// Recent are all the entries reported from RecentSince (epoch ms, at
+	// most Options.Lookback before WindowEnd) on, so looking back for late
+	// entries never repeats them.
+	RecentSince int64           `json:"recent_since,omitempty"`
+	Recent      []reportedEntry `json:"recent,omitempty"`
+}
+
+// reportedEntry is an audit entry already reported.
+type reportedEntry struct {
+	ID   string `json:"id"`
+	Date int64  `json:"date"`
 }
 
 // Tick runs every subscription that is due now, each exactly once across
@@ -260,7 +293,7 @@ func (s *Service) Tick(ctx context.Context) error {
 		if !claimed {
 			continue
 		}
-		rctx, cancel := context.WithTimeout(ctx, runTimeout)
+		rctx, cancel := context.WithTimeout(ctx, s.runTimeout())
 		if _, err := s.runClaimed(rctx, d.Key, d.Due, false); err != nil {
 			s.log.WarnContext(ctx, "digest run failed; retrying next tick", "team", d.Key.TeamID, "id", d.Key.ID, "err", err)
 		}
@@ -343,14 +376,36 @@ func (s *Service) runClaimed(ctx context.Context, k approvals.DigestKey, due tim
 		return commands.DigestRun{}, release(fmt.Errorf("digest: encode cursor: %w", err))
 	}
 	// The post is out: record it even if the caller's context just ended.
+	// A lost write here means a second post once the lease expires, so a
+	// failure of the store is retried (a lost lease is not: the script
+	// wrote nothing, or a retry finds its own earlier success).
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.store.CompleteDigestRun(cctx, k, due, s.opts.Owner, data, next); err != nil {
-		return commands.DigestRun{}, fmt.Errorf("digest: record run: %w", err)
+	for attempt := 1; ; attempt++ {
+		err = s.store.CompleteDigestRun(cctx, k, due, s.opts.Owner, data, next)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, approvals.ErrLeaseLost) || attempt == completeAttempts || !sleepCtx(cctx, time.Duration(attempt)*100*time.Millisecond) {
+			s.log.ErrorContext(ctx, "digest posted but not recorded; it may be posted again", "team", k.TeamID, "id", k.ID, "err", err)
+			return commands.DigestRun{}, fmt.Errorf("digest: record run: %w", err)
+		}
 	}
 	s.log.InfoContext(ctx, "digest run", "team", k.TeamID, "id", k.ID, "channel", sub.ChannelID,
 		"changes", d.Total, "posted", d.Total > 0 || sub.PostEmpty || manual, "next_run", next)
 	return run, nil
+}
+
+// sleepCtx waits d unless ctx ends first; it reports whether it waited.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // permanent reports errors that retrying every tick cannot fix.
@@ -379,9 +434,13 @@ func (s *Service) collect(ctx context.Context, sub commands.DigestSubscription, 
 	if cur.WindowEnd != 0 {
 		from = time.UnixMilli(cur.WindowEnd)
 	}
+	// A window may run a little over its period (a late tick, an autumn
+	// clock change), so the cap is never less than a period and a day: a
+	// weekly digest is not cut short by a 7-day MaxGap.
+	maxGap := max(s.opts.MaxGap, Period(sub.Schedule)+24*time.Hour)
 	var capped time.Time
-	if end.Sub(from) > s.opts.MaxGap {
-		capped, from = from, end.Add(-s.opts.MaxGap)
+	if end.Sub(from) > maxGap {
+		capped, from = from, end.Add(-maxGap)
 	}
 	if !from.Before(end) {
 		from = end
@@ -400,24 +459,62 @@ func (s *Service) collect(ctx context.Context, sub commands.DigestSubscription, 
 	if f.Tag != "" {
 		spec += ";" + f.Tag
 	}
+	// Entries can reach the audit log after a window that covers their
+	// date was fetched (LaunchDarkly's ingestion, clocks apart): look back
+	// Lookback before the last window's end for entries not yet reported.
+	// Only as far back as the cursor lists what it reported (a cursor
+	// written without Recent lists nothing).
+	fetchFrom := from
+	lookback := cur.RecentSince != 0 && capped.IsZero() && s.opts.Lookback > 0
+	if lookback {
+		lb := max(cur.WindowEnd-s.opts.Lookback.Milliseconds(), cur.RecentSince)
+		if t := time.UnixMilli(lb); t.Before(from) {
+			fetchFrom = t
+		}
+	}
+	reported := make(map[string]bool, len(cur.Recent))
+	for _, r := range cur.Recent {
+		reported[r.ID] = true
+	}
 	var entries []ld.AuditEntry
-	if from.Before(end) {
+	if fetchFrom.Before(end) {
 		entries, err = client.ListAuditLog(ctx, ld.AuditLogOptions{
-			Spec: spec, After: from.Add(-time.Millisecond), Before: end, Limit: s.opts.MaxEntries,
+			Spec: spec, After: fetchFrom.Add(-time.Millisecond), Before: end, Limit: s.opts.MaxEntries,
 		})
 		if err != nil {
 			return Digest{}, cur, fmt.Errorf("digest: fetch audit log: %w", err)
 		}
 	}
 	truncated := len(entries) >= s.opts.MaxEntries
-	fromMs, endMs := from.UnixMilli(), end.UnixMilli()
+	fromMs, endMs := fetchFrom.UnixMilli(), end.UnixMilli()
 	kept := entries[:0]
-	next := cursor{WindowEnd: endMs, LastDate: cur.LastDate, LastIDs: slices.Clone(cur.LastIDs)}
+	// The cursor never moves back, even when this replica's clock is behind
+	// the one that wrote it: that would report the gap between them again.
+	next := cursor{WindowEnd: max(endMs, cur.WindowEnd), LastDate: cur.LastDate, LastIDs: slices.Clone(cur.LastIDs)}
+	// next.Recent lists every entry reported from next.RecentSince on:
+	// those of cur.Recent from cur.RecentSince, and this window's from
+	// fetchFrom.
+	keepSince := next.WindowEnd - s.opts.Lookback.Milliseconds()
+	if s.opts.Lookback > 0 {
+		since := fetchFrom.UnixMilli()
+		if lookback {
+			since = min(since, cur.RecentSince)
+		}
+		next.RecentSince = max(keepSince, since)
+		for _, r := range cur.Recent {
+			if r.Date >= next.RecentSince {
+				next.Recent = append(next.Recent, r)
+			}
+		}
+	}
 	for _, e := range entries {
-		if e.Date < fromMs || e.Date >= endMs || (e.Date == cur.LastDate && slices.Contains(cur.LastIDs, e.ID)) {
+		if e.Date < fromMs || e.Date >= endMs || reported[e.ID] || (e.Date == cur.LastDate && slices.Contains(cur.LastIDs, e.ID)) {
 			continue
 		}
 		kept = append(kept, e)
+		if s.opts.Lookback > 0 && e.Date >= next.RecentSince {
+			next.Recent = append(next.Recent, reportedEntry{ID: e.ID, Date: e.Date})
+		}
 		switch {
 		case e.Date > next.LastDate:
 			next.LastDate, next.LastIDs = e.Date, []string{e.ID}

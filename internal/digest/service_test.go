@@ -546,3 +546,218 @@ func TestRunStopsWithContext(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+func TestWeeklyDigestRunningLateIsNotCapped(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	s := h.service("r1")
+	h.subscribe(s, commands.DigestSubscription{Schedule: commands.DigestSchedule{
+		Frequency: commands.DigestWeekly, Weekday: time.Monday, Hour: 9, TZ: "Europe/Berlin"}})
+	// Monday 30 Nov 2026, 09:00 Berlin is 08:00 UTC; the tick comes 1 s late.
+	h.clock.Set(time.Date(2026, 11, 30, 8, 0, 1, 0, time.UTC))
+	h.tick(s)
+	// The next week's tick comes 25 s late: the window is 7 days and 24 s.
+	h.entry("early", time.Date(2026, 11, 30, 8, 0, 10, 0, time.UTC), "web", "production", "checkout", "")
+	h.entry("later", time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.clock.Set(time.Date(2026, 12, 7, 8, 0, 25, 0, time.UTC))
+	h.tick(s)
+	posts := h.slack.Posts()
+	if len(posts) != 1 {
+		t.Fatalf("%d posts, want 1", len(posts))
+	}
+	d := posts[0].Digest
+	if d.Capped || !slices.Equal(ids(d), []string{"early", "later"}) {
+		t.Errorf("late weekly digest: capped %v, window %v – %v, ids %v; want the whole week", d.Capped, d.From, d.To, ids(d))
+	}
+}
+
+// slowSlack accepts its first post only after delay, unless the run's
+// context ends first (then Slack never saw it).
+type slowSlack struct {
+	*fakeSlack
+	delay time.Duration
+	slow  atomic.Bool
+}
+
+func (s *slowSlack) PostDigest(ctx context.Context, ch string, d Digest) error {
+	if s.slow.CompareAndSwap(true, false) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(s.delay):
+		}
+	}
+	return s.fakeSlack.PostDigest(ctx, ch, d)
+}
+
+func TestRunEndsBeforeItsLease(t *testing.T) {
+	t.Parallel()
+	// miniredis never expires the lease on its own; real Redis does, and
+	// there replica b claims the run while a's post is in flight.
+	stores(t, func(t *testing.T, store *approvals.Store) {
+		h := newHarness(t, store)
+		slow := &slowSlack{fakeSlack: h.slack, delay: 2 * time.Second}
+		slow.slow.Store(true)
+		svc := func(owner string) *Service {
+			c, err := ld.NewClient(h.base, ld.Options{Sleep: h.sleep.Sleep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients := func(tok secret.Secret) commands.LaunchDarkly { return c.WithToken(tok) }
+			return New(h.store, h.ws, clients, slow, Options{Now: h.clock.Now, Owner: owner, Lease: 400 * time.Millisecond})
+		}
+		a, b := svc("replica-a"), svc("replica-b")
+		h.subscribe(a, commands.DigestSubscription{})
+		h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+		h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+		done := make(chan time.Duration)
+		go func() {
+			start := time.Now()
+			if err := a.Tick(t.Context()); err != nil {
+				t.Errorf("Tick a: %v", err)
+			}
+			done <- time.Since(start)
+		}()
+		// b ticks after a's lease ran out.
+		time.Sleep(600 * time.Millisecond)
+		h.tick(b)
+		if took := <-done; took > 1500*time.Millisecond {
+			t.Errorf("a's run took %v, beyond its 400ms lease", took)
+		}
+		if posts := h.slack.Posts(); len(posts) > 1 {
+			t.Fatalf("%d posts of one digest: a run outlived its lease", len(posts))
+		}
+	})
+}
+
+func TestCursorNeverMovesBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	ahead, behind := h.service("ahead"), h.service("behind")
+	sub := h.subscribe(ahead, commands.DigestSubscription{})
+	h.entry("e1", time.Date(2026, 11, 27, 9, 0, 6, 0, time.UTC), "web", "production", "checkout", "")
+	h.entry("e2", time.Date(2026, 11, 27, 9, 0, 7, 0, time.UTC), "web", "production", "checkout", "")
+	// `digest now` on a replica whose clock reads 09:00:10 reports both.
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 10, 0, time.UTC))
+	if run, err := ahead.RunNow(t.Context(), testWS, sub.ID); err != nil || run.Changes != 2 {
+		t.Fatalf("RunNow = %+v, %v", run, err)
+	}
+	// The 09:00 run goes to a replica whose clock is 5 s behind.
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 5, 0, time.UTC))
+	h.tick(behind)
+	h.entry("e3", time.Date(2026, 11, 27, 18, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.clock.Set(time.Date(2026, 11, 28, 9, 0, 1, 0, time.UTC))
+	h.tick(ahead)
+	posts := h.slack.Posts()
+	if len(posts) != 2 || !slices.Equal(ids(posts[1].Digest), []string{"e3"}) {
+		t.Fatalf("%d posts, last %v; want the next day's digest with e3 only", len(posts), ids(posts[len(posts)-1].Digest))
+	}
+}
+
+// flakyStore fails the first failComplete CompleteDigestRun calls as Redis
+// would when a connection drops.
+type flakyStore struct {
+	Store
+	mu           sync.Mutex
+	failComplete int
+}
+
+func (f *flakyStore) CompleteDigestRun(ctx context.Context, k approvals.DigestKey, due time.Time, owner string, cursor []byte, next time.Time) error {
+	f.mu.Lock()
+	fail := f.failComplete > 0
+	if fail {
+		f.failComplete--
+	}
+	f.mu.Unlock()
+	if fail {
+		return fmt.Errorf("flaky: %w", approvals.ErrUnavailable)
+	}
+	return f.Store.CompleteDigestRun(ctx, k, due, owner, cursor, next)
+}
+
+func TestPostedRunRecordedDespiteStoreBlip(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	flaky := &flakyStore{Store: h.store, failComplete: 1}
+	c, err := ld.NewClient(h.base, ld.Options{Sleep: h.sleep.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := func(tok secret.Secret) commands.LaunchDarkly { return c.WithToken(tok) }
+	s := New(flaky, h.ws, clients, h.slack, Options{Now: h.clock.Now, Owner: "r1"})
+	h.subscribe(s, commands.DigestSubscription{})
+	h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	list, err := s.List(t.Context(), testWS)
+	if err != nil || len(list) != 1 || !list[0].NextRun.Equal(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)) {
+		t.Fatalf("after a posted run: %+v, %v; want it recorded and the next run tomorrow", list, err)
+	}
+	if n := len(h.slack.Posts()); n != 1 {
+		t.Errorf("%d posts, want 1", n)
+	}
+}
+
+func TestLateEntryReportedOnce(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, store *approvals.Store) {
+		h := newHarness(t, store)
+		s := h.service("r1")
+		h.subscribe(s, commands.DigestSubscription{})
+		h.entry("e1", time.Date(2026, 11, 27, 8, 59, 58, 0, time.UTC), "web", "production", "checkout", "")
+		h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+		h.tick(s)
+		// Dated before the 09:00:01 run's end but only now in the audit log.
+		h.entry("late", time.Date(2026, 11, 27, 8, 59, 59, 0, time.UTC), "web", "production", "checkout", "")
+		h.entry("e2", time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+		h.clock.Set(time.Date(2026, 11, 28, 9, 0, 1, 0, time.UTC))
+		h.tick(s)
+		h.entry("e3", time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+		h.clock.Set(time.Date(2026, 11, 29, 9, 0, 1, 0, time.UTC))
+		h.tick(s)
+		posts := h.slack.Posts()
+		var got [][]string
+		for _, p := range posts {
+			got = append(got, ids(p.Digest))
+		}
+		want := [][]string{{"e1"}, {"e2", "late"}, {"e3"}}
+		if len(got) != len(want) {
+			t.Fatalf("digests = %v, want %v", got, want)
+		}
+		for i := range want {
+			if !slices.Equal(got[i], want[i]) {
+				t.Fatalf("digests = %v, want %v (the late entry once, nothing repeated)", got, want)
+			}
+		}
+	})
+}
+
+// A cursor written without the entries it reported (Lookback off, or by an
+// older Flagbot) is not looked behind, so nothing is reported twice.
+func TestLookbackNeedsReportedEntries(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, approvals.NewTestStore(t))
+	c, err := ld.NewClient(h.base, ld.Options{Sleep: h.sleep.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := func(tok secret.Secret) commands.LaunchDarkly { return c.WithToken(tok) }
+	old := New(h.store, h.ws, clients, h.slack, Options{Now: h.clock.Now, Owner: "old", Lookback: -1})
+	s := h.service("new")
+	h.subscribe(s, commands.DigestSubscription{})
+	h.entry("e0", time.Date(2026, 11, 27, 8, 59, 57, 0, time.UTC), "web", "production", "checkout", "")
+	h.entry("e1", time.Date(2026, 11, 27, 8, 59, 58, 0, time.UTC), "web", "production", "checkout", "")
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.tick(old)
+	h.entry("e2", time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.clock.Set(time.Date(2026, 11, 28, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	posts := h.slack.Posts()
+	if len(posts) != 2 || !slices.Equal(ids(posts[0].Digest), []string{"e0", "e1"}) || !slices.Equal(ids(posts[1].Digest), []string{"e2"}) {
+		var got [][]string
+		for _, p := range posts {
+			got = append(got, ids(p.Digest))
+		}
+		t.Fatalf("digests = %v, want [[e0 e1] [e2]]", got)
+	}
+}

@@ -18,6 +18,9 @@ const (
 	maxDigestFlaps          = 5   // "switched several times" lines
 	maxDigestComment        = 200 // runes of a comment
 	maxDigestPeople         = 10  // names in the header
+	// digestChunkReserve is the room a flag's section keeps for its
+	// "…and N more changes to this flag" line.
+	digestChunkReserve = 64
 )
 
 // RenderDigest renders a digest as a channel message within Slack's limits:
@@ -171,7 +174,12 @@ func digestFlagChunk(fg digest.FlagGroup, loc *time.Location, sameDay bool, limi
 	}
 	b.WriteString(code(fg.Key))
 	fmt.Fprintf(&b, " · %s", countNoun(fg.Changes, "change", "changes"))
+	// The chunk must fit one section with its "…and N more" line, or
+	// packChunks would cut changes off without counting them.
+	budget := MaxSectionText - digestChunkReserve
+	n := runeLen(b.String())
 	shown := 0
+envs:
 	for _, eg := range fg.Envs {
 		env := "_all environments_"
 		if eg.Key != "" {
@@ -180,12 +188,25 @@ func digestFlagChunk(fg digest.FlagGroup, loc *time.Location, sameDay bool, limi
 		if eg.Critical {
 			env += " :red_circle:"
 		}
-		b.WriteString("\n" + env)
-		for _, c := range eg.Changes {
+		header := "\n" + env
+		for i, c := range eg.Changes {
 			if shown == limit {
-				break
+				break envs
 			}
-			b.WriteString("\n• " + digestChangeLine(c, loc, sameDay))
+			line := "\n• " + digestChangeLine(c, loc, sameDay)
+			if i == 0 {
+				line = header + line
+			}
+			l := runeLen(line)
+			if n+l > budget {
+				if shown > 0 {
+					break envs
+				}
+				line = truncMrkdwn(line, budget-n) // one change longer than a section
+				l = runeLen(line)
+			}
+			b.WriteString(line)
+			n += l
 			shown++
 		}
 	}

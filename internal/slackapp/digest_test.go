@@ -229,3 +229,45 @@ func BenchmarkRenderDigest5000(b *testing.B) {
 		}
 	}
 }
+
+func TestRenderDigestLongChangesCounted(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	long := strings.Repeat("deploy & verify <step> ", 12) // ~280 runes, more once escaped
+	cases := map[string]func(i int) ld.AuditEntry{
+		"long comments": func(i int) ld.AuditEntry {
+			return ld.AuditEntry{ID: fmt.Sprintf("e%02d", i), Date: t0.Add(time.Duration(i) * time.Minute).UnixMilli(),
+				TitleVerb: strings.Repeat("updated the rules ", 8), Comment: long,
+				Member:   &ld.Member{FirstName: "Ana"},
+				Accesses: []ld.Access{{Action: "updateRules", Resource: fmt.Sprintf("proj/web:env/%s:flag/one-flag", []string{"production", "staging"}[i%2])}}}
+		},
+		"one huge change": func(i int) ld.AuditEntry {
+			return ld.AuditEntry{ID: fmt.Sprintf("e%02d", i), Date: t0.Add(time.Duration(i) * time.Minute).UnixMilli(),
+				Member:   &ld.Member{FirstName: strings.Repeat("<Ana> ", 600)},
+				Accesses: []ld.Access{{Action: "updateRules", Resource: "proj/web:env/production:flag/one-flag"}}}
+		},
+	}
+	for name, entry := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var entries []ld.AuditEntry
+			for i := range 14 {
+				entries = append(entries, entry(i))
+			}
+			d := digest.Build(entries, digest.Window{Filter: commands.DigestFilter{Project: "web"}, From: t0, To: t0.Add(24 * time.Hour), BaseURL: baseURL})
+			m := RenderDigest(d)
+			if err := CheckLimits(m.Blocks); err != nil {
+				t.Fatal(err)
+			}
+			text := messageText(m)
+			listed := strings.Count(text, "\n• ")
+			more := 0
+			if i := strings.Index(text, "\n…and "); i >= 0 {
+				fmt.Sscanf(text[i+len("\n…and "):], "%d", &more)
+			}
+			if listed == 0 || listed+more != d.Total {
+				t.Errorf("%d listed + %d counted as more != %d changes; some were cut off uncounted", listed, more, d.Total)
+			}
+		})
+	}
+}
