@@ -68,7 +68,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			d, err := time.ParseDuration(raw)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("%s must be a duration such as 10s or 1m, not %q", name, raw))
-				continue
+				// The default (always valid) keeps the range check below
+				// from naming the same variable a second time.
+				d, _ = time.ParseDuration(f.Tag.Get("default"))
 			}
 			field.SetInt(int64(d))
 		case f.Type.Kind() == reflect.Slice:

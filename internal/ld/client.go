@@ -156,10 +156,34 @@ func (c *Client) WithToken(token secret.Secret) *Client {
 	return &c2
 }
 
+// String describes the client without its token. fmt cannot call the
+// token's own redacting methods on an unexported field, so without this a
+// client printed with %v, %+v or a slog text handler would show the token.
+func (c Client) String() string {
+	if c.base == nil {
+		return "ld.Client()"
+	}
+	return "ld.Client(" + c.BaseURL() + ")"
+}
+
+// GoString is String, for %#v.
+func (c Client) GoString() string { return c.String() }
+
+// LogValue is String, for log/slog.
+func (c Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
 // BaseURL returns the instance's base URL without a trailing slash, for
 // links into LaunchDarkly's UI (join it with a flag environment's _site.href).
 func (c *Client) BaseURL() string {
 	return strings.TrimSuffix(c.base.String(), "/")
+}
+
+// outlasts reports whether waiting d would run past ctx's deadline, in which
+// case a retry could never be sent and the failure at hand is the better
+// answer.
+func outlasts(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && time.Until(deadline) < d
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -177,7 +201,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // (such as "api/v2/flags/web?env=production"). A leading slash is ignored,
 // so host-relative hrefs from _links resolve under the base URL too. A
 // non-nil body is sent as JSON with contentType, or application/json when
-// contentType is empty.
+// contentType is empty. A path with a "." or ".." segment gives an *APIError
+// matching ErrNotFound, and nothing is sent.
 func (c *Client) newRequest(ctx context.Context, method, ref string, body any, contentType string) (*http.Request, error) {
 	rel, err := url.Parse(strings.TrimLeft(ref, "/"))
 	if err != nil {
@@ -185,6 +210,16 @@ func (c *Client) newRequest(ctx context.Context, method, ref string, body any, c
 	}
 	if rel.Scheme != "" || rel.Host != "" || rel.User != nil {
 		return nil, fmt.Errorf("refusing absolute URL for %s", method)
+	}
+	// A key typed as "." or ".." would be a dot segment, which resolving
+	// removes: `/flag show ..` would reach GET api/v2/flags, and a project
+	// of ".." any endpoint one level up, with the workspace's token. No
+	// LaunchDarkly key is a dot segment, so such a resource does not exist.
+	for seg := range strings.SplitSeq(rel.EscapedPath(), "/") {
+		if seg == "." || seg == ".." {
+			return nil, &APIError{Status: http.StatusNotFound, Code: "not_found",
+				Message: "a key cannot be . or ..", Method: method, Path: "/" + rel.EscapedPath()}
+		}
 	}
 	u := c.base.ResolveReference(rel)
 
@@ -217,7 +252,9 @@ func (c *Client) newRequest(ctx context.Context, method, ref string, body any, c
 
 // do sends req and decodes a success answer's JSON body into v (unless v is
 // nil). It waits and retries after 429 for every method and after 5xx or
-// network failures for GETs only, at most MaxRetries times. Errors are
+// network failures for GETs only, at most MaxRetries times, and only when the
+// wait ends before ctx's deadline (otherwise the failure is returned at
+// once rather than turned into a deadline error). Errors are
 // *APIError, *RateLimitError, errors wrapping ErrUnavailable for network
 // failures, or ctx's error.
 func (c *Client) do(req *http.Request, v any) error {
@@ -241,8 +278,8 @@ func (c *Client) do(req *http.Request, v any) error {
 			}
 			c.log.WarnContext(ctx, "ld request failed", "method", method, "path", path,
 				"duration", time.Since(start), "attempt", attempt+1, "err", err)
-			if read && attempt < c.maxRetries {
-				if err := c.sleep(ctx, c.backoff(attempt)); err != nil {
+			if wait := c.backoff(attempt); read && attempt < c.maxRetries && !outlasts(ctx, wait) {
+				if err := c.sleep(ctx, wait); err != nil {
 					return fmt.Errorf("%s %s: %w", method, path, err)
 				}
 				continue
@@ -256,8 +293,10 @@ func (c *Client) do(req *http.Request, v any) error {
 			c.log.WarnContext(ctx, "ld rate limited", "method", method, "path", path,
 				"status", resp.StatusCode, "duration", time.Since(start), "ld_request_id", apiErr.ID,
 				"attempt", attempt+1, "wait", wait)
-			if attempt < c.maxRetries {
-				if err := c.sleep(ctx, c.jitter(wait)); err != nil {
+			// A wait the caller's deadline cannot cover would only turn
+			// "rate limited" into "timed out": say so now instead.
+			if jittered := c.jitter(wait); attempt < c.maxRetries && !outlasts(ctx, jittered) {
+				if err := c.sleep(ctx, jittered); err != nil {
 					return fmt.Errorf("%s %s: %w", method, path, err)
 				}
 				continue
@@ -265,12 +304,16 @@ func (c *Client) do(req *http.Request, v any) error {
 			return &RateLimitError{APIError: *apiErr, RetryAfter: wait}
 		}
 
+		var wait time.Duration
 		if resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented && read && attempt < c.maxRetries {
+			wait = c.backoff(attempt)
+		}
+		if wait > 0 && !outlasts(ctx, wait) {
 			apiErr := readAPIError(resp, method, path)
 			c.log.WarnContext(ctx, "ld server error, retrying", "method", method, "path", path,
 				"status", resp.StatusCode, "duration", time.Since(start), "ld_request_id", apiErr.ID,
 				"attempt", attempt+1)
-			if err := c.sleep(ctx, c.backoff(attempt)); err != nil {
+			if err := c.sleep(ctx, wait); err != nil {
 				return fmt.Errorf("%s %s: %w", method, path, err)
 			}
 			continue
