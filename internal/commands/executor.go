@@ -199,6 +199,12 @@ func (e *Executor) Connect(ctx context.Context, actor Actor, in ConnectInput) (C
 	if env != "" && project == "" {
 		return ConnectResult{}, &FieldError{Field: FieldProject, Msg: "Choose the project the default environment belongs to."}
 	}
+	for _, f := range []struct{ field, value string }{{FieldProject, project}, {FieldEnv, env}} {
+		if looksLikeSecret(f.value) {
+			// Refused before it reaches a request path or a log line.
+			return ConnectResult{}, &FieldError{Field: f.field, Msg: "That looks like a token or key, not a key of a project or environment. Paste the access token in the first field."}
+		}
+	}
 	client := e.clients(token)
 	id, err := client.CallerIdentity(ctx)
 	if err != nil {
@@ -247,6 +253,17 @@ func (e *Executor) Connect(ctx context.Context, actor Actor, in ConnectInput) (C
 		return ConnectResult{}, storeError("store workspace connection", err)
 	}
 	return ConnectResult{Info: conn.Info()}, nil
+}
+
+// looksLikeSecret reports whether s starts like a LaunchDarkly access
+// token, SDK key or mobile key.
+func looksLikeSecret(s string) bool {
+	for _, p := range []string{"api-", "sdk-", "mob-"} {
+		if strings.HasPrefix(strings.ToLower(s), p) && len(s) > 20 {
+			return true
+		}
+	}
+	return false
 }
 
 func roleOf(t ld.Token) string {

@@ -261,6 +261,8 @@ func TestConnect(t *testing.T) {
 		{name: "unknown project", in: ConnectInput{Token: "api-ok-token", Project: "nope"}, wantField: FieldProject},
 		{name: "unknown env", in: ConnectInput{Token: "api-ok-token", Project: "web", Env: "qa"}, wantField: FieldEnv},
 		{name: "env without project", in: ConnectInput{Token: "api-ok-token", Env: "qa"}, wantField: FieldProject},
+		{name: "token pasted as project", in: ConnectInput{Token: "api-ok-token", Project: "api-0f0e0d0c-1234-5678-9abc"}, wantField: FieldProject},
+		{name: "sdk key pasted as env", in: ConnectInput{Token: "api-ok-token", Project: "web", Env: "sdk-0f0e0d0c-1234-5678-9abc"}, wantField: FieldEnv},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,7 +164,7 @@ func (a *App) Run(ctx context.Context) error {
 	if done != nil {
 		select {
 		case <-done:
-		case <-time.After(a.opts.CommandTimeout + time.Second):
+		case <-time.After(a.opts.CommandTimeout + replyTimeout + time.Second):
 			a.log.Warn("shutdown: in-flight commands did not finish in time")
 		}
 	}
@@ -183,6 +184,9 @@ func (a *App) spawn(f func()) {
 	a.mu.Unlock()
 	go func() {
 		defer func() {
+			if r := recover(); r != nil {
+				a.log.Error("handler panicked", "ref", newRef(), "panic", r, "stack", string(debug.Stack()))
+			}
 			a.mu.Lock()
 			a.running--
 			if a.running == 0 && a.drained != nil {

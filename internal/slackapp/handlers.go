@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -174,6 +176,10 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 	log := a.log.With("team_id", cb.Team.ID, "user_id", cb.User.ID, "command", "connect")
 	ctx, cancel := context.WithTimeout(a.base, viewSubmissionBudget)
 	defer cancel()
+	if cb.View.State == nil {
+		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockToken): "Paste a LaunchDarkly access token."}))
+		return
+	}
 	values := cb.View.State.Values
 	in := commands.ConnectInput{
 		Token:   secret.Secret(values[string(BlockToken)][string(ActionToken)].Value),
@@ -214,6 +220,8 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 // tell shows msg to user: ephemerally in channel when there is one, else
 // (or if that fails) in the user's messages with Flagbot.
 func (a *App) tell(ctx context.Context, log *slog.Logger, channel, user string, msg Message) {
+	ctx, cancel := replyContext(ctx)
+	defer cancel()
 	opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...)}
 	if channel != "" {
 		if _, err := a.api.PostEphemeralContext(ctx, channel, user, opts...); err == nil {
@@ -245,8 +253,10 @@ func (a *App) respond(ctx context.Context, log *slog.Logger, url string, msg Mes
 	if len(msg.Blocks) > 0 {
 		wm.Blocks = &slack.Blocks{BlockSet: msg.Blocks}
 	}
-	if err := slack.PostWebhookCustomHTTPContext(ctx, url, a.http, wm); err != nil {
-		log.Warn("reply via response_url failed", "err", err)
+	rctx, cancel := replyContext(ctx)
+	defer cancel()
+	if err := slack.PostWebhookCustomHTTPContext(rctx, url, a.http, wm); err != nil {
+		log.Warn("reply via response_url failed", "err", scrubURL(err, url))
 	}
 }
 
@@ -273,8 +283,35 @@ func (a *App) onUnhandled(evt *socketmode.Event, c *socketmode.Client) {
 	if evt.Request == nil {
 		return
 	}
+	if sc, ok := evt.Data.(slack.SlashCommand); ok {
+		a.ack(evt, c, "unhandled", map[string]any{"response_type": "ephemeral",
+			"text": "Flagbot answers `" + SlashCommand + "`, not `" + esc(sc.Command) + "`. Try `" + SlashCommand + " help`."})
+		return
+	}
 	a.ack(evt, c, "unhandled")
 	a.log.Debug("unhandled envelope", "type", string(evt.Type))
+}
+
+// replyTimeout bounds sending one reply. Replies get a context of their
+// own, so a command that ran out of time can still say so.
+const replyTimeout = 5 * time.Second
+
+func replyContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+}
+
+// scrubURL returns err's text without secretURL: a response_url is a
+// short-lived credential for replying, and net/http puts whole URLs into
+// its errors (wrapping errors have already copied that text).
+func scrubURL(err error, secretURL string) string {
+	msg := err.Error()
+	if secretURL != "" {
+		msg = strings.ReplaceAll(msg, secretURL, "(response_url)")
+	}
+	if u, perr := url.Parse(secretURL); perr == nil && u.Path != "" {
+		msg = strings.ReplaceAll(msg, u.Path, "/(response_url)")
+	}
+	return msg
 }
 
 // newRef returns a short random id that ties a user-facing error to its

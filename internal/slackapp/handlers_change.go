@@ -24,7 +24,9 @@ func (a *App) postChange(ctx context.Context, log *slog.Logger, channelID, respo
 		return textMessage(fmt.Sprintf("That request is already posted (request %s).", code(c.ID)))
 	}
 	msg := RenderChange(res)
-	_, ts, err := a.api.PostMessageContext(ctx, channelID, slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
+	pctx, cancel := replyContext(ctx)
+	defer cancel()
+	_, ts, err := a.api.PostMessageContext(pctx, channelID, slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
 	if err != nil {
 		log.Warn("could not post the request in the channel, answering in place", "err", err)
 		a.respond(ctx, log, responseURL, msg, true, false)
@@ -127,6 +129,8 @@ func (a *App) updateMessage(ctx context.Context, channelID, ts string, msg Messa
 	if channelID == "" || ts == "" {
 		return fmt.Errorf("slackapp: no message to update")
 	}
+	ctx, cancel := replyContext(ctx)
+	defer cancel()
 	_, _, _, err := a.api.UpdateMessageContext(ctx, channelID, ts, slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
 	return err
 }
@@ -184,7 +188,10 @@ func (a *App) onConfirmDelete(evt *socketmode.Event, c *socketmode.Client) {
 		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockConfirmKey): truncate(msg.Text, 150)}))
 		return
 	}
-	typed := strings.TrimSpace(cb.View.State.Values[string(BlockConfirmKey)][string(ActionConfirmKey)].Value)
+	var typed string
+	if cb.View.State != nil {
+		typed = strings.TrimSpace(cb.View.State.Values[string(BlockConfirmKey)][string(ActionConfirmKey)].Value)
+	}
 	if typed != ch.Flag {
 		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockConfirmKey): truncate(fmt.Sprintf("Type %s exactly to delete it.", ch.Flag), 150)}))
 		return
