@@ -19,7 +19,7 @@ redis_up() { # PING over bash's /dev/tcp, so redis-cli is not needed
 }
 
 echo "== gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+unformatted=$(gofmt -l $(find . -name '*.go' -not -path './.git/*'))
 [ -z "$unformatted" ] || fail "gofmt would change: $unformatted"
 
 echo "== go vet"

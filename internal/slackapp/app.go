@@ -151,6 +151,9 @@ func New(appToken, botToken secret.Secret, exec Executor, logger *slog.Logger, o
 // commands to finish (each is bounded by the command timeout). It returns
 // nil after a clean shutdown and an error if Slack refused the app token.
 func (a *App) Run(ctx context.Context) error {
+	if err := a.checkBotToken(ctx); err != nil {
+		return err
+	}
 	err := a.handler.RunEventLoopContext(ctx)
 	a.connected.Store(false)
 	a.opts.Metrics.Connected(false)
@@ -172,6 +175,31 @@ func (a *App) Run(ctx context.Context) error {
 		return nil // shut down as asked
 	}
 	return fmt.Errorf("slackapp: socket mode: %w", err)
+}
+
+// ErrBotTokenRejected means Slack refused SLACK_BOT_TOKEN at start.
+var ErrBotTokenRejected = errors.New("slackapp: Slack rejected the bot token (SLACK_BOT_TOKEN)")
+
+// checkBotToken calls auth.test once, so that a wrong bot token stops the
+// bot at start instead of surfacing as "Something went wrong" on the first
+// command. A Slack that cannot be reached is only logged: the socket loop
+// keeps retrying, and readiness says so.
+func (a *App) checkBotToken(ctx context.Context) error {
+	actx, cancel := context.WithTimeout(ctx, defaultHTTPTimeout)
+	defer cancel()
+	_, err := a.api.AuthTestContext(actx)
+	var se slack.SlackErrorResponse
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		switch se.Err {
+		case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired":
+			return fmt.Errorf("%w: %s", ErrBotTokenRejected, se.Err)
+		}
+	}
+	a.log.Warn("could not check the bot token with auth.test", "err", err)
+	return nil
 }
 
 // Connected reports whether the Socket Mode connection is up, for /readyz.
