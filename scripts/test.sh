@@ -10,7 +10,7 @@ REDIS_PORT=6379
 
 fail() { echo "test.sh: FAIL: $*" >&2; exit 1; }
 redis_up() { # PING over bash's /dev/tcp, so redis-cli is not needed
-	exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" 2>/dev/null || return 1
+	{ exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT"; } 2>/dev/null || return 1
 	printf 'PING\r\n' >&3
 	local reply=""
 	read -r -t 2 reply <&3 || true
