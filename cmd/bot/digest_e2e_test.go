@@ -65,6 +65,9 @@ func (digestWorkspaces) Put(context.Context, commands.Workspace, commands.Connec
 func (digestWorkspaces) Delete(context.Context, commands.Workspace) error {
 	return errors.New("read only")
 }
+func (digestWorkspaces) Update(context.Context, commands.Workspace, func(*commands.Connection) error) error {
+	return errors.New("read only")
+}
 
 type digestRig struct {
 	slack *slackfake.Server

@@ -67,6 +67,7 @@ type Store struct {
 	prefix    string
 	opTimeout time.Duration
 	log       *slog.Logger
+	cas       *redis.Script
 
 	closeOnce sync.Once
 	closeErr  error
@@ -124,6 +125,7 @@ func connect(ctx context.Context, uo *redis.UniversalOptions, m *miniredis.Minir
 		prefix:    opts.Prefix + ":",
 		opTimeout: opts.OpTimeout,
 		log:       log.With("component", "approvals"),
+		cas:       redis.NewScript(luaCompareAndSwap),
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
@@ -310,6 +312,53 @@ func (s *Store) Del(ctx context.Context, key string) error {
 		return unavailable("del", key, err)
 	}
 	return nil
+}
+
+// luaCompareAndSwap sets KEYS[1] to ARGV[3] if it holds ARGV[2] (when
+// ARGV[1] is "1") or does not exist (when ARGV[1] is "0"), with a PX expiry
+// of ARGV[4] milliseconds when that is positive. It returns 1 when it set
+// the key and 0 when not.
+const luaCompareAndSwap = `
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '0' then
+  if cur then return 0 end
+elseif cur ~= ARGV[2] then
+  return 0
+end
+local px = tonumber(ARGV[4])
+if px > 0 then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', px)
+else
+  redis.call('SET', KEYS[1], ARGV[3])
+end
+return 1
+`
+
+// CompareAndSwap stores val under key (given without the prefix) only if
+// key currently holds old, or, when old is nil, only if key does not exist.
+// It reports whether it stored val. The check and the write are one atomic
+// step. A positive ttl makes the key expire after it (rounded up to a whole
+// millisecond); zero means no expiry, and a negative ttl is an error. It
+// returns an error wrapping ErrUnavailable when Redis fails.
+func (s *Store) CompareAndSwap(ctx context.Context, key string, old, val []byte, ttl time.Duration) (bool, error) {
+	if ttl < 0 {
+		return false, fmt.Errorf("approvals: compare-and-swap %q: negative ttl %v", key, ttl)
+	}
+	px := int64(0)
+	if ttl > 0 {
+		px = int64((ttl + time.Millisecond - 1) / time.Millisecond)
+	}
+	mode := "1"
+	if old == nil {
+		mode = "0"
+	}
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	n, err := s.cas.Run(ctx, s.client, []string{s.key(key)}, mode, old, val, px).Int64()
+	if err != nil {
+		return false, unavailable("compare-and-swap", key, err)
+	}
+	return n == 1, nil
 }
 
 func (s *Store) key(k string) string { return s.prefix + k }

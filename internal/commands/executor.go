@@ -331,6 +331,7 @@ func (e *Executor) config(ctx context.Context, actor Actor, c Config) (Result, e
 		return nil, err
 	}
 	client := e.clients(conn.Token)
+	var apply func(stored *Connection) error
 	switch c.Setting {
 	case SettingRequireReason, SettingApprovers, SettingApprovals, SettingApprovalEnvs:
 		return e.configPolicy(ctx, actor, client, conn, c)
@@ -339,9 +340,13 @@ func (e *Executor) config(ctx context.Context, actor Actor, c Config) (Result, e
 		if err != nil {
 			return nil, e.projectError(ctx, client, c.Value, err)
 		}
-		conn.DefaultProject = c.Value
-		if _, ok := matchEnv(envs, conn.DefaultEnv); !ok {
-			conn.DefaultEnv = "" // the old default env does not exist in the new project
+		project := c.Value
+		apply = func(stored *Connection) error {
+			stored.DefaultProject = project
+			if _, ok := matchEnv(envs, stored.DefaultEnv); !ok {
+				stored.DefaultEnv = "" // the old default env does not exist in the new project
+			}
+			return nil
 		}
 	case SettingEnv:
 		if conn.DefaultProject == "" {
@@ -356,11 +361,33 @@ func (e *Executor) config(ctx context.Context, actor Actor, c Config) (Result, e
 			return nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("Project `%s` has no environment `%s`.", conn.DefaultProject, c.Value), Suggestions: closest(c.Value, envKeys(envs))}
 		}
 		c.Value = key
-		conn.DefaultEnv = key
+		project := conn.DefaultProject
+		apply = func(stored *Connection) error {
+			if stored.DefaultProject != project {
+				return Errorf(KindConflict, "The default project changed to `%s` while I was checking; run `/flag config env %s` again.", stored.DefaultProject, key)
+			}
+			stored.DefaultEnv = key
+			return nil
+		}
 	default:
 		return nil, &UsageError{Msg: fmt.Sprintf("I can't configure %q.", c.Setting)}
 	}
-	if err := e.ws.Put(ctx, actor.Workspace, conn); err != nil {
+	// Write only what this command changes, on the connection as stored
+	// now: an admin may have disconnected or reconnected while LaunchDarkly
+	// was being asked, and a whole-connection Put would undo that.
+	err = e.ws.Update(ctx, actor.Workspace, func(stored *Connection) error {
+		if stored.TokenID != conn.TokenID || !stored.ConnectedAt.Equal(conn.ConnectedAt) || stored.Token != conn.Token {
+			return Errorf(KindConflict, "This workspace was reconnected to LaunchDarkly while I was checking; run the command again.")
+		}
+		return apply(stored)
+	})
+	var cerr *Error
+	switch {
+	case errors.As(err, &cerr):
+		return nil, err
+	case errors.Is(err, ErrNotConnected):
+		return nil, &Error{Kind: KindNotConnected, Err: err}
+	case err != nil:
 		return nil, storeError("store workspace settings", err)
 	}
 	return ConfigResult{Setting: c.Setting, Value: c.Value}, nil

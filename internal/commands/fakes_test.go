@@ -124,6 +124,8 @@ type memWorkspaces struct {
 	mu    sync.Mutex
 	conns map[Workspace]Connection
 	Err   error
+	// BeforeUpdate, when set, runs at the start of Update, outside the lock.
+	BeforeUpdate func(ctx context.Context, ws Workspace)
 }
 
 func newMemWorkspaces() *memWorkspaces { return &memWorkspaces{conns: map[Workspace]Connection{}} }
@@ -158,6 +160,28 @@ func (m *memWorkspaces) Delete(_ context.Context, ws Workspace) error {
 		return m.Err
 	}
 	delete(m.conns, ws)
+	return nil
+}
+
+// Update runs BeforeUpdate (when set, without the lock, to stand for a
+// concurrent writer) and then fn on the stored connection under the lock.
+func (m *memWorkspaces) Update(ctx context.Context, ws Workspace, fn func(c *Connection) error) error {
+	if m.BeforeUpdate != nil {
+		m.BeforeUpdate(ctx, ws)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return m.Err
+	}
+	c, ok := m.conns[ws]
+	if !ok {
+		return ErrNotConnected
+	}
+	if err := fn(&c); err != nil {
+		return err
+	}
+	m.conns[ws] = c
 	return nil
 }
 

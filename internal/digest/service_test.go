@@ -110,6 +110,9 @@ func (fakeWorkspaces) Put(context.Context, commands.Workspace, commands.Connecti
 func (fakeWorkspaces) Delete(context.Context, commands.Workspace) error {
 	return errors.New("not used")
 }
+func (fakeWorkspaces) Update(context.Context, commands.Workspace, func(*commands.Connection) error) error {
+	return errors.New("not used")
+}
 
 type harness struct {
 	t     *testing.T

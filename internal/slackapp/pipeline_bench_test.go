@@ -29,6 +29,9 @@ func (benchWorkspaces) Put(context.Context, commands.Workspace, commands.Connect
 	return nil
 }
 func (benchWorkspaces) Delete(context.Context, commands.Workspace) error { return nil }
+func (benchWorkspaces) Update(context.Context, commands.Workspace, func(*commands.Connection) error) error {
+	return nil
+}
 
 func benchFlag() ld.Flag {
 	zero, one := 0, 1

@@ -18,3 +18,7 @@ var ErrCorrupt = errors.New("stored connection cannot be decrypted")
 
 // ErrInvalidWorkspace is returned when a workspace has no team ID.
 var ErrInvalidWorkspace = errors.New("workspace has no team id")
+
+// ErrContended is returned by Update when the connection kept changing
+// under it, so it gave up rather than overwrite another writer's change.
+var ErrContended = errors.New("connection kept changing during update")

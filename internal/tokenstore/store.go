@@ -19,7 +19,15 @@ type KV interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
 	Del(ctx context.Context, key string) error
+	// CompareAndSwap stores val under key only if key holds old (with a
+	// nil old: only if key does not exist), atomically, and reports
+	// whether it did. ttl is as for Set.
+	CompareAndSwap(ctx context.Context, key string, old, val []byte, ttl time.Duration) (bool, error)
 }
+
+// updateAttempts bounds how often Update runs fn when the connection keeps
+// changing under it.
+const updateAttempts = 5
 
 // envelopeVersion is the "v" of the envelopes Put writes.
 const envelopeVersion = 1
@@ -123,6 +131,51 @@ func (s *Store) Delete(ctx context.Context, ws commands.Workspace) error {
 		return fmt.Errorf("tokenstore: delete connection of team %s: %w", ws.TeamID, err)
 	}
 	return nil
+}
+
+// Update changes ws's connection atomically: it decrypts the stored
+// connection, lets fn change it, and stores the re-encrypted result only if
+// the stored envelope is still the one it read. When another writer got in
+// between, it starts over on the fresh value, up to updateAttempts times.
+// It returns an error wrapping commands.ErrNotConnected when ws has no
+// connection (also when it was deleted in between), fn's error as is, and
+// otherwise errors like Get's and Put's.
+func (s *Store) Update(ctx context.Context, ws commands.Workspace, fn func(c *commands.Connection) error) error {
+	key, err := connectionKey(ws)
+	if err != nil {
+		return err
+	}
+	for range updateAttempts {
+		raw, err := s.kv.Get(ctx, key)
+		switch {
+		case err != nil && s.isNotFound(err):
+			return fmt.Errorf("tokenstore: update team %s: %w", ws.TeamID, commands.ErrNotConnected)
+		case err != nil:
+			return fmt.Errorf("tokenstore: update connection of team %s: %w", ws.TeamID, err)
+		}
+		c, err := s.open(key, raw)
+		if err != nil {
+			return fmt.Errorf("tokenstore: update connection of team %s: %w", ws.TeamID, err)
+		}
+		if err := fn(&c); err != nil {
+			return err
+		}
+		if c.Token.Empty() {
+			return fmt.Errorf("tokenstore: update connection of team %s: connection has no token", ws.TeamID)
+		}
+		val, err := s.seal(key, c)
+		if err != nil {
+			return fmt.Errorf("tokenstore: update connection of team %s: %w", ws.TeamID, err)
+		}
+		ok, err := s.kv.CompareAndSwap(ctx, key, raw, val, 0)
+		if err != nil {
+			return fmt.Errorf("tokenstore: update connection of team %s: %w", ws.TeamID, err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("tokenstore: update connection of team %s: %w after %d attempts", ws.TeamID, ErrContended, updateAttempts)
 }
 
 // seal encrypts c with the current key, bound to key (the AAD).

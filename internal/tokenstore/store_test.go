@@ -385,6 +385,10 @@ func TestKVDown(t *testing.T) {
 	if err := s.Delete(t.Context(), ws); !errors.Is(err, approvals.ErrUnavailable) {
 		t.Errorf("Delete with Redis down error = %v, want ErrUnavailable", err)
 	}
+	err = s.Update(t.Context(), ws, func(*commands.Connection) error { return nil })
+	if errors.Is(err, commands.ErrNotConnected) || !errors.Is(err, approvals.ErrUnavailable) {
+		t.Errorf("Update with Redis down error = %v, want ErrUnavailable and not ErrNotConnected", err)
+	}
 }
 
 func TestInvalidInput(t *testing.T) {
