@@ -89,6 +89,9 @@ type App struct {
 	mu      sync.Mutex
 	running int
 	drained chan struct{}
+	// The newest connection cycles seen connecting and connected (slack-go
+	// numbers them from 0); guarded by mu.
+	connecting, connectedCount int
 	// base is the context in-flight work derives from (with its own
 	// deadline). Shutdown does not cancel it, so commands finish instead of
 	// being cut off; Run waits for them.
@@ -141,6 +144,9 @@ func New(appToken, botToken secret.Secret, exec Executor, logger *slog.Logger, o
 		opts:   opts,
 		http:   opts.HTTPClient,
 		base:   context.Background(),
+
+		connecting:     -1,
+		connectedCount: -1,
 	}
 	a.handler = socketmode.NewSocketmodeHandler(sm)
 	a.routes(a.handler)

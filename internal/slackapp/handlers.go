@@ -17,9 +17,25 @@ import (
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
+// onConnectionChange tracks whether the socket is up. slack-go runs each
+// lifecycle handler in its own goroutine, so events can arrive out of
+// order: a "connecting" for the cycle that already connected must not mark
+// the bot down. Each cycle carries its connection count, so only a
+// "connecting" for a newer cycle does.
 func (a *App) onConnectionChange(evt *socketmode.Event, _ *socketmode.Client) {
-	up := evt.Type == socketmode.EventTypeConnected
+	a.mu.Lock()
+	switch d := evt.Data.(type) {
+	case *slack.ConnectingEvent:
+		a.connecting = max(a.connecting, d.ConnectionCount)
+	case *socketmode.ConnectedEvent:
+		a.connectedCount = max(a.connectedCount, d.ConnectionCount)
+	}
+	up := a.connectedCount >= 0 && a.connectedCount >= a.connecting
+	if evt.Type == socketmode.EventTypeInvalidAuth {
+		up = false
+	}
 	a.connected.Store(up)
+	a.mu.Unlock()
 	a.opts.Metrics.Connected(up)
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
