@@ -1,7 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -77,4 +82,57 @@ func residentMB() (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// BenchmarkIdleMemoryProcess builds the bot, runs it as its own process
+// against the fake Slack and fake LaunchDarkly (embedded Redis), waits
+// until it is ready and idle, and reports that process's resident memory
+// (target < 30 MB).
+func BenchmarkIdleMemoryProcess(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "flagbot")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	sl, lds := newSlack(b), newLD(b)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"SLACK_APP_TOKEN="+slackfake.DefaultAppToken, "SLACK_BOT_TOKEN="+slackfake.DefaultBotToken,
+		"SLACK_API_URL="+sl.APIURL(), "LD_BASE_URL="+lds.URL(), "FLAGBOT_HTTP_ADDR="+addr, "LOG_LEVEL=warn")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the bot never became ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for range b.N {
+		time.Sleep(500 * time.Millisecond)
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		b.Skipf("no /proc here: %v", err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			b.ReportMetric(kb/1024, "rss-MB")
+		}
+	}
 }
