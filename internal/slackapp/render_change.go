@@ -134,7 +134,7 @@ func changeState(r commands.ChangeResult) (emoji, state string) {
 		if r.Applied {
 			return ":white_check_mark:", "Applied at once: *" + oneLine(c.Env) + "* does not need approval in this workspace."
 		}
-		return ":white_check_mark:", fmt.Sprintf("*Applied* %s, approved by %s. %s", slackDate(c.DecidedAt), by, oneLine(c.Outcome))
+		return ":white_check_mark:", strings.TrimSpace(fmt.Sprintf("*Applied* %s, approved by %s. %s", slackDate(c.DecidedAt), by, sentence(c.Outcome)))
 	case commands.StatusRejected:
 		return ":no_entry:", fmt.Sprintf("*Rejected* by %s %s. Nothing was changed.", mention(c.DecidedBy), slackDate(c.DecidedAt))
 	case commands.StatusCancelled:

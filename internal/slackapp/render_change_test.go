@@ -1,0 +1,72 @@
+package slackapp
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/ld"
+)
+
+func changeFixture(status commands.ChangeStatus) commands.Change {
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	c := commands.Change{
+		ID: "bgcha4hp4mq6ta4xb6e6ysuif4", Workspace: commands.Workspace{TeamID: "T1"},
+		ChannelID: "C1", MessageTS: "1.2", RequesterID: "UANA",
+		CommandText: `on new-checkout production --project web --reason "launch <day> & more"`,
+		Kind:        "on", Project: "web", Env: "production", Flag: "new-checkout",
+		Patch: &ld.SemanticPatch{EnvironmentKey: "production", Instructions: []ld.Instruction{{Kind: ld.KindTurnFlagOn}}},
+		Diff:  []commands.DiffLine{{Field: "production", Before: "off", After: "on"}},
+		Reason: "launch <day> & more", CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour),
+		Status: status, RequiredApprovals: 2,
+	}
+	switch status {
+	case commands.StatusApplied, commands.StatusStale, commands.StatusFailed, commands.StatusLDApproval:
+		c.Approvals = []commands.Approval{{UserID: "UBO", At: at.Add(time.Minute)}, {UserID: "UCY", At: at.Add(2 * time.Minute)}}
+		c.DecidedAt = at.Add(2 * time.Minute)
+	case commands.StatusRejected, commands.StatusCancelled:
+		c.DecidedBy, c.DecidedAt = "UBO", at.Add(time.Minute)
+	case commands.StatusPending:
+		c.Approvals = []commands.Approval{{UserID: "UBO", At: at.Add(time.Minute)}}
+	}
+	switch status {
+	case commands.StatusStale:
+		c.Outcome = "production version 12 → 13"
+	case commands.StatusFailed:
+		c.Outcome = "LaunchDarkly did not answer in time; check the flag before requesting again"
+	}
+	return c
+}
+
+// TestRenderChangeGolden pins the request message in each state, checks
+// Block Kit limits, and that request text cannot form mentions or links.
+func TestRenderChangeGolden(t *testing.T) {
+	for _, st := range []commands.ChangeStatus{commands.StatusPending, commands.StatusApplied, commands.StatusRejected,
+		commands.StatusCancelled, commands.StatusExpired, commands.StatusStale, commands.StatusFailed, commands.StatusLDApproval} {
+		t.Run(string(st), func(t *testing.T) {
+			res := commands.ChangeResult{Change: changeFixture(st), FlagURL: "https://app.launchdarkly.com/web/production/features/new-checkout"}
+			if st == commands.StatusLDApproval {
+				res.LDApprovalURL = "https://app.launchdarkly.com/web/production/features/new-checkout/approvals/1"
+			}
+			m := RenderResult(res)
+			if err := CheckLimits(m.Blocks); err != nil {
+				t.Fatal(err)
+			}
+			js := string(marshal(t, m))
+			if strings.Contains(js, "<day>") {
+				t.Errorf("the reason was not escaped")
+			}
+			hasButtons := strings.Contains(js, string(ActionApprove))
+			if hasButtons != (st == commands.StatusPending) {
+				t.Errorf("Approve button shown = %v in state %s", hasButtons, st)
+			}
+			golden(t, "change_"+string(st), m)
+		})
+	}
+}
+
+func TestRenderPendingAndHistory(t *testing.T) {
+	golden(t, "pending", RenderResult(commands.PendingResult{Changes: []commands.Change{changeFixture(commands.StatusPending)}}))
+	golden(t, "history_empty", RenderResult(commands.HistoryResult{Flag: "new-checkout"}))
+}
