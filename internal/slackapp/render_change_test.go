@@ -16,8 +16,8 @@ func changeFixture(status commands.ChangeStatus) commands.Change {
 		ChannelID: "C1", MessageTS: "1.2", RequesterID: "UANA",
 		CommandText: `on new-checkout production --project web --reason "launch <day> & more"`,
 		Kind:        "on", Project: "web", Env: "production", Flag: "new-checkout",
-		Patch: &ld.SemanticPatch{EnvironmentKey: "production", Instructions: []ld.Instruction{{Kind: ld.KindTurnFlagOn}}},
-		Diff:  []commands.DiffLine{{Field: "production", Before: "off", After: "on"}},
+		Patch:  &ld.SemanticPatch{EnvironmentKey: "production", Instructions: []ld.Instruction{{Kind: ld.KindTurnFlagOn}}},
+		Diff:   []commands.DiffLine{{Field: "production", Before: "off", After: "on"}},
 		Reason: "launch <day> & more", CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour),
 		Status: status, RequiredApprovals: 2,
 	}
