@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -142,7 +143,10 @@ func TestUnavailableAndRecoveryRedisServer(t *testing.T) {
 	t.Parallel()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip("redis-server is not on PATH: skipping the outage test against a real server")
+		if os.Getenv(TestRedisURLEnv) != "" {
+			t.Fatalf("%s is set, so a real Redis is expected, but redis-server is not on PATH: %v", TestRedisURLEnv, err)
+		}
+		t.Skip("redis-server is not on PATH and " + TestRedisURLEnv + " is unset: skipping the outage test against a real server")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
