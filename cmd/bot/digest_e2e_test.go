@@ -93,7 +93,7 @@ func (r *digestRig) scheduler(t *testing.T, owner string) *digest.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients := func(tok secret.Secret) commands.LaunchDarkly { return client.WithToken(tok) }
+	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(client.WithToken(tok)) }
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	sl := slackapp.NewDigestSlack(slackfake.DefaultBotToken, slackapp.Options{APIURL: r.slack.APIURL()})
 	return digest.New(r.store, digestWorkspaces{}, clients, sl, digest.Options{Now: r.clock.Now, Logger: log, BaseURL: r.ld.URL(), Owner: owner})

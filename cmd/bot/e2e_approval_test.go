@@ -314,7 +314,13 @@ func TestTwoOfNApprovalsAndOtherWorkspace(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp := b.responseAfter(t, sent, "external approval")
-	wantContains(t, "external refusal", string(resp.Body), "Only members")
+	var refusal struct{ Text string }
+	if err := json.Unmarshal(resp.Body, &refusal); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Flagbot acts for the workspace that installed it, so people from other organisations in this channel can't use it. `/flag help` still works."; refusal.Text != want {
+		t.Errorf("external refusal = %q, want %q", refusal.Text, want)
+	}
 	if flagOn(t, lds, "dark-mode", "production") {
 		t.Fatal("an external user's click applied the change")
 	}

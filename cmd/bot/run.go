@@ -97,17 +97,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("LD_BASE_URL: %w", err)
 	}
-	clients := func(token secret.Secret) commands.LaunchDarkly { return ldClient.WithToken(token) }
+	clients := func(token secret.Secret) commands.LaunchDarkly { return ld.NewService(ldClient.WithToken(token)) }
 
 	m := metrics.New()
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, Metrics: m}
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
 	digests := digest.New(store, tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
 		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
-	exec := commands.NewExecutor(tokens, clients, slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts),
-		changes, approvals.NewPolicies(store), digests,
+	dir := slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts)
+	exec := commands.NewExecutor(tokens, clients, dir, changes, approvals.NewPolicies(store), digests,
 		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL})
-	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, log, slackOpts)
+	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, dir, log, slackOpts)
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func (c *Changes) Create(ctx context.Context, ch commands.Change, dedupeKey stri
 		return commands.Change{}, false, fmt.Errorf("approvals: create change %q: %w", ch.ID, err)
 	}
 	body := ch
-	body.Status, body.Approvals, body.DecidedBy, body.DecidedAt, body.Outcome, body.MessageTS = "", nil, "", time.Time{}, "", ""
+	body.Status, body.Approvals, body.DecidedBy, body.DecidedAt, body.Outcome, body.MessageTS = "", nil, "", time.Time{}, nil, ""
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return commands.Change{}, false, fmt.Errorf("approvals: create change %q: %w: %w", ch.ID, ErrInvalidChange, err)
@@ -279,16 +279,20 @@ func finishStatus(s commands.ChangeStatus) bool {
 // Finish moves an approved change to applied, failed, stale or
 // ld_approval, exactly once; see commands.Changes. Any other status is an
 // error wrapping ErrInvalidChange.
-func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, status commands.ChangeStatus, outcome string, now time.Time) (commands.Change, error) {
+func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, status commands.ChangeStatus, outcome commands.Text, now time.Time) (commands.Change, error) {
 	if !finishStatus(status) {
 		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w: status %q is not an outcome", id, ErrInvalidChange, status)
 	}
 	if err := checkNow(now); err != nil {
 		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w", id, err)
 	}
+	out, err := encodeOutcome(outcome)
+	if err != nil {
+		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w: %w", id, ErrInvalidChange, err)
+	}
 	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "history"), c.applyingKey}
 	code, fields, err := c.runResent(ctx, c.finish, "finish change", id, keys,
-		string(status), outcome, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
+		string(status), out, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
 	if err != nil {
 		return commands.Change{}, err
 	}
@@ -513,7 +517,7 @@ func changeFromMap(m map[string]string) (commands.Change, error) {
 	ch.ChannelID = m["ch"]
 	ch.MessageTS = m["ts"]
 	ch.DecidedBy = m["by"]
-	ch.Outcome = m["out"]
+	ch.Outcome = decodeOutcome(m["out"])
 	if v := m["dat"]; v != "" {
 		t, err := parseNanos(v)
 		if err != nil {
@@ -533,6 +537,31 @@ func changeFromMap(m map[string]string) (commands.Change, error) {
 		ch.Approvals = append(ch.Approvals, commands.Approval{UserID: m["a"+strconv.Itoa(i)], At: at})
 	}
 	return ch, nil
+}
+
+// encodeOutcome writes an outcome for the "out" field: structured text as
+// JSON. An empty outcome is stored empty.
+func encodeOutcome(t commands.Text) (string, error) {
+	if t.IsZero() {
+		return "", nil
+	}
+	b, err := json.Marshal(t)
+	return string(b), err
+}
+
+// decodeOutcome reads the "out" field: structured text as JSON, or the
+// Slack mrkdwn string that records written before it held.
+func decodeOutcome(s string) commands.Text {
+	if strings.HasPrefix(s, "[") {
+		var t commands.Text
+		if json.Unmarshal([]byte(s), &t) == nil {
+			return t
+		}
+	}
+	if s == "" {
+		return nil
+	}
+	return commands.LegacyText(s)
 }
 
 // validTime reports whether t can cross into Lua as 20-digit zero-padded

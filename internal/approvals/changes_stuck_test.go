@@ -97,7 +97,7 @@ func TestChangeStuckApproved(t *testing.T) {
 			t.Errorf("second StuckApproved = %q, want [s1 s2]", again)
 		}
 
-		if _, err := c.Finish(ctx, wsA(), "s1", commands.StatusApplied, "applied", at(time.Hour)); err != nil {
+		if _, err := c.Finish(ctx, wsA(), "s1", commands.StatusApplied, commands.Notation("applied"), at(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		// Finish itself takes it out of the index, not the next listing.
@@ -142,7 +142,7 @@ func TestStuckApprovedAfterLostReplies(t *testing.T) {
 			t.Errorf("StuckApproved = %q, %v; want [lost] once", ids(got), err)
 		}
 		p.dropNextReply()
-		if _, err := c.Finish(ctx, wsA(), "lost", commands.StatusApplied, "applied", at(time.Hour)); err != nil {
+		if _, err := c.Finish(ctx, wsA(), "lost", commands.StatusApplied, commands.Notation("applied"), at(time.Hour)); err != nil {
 			t.Fatalf("Finish after a lost reply: %v", err)
 		}
 		if n := p.cut.Swap(0); n != 1 {
@@ -242,7 +242,7 @@ func TestSweeperHandsStuckChanges(t *testing.T) {
 			ws commands.Workspace
 			id string
 		}{{wsA(), "st1"}, {wsB(), "st2"}} {
-			if _, err := c.Finish(ctx, f.ws, f.id, commands.StatusStale, "moved", at(testTTL)); err != nil {
+			if _, err := c.Finish(ctx, f.ws, f.id, commands.StatusStale, commands.Notation("moved"), at(testTTL)); err != nil {
 				t.Fatal(err)
 			}
 		}

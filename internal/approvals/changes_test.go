@@ -16,7 +16,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flagbot/flagbot/internal/commands"
-	"github.com/flagbot/flagbot/internal/ld"
 )
 
 // forEachStore runs f against a miniredis Store and a real Redis Store (the
@@ -67,11 +66,11 @@ func newChange(ws commands.Workspace, id string, required int) commands.Change {
 		Project:     "web",
 		Env:         "production",
 		Flag:        "checkout",
-		Patch: &ld.SemanticPatch{
-			EnvironmentKey: "production",
-			Comment:        "Requested by Alice (alice) via Flagbot",
-			Instructions: []ld.Instruction{{
-				Kind:           ld.KindUpdateFallthrough,
+		Patch: &commands.Patch{
+			Env:     "production",
+			Comment: "Requested by Alice (alice) via Flagbot",
+			Instructions: []commands.Instruction{{
+				Kind:           commands.InstrUpdateFallthrough,
 				RolloutWeights: map[string]int{"v-a": 33333, "v-b": 66667},
 			}},
 		},
@@ -310,7 +309,7 @@ func TestChangeStateMachine(t *testing.T) {
 				case "cancel":
 					got, err = c.Cancel(ctx, wsA(), id, st.by, when)
 				case "finish":
-					got, err = c.Finish(ctx, wsA(), id, st.outcome, "finish "+string(st.outcome), when)
+					got, err = c.Finish(ctx, wsA(), id, st.outcome, commands.Notation("finish "+string(st.outcome)), when)
 				default:
 					t.Fatalf("%s: unknown op %q", tt.name, st.op)
 				}
@@ -348,8 +347,8 @@ func TestChangeStateMachine(t *testing.T) {
 			if !slices.Equal(approvers, tt.wantApprovers) {
 				t.Errorf("%s: approvers %q, want %q", tt.name, approvers, tt.wantApprovers)
 			}
-			if final.DecidedBy != tt.wantDecidedBy || final.Outcome != tt.wantOutcome {
-				t.Errorf("%s: decided by %q outcome %q, want %q %q", tt.name, final.DecidedBy, final.Outcome, tt.wantDecidedBy, tt.wantOutcome)
+			if final.DecidedBy != tt.wantDecidedBy || final.Outcome.String() != tt.wantOutcome {
+				t.Errorf("%s: decided by %q outcome %q, want %q %q", tt.name, final.DecidedBy, final.Outcome.String(), tt.wantDecidedBy, tt.wantOutcome)
 			}
 			if final.Status.Final() == final.DecidedAt.IsZero() {
 				t.Errorf("%s: status %q with DecidedAt %v", tt.name, final.Status, final.DecidedAt)
@@ -368,14 +367,14 @@ func TestChangeRoundTrip(t *testing.T) {
 		ctx := t.Context()
 		in := newChange(wsB(), "rt1", 2)
 		in.Kind, in.Patch, in.Env = "create", nil, ""
-		in.NewFlag = &ld.NewFlag{
+		in.NewFlag = &commands.NewFlag{
 			Key: "checkout", Name: "Checkout", Tags: []string{"ops"}, Temporary: true,
-			Variations: []ld.Variation{
+			Variations: []commands.Variation{
 				{Value: json.RawMessage(`123456789012345678`), Name: "big"},
 				{Value: json.RawMessage(`{"a":[],"b":3.141592653589793,"c":null,"d":{}}`)},
 				{Value: json.RawMessage(`[]`), Description: "empty"},
 			},
-			Defaults: &ld.Defaults{OnVariation: 0, OffVariation: 2},
+			Defaults: &commands.Defaults{OnVariation: 0, OffVariation: 2},
 		}
 		in.Reason = "line\nbreak \x00 nul"
 
@@ -400,14 +399,14 @@ func TestChangeRoundTrip(t *testing.T) {
 		if _, now, err := c.Approve(ctx, wsB(), "rt1", "U0carol", t2); err != nil || !now {
 			t.Fatalf("Approve carol = %v, %v", now, err)
 		}
-		got, err = c.Finish(ctx, wsB(), "rt1", commands.StatusFailed, "LaunchDarkly said: no", t3)
+		got, err = c.Finish(ctx, wsB(), "rt1", commands.StatusFailed, commands.Notation("LaunchDarkly said: no"), t3)
 		if err != nil {
 			t.Fatalf("Finish: %v", err)
 		}
 		want := in
 		want.ChannelID, want.MessageTS = "C0OTHER", "1732690000.000100"
 		want.Approvals = []commands.Approval{{UserID: "U0:bob", At: t1}, {UserID: "U0carol", At: t2}}
-		want.Status, want.Outcome, want.DecidedAt = commands.StatusFailed, "LaunchDarkly said: no", t3
+		want.Status, want.Outcome, want.DecidedAt = commands.StatusFailed, commands.Notation("LaunchDarkly said: no"), t3
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("Finish returned\n%+v\nwant\n%+v", got, want)
 		}
@@ -514,7 +513,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 			t.Errorf("the first change was overwritten: %q, %v", got.Status, err)
 		}
 
-		if _, err := c.Finish(ctx, wsA(), "dup", commands.StatusRejected, "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
+		if _, err := c.Finish(ctx, wsA(), "dup", commands.StatusRejected, commands.Notation(""), at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Finish with status rejected: %v, want ErrInvalidChange", err)
 		}
 		if _, _, err := c.Approve(ctx, wsA(), "dup", "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
@@ -556,7 +555,7 @@ func TestChangeNotFound(t *testing.T) {
 				"reject":  func() error { _, err := c.Reject(ctx, tt.ws, tt.id, "bob", now); return err },
 				"cancel":  func() error { _, err := c.Cancel(ctx, tt.ws, tt.id, "alice", now); return err },
 				"finish": func() error {
-					_, err := c.Finish(ctx, tt.ws, tt.id, commands.StatusApplied, "", now)
+					_, err := c.Finish(ctx, tt.ws, tt.id, commands.StatusApplied, commands.Notation(""), now)
 					return err
 				},
 				"set message": func() error { return c.SetMessage(ctx, tt.ws, tt.id, "C1", "1.2") },
@@ -649,7 +648,7 @@ func TestChangeHistory(t *testing.T) {
 				_, err = c.Cancel(ctx, wsA(), id, "alice", now)
 			case 2:
 				if _, _, err = c.Approve(ctx, wsA(), id, "bob", now); err == nil {
-					_, err = c.Finish(ctx, wsA(), id, commands.StatusApplied, "ok", now)
+					_, err = c.Finish(ctx, wsA(), id, commands.StatusApplied, commands.Notation("ok"), now)
 				}
 			case 3:
 				var exp []commands.Change
@@ -799,7 +798,7 @@ func TestChangeExpireDue(t *testing.T) {
 				t.Errorf("%s of a swept change: %v, want ErrExpired", op.name, err)
 			}
 		}
-		if _, err := c.Finish(ctx, wsA(), "e1", commands.StatusApplied, "", at(time.Minute)); !errors.Is(err, commands.ErrDecided) {
+		if _, err := c.Finish(ctx, wsA(), "e1", commands.StatusApplied, commands.Notation(""), at(time.Minute)); !errors.Is(err, commands.ErrDecided) {
 			t.Errorf("Finish of an expired change: %v, want ErrDecided", err)
 		}
 		if p, err := c.Pending(ctx, wsA()); err != nil || !slices.Equal(ids(p), []string{"late"}) {
@@ -940,7 +939,10 @@ func TestChangeRoundTrips(t *testing.T) {
 			{"create with dedupe key", func() error { return create(2, fmt.Sprintf("env-%d", n)) }},
 			{"approve (first of two)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "bob", now); return err }},
 			{"approve (completing)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "carol", now); return err }},
-			{"finish", func() error { _, err := c.Finish(ctx, wsA(), id, commands.StatusApplied, "", now); return err }},
+			{"finish", func() error {
+				_, err := c.Finish(ctx, wsA(), id, commands.StatusApplied, commands.Notation(""), now)
+				return err
+			}},
 			{"create", func() error { return create(1, "") }},
 			{"set message", func() error { return c.SetMessage(ctx, wsA(), id, "C1", "1.1") }},
 			{"get", func() error { _, err := c.Get(ctx, wsA(), id); return err }},
@@ -989,12 +991,15 @@ func TestChangesUnavailable(t *testing.T) {
 	s.mini.Close()
 	now := at(time.Minute)
 	ops := map[string]func() error{
-		"create":      func() error { _, _, err := c.Create(ctx, newChange(wsA(), "u2", 1), "x"); return err },
-		"get":         func() error { _, err := c.Get(ctx, wsA(), "u1"); return err },
-		"approve":     func() error { _, _, err := c.Approve(ctx, wsA(), "u1", "bob", now); return err },
-		"reject":      func() error { _, err := c.Reject(ctx, wsA(), "u1", "bob", now); return err },
-		"cancel":      func() error { _, err := c.Cancel(ctx, wsA(), "u1", "alice", now); return err },
-		"finish":      func() error { _, err := c.Finish(ctx, wsA(), "u1", commands.StatusApplied, "", now); return err },
+		"create":  func() error { _, _, err := c.Create(ctx, newChange(wsA(), "u2", 1), "x"); return err },
+		"get":     func() error { _, err := c.Get(ctx, wsA(), "u1"); return err },
+		"approve": func() error { _, _, err := c.Approve(ctx, wsA(), "u1", "bob", now); return err },
+		"reject":  func() error { _, err := c.Reject(ctx, wsA(), "u1", "bob", now); return err },
+		"cancel":  func() error { _, err := c.Cancel(ctx, wsA(), "u1", "alice", now); return err },
+		"finish": func() error {
+			_, err := c.Finish(ctx, wsA(), "u1", commands.StatusApplied, commands.Notation(""), now)
+			return err
+		},
 		"set message": func() error { return c.SetMessage(ctx, wsA(), "u1", "C", "1") },
 		"pending":     func() error { _, err := c.Pending(ctx, wsA()); return err },
 		"history":     func() error { _, err := c.History(ctx, wsA(), "", 0); return err },

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"github.com/flagbot/flagbot/internal/ld"
 )
 
 // ChangeStatus is where a change stands under the two-person rule.
@@ -45,20 +43,20 @@ type Approval struct {
 // Change is a requested flag change waiting for, or decided by, a second
 // person. It holds exactly what will be sent to LaunchDarkly.
 type Change struct {
-	ID          string    `json:"id"` // unguessable
-	Workspace   Workspace `json:"workspace"`
-	ChannelID   string    `json:"channel_id"`
-	MessageTS   string    `json:"message_ts,omitempty"` // the posted request, for chat.update
-	RequesterID string    `json:"requester_id"`
-	CommandText string    `json:"command_text"`
-	Kind        string    `json:"kind"` // the subcommand: on, off, serve, rollout, offvariation, target, create, archive, restore, delete
-	Project     string    `json:"project"`
-	Env         string    `json:"env,omitempty"` // empty for flag-wide changes
-	Flag        string    `json:"flag"`
+	ID          string     `json:"id"` // unguessable
+	Workspace   Workspace  `json:"workspace"`
+	ChannelID   string     `json:"channel_id"`
+	MessageTS   string     `json:"message_ts,omitempty"` // the posted request, for chat.update
+	RequesterID string     `json:"requester_id"`
+	CommandText string     `json:"command_text"`
+	Kind        ChangeKind `json:"kind"`
+	Project     string     `json:"project"`
+	Env         string     `json:"env,omitempty"` // empty for flag-wide changes
+	Flag        string     `json:"flag"`
 	// Exactly one of Patch, NewFlag and Delete describes the write.
-	Patch   *ld.SemanticPatch `json:"patch,omitempty"`
-	NewFlag *ld.NewFlag       `json:"new_flag,omitempty"`
-	Delete  bool              `json:"delete,omitempty"`
+	Patch   *Patch   `json:"patch,omitempty"`
+	NewFlag *NewFlag `json:"new_flag,omitempty"`
+	Delete  bool     `json:"delete,omitempty"`
 	// Versions at request time; a moved version makes the change stale.
 	FlagVersion int `json:"flag_version"`
 	EnvVersion  int `json:"env_version"`
@@ -74,7 +72,7 @@ type Change struct {
 	DecidedAt         time.Time    `json:"decided_at,omitzero"`
 	// Outcome explains a final status: LaunchDarkly's message on failure,
 	// what moved on stale, the LaunchDarkly approval link, ...
-	Outcome string `json:"outcome,omitempty"`
+	Outcome Text `json:"outcome,omitempty"`
 }
 
 // Errors returned by Changes. Each is matched with errors.Is.
@@ -113,7 +111,7 @@ type Changes interface {
 	// Finish moves an approved change to a final status (applied, failed,
 	// stale or ld_approval) with an outcome, exactly once; ErrDecided if it
 	// is not StatusApproved.
-	Finish(ctx context.Context, ws Workspace, id string, status ChangeStatus, outcome string, now time.Time) (Change, error)
+	Finish(ctx context.Context, ws Workspace, id string, status ChangeStatus, outcome Text, now time.Time) (Change, error)
 	// SetMessage records where the request was posted.
 	SetMessage(ctx context.Context, ws Workspace, id, channelID, ts string) error
 	// Pending lists the workspace's pending changes, oldest first.

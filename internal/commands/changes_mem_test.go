@@ -118,7 +118,7 @@ func (m *memChanges) Cancel(_ context.Context, ws Workspace, id, by string, now 
 	return m.decide(ws, id, by, now, StatusCancelled)
 }
 
-func (m *memChanges) Finish(_ context.Context, ws Workspace, id string, status ChangeStatus, outcome string, now time.Time) (Change, error) {
+func (m *memChanges) Finish(_ context.Context, ws Workspace, id string, status ChangeStatus, outcome Text, now time.Time) (Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {

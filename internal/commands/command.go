@@ -1,13 +1,53 @@
 package commands
 
-import "time"
+import (
+	"context"
+	"strings"
+)
 
-// Command is a parsed `/flag` subcommand. Parse returns one of the types in
-// this file; Executor.Execute runs it.
+// Command is a parsed `/flag` subcommand: one value that knows how to run
+// itself. Each lives in a file of its own (show.go, on.go, …) with its help
+// row, its parser and its result type; the table in table.go lists them.
+//
+// Run does the command's work for actor. Failures are *Error values
+// classified by Kind (or a *UsageError); their Msg is safe to show the
+// user. Executor.Execute, not Run, is what transports call: it refuses
+// outsiders and applies the rules every command shares.
 type Command interface {
 	// Name is the subcommand's name as listed in help, e.g. "show".
 	Name() string
+	Run(ctx context.Context, x *Executor, actor Actor) (Result, error)
 }
+
+// ChangeCommand is a Command that changes LaunchDarkly. Its Run files a
+// change request under the two-person rule (requestChange); the methods
+// below are what filing one needs.
+type ChangeCommand interface {
+	Command
+	// Options returns the --project and --reason given.
+	Options() WriteOptions
+	// Plan validates the command against LaunchDarkly, in project (already
+	// resolved), and returns the change that would carry it out: Kind,
+	// Project, Env, Flag, the write, the versions it was computed from and
+	// the diff people read. It writes nothing.
+	Plan(ctx context.Context, x *Executor, conn Connection, project string) (Change, error)
+	// Args writes the command back as the words after "/flag" and its
+	// name, with the environment resolved to scope.Env when that is set,
+	// so the text re-runs the same change whatever the defaults become
+	// (Request again).
+	Args(scope Scope) []string
+}
+
+// Scope is where a change applies: project and, for environment-scoped
+// changes, env.
+type Scope struct {
+	Project string
+	Env     string
+}
+
+// Result is what a command produced: plain data that a transport renders.
+// Every result type implements it.
+type Result interface{ result() }
 
 // Output holds the options every read command shares.
 type Output struct {
@@ -24,127 +64,36 @@ func IsShared(cmd Command) bool {
 	return ok && s.Shared()
 }
 
-// Help asks for the command list, or for one subcommand's help when Topic is set.
-type Help struct{ Topic string }
-
-// Connect opens the modal in which an admin pastes a LaunchDarkly token.
-type Connect struct{}
-
-// Status shows whether and how the workspace is connected.
-type Status struct{}
-
-// Disconnect forgets the workspace's LaunchDarkly token.
-type Disconnect struct{}
-
-// Setting names a workspace setting changed by `/flag config`.
-type Setting string
-
-// The workspace settings `/flag config` can change.
-const (
-	SettingProject Setting = "project"
-	SettingEnv     Setting = "env"
-	// The approval policy (see Policy).
-	SettingRequireReason Setting = "require-reason" // Value "on" or "off"
-	SettingApprovers     Setting = "approvers"      // Value a Slack user group ID; "" lets anyone approve
-	SettingApprovals     Setting = "approvals"      // Env and Count
-	SettingApprovalEnvs  Setting = "approval-envs"  // Envs; nil (Value "all") means every environment
-)
-
-// maxApprovals is the most approvals `config approvals` may require.
-const maxApprovals = 5
-
-// Config sets a workspace default or a part of its approval policy.
-type Config struct {
-	Setting Setting
-	Value   string
-	Env     string   // SettingApprovals: the environment
-	Count   int      // SettingApprovals: approvals required, 1 to 5
-	Envs    []string // SettingApprovalEnvs: the environments needing approval
+// WriteOptions are the options every change command takes.
+type WriteOptions struct {
+	Project string // --project; empty means the workspace's default project
+	Reason  string // --reason; why the change is wanted, shown to approvers and in LaunchDarkly's audit log
 }
 
-// Projects lists the account's projects.
-type Projects struct{ Output }
+// Options implements ChangeCommand.
+func (w WriteOptions) Options() WriteOptions { return w }
 
-// Envs lists a project's environments.
-type Envs struct {
-	Project string
-	Output
+// IsWrite reports whether cmd changes LaunchDarkly.
+func IsWrite(cmd Command) bool {
+	_, ok := cmd.(ChangeCommand)
+	return ok
 }
 
-// List lists flags, optionally filtered.
-type List struct {
-	Project  string
-	Env      string
-	Words    string // free text matched against key and name
-	Tag      string
-	Archived bool
-	Offset   int // paging offset, set by the "Next page" button
-	Output
+// CommandText writes a change command back as the text after "/flag" that
+// parses to it: what a change records and what "Request again" re-runs.
+// Project and env are resolved to scope where it sets them; --project and
+// --reason follow.
+func CommandText(cmd ChangeCommand, scope Scope) string {
+	w := append([]string{cmd.Name()}, cmd.Args(scope)...)
+	p := scope.Project
+	if p == "" {
+		p = cmd.Options().Project
+	}
+	if p != "" {
+		w = append(w, "--project", p)
+	}
+	if r := cmd.Options().Reason; r != "" {
+		w = append(w, "--reason", quoteArg(r))
+	}
+	return strings.Join(w, " ")
 }
-
-// Show shows one flag in detail.
-type Show struct {
-	Project string
-	Env     string
-	Flag    string
-	Output
-}
-
-// Segments lists segments in an environment.
-type Segments struct {
-	Project string
-	Env     string
-	Output
-}
-
-// Segment shows one segment.
-type Segment struct {
-	Project string
-	Env     string
-	Key     string
-	Output
-}
-
-// Contexts searches contexts seen in an environment.
-type Contexts struct {
-	Project string
-	Env     string
-	Words   string
-	Kind    string
-	Output
-}
-
-// Context shows one context by kind and key.
-type Context struct {
-	Project string
-	Env     string
-	Kind    string
-	Key     string
-	Output
-}
-
-// Audit lists recent audit-log entries.
-type Audit struct {
-	Project string
-	Flag    string
-	Env     string
-	Since   time.Duration // zero means the default window
-	Limit   int           // zero means the default
-	Output
-}
-
-// Name implements Command.
-func (Help) Name() string       { return "help" }
-func (Connect) Name() string    { return "connect" }
-func (Status) Name() string     { return "status" }
-func (Disconnect) Name() string { return "disconnect" }
-func (Config) Name() string     { return "config" }
-func (Projects) Name() string   { return "projects" }
-func (Envs) Name() string       { return "envs" }
-func (List) Name() string       { return "list" }
-func (Show) Name() string       { return "show" }
-func (Segments) Name() string   { return "segments" }
-func (Segment) Name() string    { return "segment" }
-func (Contexts) Name() string   { return "contexts" }
-func (Context) Name() string    { return "context" }
-func (Audit) Name() string      { return "audit" }

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
@@ -77,8 +76,8 @@ func TestConfigRacesWithConnectionChanges(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
 			putConn(t, r, original)
-			r.ld.ListEnvironmentsFn = func(context.Context, string) ([]ld.Environment, error) {
-				return []ld.Environment{{Key: "production"}, {Key: "staging"}}, nil
+			r.ld.ListEnvironmentsFn = func(context.Context, string) ([]Environment, error) {
+				return []Environment{{Key: "production"}, {Key: "staging"}}, nil
 			}
 			ran := false
 			r.ws.BeforeUpdate = func(context.Context, Workspace) {
@@ -97,7 +96,7 @@ func TestConfigRacesWithConnectionChanges(t *testing.T) {
 				}
 			} else {
 				e := wantKind(t, err, tt.wantKind)
-				if e.Msg == "" && tt.wantKind != KindNotConnected {
+				if e.Msg.String() == "" && tt.wantKind != KindNotConnected {
 					t.Errorf("error %v has no message for the user", err)
 				}
 			}

@@ -4,33 +4,74 @@ import (
 	"context"
 	"time"
 
-	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
-// LaunchDarkly is the part of LaunchDarkly's REST API the read commands use.
-// Implementations return errors that match ld's sentinels (ld.ErrNotFound,
-// ld.ErrUnauthorized, ...) through errors.Is; *ld.Client implements it.
-type LaunchDarkly interface {
-	CallerIdentity(ctx context.Context) (ld.CallerIdentity, error)
-	GetToken(ctx context.Context, id string) (ld.Token, error)
-	ListProjects(ctx context.Context) ([]ld.Project, error)
-	ListEnvironments(ctx context.Context, project string) ([]ld.Environment, error)
-	ListFlags(ctx context.Context, project string, opts ld.FlagListOptions) (ld.FlagPage, error)
-	GetFlag(ctx context.Context, project, key string, envs ...string) (ld.Flag, error)
-	ListSegments(ctx context.Context, project, env string) ([]ld.Segment, error)
-	GetSegment(ctx context.Context, project, env, key string) (ld.Segment, error)
-	SearchContexts(ctx context.Context, project, env string, opts ld.ContextSearch) ([]ld.ContextRecord, error)
-	GetContexts(ctx context.Context, project, env, kind, key string) ([]ld.ContextRecord, error)
-	ListAuditLog(ctx context.Context, opts ld.AuditLogOptions) ([]ld.AuditEntry, error)
+// The narrow views of LaunchDarkly the core uses; internal/ld implements
+// them all (ld.Service). Every method returns errors whose chain holds a
+// *RemoteError for a failure LaunchDarkly caused (its Kind is KindNotFound
+// for an unknown project, environment, flag, segment or context,
+// KindUnauthorized for a rejected token, and so on), or the context's own
+// error when ctx ended first.
 
-	// Writes, used only after a second person approved.
-	PatchFlag(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error)
-	CreateFlag(ctx context.Context, project string, f ld.NewFlag) (ld.Flag, error)
+// TokenChecker reads what a token is.
+type TokenChecker interface {
+	CallerIdentity(ctx context.Context) (CallerIdentity, error)
+	GetToken(ctx context.Context, id string) (Token, error)
+}
+
+// ProjectReader reads projects and their environments.
+type ProjectReader interface {
+	ListProjects(ctx context.Context) ([]Project, error)
+	ListEnvironments(ctx context.Context, project string) ([]Environment, error)
+}
+
+// FlagReader reads flags. GetFlag's envs limit the environments returned
+// (none: all of them).
+type FlagReader interface {
+	ListFlags(ctx context.Context, project string, q FlagQuery) (FlagPage, error)
+	GetFlag(ctx context.Context, project, key string, envs ...string) (Flag, error)
+}
+
+// FlagWriter changes flags; used only after the two-person rule allowed it
+// (or a break-glass path that records why).
+type FlagWriter interface {
+	// PatchFlag applies p. A write LaunchDarkly wants reviewed in its own
+	// approval flow fails with an error matching ErrApprovalRequired.
+	PatchFlag(ctx context.Context, project, key string, p Patch) (Flag, error)
+	CreateFlag(ctx context.Context, project string, f NewFlag) (Flag, error)
 	DeleteFlag(ctx context.Context, project, key string) error
 	// CreateApprovalRequest hands a change to LaunchDarkly's own approval
-	// flow, after PatchFlag answered ld.ErrMethodNotAllowed.
-	CreateApprovalRequest(ctx context.Context, project, key, env string, in ld.ApprovalRequestInput) (ld.ApprovalRequest, error)
+	// flow, after PatchFlag answered ErrApprovalRequired.
+	CreateApprovalRequest(ctx context.Context, project, key, env string, in ApprovalRequestInput) (ApprovalRequest, error)
+}
+
+// SegmentReader reads segments.
+type SegmentReader interface {
+	ListSegments(ctx context.Context, project, env string) ([]SegmentRecord, error)
+	GetSegment(ctx context.Context, project, env, key string) (SegmentRecord, error)
+}
+
+// ContextReader reads contexts LaunchDarkly has seen.
+type ContextReader interface {
+	SearchContexts(ctx context.Context, project, env string, q ContextQuery) ([]ContextRecord, error)
+	GetContexts(ctx context.Context, project, env, kind, key string) ([]ContextRecord, error)
+}
+
+// AuditLog reads LaunchDarkly's audit log, newest first.
+type AuditLog interface {
+	ListAuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+}
+
+// LaunchDarkly is every view at once: what one workspace's client offers.
+type LaunchDarkly interface {
+	TokenChecker
+	ProjectReader
+	FlagReader
+	FlagWriter
+	SegmentReader
+	ContextReader
+	AuditLog
 }
 
 // ClientFunc returns a LaunchDarkly client that authenticates with token.
@@ -44,12 +85,20 @@ type Workspace struct {
 	EnterpriseID string
 }
 
-// Actor is the Slack user running a command.
+// Actor is the person running a command, and where.
 type Actor struct {
 	Workspace
 	UserID string
 	// ChannelID is the channel the command was run in, when known.
 	ChannelID string
+	// Outsider is true for a user of another organisation (a Slack Connect
+	// channel): such users may read help and nothing else. Every transport
+	// entry point sets it; the core enforces it.
+	Outsider bool
+	// RequestKey identifies the delivery that carried the command: a
+	// redelivery of the same request repeats it, so a change is filed
+	// once. Empty means never deduplicate.
+	RequestKey string
 }
 
 // Connection is a workspace's stored LaunchDarkly connection.

@@ -169,9 +169,10 @@ func (DigestListResult) result()         {}
 func (DigestUnsubscribedResult) result() {}
 func (DigestNowResult) result()          {}
 
-// digestSubcommands returns the help-and-parse rows of `/flag digest`.
-func digestSubcommands() []subcommand {
-	return []subcommand{{
+// digestSpec returns the help-and-parse row of `/flag digest`, whose verbs
+// are four commands.
+func digestSpec() subcommand {
+	return subcommand{
 		entry: HelpEntry{
 			Name:  "digest",
 			Usage: "digest <subscribe [#channel] [hourly | daily [HH:MM] [TZ] | weekly [mon..sun] [HH:MM] [TZ]] [--project p] [--env e1,e2] [--flag f] [--tag t] [--post-empty] | list | unsubscribe <id> | now [id]>",
@@ -188,7 +189,7 @@ func digestSubcommands() []subcommand {
 		aliases: []string{"digests"},
 		options: []string{optProject, optEnv, optFlag, optTag, optPostEmpty},
 		parse:   parseDigestCmd,
-	}}
+	}
 }
 
 func parseDigestCmd(a *parseArgs) (Command, error) {
@@ -235,14 +236,25 @@ func parseDigestCmd(a *parseArgs) (Command, error) {
 	return nil, a.usagef("I don't know `digest %s`. Use `subscribe`, `list`, `unsubscribe <id>` or `now`.", plain(a.pos[0]))
 }
 
-var weekdays = map[string]time.Weekday{
-	"sun": time.Sunday, "sunday": time.Sunday,
-	"mon": time.Monday, "monday": time.Monday,
-	"tue": time.Tuesday, "tues": time.Tuesday, "tuesday": time.Tuesday,
-	"wed": time.Wednesday, "wednesday": time.Wednesday,
-	"thu": time.Thursday, "thur": time.Thursday, "thurs": time.Thursday, "thursday": time.Thursday,
-	"fri": time.Friday, "friday": time.Friday,
-	"sat": time.Saturday, "saturday": time.Saturday,
+// weekday reads a day of the week, short or long.
+func weekday(s string) (time.Weekday, bool) {
+	switch s {
+	case "sun", "sunday":
+		return time.Sunday, true
+	case "mon", "monday":
+		return time.Monday, true
+	case "tue", "tues", "tuesday":
+		return time.Tuesday, true
+	case "wed", "wednesday":
+		return time.Wednesday, true
+	case "thu", "thur", "thurs", "thursday":
+		return time.Thursday, true
+	case "fri", "friday":
+		return time.Friday, true
+	case "sat", "saturday":
+		return time.Saturday, true
+	}
+	return 0, false
 }
 
 func parseDigestSubscribe(a *parseArgs, words []string) (Command, error) {
@@ -271,7 +283,7 @@ func parseDigestSubscribe(a *parseArgs, words []string) (Command, error) {
 	var sawDay, sawTime, sawTZ bool
 	for _, w := range words {
 		lw := strings.ToLower(w)
-		if d, ok := weekdays[lw]; ok {
+		if d, ok := weekday(lw); ok {
 			if c.Schedule.Frequency != DigestWeekly {
 				return nil, a.usagef("A day only goes with `weekly`, e.g. `weekly %s 09:00`.", lw)
 			}
@@ -305,8 +317,8 @@ func parseDigestSubscribe(a *parseArgs, words []string) (Command, error) {
 			c.Schedule.TZ, sawTZ = loc.String(), true
 			continue
 		}
-		if hint := digestWordHint(w); hint != "" {
-			return nil, a.usagef("%s", hint)
+		if hint := digestWordHint(w); !hint.IsZero() {
+			return nil, &UsageError{Msg: hint, Help: a.entry}
 		}
 		return nil, a.usagef("I don't understand %s. Usage: `%s`.", echo(w), a.entry.Usage)
 	}
@@ -340,20 +352,20 @@ func parseDigestSubscribe(a *parseArgs, words []string) (Command, error) {
 // digestWordHint says what to type instead of a word of `digest subscribe`
 // that looks like a misspelt channel, time, frequency or time zone; "" when
 // it looks like none of them.
-func digestWordHint(w string) string {
+func digestWordHint(w string) Text {
 	lw := strings.ToLower(w)
 	letters := strings.TrimLeft(lw, "0123456789")
 	switch {
 	case strings.HasPrefix(w, "<#") || strings.HasPrefix(w, "#"):
-		return fmt.Sprintf("I don't understand %s: give one channel, right after `subscribe`, e.g. `/flag digest subscribe #releases daily 09:00`.", echo(w))
+		return Textf("I don't understand %s: give one channel, right after `subscribe`, e.g. `/flag digest subscribe #releases daily 09:00`.", echo(w))
 	case strings.Contains(w, ":") || (letters != lw && (letters == "" || letters == "am" || letters == "pm" || letters == "h")):
-		return fmt.Sprintf("I don't understand %s as a time: give a 24-hour `HH:MM`, e.g. `09:00` or `17:30`.", echo(w))
+		return Textf("I don't understand %s as a time: give a 24-hour `HH:MM`, e.g. `09:00` or `17:30`.", echo(w))
 	case strings.HasSuffix(lw, "ly"):
-		return fmt.Sprintf("I don't understand %s: digests are `hourly`, `daily` or `weekly`, e.g. `/flag digest subscribe weekly mon 09:00`.", echo(w))
+		return Textf("I don't understand %s: digests are `hourly`, `daily` or `weekly`, e.g. `/flag digest subscribe weekly mon 09:00`.", echo(w))
 	case lw == "local" || (len(w) >= 2 && len(w) <= 5 && strings.ToUpper(w) == w && strings.Trim(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""):
-		return fmt.Sprintf("I don't understand %s: give the time zone as an IANA name such as `Europe/Berlin`, `America/New_York` or `UTC`.", echo(w))
+		return Textf("I don't understand %s: give the time zone as an IANA name such as `Europe/Berlin`, `America/New_York` or `UTC`.", echo(w))
 	}
-	return ""
+	return nil
 }
 
 // channelRef reads a channel as Slack escapes it, <#C123|name> or <#C123>.
@@ -382,27 +394,58 @@ func clockTime(s string) (hour, minute int, ok bool) {
 	return h, m, true
 }
 
-// executeDigest runs the digest commands; ok is false for any other command.
-func (e *Executor) executeDigest(ctx context.Context, actor Actor, conn Connection, client LaunchDarkly, cmd Command) (res Result, ok bool, err error) {
-	switch cmd.(type) {
-	case DigestSubscribe, DigestList, DigestUnsubscribe, DigestNow:
-	default:
-		return nil, false, nil
-	}
+// digestService returns the workspace's digest service, or an error when
+// digests are off.
+func (e *Executor) digestService() (Digests, error) {
 	if e.digests == nil {
-		return nil, true, Errorf(KindInvalid, "Digests are not enabled on this Flagbot.")
+		return nil, Errorf(KindInvalid, "Digests are not enabled on this Flagbot.")
 	}
-	switch c := cmd.(type) {
-	case DigestSubscribe:
-		res, err = e.digestSubscribe(ctx, actor, conn, client, c)
-	case DigestList:
-		res, err = e.digestList(ctx, actor)
-	case DigestUnsubscribe:
-		res, err = e.digestUnsubscribe(ctx, actor, c)
-	case DigestNow:
-		res, err = e.digestNow(ctx, actor, c)
+	return e.digests, nil
+}
+
+// Run implements Command.
+func (c DigestSubscribe) Run(ctx context.Context, x *Executor, actor Actor) (Result, error) {
+	conn, client, err := x.connected(ctx, actor)
+	if err != nil {
+		return nil, err
 	}
-	return res, true, err
+	if _, err := x.digestService(); err != nil {
+		return nil, err
+	}
+	return x.digestSubscribe(ctx, actor, conn, client, c)
+}
+
+// Run implements Command.
+func (c DigestList) Run(ctx context.Context, x *Executor, actor Actor) (Result, error) {
+	if _, err := x.connection(ctx, actor.Workspace); err != nil {
+		return nil, err
+	}
+	if _, err := x.digestService(); err != nil {
+		return nil, err
+	}
+	return x.digestList(ctx, actor)
+}
+
+// Run implements Command.
+func (c DigestUnsubscribe) Run(ctx context.Context, x *Executor, actor Actor) (Result, error) {
+	if _, err := x.connection(ctx, actor.Workspace); err != nil {
+		return nil, err
+	}
+	if _, err := x.digestService(); err != nil {
+		return nil, err
+	}
+	return x.digestUnsubscribe(ctx, actor, c)
+}
+
+// Run implements Command.
+func (c DigestNow) Run(ctx context.Context, x *Executor, actor Actor) (Result, error) {
+	if _, err := x.connection(ctx, actor.Workspace); err != nil {
+		return nil, err
+	}
+	if _, err := x.digestService(); err != nil {
+		return nil, err
+	}
+	return x.digestNow(ctx, actor, c)
 }
 
 func (e *Executor) digestSubscribe(ctx context.Context, actor Actor, conn Connection, client LaunchDarkly, c DigestSubscribe) (Result, error) {
@@ -425,7 +468,7 @@ func (e *Executor) digestSubscribe(ctx context.Context, actor Actor, conn Connec
 		for i, want := range c.Filter.Envs {
 			key, ok := matchEnv(envs, want)
 			if !ok {
-				return nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("Project `%s` has no environment `%s`.", p, want), Suggestions: closest(want, envKeys(envs))}
+				return nil, noEnvError(p, want, envKeys(envs))
 			}
 			c.Filter.Envs[i] = key
 		}
@@ -447,11 +490,11 @@ func (e *Executor) digestSubscribe(ctx context.Context, actor Actor, conn Connec
 		if c.ChannelName != "" {
 			where = "#" + c.ChannelName
 		}
-		return nil, &Error{Kind: KindInvalid, Msg: fmt.Sprintf("I can't post in %s. Invite @flagbot to %s (`/invite @flagbot`) and subscribe again.", where, where), Err: err}
+		return nil, &Error{Kind: KindInvalid, Msg: Textf("I can't post in %s. Invite @flagbot to %s (`/invite @flagbot`) and subscribe again.", where, where), Err: err}
 	}
 	if err != nil {
 		// Slack (checking the channel) or the store: say neither for sure.
-		return nil, &Error{Kind: KindUnavailable, Msg: "I couldn't set up the digest just now: Slack or my state store did not answer. Nothing was saved; try `/flag digest subscribe` again in a minute.", Err: err}
+		return nil, &Error{Kind: KindUnavailable, Msg: Notation("I couldn't set up the digest just now: Slack or my state store did not answer. Nothing was saved; try `/flag digest subscribe` again in a minute."), Err: err}
 	}
 	return DigestSubscribedResult{Subscription: sub}, nil
 }
@@ -473,7 +516,7 @@ func (e *Executor) digestList(ctx context.Context, actor Actor) (Result, error) 
 func (e *Executor) digestUnsubscribe(ctx context.Context, actor Actor, c DigestUnsubscribe) (Result, error) {
 	sub, err := e.digests.Unsubscribe(ctx, actor.Workspace, c.ID)
 	if errors.Is(err, ErrDigestNotFound) {
-		return nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("There is no digest subscription `%s`. `/flag digest list` shows them.", c.ID), Err: err}
+		return nil, &Error{Kind: KindNotFound, Msg: Textf("There is no digest subscription `%s`. `/flag digest list` shows them.", c.ID), Err: err}
 	}
 	if err != nil {
 		return nil, storeError("unsubscribe", err)
@@ -501,17 +544,21 @@ func (e *Executor) digestNow(ctx context.Context, actor Actor, c DigestNow) (Res
 		case 1:
 			id = here[0]
 		default:
-			return nil, Errorf(KindInvalid, "This channel has %d digest subscriptions (%s); name one: `/flag digest now <id>`.", len(here), "`"+strings.Join(here, "`, `")+"`")
+			ids := make([]Text, len(here))
+			for i, id := range here {
+				ids[i] = Text{Code(id)}
+			}
+			return nil, Errorf(KindInvalid, "This channel has %d digest subscriptions (%s); name one: `/flag digest now <id>`.", len(here), Join(ids, ", "))
 		}
 	}
 	run, err := e.digests.RunNow(ctx, actor.Workspace, id)
 	switch {
 	case errors.Is(err, ErrDigestNotFound):
-		return nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("There is no digest subscription `%s`. `/flag digest list` shows them.", id), Err: err}
+		return nil, &Error{Kind: KindNotFound, Msg: Textf("There is no digest subscription `%s`. `/flag digest list` shows them.", id), Err: err}
 	case errors.Is(err, ErrDigestBusy):
-		return nil, &Error{Kind: KindConflict, Msg: "That digest is being posted right now; it will be in the channel in a moment.", Err: err}
+		return nil, &Error{Kind: KindConflict, Msg: Notation("That digest is being posted right now; it will be in the channel in a moment."), Err: err}
 	case errors.Is(err, ErrCannotPost):
-		return nil, &Error{Kind: KindInvalid, Msg: fmt.Sprintf("I can't post digest `%s` in its channel any more. Invite @flagbot there (`/invite @flagbot`) and run `/flag digest now %s` again.", id, id), Err: err}
+		return nil, &Error{Kind: KindInvalid, Msg: Textf("I can't post digest `%s` in its channel any more. Invite @flagbot there (`/invite @flagbot`) and run `/flag digest now %s` again.", id, id), Err: err}
 	case err != nil:
 		return nil, digestRunError(ctx, err)
 	}
@@ -521,8 +568,8 @@ func (e *Executor) digestNow(ctx context.Context, actor Actor, c DigestNow) (Res
 // digestRunError classifies a failed `digest now`: LaunchDarkly's errors
 // keep their kind, anything else is the store or Slack being unavailable.
 func digestRunError(ctx context.Context, err error) error {
-	if e := ldError(ctx, err); KindOf(e) != KindInternal {
+	if e := serviceError(ctx, err); KindOf(e) != KindInternal {
 		return e
 	}
-	return &Error{Kind: KindUnavailable, Msg: "I couldn't post the digest just now. Try again in a minute.", Err: err}
+	return &Error{Kind: KindUnavailable, Msg: Notation("I couldn't post the digest just now. Try again in a minute."), Err: err}
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/flagbot/flagbot/internal/ld"
 )
 
 func TestParseDigest(t *testing.T) {
@@ -61,7 +59,7 @@ func TestParseDigest(t *testing.T) {
 			got, err := Parse(tt.in)
 			if tt.wantMsg != "" {
 				var ue *UsageError
-				if !errors.As(err, &ue) || !strings.Contains(ue.Msg, tt.wantMsg) || ue.Help.Name != "digest" {
+				if !errors.As(err, &ue) || !strings.Contains(ue.Msg.String(), tt.wantMsg) || ue.Help.Name != "digest" {
 					t.Fatalf("Parse(%q) = %#v, %v; want a digest usage error containing %q", tt.in, got, err, tt.wantMsg)
 				}
 				return
@@ -152,11 +150,11 @@ func newDigestRig(t *testing.T) (*rig, *memDigests) {
 	d := &memDigests{subs: map[string]DigestSubscription{}}
 	r.exec = NewExecutor(r.ws, clientsFor(r.ld, &r.used), r.admins, nil, nil, d, Options{Now: func() time.Time { return t0 }})
 	r.connect(t, wsA, "api-a", "web", "production")
-	r.ld.ListEnvironmentsFn = func(_ context.Context, p string) ([]ld.Environment, error) {
+	r.ld.ListEnvironmentsFn = func(_ context.Context, p string) ([]Environment, error) {
 		if p != "web" {
 			return nil, errNF
 		}
-		return []ld.Environment{{Key: "production"}, {Key: "staging"}}, nil
+		return []Environment{{Key: "production"}, {Key: "staging"}}, nil
 	}
 	return r, d
 }
@@ -178,7 +176,7 @@ func TestExecuteDigestSubscribe(t *testing.T) {
 	}
 
 	_, err = r.exec.Execute(t.Context(), actor, DigestSubscribe{Filter: DigestFilter{Envs: []string{"prod"}}})
-	if e := wantKind(t, err, KindNotFound); !strings.Contains(e.Msg, "no environment `prod`") || !reflect.DeepEqual(e.Suggestions, []string{"production"}) {
+	if e := wantKind(t, err, KindNotFound); !strings.Contains(e.Msg.String(), "no environment `prod`") || !reflect.DeepEqual(e.Suggestions, []string{"production"}) {
 		t.Errorf("unknown env: %+v", e)
 	}
 	_, err = r.exec.Execute(t.Context(), alice, DigestSubscribe{})
@@ -186,8 +184,8 @@ func TestExecuteDigestSubscribe(t *testing.T) {
 
 	d.cannot = true
 	_, err = r.exec.Execute(t.Context(), actor, DigestSubscribe{ChannelID: "C0PRIV", ChannelName: "secret"})
-	if e := wantKind(t, err, KindInvalid); !strings.Contains(e.Msg, "Invite @flagbot to #secret") {
-		t.Errorf("cannot post: %q", e.Msg)
+	if e := wantKind(t, err, KindInvalid); !strings.Contains(e.Msg.String(), "Invite @flagbot to #secret") {
+		t.Errorf("cannot post: %q", e.Msg.String())
 	}
 	if len(d.subscribe) != 1 {
 		t.Errorf("%d subscriptions stored", len(d.subscribe))
@@ -195,8 +193,8 @@ func TestExecuteDigestSubscribe(t *testing.T) {
 	// Slack failing to answer conversations.info is not the store failing.
 	d.cannot, d.subErr = false, errors.New("digest: check channel: slackapp: conversations.info C0X: missing_scope")
 	_, err = r.exec.Execute(t.Context(), actor, DigestSubscribe{})
-	if e := wantKind(t, err, KindUnavailable); !strings.Contains(e.Msg, "try `/flag digest subscribe` again") {
-		t.Errorf("subscribe failure: %q", e.Msg)
+	if e := wantKind(t, err, KindUnavailable); !strings.Contains(e.Msg.String(), "try `/flag digest subscribe` again") {
+		t.Errorf("subscribe failure: %q", e.Msg.String())
 	}
 }
 
@@ -219,21 +217,21 @@ func TestExecuteDigestListUnsubscribeNow(t *testing.T) {
 		t.Fatalf("now in C1 = %+v, %v", res, err)
 	}
 	_, err = r.exec.Execute(t.Context(), Actor{Workspace: wsA, ChannelID: "C2"}, DigestNow{})
-	if e := wantKind(t, err, KindInvalid); !strings.Contains(e.Msg, "`d2`, `d3`") {
-		t.Errorf("ambiguous now: %q", e.Msg)
+	if e := wantKind(t, err, KindInvalid); !strings.Contains(e.Msg.String(), "`d2`, `d3`") {
+		t.Errorf("ambiguous now: %q", e.Msg.String())
 	}
 	_, err = r.exec.Execute(t.Context(), Actor{Workspace: wsA, ChannelID: "C9"}, DigestNow{})
 	wantKind(t, err, KindNotFound)
 	d.runErr = ErrDigestBusy
 	_, err = r.exec.Execute(t.Context(), here, DigestNow{ID: "d1"})
 	wantKind(t, err, KindConflict)
-	d.runErr = fmt.Errorf("fetch: %w", &ld.APIError{Status: 401, Code: "unauthorized"})
+	d.runErr = fmt.Errorf("fetch: %w", remoteErr(401, ""))
 	_, err = r.exec.Execute(t.Context(), here, DigestNow{ID: "d1"})
 	wantKind(t, err, KindUnauthorized)
 	d.runErr = fmt.Errorf("post: %w", ErrCannotPost)
 	_, err = r.exec.Execute(t.Context(), here, DigestNow{ID: "d1"})
-	if e := wantKind(t, err, KindInvalid); !strings.Contains(e.Msg, "/invite @flagbot") {
-		t.Errorf("now in a channel the bot left: %q", e.Msg)
+	if e := wantKind(t, err, KindInvalid); !strings.Contains(e.Msg.String(), "/invite @flagbot") {
+		t.Errorf("now in a channel the bot left: %q", e.Msg.String())
 	}
 	d.runErr = errors.New("slack down")
 	_, err = r.exec.Execute(t.Context(), here, DigestNow{ID: "d1"})

@@ -24,6 +24,8 @@ const (
 	KindUnavailable           // LaunchDarkly unreachable or failing (5xx, network)
 	KindStoreUnavailable      // the state store (Redis) is unreachable
 	KindTimeout               // the command ran out of time
+	KindOutsider              // a user of another Slack organisation (Slack Connect)
+	KindConfirm               // the action needs a confirmation first (type the flag key)
 )
 
 var kindNames = [...]string{
@@ -40,6 +42,8 @@ var kindNames = [...]string{
 	KindUnavailable:      "unavailable",
 	KindStoreUnavailable: "store_unavailable",
 	KindTimeout:          "timeout",
+	KindOutsider:         "outsider",
+	KindConfirm:          "confirm",
 }
 
 // String returns a short stable name, used in logs and metrics.
@@ -54,17 +58,18 @@ func (k Kind) String() string {
 // safe to show a user; Err holds the detail for the log.
 type Error struct {
 	Kind        Kind
-	Msg         string   // user-facing, may be empty (the transport picks a default)
+	Msg         Text     // user-facing, may be empty (the transport picks a default)
 	Suggestions []string // e.g. close flag keys for KindNotFound
 	Err         error
 }
 
 func (e *Error) Error() string {
+	msg := e.Msg.String()
 	switch {
-	case e.Msg != "" && e.Err != nil:
-		return e.Kind.String() + ": " + e.Msg + ": " + e.Err.Error()
-	case e.Msg != "":
-		return e.Kind.String() + ": " + e.Msg
+	case msg != "" && e.Err != nil:
+		return e.Kind.String() + ": " + msg + ": " + e.Err.Error()
+	case msg != "":
+		return e.Kind.String() + ": " + msg
 	case e.Err != nil:
 		return e.Kind.String() + ": " + e.Err.Error()
 	}
@@ -73,21 +78,37 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns an *Error of kind k with a user-facing message.
+// Errorf returns an *Error of kind k with a user-facing message built by
+// Textf: backticks in format mark code spans, arguments are data.
 func Errorf(k Kind, format string, args ...any) *Error {
-	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Kind: k, Msg: Textf(format, args...)}
 }
 
-// KindOf returns the kind of the first *Error in err's chain, or
-// KindInternal.
+// KindOf returns the kind of the first *Error, *UsageError or
+// *RemoteError in err's chain, or KindInternal.
 func KindOf(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	var u *UsageError
-	if errors.As(err, &u) {
-		return KindUsage
+	for err != nil {
+		switch e := err.(type) {
+		case *Error:
+			return e.Kind
+		case *UsageError:
+			return KindUsage
+		case *RemoteError:
+			return e.Kind
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				if k := KindOf(x); k != KindInternal {
+					return k
+				}
+			}
+			return KindInternal
+		default:
+			return KindInternal
+		}
 	}
 	return KindInternal
 }
@@ -95,21 +116,54 @@ func KindOf(err error) Kind {
 // UsageError says the text could not be parsed. Help is the entry of the
 // subcommand concerned (zero when the subcommand itself is unknown).
 type UsageError struct {
-	Msg  string
+	Msg  Text
 	Help HelpEntry
 }
 
-func (e *UsageError) Error() string { return "usage: " + e.Msg }
+func (e *UsageError) Error() string { return "usage: " + e.Msg.String() }
+
+// RemoteError is a failure LaunchDarkly reported, in the core's terms: the
+// kind it maps to, the HTTP status (0 for a network failure) and
+// LaunchDarkly's own message, which is safe to show. The LaunchDarkly
+// interfaces in deps.go return errors whose chain holds one for every
+// failure LaunchDarkly itself caused; a context's deadline or cancellation
+// is returned as such.
+type RemoteError struct {
+	Kind    Kind
+	Status  int
+	Message string
+	Err     error
+}
+
+func (e *RemoteError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("launchdarkly: %s (HTTP %d): %s", e.Kind, e.Status, e.Message)
+}
+
+func (e *RemoteError) Unwrap() error { return e.Err }
+
+// Is matches ErrApprovalRequired for the answer LaunchDarkly gives a write
+// to an environment that requires its own approvals (HTTP 405).
+func (e *RemoteError) Is(target error) bool {
+	return target == ErrApprovalRequired && e.Status == 405
+}
+
+// ErrApprovalRequired matches a LaunchDarkly write refused because the
+// environment requires LaunchDarkly's own approval flow.
+var ErrApprovalRequired = errors.New("launchdarkly requires its own approval")
 
 // ErrNotConnected is returned by Workspaces.Get when a workspace has no
 // stored connection.
 var ErrNotConnected = errors.New("workspace not connected")
 
-// FieldError reports a problem with one field of the connect modal, so the
-// transport can show it inline next to that field.
+// FieldError reports a problem with one field of a form (the connect modal,
+// the delete confirmation), so the transport can show it inline next to
+// that field.
 type FieldError struct {
 	Field string // one of the Field* constants
-	Msg   string
+	Msg   Text
 	Err   error
 }
 
@@ -118,13 +172,16 @@ const (
 	FieldToken   = "token"
 	FieldProject = "project"
 	FieldEnv     = "env"
+	// FieldConfirmKey is the flag key an approver types to confirm a
+	// deletion.
+	FieldConfirmKey = "confirm_key"
 )
 
 func (e *FieldError) Error() string {
 	if e.Err != nil {
-		return "field " + e.Field + ": " + e.Msg + ": " + e.Err.Error()
+		return "field " + e.Field + ": " + e.Msg.String() + ": " + e.Err.Error()
 	}
-	return "field " + e.Field + ": " + e.Msg
+	return "field " + e.Field + ": " + e.Msg.String()
 }
 
 func (e *FieldError) Unwrap() error { return e.Err }

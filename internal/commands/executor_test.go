@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
@@ -19,8 +18,8 @@ var (
 	bob    = Actor{Workspace: wsA, UserID: "UBOB"}
 	carol  = Actor{Workspace: wsB, UserID: "UCAROL"}
 	t0     = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	errNF  = &ld.APIError{Status: 404, Code: "not_found"}
-	err401 = &ld.APIError{Status: 401, Code: "unauthorized"}
+	errNF  = remoteErr(404, "")
+	err401 = remoteErr(401, "")
 )
 
 type rig struct {
@@ -83,7 +82,7 @@ func TestEachWorkspaceUsesItsOwnToken(t *testing.T) {
 	r := newRig(t)
 	r.connect(t, wsA, "api-token-a", "web", "production")
 	r.connect(t, wsB, "api-token-b", "web", "production")
-	r.ld.ListProjectsFn = func(context.Context) ([]ld.Project, error) { return []ld.Project{{Key: "web"}}, nil }
+	r.ld.ListProjectsFn = func(context.Context) ([]Project, error) { return []Project{{Key: "web"}}, nil }
 	for _, a := range []Actor{alice, carol, bob} {
 		if _, err := r.exec.Execute(t.Context(), a, Projects{}); err != nil {
 			t.Fatal(err)
@@ -98,18 +97,18 @@ func TestEachWorkspaceUsesItsOwnToken(t *testing.T) {
 func TestShowFindsFlagCaseInsensitively(t *testing.T) {
 	r := newRig(t)
 	r.connect(t, wsA, "api-a", "web", "Production")
-	flag := ld.Flag{Key: "new-checkout", Environments: map[string]ld.FlagEnvironment{"production": {On: true}, "staging": {}}}
-	r.ld.GetFlagFn = func(_ context.Context, project, key string, _ ...string) (ld.Flag, error) {
+	flag := Flag{Key: "new-checkout", Environments: map[string]FlagEnvironment{"production": {On: true}, "staging": {}}}
+	r.ld.GetFlagFn = func(_ context.Context, project, key string, _ ...string) (Flag, error) {
 		if project != "web" {
 			t.Errorf("project = %q, want web", project)
 		}
 		if key == "new-checkout" {
 			return flag, nil
 		}
-		return ld.Flag{}, errNF
+		return Flag{}, errNF
 	}
-	r.ld.ListFlagsFn = func(context.Context, string, ld.FlagListOptions) (ld.FlagPage, error) {
-		return ld.FlagPage{Items: []ld.Flag{{Key: "new-checkout"}, {Key: "old-checkout"}}, TotalCount: 2}, nil
+	r.ld.ListFlagsFn = func(context.Context, string, FlagQuery) (FlagPage, error) {
+		return FlagPage{Items: []Flag{{Key: "new-checkout"}, {Key: "old-checkout"}}, TotalCount: 2}, nil
 	}
 	res, err := r.exec.Execute(t.Context(), bob, Show{Flag: "New-Checkout"})
 	if err != nil {
@@ -124,25 +123,25 @@ func TestShowFindsFlagCaseInsensitively(t *testing.T) {
 func TestShowUnknownFlagSuggests(t *testing.T) {
 	r := newRig(t)
 	r.connect(t, wsA, "api-a", "web", "")
-	r.ld.GetFlagFn = func(context.Context, string, string, ...string) (ld.Flag, error) { return ld.Flag{}, errNF }
-	r.ld.ListFlagsFn = func(_ context.Context, _ string, o ld.FlagListOptions) (ld.FlagPage, error) {
-		return ld.FlagPage{Items: []ld.Flag{{Key: "checkout-v2"}, {Key: "checkout"}, {Key: "dark-mode"}, {Key: "checkouts"}, {Key: "checkout-banner"}}, TotalCount: 5}, nil
+	r.ld.GetFlagFn = func(context.Context, string, string, ...string) (Flag, error) { return Flag{}, errNF }
+	r.ld.ListFlagsFn = func(_ context.Context, _ string, o FlagQuery) (FlagPage, error) {
+		return FlagPage{Items: []Flag{{Key: "checkout-v2"}, {Key: "checkout"}, {Key: "dark-mode"}, {Key: "checkouts"}, {Key: "checkout-banner"}}, TotalCount: 5}, nil
 	}
 	_, err := r.exec.Execute(t.Context(), bob, Show{Flag: "chekout"})
 	e := wantKind(t, err, KindNotFound)
 	if len(e.Suggestions) == 0 || len(e.Suggestions) > 3 || e.Suggestions[0] != "checkout" {
 		t.Errorf("suggestions = %v, want up to 3 starting with checkout", e.Suggestions)
 	}
-	if !strings.Contains(e.Msg, "chekout") {
-		t.Errorf("message %q does not name the flag", e.Msg)
+	if !strings.Contains(e.Msg.String(), "chekout") {
+		t.Errorf("message %q does not name the flag", e.Msg.String())
 	}
 }
 
 func TestShowUnknownEnvironment(t *testing.T) {
 	r := newRig(t)
 	r.connect(t, wsA, "api-a", "web", "")
-	r.ld.GetFlagFn = func(context.Context, string, string, ...string) (ld.Flag, error) {
-		return ld.Flag{Key: "f", Environments: map[string]ld.FlagEnvironment{"production": {}, "staging": {}}}, nil
+	r.ld.GetFlagFn = func(context.Context, string, string, ...string) (Flag, error) {
+		return Flag{Key: "f", Environments: map[string]FlagEnvironment{"production": {}, "staging": {}}}, nil
 	}
 	_, err := r.exec.Execute(t.Context(), bob, Show{Flag: "f", Env: "prodution"})
 	e := wantKind(t, err, KindNotFound)
@@ -156,25 +155,25 @@ func TestNoProject(t *testing.T) {
 	r.connect(t, wsA, "api-a", "", "")
 	_, err := r.exec.Execute(t.Context(), bob, List{})
 	e := wantKind(t, err, KindInvalid)
-	if !strings.Contains(e.Msg, "--project") {
-		t.Errorf("message %q does not say how to name a project", e.Msg)
+	if !strings.Contains(e.Msg.String(), "--project") {
+		t.Errorf("message %q does not say how to name a project", e.Msg.String())
 	}
 }
 
 func TestListPaging(t *testing.T) {
 	r := newRig(t)
 	r.connect(t, wsA, "api-a", "web", "production")
-	var got ld.FlagListOptions
-	r.ld.ListFlagsFn = func(_ context.Context, _ string, o ld.FlagListOptions) (ld.FlagPage, error) {
+	var got FlagQuery
+	r.ld.ListFlagsFn = func(_ context.Context, _ string, o FlagQuery) (FlagPage, error) {
 		got = o
-		items := make([]ld.Flag, 20)
-		return ld.FlagPage{Items: items, TotalCount: 45}, nil
+		items := make([]Flag, 20)
+		return FlagPage{Items: items, TotalCount: 45}, nil
 	}
 	res, err := r.exec.Execute(t.Context(), bob, List{Words: "check", Tag: "web", Offset: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ld.FlagListOptions{Env: "production", Query: "check", Tag: "web", Limit: 20, Offset: 20}
+	want := FlagQuery{Env: "production", Query: "check", Tag: "web", Limit: 20, Offset: 20}
 	if got != want {
 		t.Errorf("ListFlags options = %+v, want %+v", got, want)
 	}
@@ -190,11 +189,11 @@ func TestLaunchDarklyErrorKinds(t *testing.T) {
 		want Kind
 	}{
 		{"unauthorized", err401, KindUnauthorized},
-		{"forbidden", &ld.APIError{Status: 403}, KindForbidden},
-		{"rate limited", &ld.RateLimitError{APIError: ld.APIError{Status: 429}, RetryAfter: time.Second}, KindRateLimited},
-		{"server error", &ld.APIError{Status: 500}, KindUnavailable},
-		{"network", errors.Join(ld.ErrUnavailable, errors.New("dial tcp: refused")), KindUnavailable},
-		{"bad request", &ld.APIError{Status: 400, Message: "bad filter"}, KindInvalid},
+		{"forbidden", remoteErr(403, ""), KindForbidden},
+		{"rate limited", remoteErr(429, ""), KindRateLimited},
+		{"server error", remoteErr(500, ""), KindUnavailable},
+		{"network", &RemoteError{Kind: KindUnavailable, Err: errors.New("dial tcp: refused")}, KindUnavailable},
+		{"bad request", remoteErr(400, "bad filter"), KindInvalid},
 		{"deadline", context.DeadlineExceeded, KindTimeout},
 		{"other", errors.New("boom"), KindInternal},
 	}
@@ -202,7 +201,7 @@ func TestLaunchDarklyErrorKinds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
 			r.connect(t, wsA, "api-a", "web", "production")
-			r.ld.ListProjectsFn = func(context.Context) ([]ld.Project, error) { return nil, tt.err }
+			r.ld.ListProjectsFn = func(context.Context) ([]Project, error) { return nil, tt.err }
 			_, err := r.exec.Execute(t.Context(), bob, Projects{})
 			wantKind(t, err, tt.want)
 			if !errors.Is(err, tt.err) {
@@ -219,7 +218,7 @@ func TestStoreUnavailable(t *testing.T) {
 		_, err := r.exec.Execute(t.Context(), alice, cmd)
 		wantKind(t, err, KindStoreUnavailable)
 	}
-	r.ld.CallerIdentityFn = func(context.Context) (ld.CallerIdentity, error) { return ld.CallerIdentity{TokenName: "t"}, nil }
+	r.ld.CallerIdentityFn = func(context.Context) (CallerIdentity, error) { return CallerIdentity{TokenName: "t"}, nil }
 	_, err := r.exec.Connect(t.Context(), alice, ConnectInput{Token: "api-x"})
 	wantKind(t, err, KindStoreUnavailable)
 }
@@ -239,25 +238,25 @@ func TestAdminOnly(t *testing.T) {
 }
 
 func TestConnect(t *testing.T) {
-	envs := []ld.Environment{{Key: "production"}, {Key: "staging"}}
+	envs := []Environment{{Key: "production"}, {Key: "staging"}}
 	tests := []struct {
 		name      string
 		in        ConnectInput
 		identity  error
-		token     ld.Token
+		token     Token
 		tokenErr  error
 		wantField string
 		wantRole  string
 		wantEnv   string
 	}{
-		{name: "writer", in: ConnectInput{Token: " api-writer-token \n", Project: "web", Env: "Staging"}, token: ld.Token{Role: "writer", Name: "flagbot"}, wantRole: RoleWriter, wantEnv: "staging"},
-		{name: "reader", in: ConnectInput{Token: "api-reader-token"}, token: ld.Token{Role: "reader"}, wantRole: RoleReader},
-		{name: "custom", in: ConnectInput{Token: "api-custom-token"}, token: ld.Token{CustomRoleIDs: []string{"r"}}, wantRole: RoleCustom},
-		{name: "role hidden", in: ConnectInput{Token: "api-narrow-token"}, tokenErr: &ld.APIError{Status: 403}, wantRole: RoleUnknown},
+		{name: "writer", in: ConnectInput{Token: " api-writer-token \n", Project: "web", Env: "Staging"}, token: Token{Role: "writer", Name: "flagbot"}, wantRole: RoleWriter, wantEnv: "staging"},
+		{name: "reader", in: ConnectInput{Token: "api-reader-token"}, token: Token{Role: "reader"}, wantRole: RoleReader},
+		{name: "custom", in: ConnectInput{Token: "api-custom-token"}, token: Token{CustomRoleIDs: []string{"r"}}, wantRole: RoleCustom},
+		{name: "role hidden", in: ConnectInput{Token: "api-narrow-token"}, tokenErr: remoteErr(403, ""), wantRole: RoleUnknown},
 		{name: "empty", in: ConnectInput{Token: "  "}, wantField: FieldToken},
 		{name: "sdk key", in: ConnectInput{Token: "sdk-1234-5678"}, wantField: FieldToken},
 		{name: "rejected", in: ConnectInput{Token: "api-bad-token"}, identity: err401, wantField: FieldToken},
-		{name: "ld down", in: ConnectInput{Token: "api-ok-token"}, identity: &ld.APIError{Status: 503}, wantField: FieldToken},
+		{name: "ld down", in: ConnectInput{Token: "api-ok-token"}, identity: remoteErr(503, ""), wantField: FieldToken},
 		{name: "unknown project", in: ConnectInput{Token: "api-ok-token", Project: "nope"}, wantField: FieldProject},
 		{name: "unknown env", in: ConnectInput{Token: "api-ok-token", Project: "web", Env: "qa"}, wantField: FieldEnv},
 		{name: "env without project", in: ConnectInput{Token: "api-ok-token", Env: "qa"}, wantField: FieldProject},
@@ -267,11 +266,11 @@ func TestConnect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t)
-			r.ld.CallerIdentityFn = func(context.Context) (ld.CallerIdentity, error) {
-				return ld.CallerIdentity{TokenID: "tok1", TokenName: "from identity"}, tt.identity
+			r.ld.CallerIdentityFn = func(context.Context) (CallerIdentity, error) {
+				return CallerIdentity{TokenID: "tok1", TokenName: "from identity"}, tt.identity
 			}
-			r.ld.GetTokenFn = func(context.Context, string) (ld.Token, error) { return tt.token, tt.tokenErr }
-			r.ld.ListEnvironmentsFn = func(_ context.Context, p string) ([]ld.Environment, error) {
+			r.ld.GetTokenFn = func(context.Context, string) (Token, error) { return tt.token, tt.tokenErr }
+			r.ld.ListEnvironmentsFn = func(_ context.Context, p string) ([]Environment, error) {
 				if p != "web" {
 					return nil, errNF
 				}
@@ -314,8 +313,8 @@ func TestConnect(t *testing.T) {
 func TestConfigEnvValidates(t *testing.T) {
 	r := newRig(t)
 	r.connect(t, wsA, "api-a", "web", "")
-	r.ld.ListEnvironmentsFn = func(context.Context, string) ([]ld.Environment, error) {
-		return []ld.Environment{{Key: "production"}}, nil
+	r.ld.ListEnvironmentsFn = func(context.Context, string) ([]Environment, error) {
+		return []Environment{{Key: "production"}}, nil
 	}
 	_, err := r.exec.Execute(t.Context(), alice, Config{Setting: SettingEnv, Value: "prod"})
 	e := wantKind(t, err, KindNotFound)
@@ -333,15 +332,15 @@ func TestConfigEnvValidates(t *testing.T) {
 func TestAuditDefaults(t *testing.T) {
 	r := newRig(t)
 	r.connect(t, wsA, "api-a", "web", "production")
-	var got ld.AuditLogOptions
-	r.ld.ListAuditLogFn = func(_ context.Context, o ld.AuditLogOptions) ([]ld.AuditEntry, error) {
+	var got AuditQuery
+	r.ld.ListAuditLogFn = func(_ context.Context, o AuditQuery) ([]AuditEntry, error) {
 		got = o
 		return nil, nil
 	}
 	if _, err := r.exec.Execute(t.Context(), bob, Audit{Flag: "checkout", Env: "staging"}); err != nil {
 		t.Fatal(err)
 	}
-	want := ld.AuditLogOptions{Spec: "proj/web:env/staging:flag/checkout", After: t0.Add(-24 * time.Hour), Limit: 20}
+	want := AuditQuery{Spec: "proj/web:env/staging:flag/checkout", After: t0.Add(-24 * time.Hour), Limit: 20}
 	if got != want {
 		t.Errorf("ListAuditLog options = %+v, want %+v", got, want)
 	}

@@ -5,110 +5,109 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
 // fakeLD is a function-field fake of LaunchDarkly; a nil field fails loudly
 // through errUnexpected so a test notices calls it did not plan for.
 type fakeLD struct {
-	CallerIdentityFn   func(ctx context.Context) (ld.CallerIdentity, error)
-	GetTokenFn         func(ctx context.Context, id string) (ld.Token, error)
-	ListProjectsFn     func(ctx context.Context) ([]ld.Project, error)
-	ListEnvironmentsFn func(ctx context.Context, project string) ([]ld.Environment, error)
-	ListFlagsFn        func(ctx context.Context, project string, opts ld.FlagListOptions) (ld.FlagPage, error)
-	GetFlagFn          func(ctx context.Context, project, key string, envs ...string) (ld.Flag, error)
-	ListSegmentsFn     func(ctx context.Context, project, env string) ([]ld.Segment, error)
-	GetSegmentFn       func(ctx context.Context, project, env, key string) (ld.Segment, error)
-	SearchContextsFn   func(ctx context.Context, project, env string, opts ld.ContextSearch) ([]ld.ContextRecord, error)
-	GetContextsFn      func(ctx context.Context, project, env, kind, key string) ([]ld.ContextRecord, error)
-	ListAuditLogFn     func(ctx context.Context, opts ld.AuditLogOptions) ([]ld.AuditEntry, error)
-	PatchFlagFn        func(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error)
-	CreateFlagFn       func(ctx context.Context, project string, f ld.NewFlag) (ld.Flag, error)
+	CallerIdentityFn   func(ctx context.Context) (CallerIdentity, error)
+	GetTokenFn         func(ctx context.Context, id string) (Token, error)
+	ListProjectsFn     func(ctx context.Context) ([]Project, error)
+	ListEnvironmentsFn func(ctx context.Context, project string) ([]Environment, error)
+	ListFlagsFn        func(ctx context.Context, project string, opts FlagQuery) (FlagPage, error)
+	GetFlagFn          func(ctx context.Context, project, key string, envs ...string) (Flag, error)
+	ListSegmentsFn     func(ctx context.Context, project, env string) ([]SegmentRecord, error)
+	GetSegmentFn       func(ctx context.Context, project, env, key string) (SegmentRecord, error)
+	SearchContextsFn   func(ctx context.Context, project, env string, opts ContextQuery) ([]ContextRecord, error)
+	GetContextsFn      func(ctx context.Context, project, env, kind, key string) ([]ContextRecord, error)
+	ListAuditLogFn     func(ctx context.Context, opts AuditQuery) ([]AuditEntry, error)
+	PatchFlagFn        func(ctx context.Context, project, key string, p Patch) (Flag, error)
+	CreateFlagFn       func(ctx context.Context, project string, f NewFlag) (Flag, error)
 	DeleteFlagFn       func(ctx context.Context, project, key string) error
-	CreateApprovalFn   func(ctx context.Context, project, key, env string, in ld.ApprovalRequestInput) (ld.ApprovalRequest, error)
+	CreateApprovalFn   func(ctx context.Context, project, key, env string, in ApprovalRequestInput) (ApprovalRequest, error)
 }
 
 type unexpectedCall string
 
 func (u unexpectedCall) Error() string { return "unexpected call to " + string(u) }
 
-func (f *fakeLD) CallerIdentity(ctx context.Context) (ld.CallerIdentity, error) {
+func (f *fakeLD) CallerIdentity(ctx context.Context) (CallerIdentity, error) {
 	if f.CallerIdentityFn == nil {
-		return ld.CallerIdentity{}, unexpectedCall("CallerIdentity")
+		return CallerIdentity{}, unexpectedCall("CallerIdentity")
 	}
 	return f.CallerIdentityFn(ctx)
 }
-func (f *fakeLD) GetToken(ctx context.Context, id string) (ld.Token, error) {
+func (f *fakeLD) GetToken(ctx context.Context, id string) (Token, error) {
 	if f.GetTokenFn == nil {
-		return ld.Token{}, unexpectedCall("GetToken")
+		return Token{}, unexpectedCall("GetToken")
 	}
 	return f.GetTokenFn(ctx, id)
 }
-func (f *fakeLD) ListProjects(ctx context.Context) ([]ld.Project, error) {
+func (f *fakeLD) ListProjects(ctx context.Context) ([]Project, error) {
 	if f.ListProjectsFn == nil {
 		return nil, unexpectedCall("ListProjects")
 	}
 	return f.ListProjectsFn(ctx)
 }
-func (f *fakeLD) ListEnvironments(ctx context.Context, project string) ([]ld.Environment, error) {
+func (f *fakeLD) ListEnvironments(ctx context.Context, project string) ([]Environment, error) {
 	if f.ListEnvironmentsFn == nil {
 		return nil, unexpectedCall("ListEnvironments")
 	}
 	return f.ListEnvironmentsFn(ctx, project)
 }
-func (f *fakeLD) ListFlags(ctx context.Context, project string, opts ld.FlagListOptions) (ld.FlagPage, error) {
+func (f *fakeLD) ListFlags(ctx context.Context, project string, opts FlagQuery) (FlagPage, error) {
 	if f.ListFlagsFn == nil {
-		return ld.FlagPage{}, unexpectedCall("ListFlags")
+		return FlagPage{}, unexpectedCall("ListFlags")
 	}
 	return f.ListFlagsFn(ctx, project, opts)
 }
-func (f *fakeLD) GetFlag(ctx context.Context, project, key string, envs ...string) (ld.Flag, error) {
+func (f *fakeLD) GetFlag(ctx context.Context, project, key string, envs ...string) (Flag, error) {
 	if f.GetFlagFn == nil {
-		return ld.Flag{}, unexpectedCall("GetFlag")
+		return Flag{}, unexpectedCall("GetFlag")
 	}
 	return f.GetFlagFn(ctx, project, key, envs...)
 }
-func (f *fakeLD) ListSegments(ctx context.Context, project, env string) ([]ld.Segment, error) {
+func (f *fakeLD) ListSegments(ctx context.Context, project, env string) ([]SegmentRecord, error) {
 	if f.ListSegmentsFn == nil {
 		return nil, unexpectedCall("ListSegments")
 	}
 	return f.ListSegmentsFn(ctx, project, env)
 }
-func (f *fakeLD) GetSegment(ctx context.Context, project, env, key string) (ld.Segment, error) {
+func (f *fakeLD) GetSegment(ctx context.Context, project, env, key string) (SegmentRecord, error) {
 	if f.GetSegmentFn == nil {
-		return ld.Segment{}, unexpectedCall("GetSegment")
+		return SegmentRecord{}, unexpectedCall("GetSegment")
 	}
 	return f.GetSegmentFn(ctx, project, env, key)
 }
-func (f *fakeLD) SearchContexts(ctx context.Context, project, env string, opts ld.ContextSearch) ([]ld.ContextRecord, error) {
+func (f *fakeLD) SearchContexts(ctx context.Context, project, env string, opts ContextQuery) ([]ContextRecord, error) {
 	if f.SearchContextsFn == nil {
 		return nil, unexpectedCall("SearchContexts")
 	}
 	return f.SearchContextsFn(ctx, project, env, opts)
 }
-func (f *fakeLD) GetContexts(ctx context.Context, project, env, kind, key string) ([]ld.ContextRecord, error) {
+func (f *fakeLD) GetContexts(ctx context.Context, project, env, kind, key string) ([]ContextRecord, error) {
 	if f.GetContextsFn == nil {
 		return nil, unexpectedCall("GetContexts")
 	}
 	return f.GetContextsFn(ctx, project, env, kind, key)
 }
-func (f *fakeLD) ListAuditLog(ctx context.Context, opts ld.AuditLogOptions) ([]ld.AuditEntry, error) {
+func (f *fakeLD) ListAuditLog(ctx context.Context, opts AuditQuery) ([]AuditEntry, error) {
 	if f.ListAuditLogFn == nil {
 		return nil, unexpectedCall("ListAuditLog")
 	}
 	return f.ListAuditLogFn(ctx, opts)
 }
 
-func (f *fakeLD) PatchFlag(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error) {
+func (f *fakeLD) PatchFlag(ctx context.Context, project, key string, p Patch) (Flag, error) {
 	if f.PatchFlagFn == nil {
-		return ld.Flag{}, unexpectedCall("PatchFlag")
+		return Flag{}, unexpectedCall("PatchFlag")
 	}
 	return f.PatchFlagFn(ctx, project, key, p)
 }
-func (f *fakeLD) CreateFlag(ctx context.Context, project string, nf ld.NewFlag) (ld.Flag, error) {
+func (f *fakeLD) CreateFlag(ctx context.Context, project string, nf NewFlag) (Flag, error) {
 	if f.CreateFlagFn == nil {
-		return ld.Flag{}, unexpectedCall("CreateFlag")
+		return Flag{}, unexpectedCall("CreateFlag")
 	}
 	return f.CreateFlagFn(ctx, project, nf)
 }
@@ -214,9 +213,32 @@ func clientsFor(f *fakeLD, used *[]string) ClientFunc {
 	}
 }
 
-func (f *fakeLD) CreateApprovalRequest(ctx context.Context, project, key, env string, in ld.ApprovalRequestInput) (ld.ApprovalRequest, error) {
+func (f *fakeLD) CreateApprovalRequest(ctx context.Context, project, key, env string, in ApprovalRequestInput) (ApprovalRequest, error) {
 	if f.CreateApprovalFn == nil {
-		return ld.ApprovalRequest{}, unexpectedCall("CreateApprovalRequest")
+		return ApprovalRequest{}, unexpectedCall("CreateApprovalRequest")
 	}
 	return f.CreateApprovalFn(ctx, project, key, env, in)
+}
+
+// remoteErr is what a LaunchDarkly client returns for an error answer of
+// status, with LaunchDarkly's message msg.
+func remoteErr(status int, msg string) error {
+	kind := KindInternal
+	switch {
+	case status == 400, status == 422:
+		kind = KindInvalid
+	case status == 401:
+		kind = KindUnauthorized
+	case status == 403, status == 405:
+		kind = KindForbidden
+	case status == 404:
+		kind = KindNotFound
+	case status == 409:
+		kind = KindConflict
+	case status == 429:
+		kind = KindRateLimited
+	case status >= 500:
+		kind = KindUnavailable
+	}
+	return &RemoteError{Kind: kind, Status: status, Message: msg}
 }

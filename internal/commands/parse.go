@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -67,7 +66,7 @@ func NewParser() *Parser { return &Parser{subs: subcommands()} }
 // Parse is the package-level Parse without rebuilding the table.
 func (p *Parser) Parse(text string) (Command, error) {
 	if n := utf8.RuneCountInString(text); n > maxParseRunes {
-		return nil, &UsageError{Msg: fmt.Sprintf("That is %d characters long; I read at most %d after `/flag`.", n, maxParseRunes)}
+		return nil, &UsageError{Msg: Textf("That is %d characters long; I read at most %d after `/flag`.", n, maxParseRunes)}
 	}
 	text = unslack(text)
 	toks, open := tokenize(text)
@@ -85,7 +84,7 @@ func (p *Parser) Parse(text string) (Command, error) {
 		case o.isHelp():
 			return Help{}, nil
 		}
-		return nil, &UsageError{Msg: "Start with a subcommand, e.g. `/flag list checkout`. `/flag help` lists them all."}
+		return nil, &UsageError{Msg: Notation("Start with a subcommand, e.g. `/flag list checkout`. `/flag help` lists them all.")}
 	}
 	subs := p.subs
 	sub, ok := findSubcommand(subs, first.text)
@@ -390,19 +389,21 @@ func parseSwitch(s string) (on, ok bool) {
 	return false, false
 }
 
+// usagef returns a *UsageError for a's subcommand with a message built by
+// Textf.
 func (a *parseArgs) usagef(format string, args ...any) *UsageError {
-	return &UsageError{Msg: fmt.Sprintf(format, args...), Help: a.entry}
+	return &UsageError{Msg: Textf(format, args...), Help: a.entry}
 }
 
 func (a *parseArgs) unknownOption(sub subcommand, name string) *UsageError {
 	if len(sub.options) == 0 {
 		return a.usagef("`%s` takes no options, so I don't know what to do with %s.", sub.entry.Name, echo("--"+name))
 	}
-	valid := make([]string, len(sub.options))
+	valid := make([]Text, len(sub.options))
 	for i, o := range sub.options {
-		valid[i] = "`--" + o + "`"
+		valid[i] = Text{Code("--" + o)}
 	}
-	return a.usagef("`%s` has no option %s. It takes %s.", sub.entry.Name, echo("--"+name), strings.Join(valid, ", "))
+	return a.usagef("`%s` has no option %s. It takes %s.", sub.entry.Name, echo("--"+name), Join(valid, ", "))
 }
 
 // atMost rejects more than n positional arguments.
@@ -496,21 +497,22 @@ func validKey(s string) bool {
 	return true
 }
 
-// echo quotes a piece of the user's text for a message, in backticks.
-func echo(s string) string {
+// echo quotes a piece of the user's text for a message, as a code span.
+func echo(s string) Span {
 	if p := plain(s); p != "" {
-		return "`" + p + "`"
+		return Code(p)
 	}
-	return "that"
+	return Plain("that")
 }
 
-// plain shortens a piece of the user's text to one line and removes the
-// characters that would break Slack formatting around it.
+// plain shortens a piece of the user's text to one line, without control
+// characters or backticks, for quoting in a code span. (The transport
+// escapes what is left.)
 func plain(s string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range s {
-		if r == '`' || r == '<' || r == '>' || unicode.IsControl(r) {
+		if r == '`' || unicode.IsControl(r) {
 			continue
 		}
 		if n == maxEchoRunes {
@@ -524,20 +526,20 @@ func plain(s string) string {
 }
 
 func unclosedQuote(text string, at int, help HelpEntry) *UsageError {
-	return &UsageError{Msg: fmt.Sprintf("The quote at %s is never closed. Close it, or leave the quotes out.", echo(text[at:])), Help: help}
+	return &UsageError{Msg: Textf("The quote at %s is never closed. Close it, or leave the quotes out.", echo(text[at:])), Help: help}
 }
 
 // unknownSubcommand says that typed is not a subcommand and suggests the
 // closest one. With hintShow, a word that looks like a flag key gets a
 // `/flag show` hint when nothing is close.
-func unknownSubcommand(subs []subcommand, typed string, hintShow bool) string {
+func unknownSubcommand(subs []subcommand, typed string, hintShow bool) Text {
 	if s := suggestSubcommand(subs, typed); s != "" {
-		return fmt.Sprintf("I don't know %s. Did you mean `%s`? Try `/flag help`.", echo(typed), s)
+		return Textf("I don't know %s. Did you mean `%s`? Try `/flag help`.", echo(typed), s)
 	}
 	if hintShow && validKey(typed) && len(typed) <= maxEchoRunes {
-		return fmt.Sprintf("I don't know %s. To see a flag, try `/flag show %s`; `/flag help` lists what I can do.", echo(typed), typed)
+		return Textf("I don't know %s. To see a flag, try `/flag show %s`; `/flag help` lists what I can do.", echo(typed), typed)
 	}
-	return fmt.Sprintf("I don't know %s. Try `/flag help`.", echo(typed))
+	return Textf("I don't know %s. Try `/flag help`.", echo(typed))
 }
 
 // suggestSubcommand returns the subcommand name or alias closest to typed:
@@ -628,347 +630,4 @@ func parseAuditSince(s string) (time.Duration, bool) {
 		return math.MaxInt64, true // saturate rather than overflow; the caller refuses it as too long
 	}
 	return days + rest, true
-}
-
-// The per-subcommand parsers, referenced from the table in help.go.
-
-func parseHelpCmd(a *parseArgs) (Command, error) {
-	if err := a.atMost(1); err != nil {
-		return nil, err
-	}
-	if len(a.pos) == 0 {
-		return Help{}, nil
-	}
-	s, ok := findSubcommand(a.subs, a.pos[0])
-	if !ok {
-		return nil, a.usagef("%s", unknownSubcommand(a.subs, a.pos[0], false))
-	}
-	return Help{Topic: s.entry.Name}, nil
-}
-
-func parseConnectCmd(a *parseArgs) (Command, error) {
-	if err := a.atMost(0); err != nil {
-		return nil, err
-	}
-	return Connect{}, nil
-}
-
-func parseStatusCmd(a *parseArgs) (Command, error) {
-	if err := a.atMost(0); err != nil {
-		return nil, err
-	}
-	return Status{}, nil
-}
-
-func parseDisconnectCmd(a *parseArgs) (Command, error) {
-	if err := a.atMost(0); err != nil {
-		return nil, err
-	}
-	return Disconnect{}, nil
-}
-
-func parseConfigCmd(a *parseArgs) (Command, error) {
-	if len(a.pos) == 0 {
-		return nil, a.usagef("`config` needs a setting and a key or value, e.g. `/flag config project web` or `/flag config require-reason on`.")
-	}
-	switch strings.ToLower(a.pos[0]) {
-	case "require-reason", "require_reason", "requirereason":
-		return parseConfigRequireReason(a)
-	case "approvers", "approver":
-		return parseConfigApprovers(a)
-	case "approvals":
-		return parseConfigApprovals(a)
-	case "approval-envs", "approval_envs", "approvalenvs":
-		return parseConfigApprovalEnvs(a)
-	}
-	if err := a.atMost(2); err != nil {
-		return nil, err
-	}
-	if len(a.pos) < 2 {
-		return nil, a.usagef("`config` needs a setting and a key, e.g. `/flag config project web` or `/flag config env production`.")
-	}
-	var (
-		setting Setting
-		what    string
-	)
-	switch strings.ToLower(a.pos[0]) {
-	case "project":
-		setting, what = SettingProject, "project key"
-	case "env", "environment":
-		setting, what = SettingEnv, "environment key"
-	default:
-		return nil, a.usagef("I can set `project`, `env`, `require-reason`, `approvers`, `approvals` or `approval-envs`, not %s.", echo(a.pos[0]))
-	}
-	if err := a.key(what, a.pos[1]); err != nil {
-		return nil, err
-	}
-	return Config{Setting: setting, Value: a.pos[1]}, nil
-}
-
-func parseConfigRequireReason(a *parseArgs) (Command, error) {
-	if err := a.atMost(2); err != nil {
-		return nil, err
-	}
-	if len(a.pos) < 2 {
-		return nil, a.usagef("Say `on` or `off`: `/flag config require-reason on`.")
-	}
-	on, ok := parseSwitch(a.pos[1])
-	if !ok {
-		return nil, a.usagef("`require-reason` is `on` or `off`, not %s.", echo(a.pos[1]))
-	}
-	v := "off"
-	if on {
-		v = "on"
-	}
-	return Config{Setting: SettingRequireReason, Value: v}, nil
-}
-
-func parseConfigApprovers(a *parseArgs) (Command, error) {
-	if err := a.atMost(2); err != nil {
-		return nil, err
-	}
-	if len(a.pos) < 2 {
-		return nil, a.usagef("Name a Slack user group, e.g. `/flag config approvers @release-managers`, or `none` to let anyone approve.")
-	}
-	v := a.pos[1]
-	switch strings.ToLower(v) {
-	case "none", "anyone", "everyone", "all", "off":
-		return Config{Setting: SettingApprovers}, nil
-	}
-	id, ok := strings.CutPrefix(v, "subteam^")
-	if !ok || id == "" || !validKey(id) {
-		return nil, a.usagef("I need the user group as a Slack mention: type `@` and pick the group from the list (%s isn't one). `none` lets anyone approve.", echo(v))
-	}
-	return Config{Setting: SettingApprovers, Value: id}, nil
-}
-
-func parseConfigApprovals(a *parseArgs) (Command, error) {
-	if err := a.atMost(3); err != nil {
-		return nil, err
-	}
-	if len(a.pos) < 3 {
-		return nil, a.usagef("Name an environment and a number from 1 to %d, e.g. `/flag config approvals production 2`.", maxApprovals)
-	}
-	if err := a.key("environment key", a.pos[1]); err != nil {
-		return nil, err
-	}
-	n, err := strconv.Atoi(a.pos[2])
-	if err != nil || n < 1 || n > maxApprovals {
-		return nil, a.usagef("The number of approvals is 1 to %d, not %s.", maxApprovals, echo(a.pos[2]))
-	}
-	return Config{Setting: SettingApprovals, Env: a.pos[1], Count: n}, nil
-}
-
-func parseConfigApprovalEnvs(a *parseArgs) (Command, error) {
-	if len(a.pos) < 2 {
-		return nil, a.usagef("List the environments that need approval, e.g. `/flag config approval-envs production,staging`, or `all`.")
-	}
-	// Accept "production, staging" as well as "production,staging".
-	var envs []string
-	for _, p := range a.pos[1:] {
-		for _, e := range strings.Split(p, ",") {
-			e = strings.TrimSpace(e)
-			if e == "" {
-				continue
-			}
-			if strings.EqualFold(e, "all") {
-				if len(a.pos) > 2 || strings.Contains(p, ",") {
-					return nil, a.usagef("`all` stands alone: `/flag config approval-envs all`.")
-				}
-				return Config{Setting: SettingApprovalEnvs, Value: "all"}, nil
-			}
-			if err := a.key("environment key", e); err != nil {
-				return nil, err
-			}
-			if !slices.ContainsFunc(envs, func(x string) bool { return strings.EqualFold(x, e) }) {
-				envs = append(envs, e)
-			}
-		}
-	}
-	if len(envs) == 0 {
-		return nil, a.usagef("List at least one environment, or `all`.")
-	}
-	return Config{Setting: SettingApprovalEnvs, Value: strings.Join(envs, ","), Envs: envs}, nil
-}
-
-func parseProjectsCmd(a *parseArgs) (Command, error) {
-	if err := a.atMost(0); err != nil {
-		return nil, err
-	}
-	return Projects{Output: a.output()}, nil
-}
-
-func parseEnvsCmd(a *parseArgs) (Command, error) {
-	if err := a.atMost(1); err != nil {
-		return nil, err
-	}
-	p, err := a.pick(0, optProject, "project")
-	if err != nil {
-		return nil, err
-	}
-	return Envs{Project: p, Output: a.output()}, nil
-}
-
-func parseListCmd(a *parseArgs) (Command, error) {
-	c := List{Words: a.words(), Archived: a.opts[optArchived] == "true", Output: a.output()}
-	var err error
-	if c.Tag, err = a.optionKey(optTag, "tag"); err != nil {
-		return nil, err
-	}
-	if c.Env, err = a.optionKey(optEnv, "environment key"); err != nil {
-		return nil, err
-	}
-	if c.Project, err = a.optionKey(optProject, "project key"); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func parseShowCmd(a *parseArgs) (Command, error) {
-	if len(a.pos) == 0 {
-		return nil, a.usagef("`show` needs a flag key, e.g. `/flag show new-checkout production`. To find one, try `/flag list checkout`.")
-	}
-	if err := a.atMost(2); err != nil {
-		return nil, err
-	}
-	c := Show{Flag: a.pos[0], Output: a.output()}
-	if ue := a.keyError("flag key", c.Flag); ue != nil {
-		if words := plain(strings.Join(strings.Fields(c.Flag), " ")); words != "" {
-			ue.Msg += " To search flags by name, try `/flag list " + words + "`."
-		}
-		return nil, ue
-	}
-	var err error
-	if c.Env, err = a.pick(1, optEnv, "environment"); err != nil {
-		return nil, err
-	}
-	if c.Project, err = a.optionKey(optProject, "project key"); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func parseSegmentsCmd(a *parseArgs) (Command, error) {
-	if err := a.atMost(1); err != nil {
-		return nil, err
-	}
-	c := Segments{Output: a.output()}
-	var err error
-	if c.Env, err = a.pick(0, optEnv, "environment"); err != nil {
-		return nil, err
-	}
-	if c.Project, err = a.optionKey(optProject, "project key"); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func parseSegmentCmd(a *parseArgs) (Command, error) {
-	if len(a.pos) == 0 {
-		return nil, a.usagef("`segment` needs a segment key, e.g. `/flag segment beta-testers production`. `/flag segments` lists them.")
-	}
-	if err := a.atMost(2); err != nil {
-		return nil, err
-	}
-	c := Segment{Key: a.pos[0], Output: a.output()}
-	if err := a.key("segment key", c.Key); err != nil {
-		return nil, err
-	}
-	var err error
-	if c.Env, err = a.pick(1, optEnv, "environment"); err != nil {
-		return nil, err
-	}
-	if c.Project, err = a.optionKey(optProject, "project key"); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func parseContextsCmd(a *parseArgs) (Command, error) {
-	c := Contexts{Words: a.words(), Output: a.output()}
-	var err error
-	if c.Kind, err = a.optionKey(optKind, "context kind"); err != nil {
-		return nil, err
-	}
-	if c.Env, err = a.optionKey(optEnv, "environment key"); err != nil {
-		return nil, err
-	}
-	if c.Project, err = a.optionKey(optProject, "project key"); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func parseContextCmd(a *parseArgs) (Command, error) {
-	if len(a.pos) == 0 {
-		return nil, a.usagef("`context` needs a context, e.g. `/flag context user:alice@example.com production`. To search, try `/flag contexts alice`.")
-	}
-	if err := a.atMost(2); err != nil {
-		return nil, err
-	}
-	c := Context{Kind: "user", Key: a.pos[0], Output: a.output()}
-	if kind, key, ok := strings.Cut(c.Key, ":"); ok {
-		c.Kind, c.Key = kind, key
-		if kind == "" {
-			example := plain(key)
-			if example == "" {
-				example = "alice"
-			}
-			return nil, a.usagef("Put the context kind before the colon, e.g. `user:%s`.", example)
-		}
-		if err := a.key("context kind", kind); err != nil {
-			return nil, err
-		}
-	}
-	if strings.TrimSpace(c.Key) == "" {
-		return nil, a.usagef("`context` needs a key after the kind, e.g. `/flag context %s:alice`.", plain(c.Kind))
-	}
-	var err error
-	if c.Env, err = a.pick(1, optEnv, "environment"); err != nil {
-		return nil, err
-	}
-	if c.Project, err = a.optionKey(optProject, "project key"); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func parseAuditCmd(a *parseArgs) (Command, error) {
-	if len(a.pos) > 0 {
-		if validKey(a.pos[0]) && len(a.pos[0]) <= maxEchoRunes {
-			return nil, a.usagef("`audit` takes only options. For one flag's changes, write `/flag audit --flag %s`.", a.pos[0])
-		}
-		return nil, a.atMost(0)
-	}
-	c := Audit{Output: a.output()}
-	var err error
-	if c.Flag, err = a.optionKey(optFlag, "flag key"); err != nil {
-		return nil, err
-	}
-	if c.Env, err = a.optionKey(optEnv, "environment key"); err != nil {
-		return nil, err
-	}
-	if c.Project, err = a.optionKey(optProject, "project key"); err != nil {
-		return nil, err
-	}
-	if v, ok := a.opts[optSince]; ok {
-		d, ok := parseAuditSince(v)
-		switch {
-		case !ok:
-			return nil, a.usagef("I can't read %s as a time span. Use minutes, hours or days, e.g. `--since 90m`, `--since 36h` or `--since 7d`.", echo(v))
-		case d <= 0:
-			return nil, a.usagef("`--since` must be longer than zero, e.g. `--since 24h`.")
-		case d > maxAuditSince:
-			return nil, a.usagef("`--since` goes back at most 30 days (`--since 30d`).")
-		}
-		c.Since = d
-	}
-	if v, ok := a.opts[optLimit]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxAuditLimit {
-			return nil, a.usagef("`--limit` is a number from 1 to %d, not %s.", maxAuditLimit, echo(v))
-		}
-		c.Limit = n
-	}
-	return c, nil
 }

@@ -249,7 +249,7 @@ func TestParse(t *testing.T) {
 			}
 			ue := wantUsageError(t, tt.in, err)
 			if ue.Help.Name != tt.wantUsage {
-				t.Errorf("Parse(%q) usage help = %q, want %q (msg %q)", tt.in, ue.Help.Name, tt.wantUsage, ue.Msg)
+				t.Errorf("Parse(%q) usage help = %q, want %q (msg %q)", tt.in, ue.Help.Name, tt.wantUsage, ue.Msg.String())
 			}
 			if tt.wantUsage != "" {
 				h, _ := LookupHelp(tt.wantUsage)
@@ -257,8 +257,8 @@ func TestParse(t *testing.T) {
 					t.Errorf("Parse(%q) usage help = %#v, want the table entry %#v", tt.in, ue.Help, h)
 				}
 			}
-			if !strings.Contains(ue.Msg, tt.wantMsg) {
-				t.Errorf("Parse(%q) usage msg = %q, want it to contain %q", tt.in, ue.Msg, tt.wantMsg)
+			if !strings.Contains(ue.Msg.String(), tt.wantMsg) {
+				t.Errorf("Parse(%q) usage msg = %q, want it to contain %q", tt.in, ue.Msg.String(), tt.wantMsg)
 			}
 		})
 	}
@@ -271,7 +271,7 @@ func wantUsageError(t *testing.T, in string, err error) *UsageError {
 	if !ok {
 		t.Fatalf("Parse(%q) error = %#v, want a *UsageError", in, err)
 	}
-	if ue.Msg == "" {
+	if ue.Msg.String() == "" {
 		t.Fatalf("Parse(%q) returned a *UsageError with an empty Msg", in)
 	}
 	if KindOf(err) != KindUsage {

@@ -1,10 +1,11 @@
-package commands
+package commands_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	. "github.com/flagbot/flagbot/internal/commands"
 	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/ld/ldtest"
 	"github.com/flagbot/flagbot/internal/secret"
@@ -21,13 +22,13 @@ func TestWritesAgainstFakeLaunchDarkly(t *testing.T) {
 	s.AddToken(token, ldtest.TokenInfo{Name: "flagbot", Role: "writer"})
 	s.AddProject(ld.Project{Key: "web"}, ldtest.EnvSpec{Key: "production", RequireApproval: true}, ldtest.EnvSpec{Key: "staging"})
 	s.AddFlag("web", ld.Flag{Key: "new-checkout"})
-	ws := newMemWorkspaces()
-	if err := ws.Put(t.Context(), wsA, Connection{Token: secret.Secret(token), Role: RoleWriter, DefaultProject: "web"}); err != nil {
+	ws := NewMemWorkspaces()
+	if err := ws.Put(t.Context(), TestWorkspaceA, Connection{Token: secret.Secret(token), Role: RoleWriter, DefaultProject: "web"}); err != nil {
 		t.Fatal(err)
 	}
-	changes, policies := newMemChanges(), newMemPolicies()
-	exec := NewExecutor(ws, func(tok secret.Secret) LaunchDarkly { return s.Client(tok.Reveal()) }, adminSet{}, changes, policies, nil,
-		Options{BaseURL: s.URL(), Now: func() time.Time { return t0 }})
+	changes, policies := NewMemChanges(), NewMemPolicies()
+	exec := NewExecutor(ws, func(tok secret.Secret) LaunchDarkly { return ld.NewService(s.Client(tok.Reveal())) }, AdminSet{}, changes, policies, nil,
+		Options{BaseURL: s.URL(), Now: func() time.Time { return TestTime }})
 
 	request := func(text string) Change {
 		t.Helper()
@@ -35,7 +36,11 @@ func TestWritesAgainstFakeLaunchDarkly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := exec.RequestChange(t.Context(), alice, "C1", cmd, text)
+		cc, ok := cmd.(ChangeCommand)
+		if !ok {
+			t.Fatalf("%q is not a change", text)
+		}
+		res, err := exec.RequestChange(t.Context(), TestAlice, "C1", cc, text)
 		if err != nil {
 			t.Fatalf("RequestChange(%q): %v", text, err)
 		}
@@ -46,12 +51,12 @@ func TestWritesAgainstFakeLaunchDarkly(t *testing.T) {
 	}
 
 	c := request(`rollout new-checkout true=12.5 false=87.5 staging --reason "canary"`)
-	res, err := exec.Approve(t.Context(), bob, c.ID)
+	res, err := exec.Approve(t.Context(), TestBob, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Change.Status != StatusApplied {
-		t.Fatalf("status %s: %s", res.Change.Status, res.Change.Outcome)
+		t.Fatalf("status %s: %s", res.Change.Status, res.Change.Outcome.String())
 	}
 	f, _ := s.Flag("web", "new-checkout")
 	ro := f.Environments["staging"].Fallthrough.Rollout
@@ -60,7 +65,7 @@ func TestWritesAgainstFakeLaunchDarkly(t *testing.T) {
 	}
 
 	c = request("on new-checkout production")
-	res, err = exec.Approve(t.Context(), bob, c.ID)
+	res, err = exec.Approve(t.Context(), TestBob, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ func checkParsedWrite(t *testing.T, in string, cmd Command) bool {
 			t.Fatalf("Parse(%q) = %#v, variation %q is empty or untrimmed", in, cmd, v)
 		}
 	}
-	if wc, ok := cmd.(writeCommand); ok {
-		o := wc.writeOptions()
+	if wc, ok := cmd.(ChangeCommand); ok {
+		o := wc.Options()
 		key("project", o.Project, false)
 		if o.Reason != strings.Join(strings.Fields(o.Reason), " ") || utf8.RuneCountInString(o.Reason) > maxReasonRunes {
 			t.Fatalf("Parse(%q) = %#v, reason not normalised or too long", in, cmd)
@@ -32,9 +32,10 @@ func checkParsedWrite(t *testing.T, in string, cmd Command) bool {
 		// Every write command's text parses back to it, unless a value
 		// holds all three quote families (then CommandText drops its
 		// double quotes; see quoteArg).
-		again, err := Parse(CommandText(cmd))
+		text := CommandText(wc, Scope{})
+		again, err := Parse(text)
 		if err != nil || (!reflect.DeepEqual(again, cmd) && !allQuoteFamilies(in)) {
-			t.Fatalf("Parse(CommandText(%#v)) = %#v, %v (text %q)", cmd, again, err, CommandText(cmd))
+			t.Fatalf("Parse(CommandText(%#v)) = %#v, %v (text %q)", cmd, again, err, text)
 		}
 	}
 	switch c := cmd.(type) {
@@ -90,7 +91,7 @@ func checkParsedWrite(t *testing.T, in string, cmd Command) bool {
 		default:
 			t.Fatalf("Parse(%q) = %#v, unknown kind", in, c)
 		}
-		if _, err := newFlag(c); err != nil {
+		if _, err := c.newFlag(); err != nil {
 			t.Fatalf("Parse(%q) = %#v, which newFlag refuses: %v", in, c, err)
 		}
 		for _, tag := range c.Tags {
@@ -247,8 +248,8 @@ func TestParseWrite(t *testing.T) {
 				return
 			}
 			ue := wantUsageError(t, tt.in, err)
-			if !strings.Contains(ue.Msg, tt.wantMsg) {
-				t.Errorf("Parse(%q) usage msg = %q, want it to contain %q", tt.in, ue.Msg, tt.wantMsg)
+			if !strings.Contains(ue.Msg.String(), tt.wantMsg) {
+				t.Errorf("Parse(%q) usage msg = %q, want it to contain %q", tt.in, ue.Msg.String(), tt.wantMsg)
 			}
 			if ue.Help.Name == "" {
 				t.Errorf("Parse(%q) usage error has no help entry", tt.in)

@@ -6,15 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/flagbot/flagbot/internal/ld"
 )
 
 // lostFinish is a change store whose Finish never records anything, as if
 // the bot stopped right before recording the outcome.
 type lostFinish struct{ *memChanges }
 
-func (lostFinish) Finish(context.Context, Workspace, string, ChangeStatus, string, time.Time) (Change, error) {
+func (lostFinish) Finish(context.Context, Workspace, string, ChangeStatus, Text, time.Time) (Change, error) {
 	return Change{}, ErrChangeNotFound
 }
 
@@ -22,7 +20,7 @@ func (lostFinish) Finish(context.Context, Workspace, string, ChangeStatus, strin
 // environment's version moves), as the real one does.
 func landPatches(r *writeRig) {
 	patch := r.ld.PatchFlagFn
-	r.ld.PatchFlagFn = func(ctx context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error) {
+	r.ld.PatchFlagFn = func(ctx context.Context, project, key string, p Patch) (Flag, error) {
 		f, err := patch(ctx, project, key, p)
 		if err == nil {
 			r.mu.Lock()
@@ -64,7 +62,7 @@ func TestResumeApprovedAppliesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.ApprovedNow || res.Change.Status != StatusApplied || res.Change.Outcome != "Applied: `new-checkout` is now on in `production`." ||
+	if !res.ApprovedNow || res.Change.Status != StatusApplied || res.Change.Outcome.String() != "Applied: `new-checkout` is now on in `production`." ||
 		res.FlagURL != "https://app.launchdarkly.com/web/production/features/new-checkout" {
 		t.Errorf("result = %+v", res)
 	}
@@ -81,8 +79,8 @@ func TestResumeApprovedAppliesOnce(t *testing.T) {
 
 	// The same (now outdated) listing resumed again: nothing is applied.
 	res, err = r.exec.ResumeApproved(t.Context(), c)
-	if e := wantKind(t, err, KindConflict); e.Msg != "<@UBOB> already approved this; it was applied." || !errors.Is(err, ErrDecided) {
-		t.Errorf("second resume: msg %q, err %v", e.Msg, err)
+	if e := wantKind(t, err, KindConflict); e.Msg.String() != "<@UBOB> already approved this; it was applied." || !errors.Is(err, ErrDecided) {
+		t.Errorf("second resume: msg %q, err %v", e.Msg.String(), err)
 	}
 	if res.Change.Status != StatusApplied || res.ApprovedNow {
 		t.Errorf("second resume result = %+v", res)
@@ -125,7 +123,7 @@ func TestResumeApprovedAfterALandedPatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Change.Status != StatusStale || !strings.Contains(res.Change.Outcome, "production version 12 → 13") {
+	if res.Change.Status != StatusStale || !strings.Contains(res.Change.Outcome.String(), "production version 12 → 13") {
 		t.Errorf("result = %+v, want stale (production version 12 → 13)", res)
 	}
 	if len(r.patches) != 1 {

@@ -11,14 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
 var (
 	dave   = Actor{Workspace: wsA, UserID: "UDAVE"}
-	err500 = &ld.APIError{Status: 500, Code: "internal_server_error", Message: "something broke"}
-	err405 = &ld.APIError{Status: 405, Code: "method_not_allowed", Message: "Flag configuration updates require approval"}
+	err500 = remoteErr(500, "something broke")
+	err405 = remoteErr(405, "Flag configuration updates require approval")
 )
 
 // writeRig is a workspace connected with a Writer token to project web
@@ -35,38 +34,38 @@ type writeRig struct {
 	now      time.Time
 
 	mu       sync.Mutex
-	flags    map[string]ld.Flag
-	patches  []ld.SemanticPatch
-	creates  []ld.NewFlag
+	flags    map[string]Flag
+	patches  []Patch
+	creates  []NewFlag
 	deletes  []string
-	approval []ld.ApprovalRequestInput
+	approval []ApprovalRequestInput
 	patchErr error
 	used     []string
 }
 
-func boolFlag() ld.Flag {
-	return ld.Flag{
+func boolFlag() Flag {
+	return Flag{
 		Key: "new-checkout", Name: "New checkout", Kind: "boolean", Version: 7,
-		Variations: []ld.Variation{{ID: "v-true", Value: json.RawMessage("true")}, {ID: "v-false", Value: json.RawMessage("false")}},
-		Environments: map[string]ld.FlagEnvironment{
-			"production": {On: false, Version: 12, OffVariation: intPtr(1), Fallthrough: &ld.VariationOrRollout{Variation: intPtr(0)},
-				Targets:        []ld.Target{{Values: []string{"carol@example.com"}, Variation: 1}},
-				ContextTargets: []ld.Target{{ContextKind: "device", Values: []string{"ios-1"}, Variation: 0}}},
-			"staging": {On: true, Version: 3, OffVariation: intPtr(1), Fallthrough: &ld.VariationOrRollout{Variation: intPtr(0)}},
+		Variations: []Variation{{ID: "v-true", Value: json.RawMessage("true")}, {ID: "v-false", Value: json.RawMessage("false")}},
+		Environments: map[string]FlagEnvironment{
+			"production": {On: false, Version: 12, OffVariation: intPtr(1), Fallthrough: &VariationOrRollout{Variation: intPtr(0)},
+				Targets:        []TargetList{{Values: []string{"carol@example.com"}, Variation: 1}},
+				ContextTargets: []TargetList{{ContextKind: "device", Values: []string{"ios-1"}, Variation: 0}}},
+			"staging": {On: true, Version: 3, OffVariation: intPtr(1), Fallthrough: &VariationOrRollout{Variation: intPtr(0)}},
 		},
 	}
 }
 
-func layoutFlag() ld.Flag {
-	return ld.Flag{
+func layoutFlag() Flag {
+	return Flag{
 		Key: "checkout-layout", Kind: "multivariate", Version: 2,
-		Variations: []ld.Variation{
+		Variations: []Variation{
 			{ID: "v-control", Value: json.RawMessage(`"control"`)},
 			{ID: "v-two", Value: json.RawMessage(`"two-column"`), Name: "Two column"},
 			{ID: "v-compact", Value: json.RawMessage(`"compact"`)},
 		},
-		Environments: map[string]ld.FlagEnvironment{
-			"production": {On: true, Version: 40, OffVariation: intPtr(0), Fallthrough: &ld.VariationOrRollout{Rollout: &ld.Rollout{Variations: []ld.WeightedVariation{{Variation: 0, Weight: 50000}, {Variation: 1, Weight: 50000}}}}},
+		Environments: map[string]FlagEnvironment{
+			"production": {On: true, Version: 40, OffVariation: intPtr(0), Fallthrough: &VariationOrRollout{Rollout: &PercentRollout{Variations: []WeightedVariation{{Variation: 0, Weight: 50000}, {Variation: 1, Weight: 50000}}}}},
 		},
 	}
 }
@@ -79,7 +78,7 @@ func newWriteRig(t *testing.T) *writeRig {
 		t: t, ld: &fakeLD{}, ws: newMemWorkspaces(), changes: newMemChanges(), policies: newMemPolicies(),
 		dir:   adminSet{"UALICE": true, "S-REL/UBOB": true},
 		now:   t0,
-		flags: map[string]ld.Flag{"new-checkout": boolFlag(), "checkout-layout": layoutFlag(), "old-banner": {Key: "old-banner", Version: 4, Archived: true}},
+		flags: map[string]Flag{"new-checkout": boolFlag(), "checkout-layout": layoutFlag(), "old-banner": {Key: "old-banner", Version: 4, Archived: true}},
 	}
 	ids := 0
 	r.exec = NewExecutor(r.ws, r.clients, r.dir, r.changes, r.policies, nil, Options{
@@ -87,16 +86,16 @@ func newWriteRig(t *testing.T) *writeRig {
 		Now:     func() time.Time { r.mu.Lock(); defer r.mu.Unlock(); return r.now },
 		NewID:   func() string { ids++; return fmt.Sprintf("chg%d", ids) },
 	})
-	r.ld.GetFlagFn = func(_ context.Context, project, key string, envs ...string) (ld.Flag, error) {
+	r.ld.GetFlagFn = func(_ context.Context, project, key string, envs ...string) (Flag, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		f, ok := r.flags[key]
 		if project != "web" || !ok {
-			return ld.Flag{}, errNF
+			return Flag{}, errNF
 		}
 		f = cloneForTest(f)
 		if len(envs) > 0 {
-			keep := map[string]ld.FlagEnvironment{}
+			keep := map[string]FlagEnvironment{}
 			for _, e := range envs {
 				if fe, ok := f.Environments[e]; ok {
 					keep[e] = fe
@@ -106,51 +105,51 @@ func newWriteRig(t *testing.T) *writeRig {
 		}
 		return f, nil
 	}
-	r.ld.ListFlagsFn = func(_ context.Context, project string, _ ld.FlagListOptions) (ld.FlagPage, error) {
+	r.ld.ListFlagsFn = func(_ context.Context, project string, _ FlagQuery) (FlagPage, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		var p ld.FlagPage
+		var p FlagPage
 		for _, f := range r.flags {
-			p.Items = append(p.Items, ld.Flag{Key: f.Key})
+			p.Items = append(p.Items, Flag{Key: f.Key})
 		}
 		p.TotalCount = len(p.Items)
 		return p, nil
 	}
-	r.ld.ListEnvironmentsFn = func(_ context.Context, project string) ([]ld.Environment, error) {
+	r.ld.ListEnvironmentsFn = func(_ context.Context, project string) ([]Environment, error) {
 		if project != "web" {
 			return nil, errNF
 		}
-		return []ld.Environment{{Key: "production"}, {Key: "staging"}}, nil
+		return []Environment{{Key: "production"}, {Key: "staging"}}, nil
 	}
-	r.ld.ListProjectsFn = func(context.Context) ([]ld.Project, error) { return []ld.Project{{Key: "web"}}, nil }
-	r.ld.PatchFlagFn = func(_ context.Context, project, key string, p ld.SemanticPatch) (ld.Flag, error) {
+	r.ld.ListProjectsFn = func(context.Context) ([]Project, error) { return []Project{{Key: "web"}}, nil }
+	r.ld.PatchFlagFn = func(_ context.Context, project, key string, p Patch) (Flag, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.patches = append(r.patches, p)
 		if r.patchErr != nil {
-			return ld.Flag{}, r.patchErr
+			return Flag{}, r.patchErr
 		}
 		f := cloneForTest(r.flags[key])
-		if p.EnvironmentKey != "" {
-			fe := f.Environments[p.EnvironmentKey]
+		if p.Env != "" {
+			fe := f.Environments[p.Env]
 			for _, in := range p.Instructions {
 				switch in.Kind {
-				case ld.KindTurnFlagOn:
+				case InstrTurnOn:
 					fe.On = true
-				case ld.KindTurnFlagOff:
+				case InstrTurnOff:
 					fe.On = false
 				}
 			}
 			fe.Version++
-			f.Environments[p.EnvironmentKey] = fe
+			f.Environments[p.Env] = fe
 		}
 		return f, nil
 	}
-	r.ld.CreateFlagFn = func(_ context.Context, project string, nf ld.NewFlag) (ld.Flag, error) {
+	r.ld.CreateFlagFn = func(_ context.Context, project string, nf NewFlag) (Flag, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.creates = append(r.creates, nf)
-		return ld.Flag{Key: nf.Key, Name: nf.Name, Version: 1}, nil
+		return Flag{Key: nf.Key, Name: nf.Name, Version: 1}, nil
 	}
 	r.ld.DeleteFlagFn = func(_ context.Context, project, key string) error {
 		r.mu.Lock()
@@ -158,11 +157,11 @@ func newWriteRig(t *testing.T) *writeRig {
 		r.deletes = append(r.deletes, key)
 		return nil
 	}
-	r.ld.CreateApprovalFn = func(_ context.Context, project, key, env string, in ld.ApprovalRequestInput) (ld.ApprovalRequest, error) {
+	r.ld.CreateApprovalFn = func(_ context.Context, project, key, env string, in ApprovalRequestInput) (ApprovalRequest, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.approval = append(r.approval, in)
-		return ld.ApprovalRequest{ID: "ar-1", Status: "pending", ReviewStatus: "pending"}, nil
+		return ApprovalRequest{ID: "ar-1"}, nil
 	}
 	if err := r.ws.Put(t.Context(), wsA, Connection{Token: secret.Secret("api-a"), Role: RoleWriter, DefaultProject: "web", DefaultEnv: "production"}); err != nil {
 		t.Fatal(err)
@@ -177,9 +176,9 @@ func (r *writeRig) clients(token secret.Secret) LaunchDarkly {
 	return r.ld
 }
 
-func cloneForTest(f ld.Flag) ld.Flag {
+func cloneForTest(f Flag) Flag {
 	b, _ := json.Marshal(f)
-	var out ld.Flag
+	var out Flag
 	_ = json.Unmarshal(b, &out)
 	return out
 }
@@ -382,7 +381,7 @@ func TestRequestBuildsTheWrite(t *testing.T) {
 				t.Errorf("command text = %q, want %q", c.CommandText, tt.wantText)
 			}
 			if c.ID != "chg1" || c.Workspace != wsA || c.ChannelID != "C1" || c.RequesterID != "UALICE" || c.Project != "web" ||
-				!c.CreatedAt.Equal(t0) || !c.ExpiresAt.Equal(t0.Add(24*time.Hour)) || c.RequiredApprovals != 1 || c.Kind != strings.Fields(tt.text)[0] {
+				!c.CreatedAt.Equal(t0) || !c.ExpiresAt.Equal(t0.Add(24*time.Hour)) || c.RequiredApprovals != 1 || string(c.Kind) != strings.Fields(tt.text)[0] {
 				t.Errorf("change = %+v", c)
 			}
 			if len(r.patches)+len(r.creates)+len(r.deletes) != 0 {
@@ -433,8 +432,8 @@ func TestRequestValidation(t *testing.T) {
 			r := newWriteRig(t)
 			_, err := r.request(tt.text)
 			e := wantKind(t, err, tt.kind)
-			if !strings.Contains(e.Msg, tt.wantMsg) {
-				t.Errorf("msg = %q, want it to contain %q", e.Msg, tt.wantMsg)
+			if !strings.Contains(e.Msg.String(), tt.wantMsg) {
+				t.Errorf("msg = %q, want it to contain %q", e.Msg.String(), tt.wantMsg)
 			}
 			if n := len(r.changes.all()); n != 0 {
 				t.Errorf("%d changes stored after a refused request", n)
@@ -466,8 +465,8 @@ func TestReaderTokenStoresNothing(t *testing.T) {
 	}
 	_, err := r.request("on new-checkout")
 	e := wantKind(t, err, KindForbidden)
-	if e.Msg != "This workspace's LaunchDarkly token is read-only; an admin can reconnect a Writer token." {
-		t.Errorf("msg = %q", e.Msg)
+	if e.Msg.String() != "This workspace's LaunchDarkly token is read-only; an admin can reconnect a Writer token." {
+		t.Errorf("msg = %q", e.Msg.String())
 	}
 	if len(r.changes.all()) != 0 || len(r.used) != 0 {
 		t.Errorf("stored %d changes, made %d clients", len(r.changes.all()), len(r.used))
@@ -479,8 +478,8 @@ func TestRequireReason(t *testing.T) {
 	r := newWriteRig(t)
 	r.setPolicy(Policy{RequireReason: true})
 	_, err := r.request("on new-checkout")
-	if e := wantKind(t, err, KindInvalid); !strings.Contains(e.Msg, `--reason "..."`) {
-		t.Errorf("msg = %q", e.Msg)
+	if e := wantKind(t, err, KindInvalid); !strings.Contains(e.Msg.String(), `--reason "..."`) {
+		t.Errorf("msg = %q", e.Msg.String())
 	}
 	if len(r.changes.all()) != 0 {
 		t.Error("stored a change without a reason")
@@ -522,7 +521,7 @@ func TestApprovalEnvsBypass(t *testing.T) {
 		t.Error("a change applied at once was stored")
 	}
 	want := "Applied by ualice (UALICE) via Flagbot without approval (environment not in approval-envs); reason: QA done"
-	if len(r.patches) != 1 || r.patches[0].Comment != want || r.patches[0].EnvironmentKey != "staging" {
+	if len(r.patches) != 1 || r.patches[0].Comment != want || r.patches[0].Env != "staging" {
 		t.Errorf("patches = %+v, want one with comment %q", r.patches, want)
 	}
 	// production is still behind approval, and so are flag-wide changes.
@@ -544,7 +543,7 @@ func TestApproveApplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.ApprovedNow || res.Change.Status != StatusApplied || res.Change.Outcome != "Applied: `new-checkout` is now on in `production`." ||
+	if !res.ApprovedNow || res.Change.Status != StatusApplied || res.Change.Outcome.String() != "Applied: `new-checkout` is now on in `production`." ||
 		!res.Flag.Environments["production"].On || res.FlagURL != "https://app.launchdarkly.com/web/production/features/new-checkout" {
 		t.Errorf("result = %+v", res)
 	}
@@ -554,8 +553,8 @@ func TestApproveApplies(t *testing.T) {
 	}
 	// A second click is told who approved, and nothing is applied again.
 	_, err = r.exec.Approve(t.Context(), dave, c.ID)
-	if e := wantKind(t, err, KindConflict); e.Msg != "<@UBOB> already approved this; it was applied." {
-		t.Errorf("msg = %q", e.Msg)
+	if e := wantKind(t, err, KindConflict); e.Msg.String() != "<@UBOB> already approved this; it was applied." {
+		t.Errorf("msg = %q", e.Msg.String())
 	}
 	if len(r.patches) != 1 {
 		t.Errorf("%d patches", len(r.patches))
@@ -573,7 +572,30 @@ func TestApproveCreateAndDelete(t *testing.T) {
 		t.Errorf("creates = %+v", r.creates)
 	}
 	d := r.mustRequest("delete old-banner")
-	res, err := r.exec.Approve(t.Context(), bob, d.ID)
+	// A deletion is approved only with its key typed: the core enforces it,
+	// whatever the transport does.
+	_, err := r.exec.Approve(t.Context(), bob, d.ID)
+	wantKind(t, err, KindConfirm)
+	if got, want := err.(*Error).Msg.String(), "Deleting `old-banner` cannot be undone: type its key to confirm."; got != want {
+		t.Errorf("Approve(delete) message = %q, want %q", got, want)
+	}
+	for _, typed := range []string{"", "old-banne", "OLD-BANNER", "new-checkout"} {
+		_, err = r.exec.ApproveWithKey(t.Context(), bob, d.ID, typed)
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != FieldConfirmKey || fe.Msg.String() != "Type old-banner exactly to delete it." {
+			t.Errorf("ApproveWithKey(%q) = %v, want a field error for the key", typed, err)
+		}
+		if err := r.exec.CheckConfirmation(t.Context(), bob, d.ID, typed); !errors.As(err, &fe) {
+			t.Errorf("CheckConfirmation(%q) = %v, want a field error", typed, err)
+		}
+	}
+	if len(r.deletes) != 0 {
+		t.Fatalf("deleted without a confirmation: %q", r.deletes)
+	}
+	if err := r.exec.CheckConfirmation(t.Context(), bob, d.ID, " old-banner "); err != nil {
+		t.Errorf("CheckConfirmation(right key) = %v", err)
+	}
+	res, err := r.exec.ApproveWithKey(t.Context(), bob, d.ID, "old-banner")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,7 +614,7 @@ func TestApproveStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "Changed in LaunchDarkly since the request (production version 12 → 13); `new-checkout` is now on in `production`. Not applied: request it again if it is still wanted."
-	if res.Change.Status != StatusStale || res.Change.Outcome != want || !res.ApprovedNow {
+	if res.Change.Status != StatusStale || res.Change.Outcome.String() != want || !res.ApprovedNow {
 		t.Errorf("result = %+v\nwant outcome %q", res, want)
 	}
 	if len(r.patches) != 0 {
@@ -605,7 +627,7 @@ func TestApproveStaleCreate(t *testing.T) {
 	r := newWriteRig(t)
 	c := r.mustRequest("create dark-mode")
 	r.mu.Lock()
-	r.flags["dark-mode"] = ld.Flag{Key: "dark-mode"}
+	r.flags["dark-mode"] = Flag{Key: "dark-mode"}
 	r.mu.Unlock()
 	res, err := r.exec.Approve(t.Context(), bob, c.ID)
 	if err != nil {
@@ -626,7 +648,7 @@ func TestApproveHandsToLaunchDarklyApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantURL := "https://app.launchdarkly.com/web/production/features/new-checkout/approvals/ar-1"
-	if res.Change.Status != StatusLDApproval || res.LDApprovalURL != wantURL || !strings.Contains(res.Change.Outcome, wantURL) {
+	if res.Change.Status != StatusLDApproval || res.LDApprovalURL != wantURL || !strings.Contains(res.Change.Outcome.String(), wantURL) {
 		t.Errorf("result = %+v", res)
 	}
 	if len(r.approval) != 1 {
@@ -648,7 +670,7 @@ func TestApproveLaunchDarklyFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Change.Status != StatusFailed || res.Change.Outcome != "LaunchDarkly refused the change (HTTP 500): something broke" {
+	if res.Change.Status != StatusFailed || res.Change.Outcome.String() != "LaunchDarkly refused the change (HTTP 500): something broke" {
 		t.Errorf("result = %+v", res)
 	}
 	stored, _ := r.changes.Get(t.Context(), wsA, c.ID)
@@ -664,8 +686,8 @@ func TestApproveRules(t *testing.T) {
 		r := newWriteRig(t)
 		c := r.mustRequest("on new-checkout")
 		_, err := r.exec.Approve(t.Context(), alice, c.ID)
-		if e := wantKind(t, err, KindForbidden); !strings.Contains(e.Msg, "someone else") {
-			t.Errorf("msg = %q", e.Msg)
+		if e := wantKind(t, err, KindForbidden); !strings.Contains(e.Msg.String(), "someone else") {
+			t.Errorf("msg = %q", e.Msg.String())
 		}
 		if len(r.patches) != 0 {
 			t.Error("self-approved change applied")
@@ -677,8 +699,8 @@ func TestApproveRules(t *testing.T) {
 		r.setPolicy(Policy{ApproverGroup: "S-REL"})
 		c := r.mustRequest("on new-checkout")
 		_, err := r.exec.Approve(t.Context(), dave, c.ID)
-		if e := wantKind(t, err, KindForbidden); e.Msg != "Only members of <!subteam^S-REL> can approve or reject changes in this workspace." {
-			t.Errorf("msg = %q", e.Msg)
+		if e := wantKind(t, err, KindForbidden); e.Msg.String() != "Only members of <!subteam^S-REL> can approve or reject changes in this workspace." {
+			t.Errorf("msg = %q", e.Msg.String())
 		}
 		if _, err := r.exec.Reject(t.Context(), dave, c.ID); KindOf(err) != KindForbidden {
 			t.Errorf("reject by non-member: %v", err)
@@ -700,8 +722,8 @@ func TestApproveRules(t *testing.T) {
 			t.Fatalf("first approval = %+v, %v (patches %d)", res, err, len(r.patches))
 		}
 		_, err = r.exec.Approve(t.Context(), bob, c.ID)
-		if e := wantKind(t, err, KindConflict); e.Msg != "You already approved this. It needs 1 more approval from someone else." {
-			t.Errorf("msg = %q", e.Msg)
+		if e := wantKind(t, err, KindConflict); e.Msg.String() != "You already approved this. It needs 1 more approval from someone else." {
+			t.Errorf("msg = %q", e.Msg.String())
 		}
 		res, err = r.exec.Approve(t.Context(), dave, c.ID)
 		if err != nil || !res.ApprovedNow || res.Change.Status != StatusApplied {
@@ -733,8 +755,8 @@ func TestApproveRules(t *testing.T) {
 		r.now = t0.Add(25 * time.Hour)
 		r.mu.Unlock()
 		_, err := r.exec.Approve(t.Context(), bob, c.ID)
-		if e := wantKind(t, err, KindConflict); e.Msg != "This request expired at 2026-11-28 09:00 UTC; ask again if it is still wanted." {
-			t.Errorf("msg = %q", e.Msg)
+		if e := wantKind(t, err, KindConflict); e.Msg.String() != "This request expired at 2026-11-28 09:00 UTC; ask again if it is still wanted." {
+			t.Errorf("msg = %q", e.Msg.String())
 		}
 		if len(r.patches) != 0 {
 			t.Error("expired change applied")
@@ -762,16 +784,16 @@ func TestRejectAndCancel(t *testing.T) {
 	r := newWriteRig(t)
 	c := r.mustRequest("on new-checkout")
 	_, err := r.exec.Cancel(t.Context(), bob, c.ID)
-	if e := wantKind(t, err, KindForbidden); e.Msg != "Only <@UALICE>, who asked for this change, can cancel it." {
-		t.Errorf("msg = %q", e.Msg)
+	if e := wantKind(t, err, KindForbidden); e.Msg.String() != "Only <@UALICE>, who asked for this change, can cancel it." {
+		t.Errorf("msg = %q", e.Msg.String())
 	}
 	res, err := r.exec.Reject(t.Context(), bob, c.ID)
 	if err != nil || res.Change.Status != StatusRejected || res.Change.DecidedBy != "UBOB" {
 		t.Fatalf("reject = %+v, %v", res, err)
 	}
 	_, err = r.exec.Approve(t.Context(), dave, c.ID)
-	if e := wantKind(t, err, KindConflict); e.Msg != "<@UBOB> already rejected this." {
-		t.Errorf("msg = %q", e.Msg)
+	if e := wantKind(t, err, KindConflict); e.Msg.String() != "<@UBOB> already rejected this." {
+		t.Errorf("msg = %q", e.Msg.String())
 	}
 	d := r.mustRequest("off new-checkout staging")
 	res, err = r.exec.Cancel(t.Context(), alice, d.ID)
@@ -779,8 +801,8 @@ func TestRejectAndCancel(t *testing.T) {
 		t.Fatalf("cancel = %+v, %v", res, err)
 	}
 	_, err = r.exec.Approve(t.Context(), bob, d.ID)
-	if e := wantKind(t, err, KindConflict); e.Msg != "<@UALICE> cancelled this request." {
-		t.Errorf("msg = %q", e.Msg)
+	if e := wantKind(t, err, KindConflict); e.Msg.String() != "<@UALICE> cancelled this request." {
+		t.Errorf("msg = %q", e.Msg.String())
 	}
 	if len(r.patches) != 0 {
 		t.Error("a rejected or cancelled change was applied")
@@ -790,8 +812,12 @@ func TestRejectAndCancel(t *testing.T) {
 func TestExecuteWrites(t *testing.T) {
 	t.Parallel()
 	r := newWriteRig(t)
-	_, err := r.exec.Execute(t.Context(), alice, On{Flag: "new-checkout"})
-	wantKind(t, err, KindInternal)
+	// Execute files a change command like any other.
+	other := newWriteRig(t)
+	res, err := other.exec.Execute(t.Context(), alice, On{Flag: "new-checkout"})
+	if cr, ok := res.(ChangeResult); err != nil || !ok || cr.Change.Status != StatusPending {
+		t.Fatalf("Execute(on) = %+v, %v; want a pending change", res, err)
+	}
 	if !IsWrite(On{}) || !IsWrite(Create{}) || IsWrite(Pending{}) || IsWrite(History{}) || IsWrite(Show{}) {
 		t.Error("IsWrite misclassifies")
 	}
@@ -800,7 +826,7 @@ func TestExecuteWrites(t *testing.T) {
 	if _, err := r.exec.Reject(t.Context(), bob, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	res, err := r.exec.Execute(t.Context(), alice, Pending{})
+	res, err = r.exec.Execute(t.Context(), alice, Pending{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -915,7 +941,7 @@ type flakyFinish struct {
 	calls    int
 }
 
-func (f *flakyFinish) Finish(ctx context.Context, ws Workspace, id string, status ChangeStatus, outcome string, now time.Time) (Change, error) {
+func (f *flakyFinish) Finish(ctx context.Context, ws Workspace, id string, status ChangeStatus, outcome Text, now time.Time) (Change, error) {
 	f.mu.Lock()
 	f.calls++
 	fail := f.calls <= f.failures
@@ -1000,7 +1026,7 @@ func TestLateClickOnFailedChange(t *testing.T) {
 	}
 	_, err := r.exec.Approve(t.Context(), dave, c.ID)
 	want := "<@UBOB> already approved this, but it was not applied: LaunchDarkly refused the change (HTTP 500): something broke"
-	if e := wantKind(t, err, KindConflict); e.Msg != want {
-		t.Errorf("msg = %q, want %q", e.Msg, want)
+	if e := wantKind(t, err, KindConflict); e.Msg.String() != want {
+		t.Errorf("msg = %q, want %q", e.Msg.String(), want)
 	}
 }

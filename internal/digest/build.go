@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
-	"github.com/flagbot/flagbot/internal/ld"
 )
 
 // Digest is one summary ready to render: the changes of a window grouped by
@@ -98,7 +97,7 @@ type Window struct {
 // Build groups entries (any order) into a digest. Entries that are not about
 // a flag in w.Filter's project, environments and flag are left out; the
 // caller has already cut them to the window.
-func Build(entries []ld.AuditEntry, w Window) Digest {
+func Build(entries []commands.AuditEntry, w Window) Digest {
 	d := Digest{
 		SubscriptionID: w.SubscriptionID, Filter: w.Filter, From: w.From, To: w.To,
 		Location: w.Location, BaseURL: w.BaseURL,
@@ -123,7 +122,7 @@ func Build(entries []ld.AuditEntry, w Window) Digest {
 			continue
 		}
 		c := Change{
-			ID: e.ID, At: time.UnixMilli(e.Date), Who: who(e), Verb: strings.TrimSpace(e.TitleVerb),
+			ID: e.ID, At: e.Date, Who: who(e), Verb: strings.TrimSpace(e.TitleVerb),
 			Title: e.Title, Comment: strings.TrimSpace(e.Comment),
 		}
 		if a, ok := ParseFlagbotComment(c.Comment); ok {
@@ -213,17 +212,15 @@ func Build(entries []ld.AuditEntry, w Window) Digest {
 
 // flagResource finds the flag an entry is about in its accesses:
 // proj/{p}:env/{e}:flag/{f}. env is "" for flag-wide changes (env/*).
-func flagResource(e *ld.AuditEntry) (proj, env, flag string, ok bool) {
+func flagResource(e *commands.AuditEntry) (proj, env, flag string, ok bool) {
 	for _, a := range e.Accesses {
 		if p, en, f, ok := parseFlagResource(a.Resource); ok {
 			return p, en, f, true
 		}
 	}
-	if e.Target != nil {
-		for _, r := range e.Target.Resources {
-			if p, en, f, ok := parseFlagResource(r); ok {
-				return p, en, f, true
-			}
+	for _, r := range e.TargetResources {
+		if p, en, f, ok := parseFlagResource(r); ok {
+			return p, en, f, true
 		}
 	}
 	return "", "", "", false
@@ -247,7 +244,7 @@ func parseFlagResource(r string) (proj, env, flag string, ok bool) {
 	return proj, env, flag, flag != "" && flag != "*"
 }
 
-func who(e *ld.AuditEntry) string {
+func who(e *commands.AuditEntry) string {
 	if m := e.Member; m != nil {
 		if n := strings.TrimSpace(m.FirstName + " " + m.LastName); n != "" {
 			return n

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
-	"github.com/flagbot/flagbot/internal/ld"
 )
 
 func TestParseFlagbotComment(t *testing.T) {
@@ -47,11 +46,11 @@ func TestParseFlagbotComment(t *testing.T) {
 	}
 }
 
-func entry(id string, at time.Time, resource, action, who, comment string) ld.AuditEntry {
-	return ld.AuditEntry{
-		ID: id, Date: at.UnixMilli(), Name: "Flag " + id, TitleVerb: "changed the flag", Comment: comment,
-		Member:   &ld.Member{FirstName: who},
-		Accesses: []ld.Access{{Action: action, Resource: resource}},
+func entry(id string, at time.Time, resource, action, who, comment string) commands.AuditEntry {
+	return commands.AuditEntry{
+		ID: id, Date: at.UTC(), Name: "Flag " + id, TitleVerb: "changed the flag", Comment: comment,
+		Member:   &commands.Member{FirstName: who},
+		Accesses: []commands.Access{{Action: action, Resource: resource}},
 	}
 }
 
@@ -59,7 +58,7 @@ func TestBuild(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	approved := "Requested by Ana (U01), approved by Bo (U02) via Flagbot; reason: fix; request r1"
-	entries := []ld.AuditEntry{
+	entries := []commands.AuditEntry{
 		entry("1", t0.Add(3*time.Minute), "proj/web:env/production:flag/checkout", "updateOn", "Ana", approved),
 		entry("2", t0.Add(1*time.Minute), "proj/web:env/production:flag/checkout", "updateOn", "Ana", ""),
 		entry("3", t0.Add(2*time.Minute), "proj/web:env/staging:flag/checkout", "updateRules", "Bo", "tweak"),
@@ -106,10 +105,10 @@ func TestBuild(t *testing.T) {
 }
 
 // benchEntries returns n audit entries over 200 flags and 4 environments.
-func benchEntries(n int) []ld.AuditEntry {
+func benchEntries(n int) []commands.AuditEntry {
 	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	envs := []string{"production", "staging", "dev", "*"}
-	out := make([]ld.AuditEntry, n)
+	out := make([]commands.AuditEntry, n)
 	for i := range out {
 		comment := ""
 		if i%3 == 0 {
@@ -126,7 +125,7 @@ func benchEntries(n int) []ld.AuditEntry {
 //	go test -run '^$' -bench Build5000 -benchmem ./internal/digest/
 func BenchmarkBuild5000(b *testing.B) {
 	entries := benchEntries(5000)
-	w := Window{Filter: commands.DigestFilter{Project: "web"}, From: time.UnixMilli(entries[0].Date), To: time.UnixMilli(entries[len(entries)-1].Date + 1)}
+	w := Window{Filter: commands.DigestFilter{Project: "web"}, From: entries[0].Date, To: entries[len(entries)-1].Date.Add(time.Millisecond)}
 	b.ReportAllocs()
 	for b.Loop() {
 		d := Build(entries, w)

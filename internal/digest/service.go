@@ -16,7 +16,6 @@ import (
 
 	"github.com/flagbot/flagbot/internal/approvals"
 	"github.com/flagbot/flagbot/internal/commands"
-	"github.com/flagbot/flagbot/internal/ld"
 )
 
 // Defaults for Options' zero values.
@@ -410,8 +409,14 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 // permanent reports errors that retrying every tick cannot fix.
 func permanent(err error) bool {
-	return errors.Is(err, commands.ErrNotConnected) || errors.Is(err, ld.ErrUnauthorized) ||
-		errors.Is(err, ld.ErrForbidden) || errors.Is(err, ld.ErrNotFound)
+	if errors.Is(err, commands.ErrNotConnected) {
+		return true
+	}
+	switch commands.KindOf(err) {
+	case commands.KindUnauthorized, commands.KindForbidden, commands.KindNotFound:
+		return true
+	}
+	return false
 }
 
 // collect fetches the subscription's window ending at end and builds its
@@ -476,9 +481,9 @@ func (s *Service) collect(ctx context.Context, sub commands.DigestSubscription, 
 	for _, r := range cur.Recent {
 		reported[r.ID] = true
 	}
-	var entries []ld.AuditEntry
+	var entries []commands.AuditEntry
 	if fetchFrom.Before(end) {
-		entries, err = client.ListAuditLog(ctx, ld.AuditLogOptions{
+		entries, err = client.ListAuditLog(ctx, commands.AuditQuery{
 			Spec: spec, After: fetchFrom.Add(-time.Millisecond), Before: end, Limit: s.opts.MaxEntries,
 		})
 		if err != nil {
@@ -508,17 +513,18 @@ func (s *Service) collect(ctx context.Context, sub commands.DigestSubscription, 
 		}
 	}
 	for _, e := range entries {
-		if e.Date < fromMs || e.Date >= endMs || reported[e.ID] || (e.Date == cur.LastDate && slices.Contains(cur.LastIDs, e.ID)) {
+		date := e.Date.UnixMilli()
+		if date < fromMs || date >= endMs || reported[e.ID] || (date == cur.LastDate && slices.Contains(cur.LastIDs, e.ID)) {
 			continue
 		}
 		kept = append(kept, e)
-		if s.opts.Lookback > 0 && e.Date >= next.RecentSince {
-			next.Recent = append(next.Recent, reportedEntry{ID: e.ID, Date: e.Date})
+		if s.opts.Lookback > 0 && date >= next.RecentSince {
+			next.Recent = append(next.Recent, reportedEntry{ID: e.ID, Date: date})
 		}
 		switch {
-		case e.Date > next.LastDate:
-			next.LastDate, next.LastIDs = e.Date, []string{e.ID}
-		case e.Date == next.LastDate:
+		case date > next.LastDate:
+			next.LastDate, next.LastIDs = date, []string{e.ID}
+		case date == next.LastDate:
 			next.LastIDs = append(next.LastIDs, e.ID)
 		}
 	}

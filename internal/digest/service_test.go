@@ -159,7 +159,7 @@ func (h *harness) service(owner string) *Service {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	clients := func(tok secret.Secret) commands.LaunchDarkly { return c.WithToken(tok) }
+	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
 	log := slog.New(slog.NewTextHandler(h.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return New(h.store, h.ws, clients, h.slack, Options{Now: h.clock.Now, Logger: log, BaseURL: "https://app.launchdarkly.com", Owner: owner})
 }
@@ -606,7 +606,7 @@ func TestRunEndsBeforeItsLease(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			clients := func(tok secret.Secret) commands.LaunchDarkly { return c.WithToken(tok) }
+			clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
 			return New(h.store, h.ws, clients, slow, Options{Now: h.clock.Now, Owner: owner, Lease: 400 * time.Millisecond})
 		}
 		a, b := svc("replica-a"), svc("replica-b")
@@ -686,7 +686,7 @@ func TestPostedRunRecordedDespiteStoreBlip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients := func(tok secret.Secret) commands.LaunchDarkly { return c.WithToken(tok) }
+	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
 	s := New(flaky, h.ws, clients, h.slack, Options{Now: h.clock.Now, Owner: "r1"})
 	h.subscribe(s, commands.DigestSubscription{})
 	h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
@@ -744,7 +744,7 @@ func TestLookbackNeedsReportedEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients := func(tok secret.Secret) commands.LaunchDarkly { return c.WithToken(tok) }
+	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
 	old := New(h.store, h.ws, clients, h.slack, Options{Now: h.clock.Now, Owner: "old", Lookback: -1})
 	s := h.service("new")
 	h.subscribe(s, commands.DigestSubscription{})

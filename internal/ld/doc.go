@@ -17,6 +17,12 @@
 // Authorization header and never appears in an error string or a log line.
 // Environment SDK keys, mobile keys and client-side IDs are not decoded.
 //
-// Package ld imports only the standard library and internal/secret. Its fake,
-// for tests of this and other packages, is internal/ld/ldtest.
+// The Client speaks LaunchDarkly's wire types. Service wraps it for the core:
+// it implements commands.LaunchDarkly, mapping wire types onto the core's
+// domain types (commands.Flag, commands.Patch, …) and failures onto
+// *commands.RemoteError, so the core never sees this package.
+//
+// Package ld imports the standard library, internal/secret and, for the
+// domain types it maps onto, internal/commands (which must never import
+// it). Its fake, for tests of this and other packages, is internal/ld/ldtest.
 package ld

@@ -15,7 +15,7 @@ import (
 )
 
 // The read commands consume *ld.Client through this interface.
-var _ commands.LaunchDarkly = (*ld.Client)(nil)
+var _ commands.LaunchDarkly = (*ld.Service)(nil)
 
 func intp(i int) *int { return &i }
 

@@ -29,19 +29,28 @@ const (
 )
 
 // Executor is the core as the Slack transport sees it; *commands.Executor
-// implements it.
+// implements it. Every subcommand runs through Execute; change commands
+// answer with a commands.ChangeResult to post.
 type Executor interface {
 	Execute(ctx context.Context, actor commands.Actor, cmd commands.Command) (commands.Result, error)
 	Connect(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectResult, error)
 
-	// The two-person rule: requests, decisions, and where requests are posted.
-	RequestChange(ctx context.Context, actor commands.Actor, channelID string, cmd commands.Command, dedupeKey string) (commands.ChangeResult, error)
+	// The two-person rule: decisions, and where requests are posted.
 	Approve(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
+	ApproveWithKey(ctx context.Context, actor commands.Actor, id, typedKey string) (commands.ChangeResult, error)
+	CheckConfirmation(ctx context.Context, actor commands.Actor, id, typedKey string) error
 	Reject(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
 	Cancel(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
 	Change(ctx context.Context, actor commands.Actor, id string) (commands.Change, error)
 	ResumeApproved(ctx context.Context, c commands.Change) (commands.ChangeResult, error)
 	RecordPost(ctx context.Context, ws commands.Workspace, id, channelID, ts string) error
+}
+
+// Users tells who a Slack user is; *Directory implements it.
+type Users interface {
+	// Outsider reports whether userID belongs to another organisation than
+	// ws (Slack Connect).
+	Outsider(ctx context.Context, ws commands.Workspace, userID string) (bool, error)
 }
 
 // Metrics receives what the transport observes. A nil Metrics in Options
@@ -77,6 +86,8 @@ type App struct {
 	sm      *socketmode.Client
 	handler *socketmode.SocketmodeHandler
 	exec    Executor
+	users   Users
+	render  *Renderer
 	parser  *commands.Parser
 	log     *slog.Logger
 	opts    Options
@@ -99,8 +110,8 @@ type App struct {
 }
 
 // New builds an App that connects with appToken, calls the Web API with
-// botToken and runs commands through exec.
-func New(appToken, botToken secret.Secret, exec Executor, logger *slog.Logger, opts Options) (*App, error) {
+// botToken, runs commands through exec and asks users who people are.
+func New(appToken, botToken secret.Secret, exec Executor, users Users, logger *slog.Logger, opts Options) (*App, error) {
 	if !strings.HasPrefix(appToken.Reveal(), "xapp-") {
 		return nil, errors.New("slackapp: the app-level token must start with xapp-")
 	}
@@ -139,6 +150,8 @@ func New(appToken, botToken secret.Secret, exec Executor, logger *slog.Logger, o
 		api:    api,
 		sm:     sm,
 		exec:   exec,
+		users:  users,
+		render: NewRenderer(),
 		parser: commands.NewParser(),
 		log:    logger,
 		opts:   opts,

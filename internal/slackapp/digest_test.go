@@ -12,13 +12,12 @@ import (
 
 	"github.com/flagbot/flagbot/internal/commands"
 	"github.com/flagbot/flagbot/internal/digest"
-	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/slackfake"
 )
 
-func digestEntries(n int, t0 time.Time) []ld.AuditEntry {
+func digestEntries(n int, t0 time.Time) []commands.AuditEntry {
 	envs := []string{"production", "staging", "*"}
-	out := make([]ld.AuditEntry, n)
+	out := make([]commands.AuditEntry, n)
 	for i := range out {
 		comment := ""
 		switch i % 4 {
@@ -27,11 +26,11 @@ func digestEntries(n int, t0 time.Time) []ld.AuditEntry {
 		case 1:
 			comment = "manual fix *now* <!channel>"
 		}
-		out[i] = ld.AuditEntry{
-			ID: fmt.Sprintf("e%04d", i), Date: t0.Add(time.Duration(i) * time.Minute).UnixMilli(),
+		out[i] = commands.AuditEntry{
+			ID: fmt.Sprintf("e%04d", i), Date: t0.Add(time.Duration(i) * time.Minute),
 			Name: fmt.Sprintf("Flag <%d>", i%30), TitleVerb: []string{"turned on the flag", "updated the rules"}[i%2], Comment: comment,
-			Member:   &ld.Member{FirstName: fmt.Sprintf("Person%d", i%7)},
-			Accesses: []ld.Access{{Action: []string{"updateOn", "updateRules"}[i%2], Resource: fmt.Sprintf("proj/web:env/%s:flag/flag-%02d", envs[i%3], i%30)}},
+			Member:   &commands.Member{FirstName: fmt.Sprintf("Person%d", i%7)},
+			Accesses: []commands.Access{{Action: []string{"updateOn", "updateRules"}[i%2], Resource: fmt.Sprintf("proj/web:env/%s:flag/flag-%02d", envs[i%3], i%30)}},
 		}
 	}
 	return out
@@ -114,39 +113,24 @@ func TestRenderDigestResults(t *testing.T) {
 		ID: "abc123", ChannelID: "C0REL", Schedule: commands.DigestSchedule{Frequency: commands.DigestWeekly, Weekday: time.Monday, Hour: 8, Minute: 30, TZ: "Europe/Berlin"},
 		Filter: commands.DigestFilter{Project: "web", Envs: []string{"production"}}, NextRun: when, PostEmpty: true,
 	}
+	evil := sub
+	evil.ChannelID, evil.ChannelName = "<!here>", "x<y *z*"
 	for _, tt := range []struct {
 		name string
 		in   commands.Result
-		want []string
 	}{
-		{"digest_subscribed", commands.DigestSubscribedResult{Subscription: sub}, []string{"Subscribed <#C0REL>", "weekly on Monday at 08:30 (Europe/Berlin)", "`abc123`"}},
-		{"digest_list", commands.DigestListResult{Subscriptions: []commands.DigestSubscription{sub}}, []string{"`abc123` · <#C0REL> · project `web` (environments `production`)", "posts when quiet"}},
-		{"digest_list_empty", commands.DigestListResult{}, []string{"no digest subscriptions"}},
-		{"digest_unsubscribed", commands.DigestUnsubscribedResult{Subscription: sub}, []string{"<#C0REL> no longer gets digest `abc123`"}},
-		{"digest_now", commands.DigestNowResult{Run: commands.DigestRun{Subscription: sub, Changes: 3, From: when}}, []string{"Posted digest `abc123` in <#C0REL>: 3 changes"}},
+		{"digest_subscribed", commands.DigestSubscribedResult{Subscription: sub}},
+		{"digest_list", commands.DigestListResult{Subscriptions: []commands.DigestSubscription{sub}}},
+		{"digest_list_empty", commands.DigestListResult{}},
+		{"digest_unsubscribed", commands.DigestUnsubscribedResult{Subscription: sub}},
+		{"digest_unsubscribed_escaped", commands.DigestUnsubscribedResult{Subscription: evil}},
+		{"digest_now", commands.DigestNowResult{Run: commands.DigestRun{Subscription: sub, Changes: 3, From: when}}},
 	} {
-		m, ok := RenderDigestResult(tt.in)
-		if !ok {
-			t.Fatalf("%s: not rendered", tt.name)
-		}
-		if err := CheckLimits(m.Blocks); err != nil {
-			t.Errorf("%s: %v", tt.name, err)
-		}
-		raw := string(marshal(t, m))
-		for _, w := range tt.want {
-			if !strings.Contains(raw, w) {
-				t.Errorf("%s does not contain %q:\n%s", tt.name, w, raw)
-			}
-		}
-	}
-	if _, ok := RenderDigestResult(commands.StatusResult{}); ok {
-		t.Error("RenderDigestResult rendered a status result")
-	}
-	evil := sub
-	evil.ChannelID, evil.ChannelName = "<!here>", "x<y"
-	m, _ := RenderDigestResult(commands.DigestUnsubscribedResult{Subscription: evil})
-	if raw := string(marshal(t, m)); strings.Contains(raw, "<!here>") || !strings.Contains(raw, "#x&lt;y") {
-		t.Errorf("channel not escaped: %s", raw)
+		t.Run(tt.name, func(t *testing.T) {
+			m := renderResult(tt.in)
+			checkMessage(t, m)
+			golden(t, tt.name, m)
+		})
 	}
 }
 
@@ -234,23 +218,23 @@ func TestRenderDigestLongChangesCounted(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	long := strings.Repeat("deploy & verify <step> ", 12) // ~280 runes, more once escaped
-	cases := map[string]func(i int) ld.AuditEntry{
-		"long comments": func(i int) ld.AuditEntry {
-			return ld.AuditEntry{ID: fmt.Sprintf("e%02d", i), Date: t0.Add(time.Duration(i) * time.Minute).UnixMilli(),
+	cases := map[string]func(i int) commands.AuditEntry{
+		"long comments": func(i int) commands.AuditEntry {
+			return commands.AuditEntry{ID: fmt.Sprintf("e%02d", i), Date: t0.Add(time.Duration(i) * time.Minute),
 				TitleVerb: strings.Repeat("updated the rules ", 8), Comment: long,
-				Member:   &ld.Member{FirstName: "Ana"},
-				Accesses: []ld.Access{{Action: "updateRules", Resource: fmt.Sprintf("proj/web:env/%s:flag/one-flag", []string{"production", "staging"}[i%2])}}}
+				Member:   &commands.Member{FirstName: "Ana"},
+				Accesses: []commands.Access{{Action: "updateRules", Resource: fmt.Sprintf("proj/web:env/%s:flag/one-flag", []string{"production", "staging"}[i%2])}}}
 		},
-		"one huge change": func(i int) ld.AuditEntry {
-			return ld.AuditEntry{ID: fmt.Sprintf("e%02d", i), Date: t0.Add(time.Duration(i) * time.Minute).UnixMilli(),
-				Member:   &ld.Member{FirstName: strings.Repeat("<Ana> ", 600)},
-				Accesses: []ld.Access{{Action: "updateRules", Resource: "proj/web:env/production:flag/one-flag"}}}
+		"one huge change": func(i int) commands.AuditEntry {
+			return commands.AuditEntry{ID: fmt.Sprintf("e%02d", i), Date: t0.Add(time.Duration(i) * time.Minute),
+				Member:   &commands.Member{FirstName: strings.Repeat("<Ana> ", 600)},
+				Accesses: []commands.Access{{Action: "updateRules", Resource: "proj/web:env/production:flag/one-flag"}}}
 		},
 	}
 	for name, entry := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var entries []ld.AuditEntry
+			var entries []commands.AuditEntry
 			for i := range 14 {
 				entries = append(entries, entry(i))
 			}

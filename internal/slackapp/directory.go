@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -13,10 +15,28 @@ import (
 
 // Directory answers questions about Slack users through the Web API. Admins
 // are the user IDs in FLAGBOT_ADMINS plus the workspace's own admins and
-// owners as users.info reports them. It implements commands.Directory.
+// owners as users.info reports them. It implements commands.Directory and
+// Users. users.info answers are cached for userTTL, so a busy user costs
+// one Web API call every few minutes, not one per command.
 type Directory struct {
 	api   *slack.Client
 	allow map[string]bool
+	now   func() time.Time
+
+	mu    sync.Mutex
+	users map[string]cachedUser
+}
+
+// userTTL is how long a users.info answer is reused. Admin rights and
+// membership change rarely; a change shows within this time.
+const userTTL = 5 * time.Minute
+
+// maxCachedUsers bounds the cache; past it the oldest half is dropped.
+const maxCachedUsers = 10000
+
+type cachedUser struct {
+	u  *slack.User
+	at time.Time
 }
 
 // NewDirectory returns a Directory that calls the Web API with botToken and
@@ -32,7 +52,7 @@ func NewDirectory(botToken secret.Secret, allow []string, opts Options) *Directo
 		}
 		slackOpts = append(slackOpts, slack.OptionAPIURL(opts.APIURL))
 	}
-	d := &Directory{api: slack.New(botToken.Reveal(), slackOpts...), allow: make(map[string]bool, len(allow))}
+	d := &Directory{api: slack.New(botToken.Reveal(), slackOpts...), allow: make(map[string]bool, len(allow)), now: time.Now, users: map[string]cachedUser{}}
 	for _, id := range allow {
 		if id = strings.TrimSpace(id); id != "" {
 			d.allow[id] = true
@@ -47,25 +67,72 @@ func (d *Directory) IsAdmin(ctx context.Context, a commands.Actor) (bool, error)
 	if d.allow[a.UserID] {
 		return true, nil
 	}
-	u, err := d.api.GetUserInfoContext(ctx, a.UserID)
+	u, err := d.user(ctx, a.UserID)
 	if err != nil {
-		return false, fmt.Errorf("slackapp: users.info %s: %w", a.UserID, err)
+		return false, err
 	}
-	// Outside Enterprise Grid a user belongs to exactly one team; in a grid
-	// the same user acts across the org's workspaces.
-	foreign := a.EnterpriseID == "" && u.TeamID != "" && u.TeamID != a.TeamID
-	if u.Deleted || foreign {
+	if u.Deleted || foreign(u, a.Workspace) {
 		return false, nil
 	}
 	return u.IsAdmin || u.IsOwner || u.IsPrimaryOwner, nil
 }
 
+// Outsider reports whether userID belongs to another organisation than ws
+// (a Slack Connect partner): another team outside Enterprise Grid, or
+// another org inside one.
+func (d *Directory) Outsider(ctx context.Context, ws commands.Workspace, userID string) (bool, error) {
+	u, err := d.user(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	return foreign(u, ws), nil
+}
+
+// foreign reports whether u is not of ws: outside Enterprise Grid a user
+// belongs to exactly one team; in a grid the same user acts across the
+// org's workspaces.
+func foreign(u *slack.User, ws commands.Workspace) bool {
+	if u.TeamID == "" || u.TeamID == ws.TeamID {
+		return false
+	}
+	return ws.EnterpriseID == "" || u.Enterprise.EnterpriseID != ws.EnterpriseID
+}
+
+// user returns users.info for id, from the cache while it is fresh.
+func (d *Directory) user(ctx context.Context, id string) (*slack.User, error) {
+	now := d.now()
+	d.mu.Lock()
+	c, ok := d.users[id]
+	d.mu.Unlock()
+	if ok && now.Sub(c.at) < userTTL {
+		return c.u, nil
+	}
+	u, err := d.api.GetUserInfoContext(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("slackapp: users.info %s: %w", id, err)
+	}
+	d.mu.Lock()
+	if len(d.users) >= maxCachedUsers {
+		for k, v := range d.users {
+			if now.Sub(v.at) >= userTTL/2 {
+				delete(d.users, k)
+			}
+		}
+		if len(d.users) >= maxCachedUsers {
+			clear(d.users)
+		}
+	}
+	d.users[id] = cachedUser{u: u, at: now}
+	d.mu.Unlock()
+	return u, nil
+}
+
 // DisplayName returns the name Slack shows for a user: the display name,
 // else the real name, else the user name.
 func (d *Directory) DisplayName(ctx context.Context, userID string) (string, error) {
-	u, err := d.api.GetUserInfoContext(ctx, userID)
+	u, err := d.user(ctx, userID)
 	if err != nil {
-		return "", fmt.Errorf("slackapp: users.info %s: %w", userID, err)
+		return "", err
 	}
 	for _, n := range []string{u.Profile.DisplayName, u.RealName, u.Name} {
 		if n = strings.TrimSpace(n); n != "" {
@@ -84,4 +151,7 @@ func (d *Directory) GroupMembers(ctx context.Context, groupID string) ([]string,
 	return ids, nil
 }
 
-var _ commands.Directory = (*Directory)(nil)
+var (
+	_ commands.Directory = (*Directory)(nil)
+	_ Users              = (*Directory)(nil)
+)

@@ -48,8 +48,9 @@ func (a *App) onConnectionChange(evt *socketmode.Event, _ *socketmode.Client) {
 }
 
 // ack acknowledges an envelope before any other work, as Socket Mode asks.
+// Envelopes without an ID (hello, disconnect) need no ack.
 func (a *App) ack(evt *socketmode.Event, c *socketmode.Client, kind string, payload ...any) {
-	if evt.Request == nil {
+	if evt.Request == nil || evt.Request.EnvelopeID == "" {
 		return
 	}
 	start := time.Now()
@@ -57,6 +58,67 @@ func (a *App) ack(evt *socketmode.Event, c *socketmode.Client, kind string, payl
 		a.log.Warn("ack failed", "kind", kind, "envelope_id", evt.Request.EnvelopeID, "err", err)
 	}
 	a.opts.Metrics.Ack(kind, time.Since(start))
+}
+
+// who is what an envelope says about the person behind it.
+type who struct {
+	ws        commands.Workspace
+	userID    string
+	userTeam  string // the user's own team, when the payload says (interactions)
+	channelID string
+}
+
+func whoOfCommand(sc slack.SlashCommand) who {
+	return who{ws: commands.Workspace{TeamID: sc.TeamID, EnterpriseID: sc.EnterpriseID}, userID: sc.UserID, channelID: sc.ChannelID}
+}
+
+func whoOfCallback(cb slack.InteractionCallback) who {
+	return who{ws: commands.Workspace{TeamID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, userID: cb.User.ID, userTeam: cb.User.TeamID, channelID: cb.Channel.ID}
+}
+
+// request is one envelope's work: the actor, a logger carrying its ids, and
+// a context bounded by its budget.
+type request struct {
+	ctx   context.Context
+	name  string // the command or action, for metrics and logs
+	actor commands.Actor
+	log   *slog.Logger
+	start time.Time
+}
+
+// begin resolves the actor behind w (an outsider is one whose team is not
+// the workspace's: from the payload when it says, else from users.info,
+// cached) and returns the request, with a context of budget derived from
+// the App's base context. Call done when the work ends.
+func (a *App) begin(w who, command string, budget time.Duration) (*request, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(a.base, budget)
+	log := a.log.With("team_id", w.ws.TeamID, "user_id", w.userID, "channel_id", w.channelID)
+	actor := commands.Actor{Workspace: w.ws, UserID: w.userID, ChannelID: w.channelID}
+	if w.userTeam == "" || w.userTeam != w.ws.TeamID {
+		out, err := a.users.Outsider(ctx, w.ws, w.userID)
+		switch {
+		case err != nil && w.userTeam != "":
+			// users.info failed: the payload's own team decides.
+			actor.Outsider = true
+			log.Warn("could not check the user's organisation; treating a user of another team as an outsider", "err", err)
+		case err != nil:
+			actor.Outsider = true
+			log.Warn("could not check the user's organisation; refusing until Slack answers", "err", err)
+		default:
+			actor.Outsider = out
+		}
+	}
+	return &request{ctx: ctx, name: command, actor: actor, log: log, start: time.Now()}, cancel
+}
+
+// work runs f as tracked in-flight work for the person behind w, under the
+// command timeout: the handler helper every envelope that acks first uses.
+func (a *App) work(w who, command string, f func(r *request)) {
+	a.spawn(func() {
+		r, cancel := a.begin(w, command, a.opts.CommandTimeout)
+		defer cancel()
+		f(r)
+	})
 }
 
 // onSlashCommand acks `/flag` at once with no payload (a "working on it"
@@ -69,56 +131,52 @@ func (a *App) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
 		a.log.Warn("slash command envelope without a command", "type", string(evt.Type))
 		return
 	}
-	a.spawn(func() { a.runSlashCommand(sc) })
+	a.work(whoOfCommand(sc), "", func(r *request) { a.runSlashCommand(r, sc) })
 }
 
-func (a *App) runSlashCommand(sc slack.SlashCommand) {
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(a.base, a.opts.CommandTimeout)
-	defer cancel()
-	actor := commands.Actor{
-		Workspace: commands.Workspace{TeamID: sc.TeamID, EnterpriseID: sc.EnterpriseID},
-		UserID:    sc.UserID,
-		ChannelID: sc.ChannelID,
-	}
-	log := a.log.With("team_id", sc.TeamID, "user_id", sc.UserID, "channel_id", sc.ChannelID)
-	name := "unknown"
+func (a *App) runSlashCommand(r *request, sc slack.SlashCommand) {
+	r.name = "unknown"
 	shared := false
+	// The trigger_id is unique per invocation and repeats when Slack
+	// redelivers the same envelope: a change is filed once.
+	r.actor.RequestKey = "slash:" + sc.TriggerID
 	msg, err := func() (Message, error) {
 		cmd, err := a.parser.Parse(sc.Text)
 		if err != nil {
 			return Message{}, err
 		}
-		name, shared = cmd.Name(), commands.IsShared(cmd)
-		if commands.IsWrite(cmd) {
-			// The trigger_id is unique per invocation and repeats when
-			// Slack redelivers the same envelope.
-			res, err := a.exec.RequestChange(ctx, actor, sc.ChannelID, cmd, "slash:"+sc.TriggerID)
-			if err != nil {
-				return Message{}, err
-			}
-			return a.postChange(ctx, log, sc.ChannelID, sc.ResponseURL, res), nil
-		}
-		res, err := a.exec.Execute(ctx, actor, cmd)
+		r.name, shared = cmd.Name(), commands.IsShared(cmd)
+		res, err := a.exec.Execute(r.ctx, r.actor, cmd)
 		if err != nil {
 			return Message{}, err
 		}
-		if m, ok := res.(commands.ConnectModal); ok {
-			return Message{}, a.openConnectModal(ctx, sc, m)
+		switch res := res.(type) {
+		case commands.ConnectModal:
+			return Message{}, a.openConnectModal(r.ctx, sc, res)
+		case commands.ChangeResult:
+			return a.postChange(r.ctx, r.log, sc.ChannelID, sc.ResponseURL, res), nil
 		}
-		return RenderResult(res), nil
+		return a.render.Result(res), nil
 	}()
+	a.finish(r, err)
+	if err != nil {
+		msg, shared = a.failure(r.ctx, r.log.With("command", r.name), err), false
+	}
+	if msg.Text == "" && len(msg.Blocks) == 0 {
+		return // the connect modal opened, or the change was posted
+	}
+	a.respond(r.ctx, r.log, sc.ResponseURL, msg, shared, false)
+}
+
+// finish records a request's outcome in the metrics and the log.
+func (a *App) finish(r *request, err error) {
 	outcome := "ok"
 	if err != nil {
 		outcome = commands.KindOf(err).String()
-		msg, shared = a.failure(ctx, log.With("command", name), err), false
 	}
-	a.opts.Metrics.Command(name, outcome, time.Since(start))
-	log.Info("command", "command", name, "outcome", outcome, "duration", time.Since(start))
-	if msg.Text == "" && len(msg.Blocks) == 0 {
-		return // the connect modal opened; nothing to say in the channel
-	}
-	a.respond(ctx, log, sc.ResponseURL, msg, shared, false)
+	d := time.Since(r.start)
+	a.opts.Metrics.Command(r.name, outcome, d)
+	r.log.Info("command", "command", r.name, "outcome", outcome, "duration", d)
 }
 
 func (a *App) openConnectModal(ctx context.Context, sc slack.SlashCommand, m commands.ConnectModal) error {
@@ -130,6 +188,18 @@ func (a *App) openConnectModal(ctx context.Context, sc slack.SlashCommand, m com
 	return nil
 }
 
+// actionValue returns the value of the first action in cb with one of ids.
+func actionValue(cb slack.InteractionCallback, ids ...ActionID) (ActionID, string) {
+	for _, act := range cb.ActionCallback.BlockActions {
+		for _, id := range ids {
+			if ActionID(act.ActionID) == id {
+				return id, act.Value
+			}
+		}
+	}
+	return "", ""
+}
+
 // onNextPage shows the next page of a `/flag list`, replacing the message
 // that held the button.
 func (a *App) onNextPage(evt *socketmode.Event, c *socketmode.Client) {
@@ -138,44 +208,22 @@ func (a *App) onNextPage(evt *socketmode.Event, c *socketmode.Client) {
 	if !ok {
 		return
 	}
-	var value string
-	for _, act := range cb.ActionCallback.BlockActions {
-		if act.ActionID == string(ActionNextPage) {
-			value = act.Value
-		}
-	}
-	a.spawn(func() {
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(a.base, a.opts.CommandTimeout)
-		defer cancel()
-		log := a.log.With("team_id", cb.Team.ID, "user_id", cb.User.ID, "channel_id", cb.Channel.ID, "command", "list")
-		if external(cb) {
-			a.respond(ctx, log, cb.ResponseURL, Message{Text: "Only members of the workspace that installed Flagbot can use its buttons."}, false, false)
-			return
-		}
+	_, value := actionValue(cb, ActionNextPage)
+	a.work(whoOfCallback(cb), "list_next", func(r *request) {
 		q, err := DecodeListCursor(value)
 		if err != nil {
-			log.Warn("bad next-page cursor", "err", err)
-			a.respond(ctx, log, cb.ResponseURL, Message{Text: "That button is out of date. Run `/flag list` again."}, false, false)
+			r.log.Warn("bad next-page cursor", "err", err)
+			a.respond(r.ctx, r.log, cb.ResponseURL, textMessage("That button is out of date. Run `/flag list` again."), false, false)
 			return
 		}
-		actor := commands.Actor{Workspace: commands.Workspace{TeamID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, UserID: cb.User.ID}
-		res, err := a.exec.Execute(ctx, actor, q)
-		outcome, msg := "ok", Message{}
+		res, err := a.exec.Execute(r.ctx, r.actor, q)
+		a.finish(r, err)
 		if err != nil {
-			outcome, msg = commands.KindOf(err).String(), a.failure(ctx, log, err)
-			a.respond(ctx, log, cb.ResponseURL, msg, false, false)
-		} else {
-			a.respond(ctx, log, cb.ResponseURL, RenderResult(res), q.Share, true)
+			a.respond(r.ctx, r.log, cb.ResponseURL, a.failure(r.ctx, r.log, err), false, false)
+			return
 		}
-		a.opts.Metrics.Command("list_next", outcome, time.Since(start))
+		a.respond(r.ctx, r.log, cb.ResponseURL, a.render.Result(res), q.Share, true)
 	})
-}
-
-// external reports whether the clicking user belongs to another workspace
-// (a Slack Connect channel): such users never act with this workspace's token.
-func external(cb slack.InteractionCallback) bool {
-	return cb.User.TeamID != "" && cb.Team.ID != "" && cb.User.TeamID != cb.Team.ID
 }
 
 // onConnectSubmit validates the token from the connect modal. Slack waits
@@ -188,9 +236,9 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 		a.ack(evt, c, "view_submission")
 		return
 	}
-	start := time.Now()
-	log := a.log.With("team_id", cb.Team.ID, "user_id", cb.User.ID, "command", "connect")
-	ctx, cancel := context.WithTimeout(a.base, viewSubmissionBudget)
+	w := whoOfCallback(cb)
+	w.channelID = cb.View.PrivateMetadata
+	r, cancel := a.begin(w, "connect", viewSubmissionBudget)
 	defer cancel()
 	if cb.View.State == nil {
 		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockToken): "Paste a LaunchDarkly access token."}))
@@ -202,34 +250,24 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 		Project: values[string(BlockProject)][string(ActionProject)].Value,
 		Env:     values[string(BlockEnv)][string(ActionEnv)].Value,
 	}
-	actor := commands.Actor{Workspace: commands.Workspace{TeamID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, UserID: cb.User.ID}
-	if external(cb) {
-		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockToken): "Only members of this workspace can connect it."}))
-		return
-	}
-	res, err := a.exec.Connect(ctx, actor, in)
+	res, err := a.exec.Connect(r.ctx, r.actor, in)
 	if err != nil {
-		outcome := commands.KindOf(err).String()
+		a.finish(r, err)
 		fields, ok := FieldErrors(err)
-		if ok {
-			outcome = "field_error"
-			log.Info("connect refused", "err", err)
-		} else {
-			msg := a.failure(ctx, log, err)
+		if !ok {
+			msg := a.failure(r.ctx, r.log, err)
 			fields = map[string]string{string(BlockToken): truncate(msg.Text, 150)}
 		}
 		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(fields))
-		a.opts.Metrics.Command("connect", outcome, time.Since(start))
 		return
 	}
 	a.ack(evt, c, "view_submission")
-	a.opts.Metrics.Command("connect", "ok", time.Since(start))
-	log.Info("workspace connected", "role", res.Info.Role, "token_name", res.Info.TokenName)
-	channel := cb.View.PrivateMetadata
+	a.finish(r, nil)
+	r.log.Info("workspace connected", "role", res.Info.Role, "token_name", res.Info.TokenName)
 	a.spawn(func() {
 		ctx, cancel := context.WithTimeout(a.base, a.opts.CommandTimeout)
 		defer cancel()
-		a.tell(ctx, log, channel, cb.User.ID, RenderResult(res))
+		a.tell(ctx, r.log, w.channelID, w.userID, a.render.Result(res))
 	})
 }
 
@@ -301,7 +339,7 @@ func (a *App) onUnhandled(evt *socketmode.Event, c *socketmode.Client) {
 	}
 	if sc, ok := evt.Data.(slack.SlashCommand); ok {
 		a.ack(evt, c, "unhandled", map[string]any{"response_type": "ephemeral",
-			"text": "Flagbot answers `" + SlashCommand + "`, not `" + esc(sc.Command) + "`. Try `" + SlashCommand + " help`."})
+			"text": "Flagbot answers `" + SlashCommand + "`, not " + code(sc.Command) + ". Try `" + SlashCommand + " help`."})
 		return
 	}
 	a.ack(evt, c, "unhandled")

@@ -47,20 +47,15 @@ func (a *App) postChange(ctx context.Context, log *slog.Logger, channelID, respo
 // onChangeAction handles Approve, Reject, Cancel and Request again. The
 // button carries only the change ID; the change is re-read and decided
 // atomically in the store, so double clicks and several replicas are safe.
+// Approving a deletion opens the modal in which the approver types the
+// flag key (the core asks for it).
 func (a *App) onChangeAction(evt *socketmode.Event, c *socketmode.Client) {
 	a.ack(evt, c, "block_actions")
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok {
 		return
 	}
-	var action ActionID
-	var id string
-	for _, act := range cb.ActionCallback.BlockActions {
-		switch ActionID(act.ActionID) {
-		case ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain:
-			action, id = ActionID(act.ActionID), act.Value
-		}
-	}
+	action, id := actionValue(cb, ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain)
 	if id == "" {
 		return
 	}
@@ -68,45 +63,32 @@ func (a *App) onChangeAction(evt *socketmode.Event, c *socketmode.Client) {
 	if ts == "" {
 		ts = cb.Message.Timestamp
 	}
-	a.spawn(func() {
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(a.base, a.opts.CommandTimeout)
-		defer cancel()
-		log := a.log.With("team_id", cb.Team.ID, "user_id", cb.User.ID, "channel_id", cb.Channel.ID, "approval_id", id, "command", string(action))
-		if external(cb) {
-			a.respond(ctx, log, cb.ResponseURL, textMessage("Only members of the workspace that installed Flagbot can decide its requests."), false, false)
-			a.opts.Metrics.Command(string(action), "external", time.Since(start))
-			return
-		}
-		actor := commands.Actor{
-			Workspace: commands.Workspace{TeamID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID},
-			UserID:    cb.User.ID,
-			ChannelID: cb.Channel.ID,
-		}
+	a.work(whoOfCallback(cb), string(action), func(r *request) {
+		r.log = r.log.With("approval_id", id)
 		var (
 			res commands.ChangeResult
 			err error
 		)
 		switch action {
-		case ActionApprove:
-			res, err = a.exec.Approve(ctx, actor, id)
+		case ActionApprove, ActionApproveDelete:
+			res, err = a.exec.Approve(r.ctx, r.actor, id)
+			if commands.KindOf(err) == commands.KindConfirm {
+				err = a.openConfirmDelete(r.ctx, res.Change, cb.TriggerID, r.actor.ChannelID, ts)
+				res = commands.ChangeResult{}
+			}
 		case ActionReject:
-			res, err = a.exec.Reject(ctx, actor, id)
+			res, err = a.exec.Reject(r.ctx, r.actor, id)
 		case ActionCancel:
-			res, err = a.exec.Cancel(ctx, actor, id)
-		case ActionApproveDelete:
-			err = a.openConfirmDelete(ctx, actor, id, cb.TriggerID, ts)
+			res, err = a.exec.Cancel(r.ctx, r.actor, id)
 		case ActionRequestAgain:
-			err = a.requestAgain(ctx, log, actor, id, cb.ResponseURL)
+			err = a.requestAgain(r, id, cb.ResponseURL)
 		}
-		outcome := "ok"
+		a.finish(r, err)
 		if err != nil {
-			outcome = commands.KindOf(err).String()
-			a.respond(ctx, log, cb.ResponseURL, a.failure(ctx, log, err), false, false)
+			a.respond(r.ctx, r.log, cb.ResponseURL, a.failure(r.ctx, r.log, err), false, false)
 		} else if res.Change.ID != "" {
-			a.showDecision(ctx, log, cb.Channel.ID, ts, cb.ResponseURL, res)
+			a.showDecision(r.ctx, r.log, cb.Channel.ID, ts, cb.ResponseURL, res)
 		}
-		a.opts.Metrics.Command(string(action), outcome, time.Since(start))
 	})
 }
 
@@ -143,17 +125,10 @@ func (a *App) tellRequester(ctx context.Context, log *slog.Logger, c commands.Ch
 }
 
 // openConfirmDelete opens the modal in which the approver types the flag
-// key; trigger_id lives 3 s, so this runs right after the ack.
-func (a *App) openConfirmDelete(ctx context.Context, actor commands.Actor, id, triggerID, ts string) error {
-	c, err := a.exec.Change(ctx, actor, id)
-	if err != nil {
-		return err
-	}
-	if c.Status != commands.StatusPending {
-		_, err := a.exec.Approve(ctx, actor, id) // reports who decided it, as any late click
-		return err
-	}
-	meta := strings.Join([]string{c.ID, actor.ChannelID, ts}, "|")
+// key of deletion c; trigger_id lives 3 s, so this runs right after the
+// ack.
+func (a *App) openConfirmDelete(ctx context.Context, c commands.Change, triggerID, channelID, ts string) error {
+	meta := strings.Join([]string{c.ID, channelID, ts}, "|")
 	if _, err := a.api.OpenViewContext(ctx, triggerID, ConfirmDeleteModal(c, meta)); err != nil {
 		return &commands.Error{Kind: commands.KindInternal, Err: fmt.Errorf("slackapp: open delete confirmation: %w", err)}
 	}
@@ -161,8 +136,9 @@ func (a *App) openConfirmDelete(ctx context.Context, actor commands.Actor, id, t
 }
 
 // onConfirmDelete approves a deletion once the approver typed the flag key.
-// Field errors travel in the ack, so the check runs before it, within
-// Slack's 3 s budget; the approval itself runs after.
+// Field errors travel in the ack, so the core checks the key before it,
+// within Slack's 3 s budget; the approval itself (which checks it again)
+// runs after.
 func (a *App) onConfirmDelete(evt *socketmode.Event, c *socketmode.Client) {
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok {
@@ -174,45 +150,40 @@ func (a *App) onConfirmDelete(evt *socketmode.Event, c *socketmode.Client) {
 		parts = append(parts, "")
 	}
 	id, channelID, ts := parts[0], parts[1], parts[2]
-	log := a.log.With("team_id", cb.Team.ID, "user_id", cb.User.ID, "approval_id", id, "command", "approve_delete")
-	actor := commands.Actor{Workspace: commands.Workspace{TeamID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, UserID: cb.User.ID, ChannelID: channelID}
-	ctx, cancel := context.WithTimeout(a.base, viewSubmissionBudget)
+	w := whoOfCallback(cb)
+	w.channelID = channelID
+	r, cancel := a.begin(w, "approve_delete", viewSubmissionBudget)
 	defer cancel()
-	if external(cb) {
-		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockConfirmKey): "Only members of this workspace can approve."}))
-		return
-	}
-	ch, err := a.exec.Change(ctx, actor, id)
-	if err != nil {
-		msg := a.failure(ctx, log, err)
-		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockConfirmKey): truncate(msg.Text, 150)}))
-		return
-	}
+	r.log = r.log.With("approval_id", id)
 	var typed string
 	if cb.View.State != nil {
-		typed = strings.TrimSpace(cb.View.State.Values[string(BlockConfirmKey)][string(ActionConfirmKey)].Value)
+		typed = cb.View.State.Values[string(BlockConfirmKey)][string(ActionConfirmKey)].Value
 	}
-	if typed != ch.Flag {
-		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockConfirmKey): truncate(fmt.Sprintf("Type %s exactly to delete it.", ch.Flag), 150)}))
+	if err := a.exec.CheckConfirmation(r.ctx, r.actor, id, typed); err != nil {
+		fields, ok := FieldErrors(err)
+		if !ok {
+			fields = map[string]string{string(BlockConfirmKey): truncate(a.failure(r.ctx, r.log, err).Text, 150)}
+		}
+		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(fields))
 		return
 	}
 	a.ack(evt, c, "view_submission")
-	a.spawn(func() {
-		ctx, cancel := context.WithTimeout(a.base, a.opts.CommandTimeout)
-		defer cancel()
-		res, err := a.exec.Approve(ctx, actor, id)
+	a.work(w, "approve_delete", func(r *request) {
+		r.log = r.log.With("approval_id", id)
+		res, err := a.exec.ApproveWithKey(r.ctx, r.actor, id, typed)
+		a.finish(r, err)
 		if err != nil {
-			a.tell(ctx, log, channelID, actor.UserID, a.failure(ctx, log, err))
+			a.tell(r.ctx, r.log, channelID, r.actor.UserID, a.failure(r.ctx, r.log, err))
 			return
 		}
-		a.showDecision(ctx, log, channelID, ts, "", res)
+		a.showDecision(r.ctx, r.log, channelID, ts, "", res)
 	})
 }
 
 // requestAgain re-requests a stale change as the clicker, from the same
 // command text, against the flag as it is now.
-func (a *App) requestAgain(ctx context.Context, log *slog.Logger, actor commands.Actor, id, responseURL string) error {
-	c, err := a.exec.Change(ctx, actor, id)
+func (a *App) requestAgain(r *request, id, responseURL string) error {
+	c, err := a.exec.Change(r.ctx, r.actor, id)
 	if err != nil {
 		return err
 	}
@@ -220,12 +191,18 @@ func (a *App) requestAgain(ctx context.Context, log *slog.Logger, actor commands
 	if err != nil {
 		return err
 	}
-	res, err := a.exec.RequestChange(ctx, actor, actor.ChannelID, cmd, "again:"+id+":"+actor.UserID)
+	actor := r.actor
+	actor.RequestKey = "again:" + id + ":" + actor.UserID
+	res, err := a.exec.Execute(r.ctx, actor, cmd)
 	if err != nil {
 		return err
 	}
-	if msg := a.postChange(ctx, log, actor.ChannelID, responseURL, res); len(msg.Blocks) > 0 {
-		a.respond(ctx, log, responseURL, msg, false, false)
+	cr, ok := res.(commands.ChangeResult)
+	if !ok {
+		return &commands.Error{Kind: commands.KindInternal, Err: fmt.Errorf("slackapp: request again of %s gave %T", id, res)}
+	}
+	if msg := a.postChange(r.ctx, r.log, actor.ChannelID, responseURL, cr); len(msg.Blocks) > 0 || msg.Text != "" {
+		a.respond(r.ctx, r.log, responseURL, msg, false, false)
 	}
 	return nil
 }

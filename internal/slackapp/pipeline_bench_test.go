@@ -4,19 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
-	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
 // benchLD serves one flag from memory; every other call is unused here.
 type benchLD struct {
 	commands.LaunchDarkly // nil: any call other than GetFlag panics, failing the benchmark
-	flag                  ld.Flag
+	flag                  commands.Flag
 }
 
-func (f benchLD) GetFlag(context.Context, string, string, ...string) (ld.Flag, error) {
+func (f benchLD) GetFlag(context.Context, string, string, ...string) (commands.Flag, error) {
 	return f.flag, nil
 }
 
@@ -33,20 +33,20 @@ func (benchWorkspaces) Update(context.Context, commands.Workspace, func(*command
 	return nil
 }
 
-func benchFlag() ld.Flag {
+func benchFlag() commands.Flag {
 	zero, one := 0, 1
-	return ld.Flag{
+	return commands.Flag{
 		Key: "new-checkout", Name: "New checkout", Description: "The redesigned checkout flow", Kind: "boolean",
 		Version: 7, Temporary: true, Tags: []string{"checkout", "web"},
-		Maintainer: &ld.Member{Email: "ana@example.com", FirstName: "Ana", LastName: "Lima"},
-		Variations: []ld.Variation{{ID: "v0", Value: json.RawMessage("true"), Name: "Enabled"}, {ID: "v1", Value: json.RawMessage("false"), Name: "Disabled"}},
-		Environments: map[string]ld.FlagEnvironment{
-			"production": {On: true, Version: 12, OffVariation: &one, LastModified: 1764000000000,
-				Site:        ld.Link{Href: "/web/production/features/new-checkout"},
-				Fallthrough: &ld.VariationOrRollout{Rollout: &ld.Rollout{Variations: []ld.WeightedVariation{{Variation: 0, Weight: 25000}, {Variation: 1, Weight: 75000}}}},
-				Targets:     []ld.Target{{Values: []string{"ana", "bo"}, Variation: 0}},
-				Rules:       []ld.Rule{{ID: "r1", Variation: &zero}}},
-			"staging": {On: false, Version: 3, OffVariation: &one, Fallthrough: &ld.VariationOrRollout{Variation: &zero}},
+		Maintainer: &commands.Member{Email: "ana@example.com", FirstName: "Ana", LastName: "Lima"},
+		Variations: []commands.Variation{{ID: "v0", Value: json.RawMessage("true"), Name: "Enabled"}, {ID: "v1", Value: json.RawMessage("false"), Name: "Disabled"}},
+		Environments: map[string]commands.FlagEnvironment{
+			"production": {On: true, Version: 12, OffVariation: &one, LastModified: time.UnixMilli(1764000000000).UTC(),
+				SitePath:    "/web/production/features/new-checkout",
+				Fallthrough: &commands.VariationOrRollout{Rollout: &commands.PercentRollout{Variations: []commands.WeightedVariation{{Variation: 0, Weight: 25000}, {Variation: 1, Weight: 75000}}}},
+				Targets:     []commands.TargetList{{Values: []string{"ana", "bo"}, Variation: 0}},
+				Rules:       []commands.Rule{{ID: "r1", Variation: &zero}}},
+			"staging": {On: false, Version: 3, OffVariation: &one, Fallthrough: &commands.VariationOrRollout{Variation: &zero}},
 		},
 	}
 }
@@ -73,7 +73,7 @@ func BenchmarkShowPipeline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if m := RenderResult(res); len(m.Blocks) == 0 {
+		if m := renderResult(res); len(m.Blocks) == 0 {
 			b.Fatal("nothing rendered")
 		}
 	}

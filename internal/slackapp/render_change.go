@@ -9,37 +9,9 @@ import (
 	"github.com/flagbot/flagbot/internal/commands"
 )
 
-// changeVerb says in a few words what a change does.
-func changeVerb(c commands.Change) string {
-	flag := code(c.Flag)
-	in := ""
-	if c.Env != "" {
-		in = " in *" + oneLine(c.Env) + "*"
-	}
-	switch c.Kind {
-	case "on":
-		return "turn on " + flag + in
-	case "off":
-		return "turn off " + flag + in
-	case "serve":
-		return "change what " + flag + " serves by default" + in
-	case "rollout":
-		return "roll out " + flag + in
-	case "offvariation":
-		return "change the off variation of " + flag + in
-	case "target":
-		return "change the targets of " + flag + in
-	case "create":
-		return "create flag " + flag
-	case "archive":
-		return "archive " + flag
-	case "restore":
-		return "restore " + flag
-	case "delete":
-		return "delete " + flag + " from every environment, for good"
-	}
-	return oneLine(c.Kind) + " " + flag + in
-}
+// changeVerb says in a few words what a change does: the core's words, as
+// mrkdwn.
+func changeVerb(c commands.Change) string { return md(c.Verb()) }
 
 // RenderChange renders a change request as posted in the channel: what it
 // does, the diff, who asked and why, and buttons while it is pending.
@@ -134,7 +106,7 @@ func changeState(r commands.ChangeResult) (emoji, state string) {
 		if r.Applied {
 			return ":white_check_mark:", "Applied at once: *" + oneLine(c.Env) + "* does not need approval in this workspace."
 		}
-		return ":white_check_mark:", strings.TrimSpace(fmt.Sprintf("*Applied* %s, approved by %s. %s", slackDate(c.DecidedAt), by, sentence(c.Outcome)))
+		return ":white_check_mark:", strings.TrimSpace(fmt.Sprintf("*Applied* %s, approved by %s. %s", slackDate(c.DecidedAt), by, sentence(md(c.Outcome))))
 	case commands.StatusRejected:
 		return ":no_entry:", fmt.Sprintf("*Rejected* by %s %s. Nothing was changed.", mention(c.DecidedBy), slackDate(c.DecidedAt))
 	case commands.StatusCancelled:
@@ -142,9 +114,9 @@ func changeState(r commands.ChangeResult) (emoji, state string) {
 	case commands.StatusExpired:
 		return ":alarm_clock:", "*Expired* " + slackDate(c.ExpiresAt) + " without enough approvals. Nothing was changed."
 	case commands.StatusStale:
-		return ":warning:", "*Not applied*: the flag changed in LaunchDarkly after this was requested. " + sentence(c.Outcome) + " Check the flag, then use *Request again*."
+		return ":warning:", "*Not applied*: the flag changed in LaunchDarkly after this was requested. " + sentence(md(c.Outcome)) + " Check the flag, then use *Request again*."
 	case commands.StatusFailed:
-		return ":x:", "*Not applied*: " + sentence(c.Outcome)
+		return ":x:", "*Not applied*: " + sentence(md(c.Outcome))
 	case commands.StatusLDApproval:
 		msg := "*Waiting for LaunchDarkly*: this environment requires LaunchDarkly's own approval, so Flagbot created a LaunchDarkly approval request"
 		if u := safeURL(r.LDApprovalURL); u != "" {
@@ -158,9 +130,12 @@ func changeState(r commands.ChangeResult) (emoji, state string) {
 	return ":grey_question:", oneLine(string(c.Status))
 }
 
-// sentence escapes s and ends it with a full stop unless it has one.
+// sentence ends mrkdwn s with a full stop unless it has one.
 func sentence(s string) string {
-	s = strings.TrimSpace(oneLine(s))
+	if strings.ContainsAny(s, "\n\r\t") {
+		s = strings.Join(strings.Fields(s), " ")
+	}
+	s = strings.TrimSpace(s)
 	if s == "" {
 		return ""
 	}

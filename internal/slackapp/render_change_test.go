@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
-	"github.com/flagbot/flagbot/internal/ld"
 )
 
 func changeFixture(status commands.ChangeStatus) commands.Change {
@@ -16,7 +15,7 @@ func changeFixture(status commands.ChangeStatus) commands.Change {
 		ChannelID: "C1", MessageTS: "1.2", RequesterID: "UANA",
 		CommandText: `on new-checkout production --project web --reason "launch <day> & more"`,
 		Kind:        "on", Project: "web", Env: "production", Flag: "new-checkout",
-		Patch:  &ld.SemanticPatch{EnvironmentKey: "production", Instructions: []ld.Instruction{{Kind: ld.KindTurnFlagOn}}},
+		Patch:  &commands.Patch{Env: "production", Instructions: []commands.Instruction{{Kind: commands.InstrTurnOn}}},
 		Diff:   []commands.DiffLine{{Field: "production", Before: "off", After: "on"}},
 		Reason: "launch <day> & more", CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour),
 		Status: status, RequiredApprovals: 2,
@@ -32,9 +31,9 @@ func changeFixture(status commands.ChangeStatus) commands.Change {
 	}
 	switch status {
 	case commands.StatusStale:
-		c.Outcome = "production version 12 → 13"
+		c.Outcome = commands.Notation("production version 12 → 13")
 	case commands.StatusFailed:
-		c.Outcome = "LaunchDarkly did not answer in time; check the flag before requesting again"
+		c.Outcome = commands.Notation("LaunchDarkly did not answer in time; check the flag before requesting again")
 	}
 	return c
 }
@@ -49,7 +48,7 @@ func TestRenderChangeGolden(t *testing.T) {
 			if st == commands.StatusLDApproval {
 				res.LDApprovalURL = "https://app.launchdarkly.com/web/production/features/new-checkout/approvals/1"
 			}
-			m := RenderResult(res)
+			m := renderResult(res)
 			if err := CheckLimits(m.Blocks); err != nil {
 				t.Fatal(err)
 			}
@@ -67,6 +66,6 @@ func TestRenderChangeGolden(t *testing.T) {
 }
 
 func TestRenderPendingAndHistory(t *testing.T) {
-	golden(t, "pending", RenderResult(commands.PendingResult{Changes: []commands.Change{changeFixture(commands.StatusPending)}}))
-	golden(t, "history_empty", RenderResult(commands.HistoryResult{Flag: "new-checkout"}))
+	golden(t, "pending", renderResult(commands.PendingResult{Changes: []commands.Change{changeFixture(commands.StatusPending)}}))
+	golden(t, "history_empty", renderResult(commands.HistoryResult{Flag: "new-checkout"}))
 }

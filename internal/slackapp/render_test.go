@@ -18,7 +18,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/flagbot/flagbot/internal/commands"
-	"github.com/flagbot/flagbot/internal/ld"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -27,14 +26,13 @@ const baseURL = "https://app.launchdarkly.com"
 
 // A fixed instant keeps the golden files stable.
 var (
-	when   = time.Date(2026, 11, 20, 14, 30, 0, 0, time.UTC)
-	whenMs = when.UnixMilli()
+	when = time.Date(2026, 11, 20, 14, 30, 0, 0, time.UTC)
 )
 
 func intp(i int) *int                  { return &i }
 func rawJSON(s string) json.RawMessage { return json.RawMessage(s) }
-func ldMember() *ld.Member {
-	return &ld.Member{ID: "m1", Email: "ana@example.com", FirstName: "Ana", LastName: "Silva"}
+func ldMember() *commands.Member {
+	return &commands.Member{ID: "m1", Email: "ana@example.com", FirstName: "Ana", LastName: "Silva"}
 }
 
 // marshal renders v as indented JSON without HTML escaping, the form kept
@@ -101,8 +99,6 @@ func checkMessage(t *testing.T, m Message) {
 	}
 }
 
-// ---- fixtures ----
-
 func helpEntries() []commands.HelpEntry {
 	return []commands.HelpEntry{
 		{Name: "help", Usage: "help [command]", Summary: "Show this list, or one command's details."},
@@ -126,21 +122,21 @@ func connInfo(role string) commands.ConnectionInfo {
 	}
 }
 
-func listFlag(i int, env string) ld.Flag {
+func listFlag(i int, env string) commands.Flag {
 	key := fmt.Sprintf("flag-%04d", i)
-	return ld.Flag{
+	return commands.Flag{
 		Key:  key,
 		Name: fmt.Sprintf("Flag number %d for the checkout experiment", i),
 		Kind: "boolean",
 		Tags: []string{"checkout", "web"},
-		Environments: map[string]ld.FlagEnvironment{
-			env: {On: i%3 == 0, Site: ld.Link{Href: "/web/" + env + "/features/" + key}},
+		Environments: map[string]commands.FlagEnvironment{
+			env: {On: i%3 == 0, SitePath: "/web/" + env + "/features/" + key},
 		},
 	}
 }
 
 func flagList1000() commands.FlagListResult {
-	flags := make([]ld.Flag, 1000)
+	flags := make([]commands.Flag, 1000)
 	for i := range flags {
 		flags[i] = listFlag(i, "production")
 	}
@@ -158,7 +154,7 @@ func showFixture() commands.FlagResult {
 		Project: "web",
 		Env:     "production",
 		BaseURL: baseURL,
-		Flag: ld.Flag{
+		Flag: commands.Flag{
 			Key:          "new-checkout",
 			Name:         "New checkout",
 			Description:  "Routes checkout traffic to the new flow. Ping <!channel> & <@U999> if it breaks.",
@@ -166,35 +162,35 @@ func showFixture() commands.FlagResult {
 			Version:      17,
 			Temporary:    true,
 			Tags:         []string{"checkout", "web"},
-			CreationDate: when.Add(-30 * 24 * time.Hour).UnixMilli(),
+			CreationDate: when.Add(-30 * 24 * time.Hour),
 			Maintainer:   ldMember(),
-			Variations: []ld.Variation{
+			Variations: []commands.Variation{
 				{ID: "v0", Value: rawJSON(`true`), Name: "Enabled"},
 				{ID: "v1", Value: rawJSON(`false`), Name: "Disabled"},
 			},
-			Defaults: &ld.Defaults{OnVariation: 0, OffVariation: 1},
-			Environments: map[string]ld.FlagEnvironment{
+			Defaults: &commands.Defaults{OnVariation: 0, OffVariation: 1},
+			Environments: map[string]commands.FlagEnvironment{
 				"production": {
 					On:              true,
 					Version:         42,
-					LastModified:    whenMs,
-					Site:            ld.Link{Href: "/web/production/features/new-checkout"},
+					LastModified:    when,
+					SitePath:        "/web/production/features/new-checkout",
 					EnvironmentName: "Production",
 					OffVariation:    intp(1),
-					Fallthrough: &ld.VariationOrRollout{Rollout: &ld.Rollout{
-						Variations:  []ld.WeightedVariation{{Variation: 0, Weight: 12345}, {Variation: 1, Weight: 87655}},
+					Fallthrough: &commands.VariationOrRollout{Rollout: &commands.PercentRollout{
+						Variations:  []commands.WeightedVariation{{Variation: 0, Weight: 12345}, {Variation: 1, Weight: 87655}},
 						BucketBy:    "key",
 						ContextKind: "user",
 					}},
-					Targets:        []ld.Target{{Values: []string{"alice", "bob"}, Variation: 0}},
-					ContextTargets: []ld.Target{{Values: []string{"acme"}, Variation: 0, ContextKind: "org"}, {Values: []string{}, Variation: 0, ContextKind: "user"}},
-					Rules: []ld.Rule{
+					Targets:        []commands.TargetList{{Values: []string{"alice", "bob"}, Variation: 0}},
+					ContextTargets: []commands.TargetList{{Values: []string{"acme"}, Variation: 0, ContextKind: "org"}, {Values: []string{}, Variation: 0, ContextKind: "user"}},
+					Rules: []commands.Rule{
 						{ID: "r1", Description: "Beta testers", Variation: intp(0)},
-						{ID: "r2", Rollout: &ld.Rollout{Variations: []ld.WeightedVariation{{Variation: 0, Weight: 50000}, {Variation: 1, Weight: 50000}}}},
+						{ID: "r2", Rollout: &commands.PercentRollout{Variations: []commands.WeightedVariation{{Variation: 0, Weight: 50000}, {Variation: 1, Weight: 50000}}}},
 					},
-					Prerequisites: []ld.Prerequisite{{Key: "checkout-api", Variation: 0}},
+					Prerequisites: []commands.Prerequisite{{Key: "checkout-api", Variation: 0}},
 				},
-				"staging":     {On: true, EnvironmentName: "Staging", Site: ld.Link{Href: "/web/staging/features/new-checkout"}},
+				"staging":     {On: true, EnvironmentName: "Staging", SitePath: "/web/staging/features/new-checkout"},
 				"development": {On: false, EnvironmentName: "Development"},
 			},
 		},
@@ -216,7 +212,7 @@ func showBigFixture() commands.FlagResult {
 	}
 	f.Variations = nil
 	for i := range 30 {
-		f.Variations = append(f.Variations, ld.Variation{
+		f.Variations = append(f.Variations, commands.Variation{
 			Value: rawJSON(fmt.Sprintf(`{"variant":%d,"payload":"%s"}`, i, strings.Repeat("x", 200))),
 			Name:  fmt.Sprintf("Variant %d", i),
 		})
@@ -226,20 +222,20 @@ func showBigFixture() commands.FlagResult {
 	for i := range targets {
 		targets[i] = "user-" + strconv.Itoa(i)
 	}
-	prod.Targets = []ld.Target{{Values: targets[:200], Variation: 0}}
-	prod.ContextTargets = []ld.Target{{Values: targets[200:], Variation: 1, ContextKind: "device"}}
+	prod.Targets = []commands.TargetList{{Values: targets[:200], Variation: 0}}
+	prod.ContextTargets = []commands.TargetList{{Values: targets[200:], Variation: 1, ContextKind: "device"}}
 	prod.Rules = nil
 	for i := range 15 {
-		prod.Rules = append(prod.Rules, ld.Rule{Description: fmt.Sprintf("Rule for cohort %d with a long description", i), Variation: intp(i % 30)})
+		prod.Rules = append(prod.Rules, commands.Rule{Description: fmt.Sprintf("Rule for cohort %d with a long description", i), Variation: intp(i % 30)})
 	}
 	prod.Prerequisites = nil
 	for i := range 25 {
-		prod.Prerequisites = append(prod.Prerequisites, ld.Prerequisite{Key: fmt.Sprintf("prereq-%d", i), Variation: 1})
+		prod.Prerequisites = append(prod.Prerequisites, commands.Prerequisite{Key: fmt.Sprintf("prereq-%d", i), Variation: 1})
 	}
-	f.Environments = map[string]ld.FlagEnvironment{"production": prod}
+	f.Environments = map[string]commands.FlagEnvironment{"production": prod}
 	for i := range 39 {
 		k := fmt.Sprintf("env-%02d", i)
-		f.Environments[k] = ld.FlagEnvironment{On: i%2 == 0, EnvironmentName: "Environment " + strconv.Itoa(i)}
+		f.Environments[k] = commands.FlagEnvironment{On: i%2 == 0, EnvironmentName: "Environment " + strconv.Itoa(i)}
 	}
 	return r
 }
@@ -249,10 +245,10 @@ func auditFixture() commands.AuditResult {
 		Query:   commands.Audit{Project: "web", Flag: "new-checkout", Env: "production", Since: 24 * time.Hour, Limit: 10},
 		Since:   when.Add(-24 * time.Hour),
 		BaseURL: baseURL,
-		Entries: []ld.AuditEntry{
+		Entries: []commands.AuditEntry{
 			{
 				ID:      "a1",
-				Date:    whenMs,
+				Date:    when,
 				Kind:    "flag",
 				Title:   "[Ana Silva](mailto:ana@example.com) turned on the flag [New checkout](/web/production/features/new-checkout) in `Production`",
 				Comment: "Rollout approved by @bob\nSee <https://evil.example|this>",
@@ -260,20 +256,20 @@ func auditFixture() commands.AuditResult {
 			},
 			{
 				ID:          "a2",
-				Date:        whenMs - 3600_000,
+				Date:        when.Add(-time.Hour),
 				Kind:        "flag",
 				Title:       "Flagbot updated the flag [New checkout](https://app.launchdarkly.com/web/production/features/new-checkout)",
 				Description: "- Changed the default rule to a **percentage rollout**\n- [click me](javascript:alert(1))",
 				Comment:     "Requested by <@U1> and approved by <@U2> via Slack",
-				Token:       &ld.TokenSummary{Name: "Flagbot (Slack)", Ending: "abcd"},
+				Token:       &commands.TokenSummary{Name: "Flagbot (Slack)", Ending: "abcd"},
 			},
 			{
 				ID:        "a3",
-				Date:      whenMs - 7200_000,
+				Date:      when.Add(-2 * time.Hour),
 				Kind:      "segment",
 				TitleVerb: "deleted the segment",
 				Name:      "beta-testers",
-				Member:    &ld.Member{Email: "ops@example.com"},
+				Member:    &commands.Member{Email: "ops@example.com"},
 			},
 		},
 	}
@@ -285,24 +281,24 @@ func goldenResults() []struct {
 	name string
 	in   commands.Result
 } {
-	segment := ld.Segment{
+	segment := commands.SegmentRecord{
 		Key:              "beta-testers",
 		Name:             "Beta testers",
 		Description:      "People who asked for early access",
 		Tags:             []string{"beta"},
-		LastModifiedDate: whenMs,
+		LastModified:     when,
 		Included:         []string{"alice", "bob"},
 		Excluded:         []string{"mallory"},
-		IncludedContexts: []ld.SegmentTarget{{ContextKind: "org", Values: []string{"acme", "globex"}}},
+		IncludedContexts: []commands.SegmentTarget{{ContextKind: "org", Values: []string{"acme", "globex"}}},
 		Rules:            []json.RawMessage{rawJSON(`{"clauses":[]}`)},
-		Flags:            []ld.FlagRef{{Key: "new-checkout", Name: "New checkout"}, {Key: "dark-mode"}},
+		Flags:            []commands.FlagRef{{Key: "new-checkout", Name: "New checkout"}, {Key: "dark-mode"}},
 	}
-	alice := ld.ContextRecord{
+	alice := commands.ContextRecord{
 		Context:       rawJSON(`{"kind":"user","key":"alice","name":"Alice Liddell","email":"alice@example.com","plan":"pro","beta":true,"_meta":{"privateAttributes":["email"]}}`),
 		LastSeen:      "2026-11-20T14:30:00Z",
 		ApplicationID: "web-app",
 	}
-	multi := ld.ContextRecord{
+	multi := commands.ContextRecord{
 		Context:  rawJSON(`{"kind":"multi","user":{"key":"bob","name":"Bob"},"org":{"key":"acme","name":"Acme & Co"}}`),
 		LastSeen: "not a date",
 	}
@@ -324,15 +320,15 @@ func goldenResults() []struct {
 		{"config_project", commands.ConfigResult{Setting: commands.SettingProject, Value: "mobile"}},
 		{"config_env", commands.ConfigResult{Setting: commands.SettingEnv, Value: "staging"}},
 		{"projects", commands.ProjectsResult{
-			Projects:       []ld.Project{{Key: "web", Name: "Web", Tags: []string{"frontend"}}, {Key: "mobile", Name: "Mobile apps"}, {Key: "default"}},
+			Projects:       []commands.Project{{Key: "web", Name: "Web", Tags: []string{"frontend"}}, {Key: "mobile", Name: "Mobile apps"}, {Key: "default"}},
 			DefaultProject: "web",
 			BaseURL:        baseURL,
 		}},
 		{"projects_empty", commands.ProjectsResult{}},
 		{"envs", commands.EnvsResult{
 			Project: "web",
-			Envs: []ld.Environment{
-				{Key: "production", Name: "Production", Critical: true, ApprovalSettings: &ld.ApprovalSettings{Required: true, MinNumApprovals: 1}},
+			Envs: []commands.Environment{
+				{Key: "production", Name: "Production", Critical: true, ApprovalRequired: true},
 				{Key: "staging", Name: "Staging"},
 				{Key: "development", Name: "Development"},
 			},
@@ -340,9 +336,9 @@ func goldenResults() []struct {
 		}},
 		{"list", commands.FlagListResult{
 			Query: commands.List{Project: "web", Env: "production", Words: "checkout", Tag: "web", Output: commands.Output{Share: true}},
-			Flags: []ld.Flag{
+			Flags: []commands.Flag{
 				listFlag(0, "production"),
-				{Key: "dark-mode", Name: "Dark mode", Deprecated: true, Environments: map[string]ld.FlagEnvironment{"production": {On: false}}},
+				{Key: "dark-mode", Name: "Dark mode", Deprecated: true, Environments: map[string]commands.FlagEnvironment{"production": {On: false}}},
 				{Key: "no-env", Archived: true},
 			},
 			Total:      57,
@@ -353,16 +349,16 @@ func goldenResults() []struct {
 		{"list_1000", flagList1000()},
 		{"show", showFixture()},
 		{"show_big", showBigFixture()},
-		{"show_env_missing", commands.FlagResult{Project: "web", Env: "qa", Flag: ld.Flag{Key: "bare"}}},
-		{"segments", commands.SegmentsResult{Project: "web", Env: "production", Segments: []ld.Segment{
+		{"show_env_missing", commands.FlagResult{Project: "web", Env: "qa", Flag: commands.Flag{Key: "bare"}}},
+		{"segments", commands.SegmentsResult{Project: "web", Env: "production", Segments: []commands.SegmentRecord{
 			segment,
 			{Key: "whales", Unbounded: true},
 		}}},
 		{"segment", commands.SegmentResult{Project: "web", Env: "production", Segment: segment}},
-		{"contexts", commands.ContextsResult{Project: "web", Env: "production", Query: commands.Contexts{Words: "ali", Kind: "user"}, Contexts: []ld.ContextRecord{alice, multi, {Context: rawJSON(`"garbage"`)}}}},
+		{"contexts", commands.ContextsResult{Project: "web", Env: "production", Query: commands.Contexts{Words: "ali", Kind: "user"}, Contexts: []commands.ContextRecord{alice, multi, {Context: rawJSON(`"garbage"`)}}}},
 		{"contexts_empty", commands.ContextsResult{Project: "web", Env: "production", Query: commands.Contexts{Words: "nobody"}}},
-		{"context", commands.ContextResult{Project: "web", Env: "production", Kind: "user", Key: "alice", Records: []ld.ContextRecord{alice}}},
-		{"context_multi", commands.ContextResult{Project: "web", Env: "production", Kind: "org", Key: "acme", Records: []ld.ContextRecord{multi}}},
+		{"context", commands.ContextResult{Project: "web", Env: "production", Kind: "user", Key: "alice", Records: []commands.ContextRecord{alice}}},
+		{"context_multi", commands.ContextResult{Project: "web", Env: "production", Kind: "org", Key: "acme", Records: []commands.ContextRecord{multi}}},
 		{"audit", auditFixture()},
 		{"audit_empty", commands.AuditResult{Query: commands.Audit{Flag: "new-checkout"}, Since: when}},
 		{"unknown", unknownResult{}},
@@ -374,7 +370,7 @@ func TestRenderResultGolden(t *testing.T) {
 	for _, tt := range goldenResults() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := RenderResult(tt.in)
+			m := renderResult(tt.in)
 			checkMessage(t, m)
 			golden(t, tt.name, m)
 		})
@@ -390,13 +386,13 @@ func errorCases() []struct {
 		name string
 		err  error
 	}{
-		{"usage", &commands.UsageError{Msg: "show needs a flag key.", Help: showHelp}},
-		{"usage_unknown_command", &commands.UsageError{Msg: "I don't know the command `frob`."}},
+		{"usage", &commands.UsageError{Msg: commands.Notation("show needs a flag key."), Help: showHelp}},
+		{"usage_unknown_command", &commands.UsageError{Msg: commands.Notation("I don't know the command `frob`.")}},
 		{"usage_kind", &commands.Error{Kind: commands.KindUsage}},
 		{"invalid", commands.Errorf(commands.KindInvalid, "%s is not a setting; use project or env.", "colour")},
 		{"not_connected", &commands.Error{Kind: commands.KindNotConnected, Err: commands.ErrNotConnected}},
 		{"not_admin", &commands.Error{Kind: commands.KindNotAdmin}},
-		{"not_found_suggestions", &commands.Error{Kind: commands.KindNotFound, Msg: "I can't find flag `new-chekout` in project `web`.", Suggestions: []string{"new-checkout", "new-checkout-v2", "old-checkout"}}},
+		{"not_found_suggestions", &commands.Error{Kind: commands.KindNotFound, Msg: commands.Notation("I can't find flag `new-chekout` in project `web`."), Suggestions: []string{"new-checkout", "new-checkout-v2", "old-checkout"}}},
 		{"not_found_many_suggestions", &commands.Error{Kind: commands.KindNotFound, Suggestions: []string{"a", "b", "c", "d", "e", "f", "g"}}},
 		{"not_found_plain", &commands.Error{Kind: commands.KindNotFound}},
 		{"unauthorized", &commands.Error{Kind: commands.KindUnauthorized, Err: errors.New("ld: 401")}},
@@ -406,9 +402,9 @@ func errorCases() []struct {
 		{"unavailable", &commands.Error{Kind: commands.KindUnavailable}},
 		{"store_unavailable", &commands.Error{Kind: commands.KindStoreUnavailable}},
 		{"timeout_wrapped", fmt.Errorf("execute show: %w", &commands.Error{Kind: commands.KindTimeout, Err: context.DeadlineExceeded})},
-		{"internal_with_msg", &commands.Error{Kind: commands.KindInternal, Msg: "Could not read the flag."}},
+		{"internal_with_msg", &commands.Error{Kind: commands.KindInternal, Msg: commands.Notation("Could not read the flag.")}},
 		{"unclassified", fmt.Errorf("redis: dial tcp 10.0.0.5:6379: connection refused")},
-		{"field_error", &commands.FieldError{Field: commands.FieldToken, Msg: "LaunchDarkly rejected this token."}},
+		{"field_error", &commands.FieldError{Field: commands.FieldToken, Msg: commands.Notation("LaunchDarkly rejected this token.")}},
 	}
 }
 
@@ -449,12 +445,12 @@ func TestRenderErrorText(t *testing.T) {
 		},
 		{
 			name: "usage shows usage and an example",
-			err:  &commands.UsageError{Msg: "show needs a flag key.", Help: commands.HelpEntry{Name: "show", Usage: "show <flag> [env]", Examples: []string{"show new-checkout production"}}},
+			err:  &commands.UsageError{Msg: commands.Notation("show needs a flag key."), Help: commands.HelpEntry{Name: "show", Usage: "show <flag> [env]", Examples: []string{"show new-checkout production"}}},
 			want: []string{"show needs a flag key.", "Usage: `/flag show &lt;flag&gt; [env]`", "Try `/flag show new-checkout production`"},
 		},
 		{
 			name: "not found suggestions",
-			err:  &commands.Error{Kind: commands.KindNotFound, Msg: "I can't find flag `x`.", Suggestions: []string{"a", "b", "c"}},
+			err:  &commands.Error{Kind: commands.KindNotFound, Msg: commands.Notation("I can't find flag `x`."), Suggestions: []string{"a", "b", "c"}},
 			want: []string{"I can't find flag `x`. Did you mean `a`, `b` or `c`?"},
 		},
 		{
@@ -464,7 +460,7 @@ func TestRenderErrorText(t *testing.T) {
 		},
 		{
 			name:    "user text in a message is escaped",
-			err:     &commands.Error{Kind: commands.KindNotFound, Msg: "I can't find flag <!channel>."},
+			err:     &commands.Error{Kind: commands.KindNotFound, Msg: commands.Notation("I can't find flag <!channel>.")},
 			want:    []string{"&lt;!channel&gt;"},
 			notWant: []string{"<!channel>"},
 		},
@@ -566,10 +562,10 @@ func TestFieldErrors(t *testing.T) {
 		want   map[string]string
 		wantOK bool
 	}{
-		{"token", &commands.FieldError{Field: commands.FieldToken, Msg: "Rejected by LaunchDarkly."}, map[string]string{"ld_token": "Rejected by LaunchDarkly."}, true},
-		{"project wrapped", fmt.Errorf("connect: %w", &commands.FieldError{Field: commands.FieldProject, Msg: "No such project."}), map[string]string{"ld_project": "No such project."}, true},
+		{"token", &commands.FieldError{Field: commands.FieldToken, Msg: commands.Notation("Rejected by LaunchDarkly.")}, map[string]string{"ld_token": "Rejected by LaunchDarkly."}, true},
+		{"project wrapped", fmt.Errorf("connect: %w", &commands.FieldError{Field: commands.FieldProject, Msg: commands.Notation("No such project.")}), map[string]string{"ld_project": "No such project."}, true},
 		{"env without msg", &commands.FieldError{Field: commands.FieldEnv}, map[string]string{"ld_env": "LaunchDarkly did not accept this value."}, true},
-		{"unknown field", &commands.FieldError{Field: "colour", Msg: "x"}, nil, false},
+		{"unknown field", &commands.FieldError{Field: "colour", Msg: commands.Notation("x")}, nil, false},
 		{"not a field error", &commands.Error{Kind: commands.KindUnavailable}, nil, false},
 		{"nil", nil, nil, false},
 	}
@@ -587,20 +583,20 @@ func TestEscaping(t *testing.T) {
 	t.Parallel()
 	evil := "<!channel> <@U0BAD> <https://evil.example|x> & co"
 	results := []commands.Result{
-		commands.FlagListResult{Query: commands.List{Project: "web", Env: "prod", Words: evil}, Flags: []ld.Flag{{Key: "k", Name: evil, Tags: []string{evil}}}},
-		commands.FlagResult{Env: "prod", Flag: ld.Flag{Key: "k", Name: evil, Description: evil, Variations: []ld.Variation{{Value: rawJSON(`"<!here>"`), Name: evil}},
-			Maintainer: &ld.Member{FirstName: evil}, Environments: map[string]ld.FlagEnvironment{"prod": {EnvironmentName: evil, Rules: []ld.Rule{{Description: evil}}}}}},
-		commands.ProjectsResult{Projects: []ld.Project{{Key: "p", Name: evil}}},
-		commands.EnvsResult{Project: evil, Envs: []ld.Environment{{Key: "e", Name: evil}}},
-		commands.SegmentResult{Segment: ld.Segment{Key: "s", Name: evil, Description: evil, Flags: []ld.FlagRef{{Key: "f", Name: evil}}}},
-		commands.ContextsResult{Query: commands.Contexts{Words: evil}, Contexts: []ld.ContextRecord{{Context: rawJSON(`{"kind":"user","key":"<!here>","name":"<!channel>"}`)}}},
-		commands.ContextResult{Kind: "user", Key: "k", Records: []ld.ContextRecord{{Context: rawJSON(`{"kind":"user","key":"k","bio":"<!channel>"}`), LastSeen: evil}}},
-		commands.AuditResult{Entries: []ld.AuditEntry{{Title: evil, Description: evil, Comment: evil, Member: &ld.Member{Email: evil}}}},
+		commands.FlagListResult{Query: commands.List{Project: "web", Env: "prod", Words: evil}, Flags: []commands.Flag{{Key: "k", Name: evil, Tags: []string{evil}}}},
+		commands.FlagResult{Env: "prod", Flag: commands.Flag{Key: "k", Name: evil, Description: evil, Variations: []commands.Variation{{Value: rawJSON(`"<!here>"`), Name: evil}},
+			Maintainer: &commands.Member{FirstName: evil}, Environments: map[string]commands.FlagEnvironment{"prod": {EnvironmentName: evil, Rules: []commands.Rule{{Description: evil}}}}}},
+		commands.ProjectsResult{Projects: []commands.Project{{Key: "p", Name: evil}}},
+		commands.EnvsResult{Project: evil, Envs: []commands.Environment{{Key: "e", Name: evil}}},
+		commands.SegmentResult{Segment: commands.SegmentRecord{Key: "s", Name: evil, Description: evil, Flags: []commands.FlagRef{{Key: "f", Name: evil}}}},
+		commands.ContextsResult{Query: commands.Contexts{Words: evil}, Contexts: []commands.ContextRecord{{Context: rawJSON(`{"kind":"user","key":"<!here>","name":"<!channel>"}`)}}},
+		commands.ContextResult{Kind: "user", Key: "k", Records: []commands.ContextRecord{{Context: rawJSON(`{"kind":"user","key":"k","bio":"<!channel>"}`), LastSeen: evil}}},
+		commands.AuditResult{Entries: []commands.AuditEntry{{Title: evil, Description: evil, Comment: evil, Member: &commands.Member{Email: evil}}}},
 		commands.StatusResult{Connected: true, Info: commands.ConnectionInfo{TokenName: evil, ConnectedBy: evil}},
 		commands.ConfigResult{Setting: commands.SettingProject, Value: evil},
 	}
 	for i, r := range results {
-		m := RenderResult(r)
+		m := renderResult(r)
 		checkMessage(t, m)
 		for _, s := range append(texts(t, m.Blocks), m.Text) {
 			for _, bad := range []string{"<!channel>", "<!here>", "<@U0BAD>", "<https://evil", " & "} {
@@ -704,7 +700,7 @@ func TestMention(t *testing.T) {
 func TestList1000(t *testing.T) {
 	t.Parallel()
 	r := flagList1000()
-	m := RenderResult(r)
+	m := renderResult(r)
 	checkMessage(t, m)
 	if len(m.Blocks) > MaxBlocks {
 		t.Fatalf("%d blocks", len(m.Blocks))
@@ -738,7 +734,7 @@ func TestList1000(t *testing.T) {
 func TestListNextPage(t *testing.T) {
 	t.Parallel()
 	q := commands.List{Project: "web", Env: "production", Offset: 20}
-	flags := []ld.Flag{listFlag(1, "production")}
+	flags := []commands.Flag{listFlag(1, "production")}
 	tests := []struct {
 		name       string
 		next       int
@@ -748,7 +744,7 @@ func TestListNextPage(t *testing.T) {
 		{"last page", 0, false},
 	}
 	for _, tt := range tests {
-		m := RenderResult(commands.FlagListResult{Query: q, Flags: flags, Total: 21, NextOffset: tt.next})
+		m := renderResult(commands.FlagListResult{Query: q, Flags: flags, Total: 21, NextOffset: tt.next})
 		checkMessage(t, m)
 		var got *slack.ButtonBlockElement
 		for _, b := range m.Blocks {
@@ -773,7 +769,7 @@ func TestListNextPage(t *testing.T) {
 
 func TestShowBigIsCut(t *testing.T) {
 	t.Parallel()
-	m := RenderResult(showBigFixture())
+	m := renderResult(showBigFixture())
 	checkMessage(t, m)
 	all := strings.Join(texts(t, m.Blocks), "\n")
 	for _, want := range []string{"…", "*Individual targets*\n300", "…and 10 more", "…and 5 more", "+7"} {
@@ -785,7 +781,7 @@ func TestShowBigIsCut(t *testing.T) {
 
 func TestShowContent(t *testing.T) {
 	t.Parallel()
-	m := RenderResult(showFixture())
+	m := renderResult(showFixture())
 	all := strings.Join(texts(t, m.Blocks), "\n")
 	for _, want := range []string{
 		"Rollout: 12.345% Enabled `true`, 87.655% Disabled `false` (by `user` `key`)",
@@ -813,7 +809,7 @@ func BenchmarkRenderFlagList1000(b *testing.B) {
 	r := flagList1000()
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = RenderResult(r)
+		_ = renderResult(r)
 	}
 }
 
@@ -821,7 +817,7 @@ func BenchmarkRenderShow(b *testing.B) {
 	r := showFixture()
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = RenderResult(r)
+		_ = renderResult(r)
 	}
 }
 
@@ -935,3 +931,6 @@ func FuzzMarkdownToMrkdwn(f *testing.F) {
 		}
 	})
 }
+
+// renderResult renders r as the App does.
+func renderResult(r commands.Result) Message { return NewRenderer().Result(r) }

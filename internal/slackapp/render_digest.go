@@ -244,37 +244,37 @@ func digestChangeLine(c digest.Change, loc *time.Location, sameDay bool) string 
 	return s
 }
 
-// RenderDigestResult renders the results of `/flag digest ...`; ok is false
-// for any other result. RenderResult's default case calls it.
-func RenderDigestResult(r commands.Result) (m Message, ok bool) {
-	switch r := r.(type) {
-	case commands.DigestSubscribedResult:
-		s := r.Subscription
-		return Fit(textMessage(fmt.Sprintf(":white_check_mark: Subscribed %s to LaunchDarkly digests of %s, %s. The first one is due %s. Subscription %s; `/flag digest unsubscribe %s` stops it.",
-			digestChannel(s), digestWhat(s), esc(s.Schedule.String()), slackDate(s.NextRun), code(s.ID), s.ID))), true
-	case commands.DigestListResult:
-		if len(r.Subscriptions) == 0 {
-			return Fit(textMessage("This workspace has no digest subscriptions. `/flag digest subscribe` creates one.")), true
-		}
-		lines := make([]string, 0, len(r.Subscriptions))
-		for _, s := range r.Subscriptions {
-			line := fmt.Sprintf("%s · %s · %s, %s · next %s", code(s.ID), digestChannel(s), digestWhat(s), esc(s.Schedule.String()), slackDate(s.NextRun))
-			if s.PostEmpty {
-				line += " · posts when quiet"
-			}
-			lines = append(lines, line)
-		}
-		blocks := []slack.Block{headerBlock("Digest subscriptions")}
-		blocks = append(blocks, listSections(lines)...)
-		return Fit(Message{Text: "Digest subscriptions: " + countNoun(len(r.Subscriptions), "subscription", "subscriptions"), Blocks: blocks}), true
-	case commands.DigestUnsubscribedResult:
-		return Fit(textMessage(fmt.Sprintf("Unsubscribed: %s no longer gets digest %s.", digestChannel(r.Subscription), code(r.Subscription.ID)))), true
-	case commands.DigestNowResult:
-		run := r.Run
-		return Fit(textMessage(fmt.Sprintf("Posted digest %s in %s: %s since %s.", code(run.Subscription.ID), digestChannel(run.Subscription),
-			countNoun(run.Changes, "change", "changes"), slackDate(run.From)))), true
+func renderDigestSubscribed(r commands.DigestSubscribedResult) Message {
+	s := r.Subscription
+	return textMessage(fmt.Sprintf(":white_check_mark: Subscribed %s to LaunchDarkly digests of %s, %s. The first one is due %s. Subscription %s; `/flag digest unsubscribe %s` stops it.",
+		digestChannel(s), digestWhat(s), esc(s.Schedule.String()), slackDate(s.NextRun), code(s.ID), escAmp(s.ID)))
+}
+
+func renderDigestList(r commands.DigestListResult) Message {
+	if len(r.Subscriptions) == 0 {
+		return textMessage("This workspace has no digest subscriptions. `/flag digest subscribe` creates one.")
 	}
-	return Message{}, false
+	lines := make([]string, 0, len(r.Subscriptions))
+	for _, s := range r.Subscriptions {
+		line := fmt.Sprintf("%s · %s · %s, %s · next %s", code(s.ID), digestChannel(s), digestWhat(s), esc(s.Schedule.String()), slackDate(s.NextRun))
+		if s.PostEmpty {
+			line += " · posts when quiet"
+		}
+		lines = append(lines, line)
+	}
+	blocks := []slack.Block{headerBlock("Digest subscriptions")}
+	blocks = append(blocks, listSections(lines)...)
+	return Message{Text: "Digest subscriptions: " + countNoun(len(r.Subscriptions), "subscription", "subscriptions"), Blocks: blocks}
+}
+
+func renderDigestUnsubscribed(r commands.DigestUnsubscribedResult) Message {
+	return textMessage(fmt.Sprintf("Unsubscribed: %s no longer gets digest %s.", digestChannel(r.Subscription), code(r.Subscription.ID)))
+}
+
+func renderDigestNow(r commands.DigestNowResult) Message {
+	run := r.Run
+	return textMessage(fmt.Sprintf("Posted digest %s in %s: %s since %s.", code(run.Subscription.ID), digestChannel(run.Subscription),
+		countNoun(run.Changes, "change", "changes"), slackDate(run.From)))
 }
 
 func digestChannel(s commands.DigestSubscription) string {

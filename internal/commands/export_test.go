@@ -1,0 +1,16 @@
+package commands
+
+// Test helpers of this package, for the external tests in package
+// commands_test (which may import internal/ld: ld imports commands).
+var (
+	NewMemWorkspaces = newMemWorkspaces
+	NewMemChanges    = newMemChanges
+	NewMemPolicies   = newMemPolicies
+	TestWorkspaceA   = wsA
+	TestAlice        = alice
+	TestBob          = bob
+	TestTime         = t0
+)
+
+// AdminSet is the test Directory that treats the users in it as admins.
+type AdminSet = adminSet
