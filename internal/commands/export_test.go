@@ -14,3 +14,6 @@ var (
 
 // AdminSet is the test Directory that treats the users in it as admins.
 type AdminSet = adminSet
+
+// ChangeError is changeError, for the message goldens.
+var ChangeError = changeError

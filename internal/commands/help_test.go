@@ -29,13 +29,13 @@ func TestHelpTableExamplesParse(t *testing.T) {
 
 func TestHelpTableEntries(t *testing.T) {
 	t.Parallel()
-	wantNames := []string{"help", "connect", "status", "disconnect", "config", "projects", "envs", "list", "show", "segments", "segment", "contexts", "context", "audit",
-		"on", "off", "serve", "rollout", "offvariation", "target", "create", "archive", "restore", "delete", "pending", "history",
-		"digest"}
 	wantAdmin := []string{"connect", "disconnect", "config"}
 	table := HelpTable()
 	var names []string
 	for _, h := range table {
+		if slices.Contains(names, h.Name) {
+			t.Errorf("two help rows are called %q", h.Name)
+		}
 		names = append(names, h.Name)
 		if !strings.HasPrefix(h.Usage, h.Name) {
 			t.Errorf("%q usage %q does not start with its name", h.Name, h.Usage)
@@ -52,8 +52,47 @@ func TestHelpTableEntries(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(names, wantNames) {
-		t.Errorf("HelpTable names = %q, want %q", names, wantNames)
+	if names[0] != "help" {
+		t.Errorf("help lists %q first, want help", names[0])
+	}
+}
+
+// TestChangeKindsAreComplete: every kind of change has its description in
+// the kind table and a help row of the same name whose examples parse into
+// a change command, so a kind cannot be added halfway.
+func TestChangeKindsAreComplete(t *testing.T) {
+	t.Parallel()
+	table := kindTable()
+	if len(table) != len(ChangeKinds()) {
+		t.Errorf("kind table has %d entries for %d kinds", len(table), len(ChangeKinds()))
+	}
+	for _, k := range ChangeKinds() {
+		info, ok := table[k]
+		if !ok || info.verb == nil || info.state == nil {
+			t.Errorf("kind %q has no complete entry in kindTable", k)
+			continue
+		}
+		if v := (Change{Kind: k, Flag: "f", Env: "e"}).Verb().String(); !strings.Contains(v, "`f`") {
+			t.Errorf("kind %q verb %q does not name the flag", k, v)
+		}
+		h, ok := LookupHelp(string(k))
+		if !ok {
+			t.Errorf("kind %q has no subcommand", k)
+			continue
+		}
+		for _, ex := range h.Examples {
+			cmd, err := Parse(ex)
+			if _, change := cmd.(ChangeCommand); err != nil || !change {
+				t.Errorf("Parse(%q) = %#v, %v; want a change command", ex, cmd, err)
+			}
+		}
+	}
+	// Every change command files a kind the table knows.
+	for _, h := range HelpTable() {
+		cmd, err := Parse(h.Examples[0])
+		if _, change := cmd.(ChangeCommand); err == nil && change && !slices.Contains(ChangeKinds(), ChangeKind(h.Name)) {
+			t.Errorf("change command %q has no ChangeKind", h.Name)
+		}
 	}
 }
 

@@ -109,28 +109,30 @@ func TestRenderDigestWithinLimits(t *testing.T) {
 
 func TestRenderDigestResults(t *testing.T) {
 	t.Parallel()
+	for _, tt := range digestResultCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			m := renderResult(tt.in)
+			checkMessage(t, m)
+			golden(t, tt.name, m)
+		})
+	}
+}
+
+// digestResultCases are the golden cases of `/flag digest` results.
+func digestResultCases() []renderCase {
 	sub := commands.DigestSubscription{
 		ID: "abc123", ChannelID: "C0REL", Schedule: commands.DigestSchedule{Frequency: commands.DigestWeekly, Weekday: time.Monday, Hour: 8, Minute: 30, TZ: "Europe/Berlin"},
 		Filter: commands.DigestFilter{Project: "web", Envs: []string{"production"}}, NextRun: when, PostEmpty: true,
 	}
 	evil := sub
 	evil.ChannelID, evil.ChannelName = "<!here>", "x<y *z*"
-	for _, tt := range []struct {
-		name string
-		in   commands.Result
-	}{
+	return []renderCase{
 		{"digest_subscribed", commands.DigestSubscribedResult{Subscription: sub}},
 		{"digest_list", commands.DigestListResult{Subscriptions: []commands.DigestSubscription{sub}}},
 		{"digest_list_empty", commands.DigestListResult{}},
 		{"digest_unsubscribed", commands.DigestUnsubscribedResult{Subscription: sub}},
 		{"digest_unsubscribed_escaped", commands.DigestUnsubscribedResult{Subscription: evil}},
 		{"digest_now", commands.DigestNowResult{Run: commands.DigestRun{Subscription: sub, Changes: 3, From: when}}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			m := renderResult(tt.in)
-			checkMessage(t, m)
-			golden(t, tt.name, m)
-		})
 	}
 }
 

@@ -65,6 +65,44 @@ func TestRenderChangeGolden(t *testing.T) {
 	}
 }
 
+// changeKindCases are a pending request of every kind of change, named
+// after its subcommand.
+func changeKindCases() []renderCase {
+	var out []renderCase
+	for _, k := range commands.ChangeKinds() {
+		c := changeFixture(commands.StatusPending)
+		c.Kind, c.CommandText = k, string(k)+" new-checkout"
+		switch k {
+		case commands.ChangeServe:
+			c.Diff = []commands.DiffLine{{Field: "default", Before: "false", After: "true"}}
+		case commands.ChangeRollout:
+			c.Diff = []commands.DiffLine{{Field: "default", Before: "false", After: "rollout 25% true / 75% false"}}
+		case commands.ChangeOffVariation:
+			c.Diff = []commands.DiffLine{{Field: "off variation", Before: "false", After: "true"}}
+		case commands.ChangeTarget:
+			c.Diff = []commands.DiffLine{{Field: "targets for true", Before: "1 context", After: "3 contexts (+ user:ana, org:<acme>)"}}
+		case commands.ChangeCreate, commands.ChangeArchive, commands.ChangeRestore, commands.ChangeDelete:
+			c.Env, c.Patch = "", nil
+			c.Diff = []commands.DiffLine{{Field: "flag", Before: "exists", After: string(k)}}
+			c.Delete = k == commands.ChangeDelete
+		}
+		out = append(out, renderCase{string(k), commands.ChangeResult{Change: c, Created: true}})
+	}
+	return out
+}
+
+func TestRenderChangeKindsGolden(t *testing.T) {
+	t.Parallel()
+	for _, tt := range changeKindCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := renderResult(tt.in)
+			checkMessage(t, m)
+			golden(t, tt.name, m)
+		})
+	}
+}
+
 func TestRenderPendingAndHistory(t *testing.T) {
 	golden(t, "pending", renderResult(commands.PendingResult{Changes: []commands.Change{changeFixture(commands.StatusPending)}}))
 	golden(t, "history_empty", renderResult(commands.HistoryResult{Flag: "new-checkout"}))

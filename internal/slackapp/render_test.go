@@ -277,10 +277,13 @@ func auditFixture() commands.AuditResult {
 
 type unknownResult struct{ commands.HelpResult }
 
-func goldenResults() []struct {
+// renderCase is one golden rendering: testdata/golden/<name>.json.
+type renderCase struct {
 	name string
 	in   commands.Result
-} {
+}
+
+func goldenResults() []renderCase {
 	segment := commands.SegmentRecord{
 		Key:              "beta-testers",
 		Name:             "Beta testers",
@@ -302,10 +305,7 @@ func goldenResults() []struct {
 		Context:  rawJSON(`{"kind":"multi","user":{"key":"bob","name":"Bob"},"org":{"key":"acme","name":"Acme & Co"}}`),
 		LastSeen: "not a date",
 	}
-	return []struct {
-		name string
-		in   commands.Result
-	}{
+	return []renderCase{
 		{"help", commands.HelpResult{Entries: helpEntries()}},
 		{"help_topic", commands.HelpResult{Topic: "show", Entries: helpEntries()[4:5]}},
 		{"help_topic_admin", commands.HelpResult{Topic: "connect", Entries: helpEntries()[1:2]}},
@@ -319,6 +319,11 @@ func goldenResults() []struct {
 		{"disconnect", commands.DisconnectResult{Info: connInfo(commands.RoleAdmin)}},
 		{"config_project", commands.ConfigResult{Setting: commands.SettingProject, Value: "mobile"}},
 		{"config_env", commands.ConfigResult{Setting: commands.SettingEnv, Value: "staging"}},
+		{"config_require_reason", commands.ConfigResult{Setting: commands.SettingRequireReason, Value: "on", Policy: commands.Policy{RequireReason: true}}},
+		{"config_approvers", commands.ConfigResult{Setting: commands.SettingApprovers, Value: "S0REL", Policy: commands.Policy{ApproverGroup: "S0REL"}}},
+		{"config_approvers_none", commands.ConfigResult{Setting: commands.SettingApprovers}},
+		{"config_approvals", commands.ConfigResult{Setting: commands.SettingApprovals, Env: "production", Count: 2}},
+		{"config_approval_envs", commands.ConfigResult{Setting: commands.SettingApprovalEnvs, Value: "production,staging", Envs: []string{"production", "staging"}}},
 		{"projects", commands.ProjectsResult{
 			Projects:       []commands.Project{{Key: "web", Name: "Web", Tags: []string{"frontend"}}, {Key: "mobile", Name: "Mobile apps"}, {Key: "default"}},
 			DefaultProject: "web",
