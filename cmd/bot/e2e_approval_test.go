@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -129,9 +130,10 @@ func TestApprovalFlow(t *testing.T) {
 
 	// The requester cannot approve.
 	_, refused := b.click(t, userID, "change_approve", id)
-	if refused == nil || !strings.Contains(string(refused.Body), "someone else") {
-		t.Fatalf("self-approval was not refused: %+v", refused)
+	if refused == nil {
+		t.Fatal("self-approval was not refused")
 	}
+	wantText(t, "self-approval refusal", replyText(t, refused), "You asked for this change, so someone else has to approve it.")
 	if flagOn(t, lds, "dark-mode", "production") {
 		t.Fatal("self-approval applied the change")
 	}
@@ -165,14 +167,17 @@ func TestApprovalFlow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the requester was not told the outcome: %v", err)
 	}
-	wantContains(t, "requester notice", told.Params["text"], "dark-mode")
+	wantText(t, "requester notice", told.Params["text"],
+		"Your request to turn on `dark-mode` in *production*: *Applied* <DATE>, approved by <@"+approverID+">. Applied: `dark-mode` is now on in `production`.")
 
-	// A second click is told it was already decided; nothing is applied twice.
+	// A second click is told who decided it, with a real mention; nothing
+	// is applied twice.
 	before := patches(lds)
 	_, refused = b.click(t, "USECOND", "change_approve", id)
-	if refused == nil || !strings.Contains(string(refused.Body), "already") {
-		t.Errorf("late approval not refused: %+v", refused)
+	if refused == nil {
+		t.Fatal("late approval not refused")
 	}
+	wantText(t, "late approval", replyText(t, refused), "<@"+approverID+"> already approved this; it was applied.")
 	if patches(lds) != before {
 		t.Errorf("a second approval patched LaunchDarkly again")
 	}
@@ -180,6 +185,28 @@ func TestApprovalFlow(t *testing.T) {
 	r := b.command(t, teamID, userID, "history dark-mode")
 	wantContains(t, "history", string(r.Body), "dark-mode", "applied")
 	b.assertNoSecrets(t)
+}
+
+// replyText is the text of an ephemeral reply.
+func replyText(t testing.TB, r *slackfake.Response) string {
+	t.Helper()
+	var m struct{ Text string }
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("reply %s: %v", r.Body, err)
+	}
+	return m.Text
+}
+
+// slackDates matches Slack's date tokens, whose time varies per run.
+var slackDates = regexp.MustCompile(`<!date\^[0-9]+\^[^|>]*\|[^>]*>`)
+
+// wantText compares what a user reads with want exactly, after replacing
+// Slack date tokens (<!date^…|…>) with <DATE>.
+func wantText(t testing.TB, what, got, want string) {
+	t.Helper()
+	if got = slackDates.ReplaceAllString(got, "<DATE>"); got != want {
+		t.Errorf("%s:\n got %q\nwant %q", what, got, want)
+	}
 }
 
 func TestRejectCancelAndReader(t *testing.T) {
@@ -199,6 +226,8 @@ func TestRejectCancelAndReader(t *testing.T) {
 	id, _ = b.request(t, userID, "off new-checkout production")
 	if _, refused := b.click(t, approverID, "change_cancel", id); refused == nil {
 		t.Error("someone other than the requester cancelled")
+	} else {
+		wantText(t, "cancel refusal", replyText(t, refused), "Only <@"+userID+">, who asked for this change, can cancel it.")
 	}
 	updated, _ = b.click(t, userID, "change_cancel", id)
 	if updated == nil {

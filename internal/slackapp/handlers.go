@@ -86,27 +86,26 @@ type request struct {
 	start time.Time
 }
 
-// begin resolves the actor behind w (an outsider is one whose team is not
-// the workspace's: from the payload when it says, else from users.info,
-// cached) and returns the request, with a context of budget derived from
+// begin resolves the actor behind w (an outsider is one whose organisation
+// is not the workspace's, by users.info, cached; by the payload's user team
+// when Slack cannot be asked; refused when neither says) and returns the
+// request, with a context of budget derived from
 // the App's base context. Call done when the work ends.
 func (a *App) begin(w who, command string, budget time.Duration) (*request, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(a.base, budget)
 	log := a.log.With("team_id", w.ws.TeamID, "user_id", w.userID, "channel_id", w.channelID)
 	actor := commands.Actor{Workspace: w.ws, UserID: w.userID, ChannelID: w.channelID}
-	if w.userTeam == "" || w.userTeam != w.ws.TeamID {
-		out, err := a.users.Outsider(ctx, w.ws, w.userID)
-		switch {
-		case err != nil && w.userTeam != "":
-			// users.info failed: the payload's own team decides.
-			actor.Outsider = true
-			log.Warn("could not check the user's organisation; treating a user of another team as an outsider", "err", err)
-		case err != nil:
-			actor.Outsider = true
-			log.Warn("could not check the user's organisation; refusing until Slack answers", "err", err)
-		default:
-			actor.Outsider = out
-		}
+	out, err := a.users.Outsider(ctx, w.ws, w.userID)
+	switch {
+	case err == nil:
+		actor.Outsider = out
+	case w.userTeam != "":
+		// users.info failed: the payload's own word decides.
+		actor.Outsider = w.userTeam != w.ws.TeamID
+		log.Warn("could not check the user's organisation with users.info; using the payload's team", "err", err)
+	default:
+		actor.Outsider = true
+		log.Warn("could not check the user's organisation; refusing until Slack answers", "err", err)
 	}
 	return &request{ctx: ctx, name: command, actor: actor, log: log, start: time.Now()}, cancel
 }
