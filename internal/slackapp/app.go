@@ -78,6 +78,26 @@ type Options struct {
 	HTTPClient *http.Client
 	// Metrics, if set, receives observations.
 	Metrics Metrics
+	// Now returns the current time (default time.Now), and Sleep waits d or
+	// until ctx ends (default a timer): together they let tests run the
+	// digest poster's pacing and Retry-After waits without waiting.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // App is the running Slack side of Flagbot.

@@ -30,7 +30,9 @@ const (
 // DigestSlack posts digests with the bot token and checks channels. It
 // implements digest.Slack and is safe for concurrent use.
 type DigestSlack struct {
-	api *slack.Client
+	api   *slack.Client
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 
 	mu   sync.Mutex
 	next map[string]time.Time // per channel: the earliest time of the next post
@@ -51,7 +53,13 @@ func NewDigestSlack(botToken secret.Secret, opts Options) *DigestSlack {
 		}
 		slackOpts = append(slackOpts, slack.OptionAPIURL(opts.APIURL))
 	}
-	return &DigestSlack{api: slack.New(botToken.Reveal(), slackOpts...), next: make(map[string]time.Time)}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	return &DigestSlack{api: slack.New(botToken.Reveal(), slackOpts...), now: opts.Now, sleep: opts.Sleep, next: make(map[string]time.Time)}
 }
 
 // cannotPost lists the Slack errors that mean the bot cannot post in a
@@ -116,7 +124,7 @@ func (s *DigestSlack) PostDigest(ctx context.Context, channelID string, d digest
 // after it.
 func (s *DigestSlack) pace(ctx context.Context, channelID string) error {
 	s.mu.Lock()
-	now := time.Now()
+	now := s.now()
 	at := now
 	if n := s.next[channelID]; n.After(now) {
 		at = n
@@ -124,13 +132,7 @@ func (s *DigestSlack) pace(ctx context.Context, channelID string) error {
 	s.next[channelID] = at.Add(digestChannelInterval)
 	s.mu.Unlock()
 	if wait := at.Sub(now); wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+		return s.sleep(ctx, wait)
 	}
 	return nil
 }
@@ -139,7 +141,7 @@ func (s *DigestSlack) pace(ctx context.Context, channelID string) error {
 func (s *DigestSlack) delay(channelID string, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if at := time.Now().Add(d); at.After(s.next[channelID]) {
+	if at := s.now().Add(d); at.After(s.next[channelID]) {
 		s.next[channelID] = at
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,6 +144,34 @@ func newDigestSlack(t *testing.T) (*DigestSlack, *slackfake.Server) {
 	return NewDigestSlack(slackfake.DefaultBotToken, Options{APIURL: sl.APIURL()}), sl
 }
 
+// fakeClock is a clock whose Sleep returns at once, moving the time on and
+// recording how long it was asked to wait.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept []time.Duration
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.slept = append(c.slept, d)
+	return ctx.Err()
+}
+
+func (c *fakeClock) Slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.slept)
+}
+
 func TestDigestSlackCheckChannel(t *testing.T) {
 	t.Parallel()
 	ds, sl := newDigestSlack(t)
@@ -164,16 +194,17 @@ func TestDigestSlackCheckChannel(t *testing.T) {
 
 func TestDigestSlackPostRetriesAfter429(t *testing.T) {
 	t.Parallel()
-	ds, sl := newDigestSlack(t)
+	sl := slackfake.New(t, slackfake.Options{})
+	clock := &fakeClock{now: when}
+	ds := NewDigestSlack(slackfake.DefaultBotToken, Options{APIURL: sl.APIURL(), Now: clock.Now, Sleep: clock.Sleep})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	sl.FailNext("chat.postMessage", 1, "ratelimited")
-	start := time.Now()
 	if err := ds.PostDigest(ctx, "C0REL", buildDigest(3)); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("retried after %v, before Retry-After: 1", d)
+	if got, want := clock.Slept(), []time.Duration{time.Second}; !slices.Equal(got, want) {
+		t.Errorf("waited %v before the retry, want %v (Retry-After: 1)", got, want)
 	}
 	calls := sl.Calls("chat.postMessage")
 	if len(calls) != 2 || calls[0].Error != "ratelimited" || calls[1].Error != "" {
@@ -182,13 +213,19 @@ func TestDigestSlackPostRetriesAfter429(t *testing.T) {
 	if !strings.Contains(calls[1].Params["text"], "LaunchDarkly digest: 3 changes") {
 		t.Errorf("text = %q", calls[1].Params["text"])
 	}
-	// Paced: a second digest in the same channel waits about a second.
-	start = time.Now()
+	// Paced: a second digest in the same channel waits a second; another
+	// channel does not wait.
 	if err := ds.PostDigest(ctx, "C0REL", buildDigest(1)); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < 900*time.Millisecond {
-		t.Errorf("second post after %v; want ~1 message a second per channel", d)
+	if got, want := clock.Slept(), []time.Duration{time.Second, time.Second}; !slices.Equal(got, want) {
+		t.Errorf("waits %v, want %v: one message a second per channel", got, want)
+	}
+	if err := ds.PostDigest(ctx, "C0ELSE", buildDigest(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(clock.Slept()); n != 2 {
+		t.Errorf("a post in another channel waited: %v", clock.Slept())
 	}
 	// Slack still rate-limiting after all attempts: an error, so the
 	// scheduler retries on its next tick.
