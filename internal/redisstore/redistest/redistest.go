@@ -3,7 +3,8 @@
 // FLAGBOT_TEST_REDIS_URL (NewRealTestStore), each under a random key prefix
 // so that parallel tests and parallel runs never see each other's keys. It
 // also opens more Stores on the same server (Replica, ReplicaVia: other bot
-// replicas), sends raw commands (Do) and counts what a Store sends (Counter).
+// replicas), sends raw commands (Do), counts what a Store sends (Counter)
+// and dumps a Store's keys for golden files (Dump).
 //
 // It is imported by tests only, so the testing package never links into the
 // bot (cmd/bot has a test that checks). It imports no Redis client: it uses
