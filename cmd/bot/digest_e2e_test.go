@@ -16,11 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flagbot/flagbot/internal/approvals"
 	"github.com/flagbot/flagbot/internal/commands"
 	"github.com/flagbot/flagbot/internal/digest"
 	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/ld/ldtest"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 	"github.com/flagbot/flagbot/internal/secret"
 	"github.com/flagbot/flagbot/internal/slackapp"
 	"github.com/flagbot/flagbot/internal/slackfake"
@@ -72,12 +73,12 @@ func (digestWorkspaces) Update(context.Context, commands.Workspace, func(*comman
 type digestRig struct {
 	slack *slackfake.Server
 	ld    *ldtest.Server
-	store *approvals.Store
+	store *redisstore.Store
 	clock *digestClock
 	ldURL string // where the schedulers reach LaunchDarkly (default ld.URL())
 }
 
-func newDigestRig(t *testing.T, store *approvals.Store) *digestRig {
+func newDigestRig(t *testing.T, store *redisstore.Store) *digestRig {
 	t.Helper()
 	return &digestRig{slack: newSlack(t), ld: newLD(t), store: store, clock: &digestClock{now: time.Date(2030, 1, 15, 6, 0, 0, 0, time.UTC)}}
 }
@@ -96,7 +97,7 @@ func (r *digestRig) scheduler(t *testing.T, owner string) *digest.Service {
 	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(client.WithToken(tok)) }
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	sl := slackapp.NewDigestSlack(slackfake.DefaultBotToken, slackapp.Options{APIURL: r.slack.APIURL()})
-	return digest.New(r.store, digestWorkspaces{}, clients, sl, digest.Options{Now: r.clock.Now, Logger: log, BaseURL: r.ld.URL(), Owner: owner})
+	return digest.New(digest.NewRedisStore(r.store, log), digestWorkspaces{}, clients, sl, digest.Options{Now: r.clock.Now, Logger: log, BaseURL: r.ld.URL(), Owner: owner})
 }
 
 func (r *digestRig) entry(id string, at time.Time, env, flag, comment string) {
@@ -150,7 +151,7 @@ var berlinNine = commands.DigestSchedule{Frequency: commands.DigestDaily, Hour: 
 
 func TestDigestScheduledEndToEnd(t *testing.T) {
 	t.Parallel()
-	for name, store := range map[string]func(testing.TB) *approvals.Store{"miniredis": approvals.NewTestStore, "redis": approvals.NewRealTestStore} {
+	for name, store := range map[string]func(testing.TB) *redisstore.Store{"miniredis": redistest.NewTestStore, "redis": redistest.NewRealTestStore} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			r := newDigestRig(t, store(t))
@@ -194,7 +195,7 @@ func TestDigestScheduledEndToEnd(t *testing.T) {
 
 func TestDigestTwoReplicasPostOnce(t *testing.T) {
 	t.Parallel()
-	r := newDigestRig(t, approvals.NewTestStore(t))
+	r := newDigestRig(t, redistest.NewTestStore(t))
 	a, b := r.scheduler(t, "replica-a"), r.scheduler(t, "replica-b")
 	channels := []string{"C0A", "C0B", "C0C"}
 	for _, ch := range channels {
@@ -224,7 +225,7 @@ func TestDigestTwoReplicasPostOnce(t *testing.T) {
 
 func TestDigestFailedPostRetriedNextTick(t *testing.T) {
 	t.Parallel()
-	r := newDigestRig(t, approvals.NewTestStore(t))
+	r := newDigestRig(t, redistest.NewTestStore(t))
 	s := r.scheduler(t, "r1")
 	subscribeDigest(t, s, channelID, berlinNine, false)
 	r.entry("d1", time.Date(2030, 1, 15, 7, 0, 0, 0, time.UTC), "production", "new-checkout", "")
@@ -254,7 +255,7 @@ func TestDigestFailedPostRetriedNextTick(t *testing.T) {
 
 func TestDigestManyEntriesAcrossPages(t *testing.T) {
 	t.Parallel()
-	r := newDigestRig(t, approvals.NewTestStore(t))
+	r := newDigestRig(t, redistest.NewTestStore(t))
 	s := r.scheduler(t, "r1")
 	subscribeDigest(t, s, channelID, berlinNine, false)
 	t0 := time.Date(2030, 1, 14, 9, 0, 0, 0, time.UTC)
@@ -284,7 +285,7 @@ func TestDigestManyEntriesAcrossPages(t *testing.T) {
 
 func TestDigestLaunchDarkly429MidFetch(t *testing.T) {
 	t.Parallel()
-	r := newDigestRig(t, approvals.NewTestStore(t))
+	r := newDigestRig(t, redistest.NewTestStore(t))
 	target, err := url.Parse(r.ld.URL())
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/flagbot/flagbot/internal/digest"
 	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/metrics"
+	"github.com/flagbot/flagbot/internal/redisstore"
 	"github.com/flagbot/flagbot/internal/secret"
 	"github.com/flagbot/flagbot/internal/slackapp"
 	"github.com/flagbot/flagbot/internal/tokenstore"
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("starting flagbot", "version", version, "commit", commit)
 	// go-redis prints its own lines ("failed to dial" while Redis is down)
 	// to stderr in its own format unless told otherwise.
-	approvals.RouteDriverLogs(log)
+	redisstore.RouteDriverLogs(log)
 
 	// Listen first: a taken port is a configuration problem, found before
 	// Redis is opened and background work starts.
@@ -91,7 +92,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("encryption key: %w", err)
 	}
-	tokens := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, approvals.ErrNotFound) })
+	tokens := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) })
 
 	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log})
 	if err != nil {
@@ -102,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	m := metrics.New()
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, Metrics: m}
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
-	digests := digest.New(store, tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
+	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
 		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
 	dir := slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts)
 	exec := commands.NewExecutor(tokens, clients, dir, changes, approvals.NewPolicies(store), digests,
@@ -156,9 +157,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // openStore connects to REDIS_URL, or starts the embedded Redis with an
 // ephemeral key and says loudly that nothing will survive a restart.
-func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*approvals.Store, secret.Secret, error) {
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*redisstore.Store, secret.Secret, error) {
 	if cfg.RedisURL.Empty() {
-		store, err := approvals.OpenEmbedded(ctx, log, approvals.Options{})
+		store, err := redisstore.OpenEmbedded(ctx, log, redisstore.Options{})
 		if err != nil {
 			return nil, "", fmt.Errorf("embedded redis: %w", err)
 		}
@@ -182,7 +183,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*approvals.St
 	if err != nil {
 		return nil, "", err
 	}
-	store, err := approvals.Open(ctx, cfg.RedisURL.Reveal(), log, approvals.Options{})
+	store, err := redisstore.Open(ctx, cfg.RedisURL.Reveal(), log, redisstore.Options{})
 	if err != nil {
 		return nil, "", fmt.Errorf("REDIS_URL: %w", err)
 	}
@@ -199,7 +200,7 @@ func parseKey(s secret.Secret) (secret.Secret, error) {
 
 // opsHandler serves the operator endpoints: /healthz (the process is up),
 // /readyz (Slack connected and Redis reachable) and /metrics.
-func opsHandler(app *slackapp.App, store *approvals.Store, m *metrics.Metrics) http.Handler {
+func opsHandler(app *slackapp.App, store *redisstore.Store, m *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")

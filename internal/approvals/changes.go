@@ -13,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
 )
 
 // Defaults for ChangesOptions.
@@ -54,8 +53,8 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 // Finish, SetMessage) and every listing is one Lua script, so one round trip
 // and one atomic step, whichever replica runs it.
 //
-// Layout, keys given without the Store's prefix, W = WorkspaceKey(team,
-// enterprise):
+// Layout, keys given without the Store's prefix, W =
+// redisstore.WorkspaceKey(team, enterprise):
 //
 //	W:change:{id}      hash: the change (fields below)
 //	W:pending          sorted set: change keys of pending changes, by creation (ms)
@@ -70,7 +69,8 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 // (req), expiry (exp), required approvals (need), approval count (n), the
 // i-th approver and time (a{i}, t{i}), a marker per approver (u:{user}),
 // who decided (by), when (dat), the outcome (out), the message (ch, ts),
-// the workspace key (wsk), from which the sweeper finds the indexes, and
+// the full workspace key with the prefix (wsk), from which the sweeper
+// finds the indexes, and
 // the tokens of the calls that changed it (ctok, k:{user}, dtok), which
 // make a resent call idempotent (see changes_lua.go).
 //
@@ -81,34 +81,39 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 // HistoryLimit changes decided in the last Retention": list entries are in
 // decision order and all share one retention, so entries whose key has
 // expired form the list's tail, and History skips them.
+//
+// The indexes and the history hold full keys (with the prefix) of change
+// hashes, which the scripts read: every script runs on one Redis server.
 type Changes struct {
-	store *Store
+	store *redisstore.Store
 	opts  ChangesOptions
 
-	expiryKey, applyingKey string
-
-	create, approve, decide, finish, setMessage *redis.Script
-	expireDue, stuckApproved, pending, history  *redis.Script
+	create, approve, decide, finish, setMessage *redisstore.Script
+	expireDue, stuckApproved, pending, history  *redisstore.Script
 }
+
+// Keys of the indexes across workspaces, without the prefix.
+const (
+	expiryKey   = "changes:expiry"
+	applyingKey = "changes:applying"
+)
 
 var _ commands.Changes = (*Changes)(nil)
 
 // NewChanges returns the change store on s.
-func NewChanges(s *Store, opts ChangesOptions) *Changes {
+func NewChanges(s *redisstore.Store, opts ChangesOptions) *Changes {
 	return &Changes{
 		store:         s,
 		opts:          opts.withDefaults(),
-		expiryKey:     s.key("changes:expiry"),
-		applyingKey:   s.key("changes:applying"),
-		create:        redis.NewScript(luaCreate),
-		approve:       redis.NewScript(luaApprove),
-		decide:        redis.NewScript(luaDecide),
-		finish:        redis.NewScript(luaFinish),
-		setMessage:    redis.NewScript(luaSetMessage),
-		expireDue:     redis.NewScript(luaExpireDue),
-		stuckApproved: redis.NewScript(luaStuckApproved),
-		pending:       redis.NewScript(luaPending),
-		history:       redis.NewScript(luaHistory),
+		create:        redisstore.NewScript(luaCreate),
+		approve:       redisstore.NewScript(luaApprove),
+		decide:        redisstore.NewScript(luaDecide),
+		finish:        redisstore.NewScript(luaFinish),
+		setMessage:    redisstore.NewScript(luaSetMessage),
+		expireDue:     redisstore.NewScript(luaExpireDue),
+		stuckApproved: redisstore.NewScript(luaStuckApproved),
+		pending:       redisstore.NewScript(luaPending),
+		history:       redisstore.NewScript(luaHistory),
 	}
 }
 
@@ -145,10 +150,10 @@ func (c *Changes) Create(ctx context.Context, ch commands.Change, dedupeKey stri
 		dedupeTTL = millis(life)
 	}
 	ws := ch.Workspace
-	keys := []string{c.changeKey(ws, ch.ID), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "dedupe", dedupeKey)}
+	keys := []string{c.changeKey(ws, ch.ID), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "dedupe", dedupeKey)}
 	code, fields, err := c.runResent(ctx, c.create, "create", ch.ID, keys,
 		raw, ch.RequesterID, nanos(ch.ExpiresAt), ch.RequiredApprovals, ch.ChannelID, ch.MessageTS,
-		c.wsKey(ws), ch.CreatedAt.UnixMilli(), ch.ExpiresAt.UnixMilli(), millis(life+c.opts.Retention), dedupeTTL, callToken())
+		c.store.Key(c.wsKey(ws)), ch.CreatedAt.UnixMilli(), ch.ExpiresAt.UnixMilli(), millis(life+c.opts.Retention), dedupeTTL, callToken())
 	if err != nil {
 		return commands.Change{}, false, err
 	}
@@ -156,13 +161,13 @@ func (c *Changes) Create(ctx context.Context, ch commands.Change, dedupeKey stri
 	case "ok", "dedupe":
 		stored, err := decodeChange(fields)
 		if err != nil {
-			return commands.Change{}, false, unavailable("create change", ch.ID, err)
+			return commands.Change{}, false, badReply("create change", ch.ID, err)
 		}
 		return stored, code == "ok", nil
 	case "exists":
 		return commands.Change{}, false, fmt.Errorf("approvals: create change %q: %w", ch.ID, ErrChangeIDInUse)
 	}
-	return commands.Change{}, false, unavailable("create change", ch.ID, fmt.Errorf("unexpected script result %q", code))
+	return commands.Change{}, false, badReply("create change", ch.ID, fmt.Errorf("unexpected script result %q", code))
 }
 
 func validateNew(ch *commands.Change) error {
@@ -199,18 +204,16 @@ func callToken() string { return rand.Text() }
 // Get returns the change; ErrChangeNotFound if it is unknown in ws (or
 // outlived its retention).
 func (c *Changes) Get(ctx context.Context, ws commands.Workspace, id string) (commands.Change, error) {
-	ctx, cancel := c.store.opContext(ctx)
-	defer cancel()
-	m, err := c.store.client.HGetAll(ctx, c.changeKey(ws, id)).Result()
+	m, err := c.store.HGetAll(ctx, c.changeKey(ws, id))
 	if err != nil {
-		return commands.Change{}, unavailable("get change", id, err)
+		return commands.Change{}, storeError("get change", id, err)
 	}
 	if len(m) == 0 {
 		return commands.Change{}, fmt.Errorf("approvals: get change %q: %w", id, commands.ErrChangeNotFound)
 	}
 	ch, err := changeFromMap(m)
 	if err != nil {
-		return commands.Change{}, unavailable("get change", id, err)
+		return commands.Change{}, badReply("get change", id, err)
 	}
 	return ch, nil
 }
@@ -227,7 +230,7 @@ func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approv
 	if approver == "" {
 		return commands.Change{}, false, fmt.Errorf("approvals: approve change %q: %w: no approver", id, ErrInvalidChange)
 	}
-	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.applyingKey}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, applyingKey}
 	code, fields, err := c.runResent(ctx, c.approve, "approve change", id, keys, approver, nanos(now), callToken(), now.UnixMilli())
 	if err != nil {
 		return commands.Change{}, false, err
@@ -258,7 +261,7 @@ func (c *Changes) decideAs(ctx context.Context, ws commands.Workspace, id, by st
 	if by == "" {
 		return commands.Change{}, fmt.Errorf("approvals: %s %q: %w: no user", op, id, ErrInvalidChange)
 	}
-	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "history")}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history")}
 	code, fields, err := c.runResent(ctx, c.decide, op, id, keys,
 		by, nanos(now), string(status), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
 	if err != nil {
@@ -290,7 +293,7 @@ func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, 
 	if err != nil {
 		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w: %w", id, ErrInvalidChange, err)
 	}
-	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), c.expiryKey, c.wsKey(ws, "history"), c.applyingKey}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history"), applyingKey}
 	code, fields, err := c.runResent(ctx, c.finish, "finish change", id, keys,
 		string(status), out, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
 	if err != nil {
@@ -311,7 +314,7 @@ func (c *Changes) SetMessage(ctx context.Context, ws commands.Workspace, id, cha
 	case "notfound":
 		return fmt.Errorf("approvals: set change message %q: %w", id, commands.ErrChangeNotFound)
 	}
-	return unavailable("set change message", id, fmt.Errorf("unexpected script result %q", code))
+	return badReply("set change message", id, fmt.Errorf("unexpected script result %q", code))
 }
 
 // Pending lists ws's pending changes, oldest first. A change past its
@@ -352,13 +355,15 @@ func (c *Changes) ExpireDue(ctx context.Context, now time.Time, limit int) ([]co
 	if limit <= 0 {
 		limit = 100
 	}
-	return c.list(ctx, c.expireDue, "expire changes", []string{c.expiryKey},
+	return c.list(ctx, c.expireDue, "expire changes", []string{expiryKey},
 		nanos(now), now.UnixMilli(), limit, c.opts.HistoryLimit, millis(c.opts.Retention))
 }
 
 // StuckApproved lists at most limit changes, across all workspaces, that
-// are still approved although their approval completed before
-// approvedBefore, oldest approval first; see commands.Changes. It is a
+// are still approved although the approval that completed their count
+// (their last Approval) was made before approvedBefore, oldest approval
+// first: changes whose apply never reached Finish because the bot stopped
+// in between (commands.Executor.ResumeApproved finishes them). It is a
 // read: a stuck change is listed by every call, on every replica, until
 // Finish records its outcome (the sweeper's lock keeps replicas from
 // resuming it at the same time). Index entries of changes that are gone
@@ -374,7 +379,7 @@ func (c *Changes) StuckApproved(ctx context.Context, approvedBefore time.Time, l
 	if limit <= 0 {
 		limit = 100
 	}
-	out, err := c.list(ctx, c.stuckApproved, "list stuck changes", []string{c.applyingKey},
+	out, err := c.list(ctx, c.stuckApproved, "list stuck changes", []string{applyingKey},
 		nanos(approvedBefore), approvedBefore.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
@@ -410,11 +415,11 @@ func (c *Changes) outcome(op, id, code string, fields []any) (commands.Change, e
 	case "notrequester":
 		sentinel = commands.ErrNotRequester
 	default:
-		return commands.Change{}, unavailable(op, id, fmt.Errorf("unexpected script result %q", code))
+		return commands.Change{}, badReply(op, id, fmt.Errorf("unexpected script result %q", code))
 	}
 	ch, err := decodeChange(fields)
 	if err != nil {
-		return commands.Change{}, unavailable(op, id, err)
+		return commands.Change{}, badReply(op, id, err)
 	}
 	if sentinel != nil {
 		return ch, fmt.Errorf("approvals: %s %q: %w", op, id, sentinel)
@@ -422,22 +427,20 @@ func (c *Changes) outcome(op, id, code string, fields []any) (commands.Change, e
 	return ch, nil
 }
 
-// run runs a state script under the store's timeout and returns its code
-// and the change's fields.
-func (c *Changes) run(ctx context.Context, script *redis.Script, op, id string, keys []string, args ...any) (string, []any, error) {
-	ctx, cancel := c.store.opContext(ctx)
-	defer cancel()
-	res, err := script.Run(ctx, c.store.client, keys, args...).Slice()
+// run runs a state script and returns its code and the change's fields.
+func (c *Changes) run(ctx context.Context, script *redisstore.Script, op, id string, keys []string, args ...any) (string, []any, error) {
+	v, err := c.store.Run(ctx, script, keys, args...)
 	if err != nil {
-		return "", nil, unavailable(op, id, err)
+		return "", nil, storeError(op, id, err)
 	}
-	if len(res) != 2 {
-		return "", nil, unavailable(op, id, fmt.Errorf("unexpected script reply of %d elements", len(res)))
+	res, ok := v.([]any)
+	if !ok || len(res) != 2 {
+		return "", nil, badReply(op, id, fmt.Errorf("unexpected script reply %v", v))
 	}
 	code, ok1 := res[0].(string)
 	fields, ok2 := res[1].([]any)
 	if !ok1 || !ok2 {
-		return "", nil, unavailable(op, id, errors.New("unexpected script reply"))
+		return "", nil, badReply(op, id, errors.New("unexpected script reply"))
 	}
 	return code, fields, nil
 }
@@ -448,32 +451,33 @@ func (c *Changes) run(ctx context.Context, script *redis.Script, op, id string, 
 // token among args makes the second run answer what the first one did, so
 // the caller learns the outcome: an approval that completed the count must
 // not be reported as a failure, or nobody would apply the change.
-func (c *Changes) runResent(ctx context.Context, script *redis.Script, op, id string, keys []string, args ...any) (string, []any, error) {
+func (c *Changes) runResent(ctx context.Context, script *redisstore.Script, op, id string, keys []string, args ...any) (string, []any, error) {
 	code, fields, err := c.run(ctx, script, op, id, keys, args...)
-	var reply redis.Error
-	if err == nil || ctx.Err() != nil || errors.As(err, &reply) {
+	if err == nil || ctx.Err() != nil || errors.Is(err, redisstore.ErrReply) {
 		return code, fields, err
 	}
 	return c.run(ctx, script, op, id, keys, args...)
 }
 
 // list runs a listing script, whose reply is an array of HGETALLs.
-func (c *Changes) list(ctx context.Context, script *redis.Script, op string, keys []string, args ...any) ([]commands.Change, error) {
-	ctx, cancel := c.store.opContext(ctx)
-	defer cancel()
-	res, err := script.Run(ctx, c.store.client, keys, args...).Slice()
+func (c *Changes) list(ctx context.Context, script *redisstore.Script, op string, keys []string, args ...any) ([]commands.Change, error) {
+	v, err := c.store.Run(ctx, script, keys, args...)
 	if err != nil {
-		return nil, unavailable(op, "", err)
+		return nil, storeError(op, "", err)
+	}
+	res, ok := v.([]any)
+	if !ok {
+		return nil, badReply(op, "", fmt.Errorf("unexpected script reply %v", v))
 	}
 	out := make([]commands.Change, 0, len(res))
 	for _, r := range res {
 		fields, ok := r.([]any)
 		if !ok {
-			return nil, unavailable(op, "", errors.New("unexpected script reply"))
+			return nil, badReply(op, "", errors.New("unexpected script reply"))
 		}
 		ch, err := decodeChange(fields)
 		if err != nil {
-			return nil, unavailable(op, "", err)
+			return nil, badReply(op, "", err)
 		}
 		out = append(out, ch)
 	}
@@ -484,9 +488,9 @@ func (c *Changes) changeKey(ws commands.Workspace, id string) string {
 	return c.wsKey(ws, "change", id)
 }
 
-// wsKey returns the full (prefixed) key of one of ws's parts.
+// wsKey returns the key (without the prefix) of one of ws's parts.
 func (c *Changes) wsKey(ws commands.Workspace, parts ...string) string {
-	return c.store.key(WorkspaceKey(ws.TeamID, ws.EnterpriseID, parts...))
+	return redisstore.WorkspaceKey(ws.TeamID, ws.EnterpriseID, parts...)
 }
 
 // decodeChange turns a flat HGETALL reply into a Change.

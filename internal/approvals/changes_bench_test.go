@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 )
 
 // BenchmarkApproveThroughput measures approvals per second on the real
@@ -18,7 +19,7 @@ import (
 //
 //	FLAGBOT_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test -run '^$' -bench ApproveThroughput -benchtime 20000x ./internal/approvals/
 func BenchmarkApproveThroughput(b *testing.B) {
-	s := NewRealTestStore(b)
+	s := redistest.NewRealTestStore(b)
 	replicas := [2]*Changes{NewChanges(s, ChangesOptions{}), NewChanges(replica(b, s), ChangesOptions{})}
 	ctx := b.Context()
 	ids := make([]string, b.N)

@@ -1,10 +1,14 @@
 package approvals
 
 // The Lua scripts behind Changes. Each state operation is one script, so it
-// is one Redis round trip (EVALSHA, with go-redis falling back to EVAL once
-// after a Redis restart flushed the script cache) and atomic: Redis runs a
-// script to the end before serving any other client, on every replica's
-// connection alike.
+// is one Redis round trip (EVALSHA, with redisstore.Store.Run falling back
+// to EVAL once after a Redis restart flushed the script cache) and atomic:
+// Redis runs a script to the end before serving any other client, on every
+// replica's connection alike.
+//
+// Run gives each script its KEYS with the Store's prefix; a key a script
+// stores (in an index or a dedupe key) or finds in a value (wsk) is a full
+// key, prefix included, so the scripts never build keys themselves.
 //
 // A change lives in one hash (see changes.go for the fields). Scripts never
 // decode the JSON body: Redis's cjson keeps only 14 significant digits of a
@@ -234,12 +238,4 @@ for _, ck in ipairs(redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
   if #h > 0 then out[#out + 1] = h end
 end
 return out
-`
-
-// luaUnlock deletes the sweeper's lock if it still holds token.
-//
-// KEYS: lock. ARGV: token.
-const luaUnlock = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
 `

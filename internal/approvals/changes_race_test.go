@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 )
 
 // TestApproveRaceReplicas is issue 3's race test: 50 goroutines over two
@@ -19,11 +21,11 @@ func TestApproveRaceReplicas(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		open func(testing.TB) *Store
+		open func(testing.TB) *redisstore.Store
 		reps int
 	}{
-		{name: "redis", open: NewRealTestStore, reps: 200},
-		{name: "miniredis", open: NewTestStore, reps: 30},
+		{name: "redis", open: redistest.NewRealTestStore, reps: 200},
+		{name: "miniredis", open: redistest.NewTestStore, reps: 30},
 	}
 	const clickers = 50
 	for _, tt := range tests {
@@ -115,7 +117,7 @@ func TestApproveRaceReplicas(t *testing.T) {
 // lock: each due change is still returned by exactly one call.
 func TestExpireDueRace(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		replicas := [2]*Changes{NewChanges(s, ChangesOptions{}), NewChanges(replica(t, s), ChangesOptions{})}
 		const n = 60
 		for i := range n {

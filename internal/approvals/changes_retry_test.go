@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"net"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 )
 
 // lossyProxy forwards Redis connections to a server and, once armed, loses
@@ -112,29 +111,16 @@ func (p *lossyProxy) accept() {
 
 // lossyChanges returns Changes on a second Store that reaches s's server
 // through a lossyProxy, under s's prefix.
-func lossyChanges(t *testing.T, s *Store) (*Changes, *lossyProxy) {
+func lossyChanges(t *testing.T, s *redisstore.Store) (*Changes, *lossyProxy) {
 	t.Helper()
-	return lossyChangesOpts(t, s, Options{})
+	return lossyChangesOpts(t, s, redisstore.Options{})
 }
 
-func lossyChangesOpts(t *testing.T, s *Store, opts Options) (*Changes, *lossyProxy) {
+func lossyChangesOpts(t *testing.T, s *redisstore.Store, opts redisstore.Options) (*Changes, *lossyProxy) {
 	t.Helper()
-	raw := os.Getenv(TestRedisURLEnv)
-	if s.mini != nil {
-		raw = "redis://" + s.mini.Addr() + "/0"
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newLossyProxy(t, u.Host)
-	u.Host = p.ln.Addr().String()
-	opts.Prefix = strings.TrimSuffix(s.prefix, ":")
-	ps, err := Open(t.Context(), u.String(), testLogger(t), opts)
-	if err != nil {
-		t.Fatalf("open store through the proxy: %v", err)
-	}
-	t.Cleanup(func() { _ = ps.Close() })
+	target := s.Addr()
+	p := newLossyProxy(t, target)
+	ps := redistest.ReplicaVia(t, s, p.ln.Addr().String(), opts)
 	return NewChanges(ps, ChangesOptions{}), p
 }
 
@@ -146,7 +132,7 @@ func lossyChangesOpts(t *testing.T, s *Store, opts Options) (*Changes, *lossyPro
 // change looks like a duplicate that was never posted.
 func TestChangeOpsSurviveALostReply(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c, p := lossyChanges(t, s)
 		ctx := t.Context()
 		cut := func(desc string) {
@@ -222,8 +208,8 @@ func TestChangeOpsSurviveALostReply(t *testing.T) {
 // nobody posts.
 func TestApproveSurvivesATimedOutReply(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
-		c, p := lossyChangesOpts(t, s, Options{OpTimeout: 300 * time.Millisecond})
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
+		c, p := lossyChangesOpts(t, s, redisstore.Options{OpTimeout: 300 * time.Millisecond})
 		p.stall.Store(true)
 		ctx := t.Context()
 

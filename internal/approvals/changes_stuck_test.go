@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 )
 
 // approveAt creates change id in ws needing one approval and approves it as
@@ -23,11 +25,7 @@ func approveAt(t *testing.T, c *Changes, ws commands.Workspace, id string, when 
 // applyingMembers returns the applying index's members.
 func applyingMembers(t *testing.T, c *Changes) []string {
 	t.Helper()
-	m, err := c.store.client.ZRange(t.Context(), c.applyingKey, 0, -1).Result()
-	if err != nil {
-		t.Fatalf("ZRANGE applying: %v", err)
-	}
-	return m
+	return members(t, do(t, c.store, "ZRANGE", c.store.Key(applyingKey), 0, -1))
 }
 
 // TestChangeStuckApproved: an approved change that was never finished is
@@ -35,7 +33,7 @@ func applyingMembers(t *testing.T, c *Changes) []string {
 // oldest first, across workspaces, until Finish records its outcome.
 func TestChangeStuckApproved(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		first := at(time.Minute + 250*time.Microsecond) // mid-millisecond
@@ -101,7 +99,7 @@ func TestChangeStuckApproved(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Finish itself takes it out of the index, not the next listing.
-		if m := applyingMembers(t, c); !slices.Equal(m, []string{c.changeKey(wsB(), "s2")}) {
+		if m := applyingMembers(t, c); !slices.Equal(m, []string{s.Key(c.changeKey(wsB(), "s2"))}) {
 			t.Errorf("applying index after Finish(s1) = %q, want only s2", m)
 		}
 		if got := stuck(at(time.Hour), 10); !slices.Equal(got, []string{"s2"}) {
@@ -110,7 +108,7 @@ func TestChangeStuckApproved(t *testing.T) {
 
 		// A change whose key is gone (its retention ran out) is dropped
 		// from the index.
-		if err := s.client.Del(ctx, c.changeKey(wsB(), "s2")).Err(); err != nil {
+		if err := s.Del(ctx, c.changeKey(wsB(), "s2")); err != nil {
 			t.Fatal(err)
 		}
 		if got := stuck(at(time.Hour), 10); len(got) != 0 {
@@ -127,7 +125,7 @@ func TestChangeStuckApproved(t *testing.T) {
 // once after the approval, gone after the finish.
 func TestStuckApprovedAfterLostReplies(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c, p := lossyChanges(t, s)
 		ctx := t.Context()
 		mustCreate(t, c, newChange(wsA(), "lost", 1))
@@ -182,7 +180,7 @@ func (l *stuckLog) take() [][]string {
 // once, until they are finished.
 func TestSweeperHandsStuckChanges(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		ctx := t.Context()
 		c := NewChanges(s, ChangesOptions{})
 		approved := at(time.Minute)
@@ -197,7 +195,7 @@ func TestSweeperHandsStuckChanges(t *testing.T) {
 		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 		stuck := &stuckLog{}
 		expired := newExpiredLog()
-		sw := NewSweeper(s, c, testLogger(t), SweeperOptions{Now: clock, OnStuck: stuck.onStuck, OnExpired: expired.onExpired})
+		sw := NewSweeper(s, c, redistest.Logger(t), SweeperOptions{Now: clock, OnStuck: stuck.onStuck, OnExpired: expired.onExpired})
 		sweep := func(desc string) {
 			t.Helper()
 			if _, err := sw.Sweep(ctx); err != nil {
@@ -227,14 +225,14 @@ func TestSweeperHandsStuckChanges(t *testing.T) {
 		}
 
 		// Under another replica's lock nothing is handed.
-		if err := s.client.Set(ctx, sw.lockKey, "someone-else", time.Minute).Err(); err != nil {
+		if err := s.Set(ctx, sw.lockKey, []byte("someone-else"), time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		sweep("under another's lock")
 		if calls := stuck.take(); len(calls) != 0 {
 			t.Errorf("OnStuck under another's lock: %q", calls)
 		}
-		if err := s.client.Del(ctx, sw.lockKey).Err(); err != nil {
+		if err := s.Del(ctx, sw.lockKey); err != nil {
 			t.Fatal(err)
 		}
 
@@ -257,13 +255,13 @@ func TestSweeperHandsStuckChanges(t *testing.T) {
 // Batch bounds each call.
 func TestSweeperStuckAfterOption(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		for i, id := range []string{"o1", "o2", "o3"} {
 			approveAt(t, c, wsA(), id, at(time.Minute+time.Duration(i)*time.Second))
 		}
 		stuck := &stuckLog{}
-		sw := NewSweeper(s, c, testLogger(t), SweeperOptions{
+		sw := NewSweeper(s, c, redistest.Logger(t), SweeperOptions{
 			Now: func() time.Time { return at(3 * time.Minute) }, StuckAfter: time.Minute, Batch: 2, OnStuck: stuck.onStuck,
 		})
 		if _, err := sw.Sweep(t.Context()); err != nil {

@@ -1,44 +1,32 @@
 package approvals
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 )
 
 // forEachStore runs f against a miniredis Store and a real Redis Store (the
 // latter skipped without FLAGBOT_TEST_REDIS_URL), as parallel subtests.
-func forEachStore(t *testing.T, f func(t *testing.T, s *Store)) {
+func forEachStore(t *testing.T, f func(t *testing.T, s *redisstore.Store)) {
 	t.Helper()
-	forEachBackend(t, func(t *testing.T, _ backend, s *Store) { f(t, s) })
+	forEachBackend(t, func(t *testing.T, _ backend, s *redisstore.Store) { f(t, s) })
 }
 
 // replica opens a second Store, with a connection pool of its own, on the
 // same server and prefix as s: another bot replica.
-func replica(t testing.TB, s *Store) *Store {
+func replica(t testing.TB, s *redisstore.Store) *redisstore.Store {
 	t.Helper()
-	url := os.Getenv(TestRedisURLEnv)
-	if s.mini != nil {
-		url = "redis://" + s.mini.Addr() + "/0"
-	}
-	r, err := Open(context.Background(), url, testLogger(t), Options{Prefix: strings.TrimSuffix(s.prefix, ":")})
-	if err != nil {
-		t.Fatalf("open replica store: %v", err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
-	return r
+	return redistest.Replica(t, s, redisstore.Options{})
 }
 
 // Test workspaces: the same team ID, once alone and once in an org.
@@ -288,7 +276,7 @@ func TestChangeStateMachine(t *testing.T) {
 			wantApprovers: []string{"bob"}, wantOutcome: "finish applied",
 		},
 	}
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		for i, tt := range tests {
@@ -319,8 +307,8 @@ func TestChangeStateMachine(t *testing.T) {
 					t.Fatalf("%s: error %v, want none", desc, err)
 				case st.wantErr != nil && !errors.Is(err, st.wantErr):
 					t.Fatalf("%s: error %v, want %v", desc, err, st.wantErr)
-				case errors.Is(err, ErrUnavailable):
-					t.Fatalf("%s: error %v matches ErrUnavailable", desc, err)
+				case errors.Is(err, redisstore.ErrUnavailable):
+					t.Fatalf("%s: error %v matches redisstore.ErrUnavailable", desc, err)
 				}
 				if now != st.wantNow {
 					t.Errorf("%s: approvedNow = %v, want %v", desc, now, st.wantNow)
@@ -362,7 +350,7 @@ func TestChangeStateMachine(t *testing.T) {
 // with the state fields laid over it.
 func TestChangeRoundTrip(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		in := newChange(wsB(), "rt1", 2)
@@ -418,7 +406,7 @@ func TestChangeRoundTrip(t *testing.T) {
 
 func TestChangeCreateDedupe(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		tests := []struct {
@@ -470,7 +458,7 @@ func TestChangeCreateDedupe(t *testing.T) {
 
 func TestChangeCreateInvalid(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		tests := []struct {
@@ -493,7 +481,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 			ch := newChange(wsA(), fmt.Sprintf("bad%d", i), 1)
 			tt.change(&ch)
 			_, created, err := c.Create(ctx, ch, "")
-			if !errors.Is(err, ErrInvalidChange) || created || errors.Is(err, ErrUnavailable) {
+			if !errors.Is(err, ErrInvalidChange) || created || errors.Is(err, redisstore.ErrUnavailable) {
 				t.Errorf("%s: Create = created %v, %v; want ErrInvalidChange", tt.name, created, err)
 			}
 		}
@@ -506,7 +494,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 			t.Fatalf("Approve: %v", err)
 		}
 		_, created, err := c.Create(ctx, newChange(wsA(), "dup", 1), "")
-		if !errors.Is(err, ErrChangeIDInUse) || created || isContractErr(err) || errors.Is(err, ErrUnavailable) {
+		if !errors.Is(err, ErrChangeIDInUse) || created || isContractErr(err) || errors.Is(err, redisstore.ErrUnavailable) {
 			t.Errorf("Create with an ID in use = created %v, %v; want ErrChangeIDInUse", created, err)
 		}
 		if got, err := c.Get(ctx, wsA(), "dup"); err != nil || got.Status != commands.StatusApproved {
@@ -533,7 +521,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 
 func TestChangeNotFound(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		mustCreate(t, c, newChange(wsA(), "known", 1))
@@ -561,7 +549,7 @@ func TestChangeNotFound(t *testing.T) {
 				"set message": func() error { return c.SetMessage(ctx, tt.ws, tt.id, "C1", "1.2") },
 			}
 			for name, op := range ops {
-				if err := op(); !errors.Is(err, commands.ErrChangeNotFound) || errors.Is(err, ErrUnavailable) {
+				if err := op(); !errors.Is(err, commands.ErrChangeNotFound) || errors.Is(err, redisstore.ErrUnavailable) {
 					t.Errorf("%s: %s error = %v, want ErrChangeNotFound", tt.name, name, err)
 				}
 			}
@@ -574,7 +562,7 @@ func TestChangeNotFound(t *testing.T) {
 
 func TestChangePending(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		for i, id := range []string{"p3", "p1", "p2", "p4"} {
@@ -610,21 +598,21 @@ func TestChangePending(t *testing.T) {
 
 		// An index entry whose change vanished (evicted, deleted by hand)
 		// is dropped, not returned.
-		if err := s.client.Del(ctx, c.changeKey(wsA(), "p1")).Err(); err != nil {
+		if err := s.Del(ctx, c.changeKey(wsA(), "p1")); err != nil {
 			t.Fatalf("del: %v", err)
 		}
 		if got, err := c.Pending(ctx, wsA()); err != nil || !slices.Equal(ids(got), []string{"p3"}) {
 			t.Errorf("Pending after a change vanished = %q, %v; want [p3]", ids(got), err)
 		}
-		if n, err := s.client.ZCard(ctx, c.wsKey(wsA(), "pending")).Result(); err != nil || n != 1 {
-			t.Errorf("pending index holds %d, %v; want 1", n, err)
+		if n := do(t, s, "ZCARD", s.Key(c.wsKey(wsA(), "pending"))); n != int64(1) {
+			t.Errorf("pending index holds %d; want 1", n)
 		}
 	})
 }
 
 func TestChangeHistory(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		// 55 final changes, in this order: rejected, cancelled, applied,
@@ -711,15 +699,15 @@ func TestChangeHistory(t *testing.T) {
 				}
 			}
 		}
-		if n, err := s.client.LLen(ctx, c.wsKey(wsA(), "history")).Result(); err != nil || n != 50 {
-			t.Errorf("history list length %d, %v; want the cap, 50", n, err)
+		if n := do(t, s, "LLEN", s.Key(c.wsKey(wsA(), "history"))); n != int64(50) {
+			t.Errorf("history list length %d; want the cap, 50", n)
 		}
 	})
 }
 
 func TestChangeHistoryLimitOption(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{HistoryLimit: 3})
 		for i := range 5 {
 			id := fmt.Sprintf("x%d", i)
@@ -737,7 +725,7 @@ func TestChangeHistoryLimitOption(t *testing.T) {
 
 func TestChangeExpireDue(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		mustCreate(t, c, newChange(wsA(), "e1", 1)) // expires at(testTTL)
@@ -816,8 +804,8 @@ func TestChangeExpireDue(t *testing.T) {
 		if got, err := c.Get(ctx, wsA(), "approved"); err != nil || got.Status != commands.StatusApproved {
 			t.Errorf("approved change = %q, %v; an approved change never expires", got.Status, err)
 		}
-		if members, err := s.client.ZRange(ctx, c.expiryKey, 0, -1).Result(); err != nil || !slices.Equal(members, []string{c.changeKey(wsA(), "late")}) {
-			t.Errorf("expiry index = %q, %v; want only late", members, err)
+		if members := members(t, do(t, s, "ZRANGE", s.Key(expiryKey), 0, -1)); !slices.Equal(members, []string{s.Key(c.changeKey(wsA(), "late"))}) {
+			t.Errorf("expiry index = %q; want only late", members)
 		}
 		if got, err := c.ExpireDue(ctx, at(3*testTTL), 0); err != nil || !slices.Equal(ids(got), []string{"late"}) {
 			t.Errorf("ExpireDue with limit 0 = %q, %v; want [late]", ids(got), err)
@@ -829,7 +817,7 @@ func TestChangeExpireDue(t *testing.T) {
 // forever, and that History skips changes whose retention ran out.
 func TestChangeKeyLifetimes(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend, s *Store) {
+	forEachBackend(t, func(t *testing.T, b backend, s *redisstore.Store) {
 		const retention = 2 * time.Second
 		c := NewChanges(s, ChangesOptions{Retention: retention})
 		ctx := t.Context()
@@ -839,11 +827,11 @@ func TestChangeKeyLifetimes(t *testing.T) {
 		mustCreate(t, c, newChange(wsA(), "l2", 1))
 		ttlOf := func(key string) time.Duration {
 			t.Helper()
-			d, err := s.client.PTTL(ctx, key).Result()
-			if err != nil {
-				t.Fatalf("PTTL %s: %v", key, err)
+			ms, ok := do(t, s, "PTTL", s.Key(key)).(int64)
+			if !ok {
+				t.Fatalf("PTTL %s: not a number", key)
 			}
-			return d
+			return time.Duration(ms) * time.Millisecond
 		}
 		near := func(what string, got, want time.Duration) {
 			t.Helper()
@@ -872,46 +860,10 @@ func TestChangeKeyLifetimes(t *testing.T) {
 			t.Errorf("History = %q, %v; want [l2] (l1's retention is over)", ids(h), err)
 		}
 		b.advance(t, s, retention/2+300*time.Millisecond)
-		if n, err := s.client.Exists(ctx, c.wsKey(wsA(), "history"), c.changeKey(wsA(), "l2")).Result(); err != nil || n != 0 {
-			t.Errorf("%d keys of l2 and the history left after retention, %v", n, err)
+		if n := do(t, s, "EXISTS", s.Key(c.wsKey(wsA(), "history")), s.Key(c.changeKey(wsA(), "l2"))); n != int64(0) {
+			t.Errorf("%d keys of l2 and the history left after retention", n)
 		}
 	})
-}
-
-// countHook counts the commands a client sends.
-type countHook struct {
-	mu   sync.Mutex
-	cmds []string
-}
-
-func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.mu.Lock()
-		h.cmds = append(h.cmds, cmd.Name())
-		h.mu.Unlock()
-		return next(ctx, cmd)
-	}
-}
-
-func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.mu.Lock()
-		for _, c := range cmds {
-			h.cmds = append(h.cmds, c.Name())
-		}
-		h.mu.Unlock()
-		return next(ctx, cmds)
-	}
-}
-
-func (h *countHook) take() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := h.cmds
-	h.cmds = nil
-	return out
 }
 
 // TestChangeRoundTrips shows that every operation is one command, so one
@@ -919,10 +871,9 @@ func (h *countHook) take() []string {
 // (a Redis restart) costs one extra command, once.
 func TestChangeRoundTrips(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
-		h := &countHook{}
-		s.client.AddHook(h)
-		c := NewChanges(s, ChangesOptions{})
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
+		cs, h := redistest.NewCounter(t, s, redisstore.Options{})
+		c := NewChanges(cs, ChangesOptions{})
 		ctx := t.Context()
 		now := at(time.Minute)
 		n, id := 0, ""
@@ -955,16 +906,14 @@ func TestChangeRoundTrips(t *testing.T) {
 		}
 		for round := range 3 {
 			if round == 2 {
-				if err := s.client.ScriptFlush(ctx).Err(); err != nil {
-					t.Fatalf("SCRIPT FLUSH: %v", err)
-				}
-				h.take()
+				do(t, s, "SCRIPT", "FLUSH")
+				h.Take()
 			}
 			for _, op := range ops {
 				if err := op.run(); err != nil {
 					t.Fatalf("round %d: %s: %v", round, op.name, err)
 				}
-				cmds := h.take()
+				cmds := h.Take()
 				switch {
 				case round == 1 && len(cmds) != 1:
 					t.Errorf("%s sent %d commands %q, want one", op.name, len(cmds), cmds)
@@ -980,7 +929,7 @@ func TestChangeRoundTrips(t *testing.T) {
 
 func TestChangesUnavailable(t *testing.T) {
 	t.Parallel()
-	s, err := OpenEmbedded(t.Context(), testLogger(t), Options{OpTimeout: outageTimeout, Prefix: "down"})
+	s, err := redisstore.OpenEmbedded(t.Context(), redistest.Logger(t), redisstore.Options{OpTimeout: outageTimeout, Prefix: "down"})
 	if err != nil {
 		t.Fatalf("OpenEmbedded: %v", err)
 	}
@@ -988,7 +937,7 @@ func TestChangesUnavailable(t *testing.T) {
 	c := NewChanges(s, ChangesOptions{})
 	ctx := t.Context()
 	mustCreate(t, c, newChange(wsA(), "u1", 1))
-	s.mini.Close()
+	s.EmbeddedServer().Stop()
 	now := at(time.Minute)
 	ops := map[string]func() error{
 		"create":  func() error { _, _, err := c.Create(ctx, newChange(wsA(), "u2", 1), "x"); return err },
@@ -1008,14 +957,14 @@ func TestChangesUnavailable(t *testing.T) {
 	for name, op := range ops {
 		start := time.Now()
 		err := op()
-		if !errors.Is(err, ErrUnavailable) || isContractErr(err) {
-			t.Errorf("%s while Redis is down: %v, want ErrUnavailable only", name, err)
+		if !errors.Is(err, redisstore.ErrUnavailable) || isContractErr(err) {
+			t.Errorf("%s while Redis is down: %v, want redisstore.ErrUnavailable only", name, err)
 		}
 		if took := time.Since(start); took > outageTimeout+slack {
 			t.Errorf("%s while Redis is down took %v", name, took)
 		}
 	}
-	if err := s.mini.Restart(); err != nil {
+	if err := s.EmbeddedServer().Restart(); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
 	deadline := time.Now().Add(recoverWithin)
@@ -1047,7 +996,7 @@ func TestNewChangeID(t *testing.T) {
 		}
 		seen[id] = true
 	}
-	if k := WorkspaceKey("T1", "", "change", "abcdefghijklmnopqrstuvwxyz"); k != "ws:_:T1:change:abcdefghijklmnopqrstuvwxyz" {
+	if k := redisstore.WorkspaceKey("T1", "", "change", "abcdefghijklmnopqrstuvwxyz"); k != "ws:_:T1:change:abcdefghijklmnopqrstuvwxyz" {
 		t.Errorf("a change ID is escaped in keys: %q", k)
 	}
 }

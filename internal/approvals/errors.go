@@ -3,29 +3,13 @@ package approvals
 import (
 	"errors"
 	"fmt"
+
+	"github.com/flagbot/flagbot/internal/redisstore"
 )
 
-// ErrNotFound is returned by Get when the key does not exist (or expired).
-var ErrNotFound = errors.New("key not found")
-
-// ErrUnavailable is wrapped by every error caused by Redis itself: a refused
-// or dropped connection, a timeout, an authentication failure or an error
-// reply. Callers classify a store outage with errors.Is(err, ErrUnavailable).
-var ErrUnavailable = errors.New("redis unavailable")
-
-// ErrInvalidURL is returned by Open when the Redis URL cannot be used. Its
-// message never contains the URL's password.
-var ErrInvalidURL = errors.New("invalid redis url")
-
-// unavailable wraps a Redis failure of op (and key, when there is one) so it
-// matches ErrUnavailable and the underlying error (context.DeadlineExceeded,
-// ...).
-func unavailable(op, key string, err error) error {
-	if key == "" {
-		return fmt.Errorf("approvals: %s: %w: %w", op, ErrUnavailable, err)
-	}
-	return fmt.Errorf("approvals: %s %q: %w: %w", op, key, ErrUnavailable, err)
-}
+// Failures of Redis itself come from internal/redisstore and wrap
+// redisstore.ErrUnavailable; this package adds its operation and the change
+// ID in front, and match none of commands' errors.
 
 // ErrInvalidChange is returned by Changes when the caller passes something
 // the store cannot keep: a change without an ID, workspace or requester, an
@@ -40,3 +24,17 @@ var ErrChangeIDInUse = errors.New("change id already in use")
 // ErrInvalidPolicy is returned by Policies.SetPolicy for a policy outside
 // the documented bounds (1 to 5 approvals per environment).
 var ErrInvalidPolicy = errors.New("invalid policy")
+
+// storeError wraps an error of the store during op on change id.
+func storeError(op, id string, err error) error {
+	if id == "" {
+		return fmt.Errorf("approvals: %s: %w", op, err)
+	}
+	return fmt.Errorf("approvals: %s %q: %w", op, id, err)
+}
+
+// badReply reports a reply of Redis that this package cannot read, as an
+// outage: the data or the scripts are not what this code wrote.
+func badReply(op, id string, err error) error {
+	return storeError(op, id, fmt.Errorf("%w: %w", redisstore.ErrUnavailable, err))
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
 )
 
 // Bounds of Policy.Approvals values.
@@ -16,25 +17,25 @@ const (
 )
 
 // Policies stores each workspace's approval policy as JSON under
-// WorkspaceKey(team, enterprise, "policy"), without expiry. It implements
-// commands.Policies.
+// redisstore.WorkspaceKey(team, enterprise, "policy"), without expiry. It
+// implements commands.Policies.
 type Policies struct {
-	store *Store
+	store *redisstore.Store
 }
 
 var _ commands.Policies = (*Policies)(nil)
 
 // NewPolicies returns the policy store on s.
-func NewPolicies(s *Store) *Policies { return &Policies{store: s} }
+func NewPolicies(s *redisstore.Store) *Policies { return &Policies{store: s} }
 
 // Policy returns ws's policy, or the zero Policy when none is stored.
 func (p *Policies) Policy(ctx context.Context, ws commands.Workspace) (commands.Policy, error) {
 	raw, err := p.store.Get(ctx, policyKey(ws))
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, redisstore.ErrNotFound):
 		return commands.Policy{}, nil
 	case err != nil:
-		return commands.Policy{}, err
+		return commands.Policy{}, fmt.Errorf("approvals: get policy: %w", err)
 	}
 	var pol commands.Policy
 	if err := json.Unmarshal(raw, &pol); err != nil {
@@ -62,9 +63,12 @@ func (p *Policies) SetPolicy(ctx context.Context, ws commands.Workspace, pol com
 	if err != nil {
 		return fmt.Errorf("approvals: encode policy: %w", err)
 	}
-	return p.store.Set(ctx, policyKey(ws), raw, 0)
+	if err := p.store.Set(ctx, policyKey(ws), raw, 0); err != nil {
+		return fmt.Errorf("approvals: set policy: %w", err)
+	}
+	return nil
 }
 
 func policyKey(ws commands.Workspace) string {
-	return WorkspaceKey(ws.TeamID, ws.EnterpriseID, "policy")
+	return redisstore.WorkspaceKey(ws.TeamID, ws.EnterpriseID, "policy")
 }

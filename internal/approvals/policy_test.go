@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 )
 
 func TestPolicies(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		p := NewPolicies(s)
 		ctx := t.Context()
 		if got, err := p.Policy(ctx, wsA()); err != nil || !reflect.DeepEqual(got, commands.Policy{}) {
@@ -56,7 +58,7 @@ func TestPolicies(t *testing.T) {
 			{name: "empty approval env", pol: commands.Policy{ApprovalEnvs: []string{"production", ""}}},
 		}
 		for _, tt := range invalid {
-			if err := p.SetPolicy(ctx, wsA(), tt.pol); !errors.Is(err, ErrInvalidPolicy) || errors.Is(err, ErrUnavailable) {
+			if err := p.SetPolicy(ctx, wsA(), tt.pol); !errors.Is(err, ErrInvalidPolicy) || errors.Is(err, redisstore.ErrUnavailable) {
 				t.Errorf("%s: SetPolicy = %v, want ErrInvalidPolicy", tt.name, err)
 			}
 		}
@@ -68,14 +70,14 @@ func TestPolicies(t *testing.T) {
 
 func TestPoliciesUnavailable(t *testing.T) {
 	t.Parallel()
-	s := NewTestStore(t)
+	s := redistest.NewTestStore(t)
 	p := NewPolicies(s)
-	s.mini.Close()
-	t.Cleanup(func() { _ = s.mini.Restart() })
-	if _, err := p.Policy(t.Context(), wsA()); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Policy while Redis is down: %v, want ErrUnavailable", err)
+	s.EmbeddedServer().Stop()
+	t.Cleanup(func() { _ = s.EmbeddedServer().Restart() })
+	if _, err := p.Policy(t.Context(), wsA()); !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Errorf("Policy while Redis is down: %v, want redisstore.ErrUnavailable", err)
 	}
-	if err := p.SetPolicy(t.Context(), wsA(), commands.Policy{}); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("SetPolicy while Redis is down: %v, want ErrUnavailable", err)
+	if err := p.SetPolicy(t.Context(), wsA(), commands.Policy{}); !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Errorf("SetPolicy while Redis is down: %v, want redisstore.ErrUnavailable", err)
 	}
 }

@@ -8,9 +8,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
 )
 
 // Defaults for SweeperOptions.
@@ -85,17 +84,16 @@ func (o SweeperOptions) withDefaults() SweeperOptions {
 // lock (ExpireDue hands each change to exactly one caller); the lock saves
 // the other replicas the work.
 type Sweeper struct {
-	store   *Store
+	store   *redisstore.Store
 	changes *Changes
 	log     *slog.Logger
 	opts    SweeperOptions
-	lockKey string
-	unlock  *redis.Script
+	lockKey string // without the prefix
 }
 
 // NewSweeper returns a sweeper of changes, which must live on s. A nil log
 // discards log output.
-func NewSweeper(s *Store, changes *Changes, log *slog.Logger, opts SweeperOptions) *Sweeper {
+func NewSweeper(s *redisstore.Store, changes *Changes, log *slog.Logger, opts SweeperOptions) *Sweeper {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -104,8 +102,7 @@ func NewSweeper(s *Store, changes *Changes, log *slog.Logger, opts SweeperOption
 		changes: changes,
 		log:     log.With("component", "sweeper"),
 		opts:    opts.withDefaults(),
-		lockKey: s.key("changes:sweeper-lock"),
-		unlock:  redis.NewScript(luaUnlock),
+		lockKey: "changes:sweeper-lock",
 	}
 }
 
@@ -186,11 +183,9 @@ func (sw *Sweeper) stuck(ctx context.Context) error {
 }
 
 func (sw *Sweeper) lock(ctx context.Context, token string) (bool, error) {
-	ctx, cancel := sw.store.opContext(ctx)
-	defer cancel()
-	ok, err := sw.store.client.SetNX(ctx, sw.lockKey, token, sw.opts.LockTTL).Result()
+	ok, err := sw.store.TryLock(ctx, sw.lockKey, token, sw.opts.LockTTL)
 	if err != nil {
-		return false, unavailable("take sweep lock", "", err)
+		return false, storeError("take sweep lock", "", err)
 	}
 	return ok, nil
 }
@@ -198,10 +193,9 @@ func (sw *Sweeper) lock(ctx context.Context, token string) (bool, error) {
 // release deletes the lock if it is still ours; should it fail, the lock
 // expires after LockTTL.
 func (sw *Sweeper) release(ctx context.Context, token string) {
-	ctx, cancel := sw.store.opContext(context.WithoutCancel(ctx))
-	defer cancel()
-	if err := sw.unlock.Run(ctx, sw.store.client, []string{sw.lockKey}, token).Err(); err != nil {
-		sw.log.WarnContext(ctx, "release sweep lock", "err", unavailable("release sweep lock", "", err))
+	ctx = context.WithoutCancel(ctx)
+	if _, err := sw.store.Unlock(ctx, sw.lockKey, token); err != nil {
+		sw.log.WarnContext(ctx, "release sweep lock", "err", storeError("release sweep lock", "", err))
 	}
 }
 

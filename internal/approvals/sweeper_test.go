@@ -3,6 +3,7 @@ package approvals
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 )
 
 // expiredLog collects what OnExpired receives.
@@ -61,7 +64,7 @@ func createDue(t *testing.T, c *Changes, ws commands.Workspace, prefix string, n
 // once.
 func TestSweepersHandEachChangeOnce(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		rc := NewChanges(replica(t, s), ChangesOptions{})
 		due := createDue(t, c, wsA(), "a", 12)
@@ -69,8 +72,8 @@ func TestSweepersHandEachChangeOnce(t *testing.T) {
 		log := newExpiredLog()
 		now := func() time.Time { return at(testTTL + time.Second) }
 		sweepers := []*Sweeper{
-			NewSweeper(s, c, testLogger(t), SweeperOptions{Now: now, Batch: 5, OnExpired: log.onExpired}),
-			NewSweeper(rc.store, rc, testLogger(t), SweeperOptions{Now: now, Batch: 5, OnExpired: log.onExpired}),
+			NewSweeper(s, c, redistest.Logger(t), SweeperOptions{Now: now, Batch: 5, OnExpired: log.onExpired}),
+			NewSweeper(rc.store, rc, redistest.Logger(t), SweeperOptions{Now: now, Batch: 5, OnExpired: log.onExpired}),
 		}
 		var (
 			wg    sync.WaitGroup
@@ -106,46 +109,46 @@ func TestSweepersHandEachChangeOnce(t *testing.T) {
 				t.Errorf("Pending(%v) after sweeps = %q, %v; want only the later one", ws, ids(p), err)
 			}
 		}
-		if n, err := s.client.Exists(t.Context(), sweepers[0].lockKey).Result(); err != nil || n != 0 {
-			t.Errorf("sweep lock left behind: %d, %v", n, err)
+		if _, err := s.Get(t.Context(), sweepers[0].lockKey); !errors.Is(err, redisstore.ErrNotFound) {
+			t.Errorf("sweep lock left behind: %v", err)
 		}
 	})
 }
 
 func TestSweeperLock(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		ctx := t.Context()
 		c := NewChanges(s, ChangesOptions{})
 		due := createDue(t, c, wsA(), "k", 3)
 		log := newExpiredLog()
-		sw := NewSweeper(s, c, testLogger(t), SweeperOptions{
+		sw := NewSweeper(s, c, redistest.Logger(t), SweeperOptions{
 			Now: func() time.Time { return at(testTTL + time.Second) }, OnExpired: log.onExpired,
 		})
 
 		// Another replica holds the lock: this one skips the sweep and
 		// leaves that replica's lock alone.
-		if err := s.client.Set(ctx, sw.lockKey, "someone-else", time.Minute).Err(); err != nil {
+		if err := s.Set(ctx, sw.lockKey, []byte("someone-else"), time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := sw.Sweep(ctx); err != nil || n != 0 {
 			t.Errorf("Sweep under another's lock = %d, %v; want 0, nil", n, err)
 		}
-		if v, err := s.client.Get(ctx, sw.lockKey).Result(); err != nil || v != "someone-else" {
+		if v, err := s.Get(ctx, sw.lockKey); err != nil || string(v) != "someone-else" {
 			t.Errorf("the other replica's lock is now %q, %v", v, err)
 		}
 		if len(log.counts()) != 0 {
 			t.Errorf("OnExpired called under another's lock: %v", log.counts())
 		}
 
-		if err := s.client.Del(ctx, sw.lockKey).Err(); err != nil {
+		if err := s.Del(ctx, sw.lockKey); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := sw.Sweep(ctx); err != nil || n != len(due) {
 			t.Errorf("Sweep = %d, %v; want %d", n, err, len(due))
 		}
-		if n, err := s.client.Exists(ctx, sw.lockKey).Result(); err != nil || n != 0 {
-			t.Errorf("lock not released: %d, %v", n, err)
+		if _, err := s.Get(ctx, sw.lockKey); !errors.Is(err, redisstore.ErrNotFound) {
+			t.Errorf("lock not released: %v", err)
 		}
 	})
 }
@@ -154,7 +157,7 @@ func TestSweeperLock(t *testing.T) {
 // past the expiry while it runs.
 func TestSweeperRun(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *Store) {
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
 		due := createDue(t, c, wsA(), "r", 3)
 		log := newExpiredLog()
@@ -218,7 +221,7 @@ func TestSweeperRun(t *testing.T) {
 // going, and sweeps once Redis is back.
 func TestSweeperRedisDown(t *testing.T) {
 	t.Parallel()
-	s, err := OpenEmbedded(t.Context(), testLogger(t), Options{OpTimeout: 200 * time.Millisecond, Prefix: "sweepdown"})
+	s, err := redisstore.OpenEmbedded(t.Context(), redistest.Logger(t), redisstore.Options{OpTimeout: 200 * time.Millisecond, Prefix: "sweepdown"})
 	if err != nil {
 		t.Fatalf("OpenEmbedded: %v", err)
 	}
@@ -230,7 +233,7 @@ func TestSweeperRedisDown(t *testing.T) {
 	sw := NewSweeper(s, c, slog.New(slog.NewTextHandler(&buf, nil)), SweeperOptions{
 		Interval: 20 * time.Millisecond, Now: func() time.Time { return at(testTTL + time.Second) }, OnExpired: log.onExpired,
 	})
-	s.mini.Close()
+	s.EmbeddedServer().Stop()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- sw.Run(ctx) }()
@@ -241,7 +244,7 @@ func TestSweeperRedisDown(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := s.mini.Restart(); err != nil {
+	if err := s.EmbeddedServer().Restart(); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
 	for range due {

@@ -120,17 +120,6 @@ type Changes interface {
 	// first, at most limit (the store keeps the last 50), only those for
 	// flag when flag is not empty.
 	History(ctx context.Context, ws Workspace, flag string, limit int) ([]Change, error)
-	// ExpireDue marks at most limit pending changes whose ExpiresAt is
-	// before now as expired, across all workspaces, and returns them.
-	ExpireDue(ctx context.Context, now time.Time, limit int) ([]Change, error)
-	// StuckApproved lists at most limit changes, across all workspaces,
-	// still in StatusApproved although the approval that completed their
-	// count (their last Approval) was made before approvedBefore, oldest
-	// first: changes whose apply never reached Finish because the bot
-	// stopped in between. It changes nothing, so a stuck change is listed
-	// again by every call until it is finished (Executor.ResumeApproved
-	// does that).
-	StuckApproved(ctx context.Context, approvedBefore time.Time, limit int) ([]Change, error)
 }
 
 // Policy is a workspace's approval policy, set with `/flag config`.

@@ -4,24 +4,26 @@
 // It holds the schedule computation (Next), the building of a digest from
 // audit entries (Build, a pure function), and the scheduler (Service), which
 // also implements commands.Digests for the executor. Subscriptions, next-run
-// times, per-run claims and cursors live in Redis through *approvals.Store;
-// Slack is reached through the small Slack interface, which
-// internal/slackapp implements (slackapp.DigestSlack).
+// times, per-run claims and cursors live in Redis through the Store
+// interface, which RedisStore implements on internal/redisstore (the key
+// layout is documented on RedisStore and pinned by
+// testdata/redis-layout.golden); Slack is reached through the small Slack
+// interface, which internal/slackapp implements (slackapp.DigestSlack).
 //
 // It is a package of its own, rather than part of commands or slackapp,
 // because it owns a long-running loop and the exactly-once bookkeeping that
 // neither the command executor nor the Slack transport should know about.
-// It must not import slack-go, go-redis or miniredis (nor internal/slackapp):
-// Slack and Redis are reached only through the interfaces declared here
-// (Slack, Store), whose production implementations live in slackapp and
-// approvals; it uses approvals only for the key and record types of that
-// API. This keeps the scheduling rules testable with fakes and with the
-// real implementations alike.
+// It must not import slack-go, go-redis or miniredis (nor internal/slackapp
+// or internal/approvals): the Service reaches Slack and Redis only through
+// the interfaces declared here (Slack, Store); Slack's implementation lives
+// in slackapp, and RedisStore (redisstore.go, the only non-test file that
+// imports internal/redisstore) is Redis's. This keeps the scheduling rules
+// testable with fakes and with the real implementations alike.
 // It imports time/tzdata so IANA time zones work in a scratch container.
 //
 // Wiring (cmd/bot run):
 //
-//	digests := digest.New(store, tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
+//	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
 //		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
 //	exec := commands.NewExecutor(..., digests, commands.Options{...})
 //	go digests.Run(ctx) // ticks every 30 s until ctx ends

@@ -14,7 +14,6 @@ import (
 	"time"
 	_ "time/tzdata" // IANA time zones in a scratch container
 
-	"github.com/flagbot/flagbot/internal/approvals"
 	"github.com/flagbot/flagbot/internal/commands"
 )
 
@@ -33,17 +32,42 @@ const (
 	completeAttempts = 3
 )
 
-// Store is the Redis side of digests; *approvals.Store implements it.
+// Store keeps subscriptions, their schedule, run claims and cursors;
+// *RedisStore implements it. GetDigest and DigestCursor return errors
+// wrapping ErrNotFound for what does not exist, and CompleteDigestRun one
+// wrapping ErrLeaseLost when owner's lease is gone; RedisStore's
+// methods are documented there.
 type Store interface {
-	PutDigest(ctx context.Context, k approvals.DigestKey, data []byte, next time.Time) error
-	GetDigest(ctx context.Context, k approvals.DigestKey) (approvals.DigestRecord, error)
-	ListDigests(ctx context.Context, teamID, enterpriseID string) ([]approvals.DigestRecord, error)
-	DeleteDigest(ctx context.Context, k approvals.DigestKey) (bool, error)
-	DueDigests(ctx context.Context, now time.Time, limit int) ([]approvals.DigestDue, error)
-	ClaimDigestRun(ctx context.Context, k approvals.DigestKey, due time.Time, owner string, lease time.Duration) (bool, error)
-	ReleaseDigestRun(ctx context.Context, k approvals.DigestKey, owner string) error
-	CompleteDigestRun(ctx context.Context, k approvals.DigestKey, due time.Time, owner string, cursor []byte, next time.Time) error
-	DigestCursor(ctx context.Context, k approvals.DigestKey) ([]byte, error)
+	PutDigest(ctx context.Context, k Key, data []byte, next time.Time) error
+	GetDigest(ctx context.Context, k Key) (Record, error)
+	ListDigests(ctx context.Context, teamID, enterpriseID string) ([]Record, error)
+	DeleteDigest(ctx context.Context, k Key) (bool, error)
+	DueDigests(ctx context.Context, now time.Time, limit int) ([]Due, error)
+	ClaimDigestRun(ctx context.Context, k Key, due time.Time, owner string, lease time.Duration) (bool, error)
+	ReleaseDigestRun(ctx context.Context, k Key, owner string) error
+	CompleteDigestRun(ctx context.Context, k Key, due time.Time, owner string, cursor []byte, next time.Time) error
+	DigestCursor(ctx context.Context, k Key) ([]byte, error)
+}
+
+// Key names one digest subscription of a workspace.
+type Key struct {
+	TeamID       string
+	EnterpriseID string
+	ID           string
+}
+
+// Record is a stored subscription with its next run time (zero when it has
+// none).
+type Record struct {
+	Key     Key
+	Data    []byte
+	NextRun time.Time
+}
+
+// Due is a subscription whose run was due at Due.
+type Due struct {
+	Key Key
+	Due time.Time
 }
 
 // Slack is what the scheduler needs from Slack; slackapp.DigestSlack
@@ -133,8 +157,8 @@ func New(store Store, ws commands.Workspaces, clients commands.ClientFunc, sl Sl
 	return &Service{store: store, ws: ws, clients: clients, slack: sl, opts: opts, log: opts.Logger.With("component", "digest")}
 }
 
-func key(ws commands.Workspace, id string) approvals.DigestKey {
-	return approvals.DigestKey{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID, ID: id}
+func key(ws commands.Workspace, id string) Key {
+	return Key{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID, ID: id}
 }
 
 func newID() string {
@@ -166,7 +190,7 @@ func (s *Service) Subscribe(ctx context.Context, sub commands.DigestSubscription
 	return sub, nil
 }
 
-func decode(rec approvals.DigestRecord) (commands.DigestSubscription, error) {
+func decode(rec Record) (commands.DigestSubscription, error) {
 	var sub commands.DigestSubscription
 	if err := json.Unmarshal(rec.Data, &sub); err != nil {
 		return sub, fmt.Errorf("digest: decode subscription %s: %w", rec.Key.ID, err)
@@ -198,7 +222,7 @@ func (s *Service) List(ctx context.Context, ws commands.Workspace) ([]commands.D
 func (s *Service) Unsubscribe(ctx context.Context, ws commands.Workspace, id string) (commands.DigestSubscription, error) {
 	k := key(ws, id)
 	rec, err := s.store.GetDigest(ctx, k)
-	if errors.Is(err, approvals.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		return commands.DigestSubscription{}, commands.ErrDigestNotFound
 	}
 	if err != nil {
@@ -227,7 +251,7 @@ func (s *Service) RunNow(ctx context.Context, ws commands.Workspace, id string) 
 		return commands.DigestRun{}, fmt.Errorf("digest: claim: %w", err)
 	}
 	if !claimed {
-		if _, err := s.store.GetDigest(ctx, k); errors.Is(err, approvals.ErrNotFound) {
+		if _, err := s.store.GetDigest(ctx, k); errors.Is(err, ErrNotFound) {
 			return commands.DigestRun{}, commands.ErrDigestNotFound
 		}
 		return commands.DigestRun{}, commands.ErrDigestBusy
@@ -321,7 +345,7 @@ func (s *Service) Run(ctx context.Context) error {
 // for `digest now`, which always posts and keeps the schedule). On success
 // the cursor, done mark and next run are written together; on a failure to
 // fetch or post the lease is released so the next tick retries.
-func (s *Service) runClaimed(ctx context.Context, k approvals.DigestKey, due time.Time, manual bool) (commands.DigestRun, error) {
+func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual bool) (commands.DigestRun, error) {
 	release := func(cause error) error {
 		// The lease is given back even when ctx is done.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -332,7 +356,7 @@ func (s *Service) runClaimed(ctx context.Context, k approvals.DigestKey, due tim
 		return cause
 	}
 	rec, err := s.store.GetDigest(ctx, k)
-	if errors.Is(err, approvals.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		return commands.DigestRun{}, release(commands.ErrDigestNotFound)
 	}
 	if err != nil {
@@ -385,7 +409,7 @@ func (s *Service) runClaimed(ctx context.Context, k approvals.DigestKey, due tim
 		if err == nil {
 			break
 		}
-		if errors.Is(err, approvals.ErrLeaseLost) || attempt == completeAttempts || !sleepCtx(cctx, time.Duration(attempt)*100*time.Millisecond) {
+		if errors.Is(err, ErrLeaseLost) || attempt == completeAttempts || !sleepCtx(cctx, time.Duration(attempt)*100*time.Millisecond) {
 			s.log.ErrorContext(ctx, "digest posted but not recorded; it may be posted again", "team", k.TeamID, "id", k.ID, "err", err)
 			return commands.DigestRun{}, fmt.Errorf("digest: record run: %w", err)
 		}
@@ -426,7 +450,7 @@ func (s *Service) collect(ctx context.Context, sub commands.DigestSubscription, 
 	var cur cursor
 	raw, err := s.store.DigestCursor(ctx, key(sub.Workspace, sub.ID))
 	switch {
-	case errors.Is(err, approvals.ErrNotFound):
+	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		return Digest{}, cur, fmt.Errorf("digest: read cursor: %w", err)
 	default:

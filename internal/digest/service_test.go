@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flagbot/flagbot/internal/approvals"
 	"github.com/flagbot/flagbot/internal/commands"
 	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/ld/ldtest"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
@@ -116,7 +117,7 @@ func (fakeWorkspaces) Update(context.Context, commands.Workspace, func(*commands
 
 type harness struct {
 	t     *testing.T
-	store *approvals.Store
+	store *RedisStore
 	ld    *ldtest.Server
 	slack *fakeSlack
 	clock *clock
@@ -138,7 +139,7 @@ func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-func newHarness(t *testing.T, store *approvals.Store) *harness {
+func newHarness(t *testing.T, store *redisstore.Store) *harness {
 	t.Helper()
 	lds := ldtest.NewServer(t)
 	lds.AddToken(testToken, ldtest.TokenInfo{ID: "tok", Name: "digest-reader", Role: "reader"})
@@ -146,7 +147,7 @@ func newHarness(t *testing.T, store *approvals.Store) *harness {
 		ldtest.EnvSpec{Key: "production", Critical: true}, ldtest.EnvSpec{Key: "staging"}, ldtest.EnvSpec{Key: "live"})
 	lds.AddProject(ld.Project{Key: "mobile", Name: "Mobile"}, ldtest.EnvSpec{Key: "production"})
 	return &harness{
-		t: t, store: store, ld: lds, slack: &fakeSlack{channelOK: true},
+		t: t, store: NewRedisStore(store, nil), ld: lds, slack: &fakeSlack{channelOK: true},
 		clock: &clock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)},
 		ws:    fakeWorkspaces{conns: map[string]commands.Connection{testTeam: {Token: testToken, DefaultProject: "web"}}},
 		base:  lds.URL(), sleep: &sleeps{},
@@ -213,20 +214,20 @@ func ids(d Digest) []string {
 	return out
 }
 
-func stores(t *testing.T, f func(t *testing.T, store *approvals.Store)) {
+func stores(t *testing.T, f func(t *testing.T, store *redisstore.Store)) {
 	t.Run("miniredis", func(t *testing.T) {
 		t.Parallel()
-		f(t, approvals.NewTestStore(t))
+		f(t, redistest.NewTestStore(t))
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		f(t, approvals.NewRealTestStore(t))
+		f(t, redistest.NewRealTestStore(t))
 	})
 }
 
 func TestScheduledDigest(t *testing.T) {
 	t.Parallel()
-	stores(t, func(t *testing.T, store *approvals.Store) {
+	stores(t, func(t *testing.T, store *redisstore.Store) {
 		h := newHarness(t, store)
 		s := h.service("r1")
 		sub := h.subscribe(s, commands.DigestSubscription{})
@@ -280,7 +281,7 @@ func TestScheduledDigest(t *testing.T) {
 
 func TestTwoReplicasPostOnce(t *testing.T) {
 	t.Parallel()
-	stores(t, func(t *testing.T, store *approvals.Store) {
+	stores(t, func(t *testing.T, store *redisstore.Store) {
 		h := newHarness(t, store)
 		a, b := h.service("replica-a"), h.service("replica-b")
 		for i := range 5 {
@@ -310,7 +311,7 @@ func TestTwoReplicasPostOnce(t *testing.T) {
 
 func TestFailedPostRetriedWithoutDuplicates(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	s := h.service("r1")
 	h.subscribe(s, commands.DigestSubscription{})
 	h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
@@ -348,7 +349,7 @@ func TestFailedPostRetriedWithoutDuplicates(t *testing.T) {
 
 func TestManyEntriesAcrossPages(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	s := h.service("r1")
 	h.subscribe(s, commands.DigestSubscription{Filter: commands.DigestFilter{Envs: []string{"production"}}})
 	base := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
@@ -383,7 +384,7 @@ func TestManyEntriesAcrossPages(t *testing.T) {
 
 func TestLaunchDarkly429MidFetch(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	target, _ := url.Parse(h.ld.URL())
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var auditCalls atomic.Int32
@@ -422,7 +423,7 @@ func TestLaunchDarkly429MidFetch(t *testing.T) {
 
 func TestDowntimeCappedToOneDigest(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	s := h.service("r1")
 	h.subscribe(s, commands.DigestSubscription{})
 	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
@@ -453,7 +454,7 @@ func TestDowntimeCappedToOneDigest(t *testing.T) {
 
 func TestRunNowAndUnsubscribe(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	s := h.service("r1")
 	sub := h.subscribe(s, commands.DigestSubscription{})
 	h.clock.Set(time.Date(2026, 11, 27, 8, 30, 0, 0, time.UTC))
@@ -493,7 +494,7 @@ func TestRunNowAndUnsubscribe(t *testing.T) {
 
 func TestSubscribeChecksChannel(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	h.slack.channelOK = false
 	s := h.service("r1")
 	_, err := s.Subscribe(t.Context(), commands.DigestSubscription{Workspace: testWS, ChannelID: "C1", Filter: commands.DigestFilter{Project: "web"}})
@@ -507,7 +508,7 @@ func TestSubscribeChecksChannel(t *testing.T) {
 
 func TestUnreachableChannelSkipsRun(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	s := h.service("r1")
 	h.subscribe(s, commands.DigestSubscription{PostEmpty: true})
 	h.slack.failPosts, h.slack.postErr = 100, fmt.Errorf("fake: %w", commands.ErrCannotPost)
@@ -521,7 +522,7 @@ func TestUnreachableChannelSkipsRun(t *testing.T) {
 
 func TestDisconnectedWorkspaceSkipsRun(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	s := h.service("r1")
 	h.subscribe(s, commands.DigestSubscription{Workspace: commands.Workspace{TeamID: "T0GONE"}, PostEmpty: true})
 	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
@@ -534,7 +535,7 @@ func TestDisconnectedWorkspaceSkipsRun(t *testing.T) {
 
 func TestRunStopsWithContext(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	s := h.service("r1")
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -552,7 +553,7 @@ func TestRunStopsWithContext(t *testing.T) {
 
 func TestWeeklyDigestRunningLateIsNotCapped(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	s := h.service("r1")
 	h.subscribe(s, commands.DigestSubscription{Schedule: commands.DigestSchedule{
 		Frequency: commands.DigestWeekly, Weekday: time.Monday, Hour: 9, TZ: "Europe/Berlin"}})
@@ -595,9 +596,9 @@ func (s *slowSlack) PostDigest(ctx context.Context, ch string, d Digest) error {
 
 func TestRunEndsBeforeItsLease(t *testing.T) {
 	t.Parallel()
-	// miniredis never expires the lease on its own; real Redis does, and
-	// there replica b claims the run while a's post is in flight.
-	stores(t, func(t *testing.T, store *approvals.Store) {
+	// The lease expires while a's post is in flight (on the embedded
+	// Redis too, whose clock runs), and replica b claims the run.
+	stores(t, func(t *testing.T, store *redisstore.Store) {
 		h := newHarness(t, store)
 		slow := &slowSlack{fakeSlack: h.slack, delay: 2 * time.Second}
 		slow.slow.Store(true)
@@ -635,7 +636,7 @@ func TestRunEndsBeforeItsLease(t *testing.T) {
 
 func TestCursorNeverMovesBack(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	ahead, behind := h.service("ahead"), h.service("behind")
 	sub := h.subscribe(ahead, commands.DigestSubscription{})
 	h.entry("e1", time.Date(2026, 11, 27, 9, 0, 6, 0, time.UTC), "web", "production", "checkout", "")
@@ -665,7 +666,7 @@ type flakyStore struct {
 	failComplete int
 }
 
-func (f *flakyStore) CompleteDigestRun(ctx context.Context, k approvals.DigestKey, due time.Time, owner string, cursor []byte, next time.Time) error {
+func (f *flakyStore) CompleteDigestRun(ctx context.Context, k Key, due time.Time, owner string, cursor []byte, next time.Time) error {
 	f.mu.Lock()
 	fail := f.failComplete > 0
 	if fail {
@@ -673,14 +674,14 @@ func (f *flakyStore) CompleteDigestRun(ctx context.Context, k approvals.DigestKe
 	}
 	f.mu.Unlock()
 	if fail {
-		return fmt.Errorf("flaky: %w", approvals.ErrUnavailable)
+		return fmt.Errorf("flaky: %w", redisstore.ErrUnavailable)
 	}
 	return f.Store.CompleteDigestRun(ctx, k, due, owner, cursor, next)
 }
 
 func TestPostedRunRecordedDespiteStoreBlip(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	flaky := &flakyStore{Store: h.store, failComplete: 1}
 	c, err := ld.NewClient(h.base, ld.Options{Sleep: h.sleep.Sleep})
 	if err != nil {
@@ -703,7 +704,7 @@ func TestPostedRunRecordedDespiteStoreBlip(t *testing.T) {
 
 func TestLateEntryReportedOnce(t *testing.T) {
 	t.Parallel()
-	stores(t, func(t *testing.T, store *approvals.Store) {
+	stores(t, func(t *testing.T, store *redisstore.Store) {
 		h := newHarness(t, store)
 		s := h.service("r1")
 		h.subscribe(s, commands.DigestSubscription{})
@@ -739,7 +740,7 @@ func TestLateEntryReportedOnce(t *testing.T) {
 // older Flagbot) is not looked behind, so nothing is reported twice.
 func TestLookbackNeedsReportedEntries(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, approvals.NewTestStore(t))
+	h := newHarness(t, redistest.NewTestStore(t))
 	c, err := ld.NewClient(h.base, ld.Options{Sleep: h.sleep.Sleep})
 	if err != nil {
 		t.Fatal(err)

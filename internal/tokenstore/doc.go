@@ -6,8 +6,9 @@
 // handles plaintext LaunchDarkly tokens together with the encryption key:
 // nothing else decrypts a stored connection, and nothing else sees the key.
 //
-// Each connection is stored under ws:{enterprise or _}:{team}:connection (the
-// same scheme as approvals.WorkspaceKey) as a JSON envelope
+// Each connection is stored under ws:{enterprise or _}:{team}:connection
+// (redisstore.WorkspaceKey(team, enterprise, "connection")) as a JSON
+// envelope
 //
 //	{"v":1,"kid":"<key id>","nonce":"<base64>","ct":"<base64>"}
 //
@@ -17,7 +18,8 @@
 // Keyring holding the current key and older ones can read connections
 // written before a key rotation.
 //
-// tokenstore imports no Redis package: it talks to the small KV interface,
-// which *approvals.Store satisfies. It must not import slack-go, go-redis,
-// miniredis or internal/approvals (its tests may use approvals' test helpers).
+// tokenstore talks to storage through the small KV interface, which
+// *redisstore.Store satisfies; from internal/redisstore it uses only the key
+// scheme, so its keys are those of every other package. It must not import
+// slack-go, go-redis, miniredis or internal/approvals.
 package tokenstore

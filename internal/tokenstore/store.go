@@ -5,14 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
-// KV is the storage a Store needs; *approvals.Store implements it. Keys are
+// KV is the storage a Store needs; *redisstore.Store implements it. Keys are
 // plain strings without any prefix the KV may add. Get must return an error
 // for which the Store's isNotFound reports true when key does not exist.
 type KV interface {
@@ -64,9 +64,9 @@ type Store struct {
 
 // New returns a Store that keeps connections in kv, encrypted with ring.
 // isNotFound reports whether an error from kv.Get means the key does not
-// exist; with approvals it is
+// exist; with a *redisstore.Store it is
 //
-//	func(err error) bool { return errors.Is(err, approvals.ErrNotFound) }
+//	func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }
 //
 // All three arguments are required: New panics if one is nil, since that is
 // a wiring mistake no caller can recover from.
@@ -251,56 +251,11 @@ func (s *Store) open(key string, raw []byte) (commands.Connection, error) {
 	}, nil
 }
 
-// noEnterprise stands for the enterprise of a workspace outside Enterprise
-// Grid.
-const noEnterprise = "_"
-
-// connectionKey returns ws:{enterprise or _}:{team}:connection, escaped
-// exactly as approvals.WorkspaceKey escapes (a test holds the two
-// together).
+// connectionKey returns ws's connection key (without the KV's prefix):
+// redisstore.WorkspaceKey(team, enterprise, "connection").
 func connectionKey(ws commands.Workspace) (string, error) {
 	if ws.TeamID == "" {
 		return "", fmt.Errorf("tokenstore: %w", ErrInvalidWorkspace)
 	}
-	ent := noEnterprise
-	if ws.EnterpriseID != "" {
-		ent = escapeSegment(ws.EnterpriseID)
-	}
-	return "ws:" + ent + ":" + escapeSegment(ws.TeamID) + ":connection", nil
-}
-
-// escapeSegment percent-encodes '%', ':', '_', '{', '}', '[', ']', '*', '?',
-// '\\', spaces and control bytes, like approvals' key scheme.
-func escapeSegment(s string) string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if needsEscape(s[i]) {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s) + 2*n)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if needsEscape(c) {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0x0f])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
-func needsEscape(c byte) bool {
-	switch c {
-	case '%', ':', '_', '{', '}', '[', ']', '*', '?', '\\':
-		return true
-	}
-	return c <= ' ' || c == 0x7f
+	return redisstore.WorkspaceKey(ws.TeamID, ws.EnterpriseID, "connection"), nil
 }

@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flagbot/flagbot/internal/approvals"
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 	"github.com/flagbot/flagbot/internal/secret"
 	"github.com/flagbot/flagbot/internal/tokenstore"
 )
@@ -20,25 +21,25 @@ var _ commands.Workspaces = (*tokenstore.Store)(nil)
 
 const testToken = "api-1234abcd-5678-ef90-aaaa-bbbbccccdddd"
 
-func notFound(err error) bool { return errors.Is(err, approvals.ErrNotFound) }
+func notFound(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }
 
 // backends are the KVs every Store test runs on: miniredis always, a real
 // Redis when FLAGBOT_TEST_REDIS_URL is set.
 func backends() []struct {
 	name string
-	open func(testing.TB) *approvals.Store
+	open func(testing.TB) *redisstore.Store
 } {
 	return []struct {
 		name string
-		open func(testing.TB) *approvals.Store
+		open func(testing.TB) *redisstore.Store
 	}{
-		{"miniredis", approvals.NewTestStore},
-		{"redis", approvals.NewRealTestStore},
+		{"miniredis", redistest.NewTestStore},
+		{"redis", redistest.NewRealTestStore},
 	}
 }
 
 // forEachBackend runs f once per backend, as parallel subtests.
-func forEachBackend(t *testing.T, f func(t *testing.T, kv *approvals.Store)) {
+func forEachBackend(t *testing.T, f func(t *testing.T, kv *redisstore.Store)) {
 	t.Helper()
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
@@ -84,7 +85,7 @@ func connection() commands.Connection {
 }
 
 func rawKey(ws commands.Workspace) string {
-	return approvals.WorkspaceKey(ws.TeamID, ws.EnterpriseID, "connection")
+	return redisstore.WorkspaceKey(ws.TeamID, ws.EnterpriseID, "connection")
 }
 
 // checkClean fails if err's text holds the token or key material.
@@ -114,13 +115,13 @@ func sameConnection(t *testing.T, got, want commands.Connection) {
 
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, kv *approvals.Store) {
+	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		ctx := t.Context()
 		s := tokenstore.New(kv, ring(t, newKey(t)), notFound)
 		workspaces := []commands.Workspace{
 			{TeamID: "T0123ABC"},
 			{TeamID: "T0123ABC", EnterpriseID: "E0999"}, // same team id, inside a grid
-			{TeamID: "T9:x", EnterpriseID: "_"},         // escaped like approvals.WorkspaceKey
+			{TeamID: "T9:x", EnterpriseID: "_"},         // escaped like redisstore.WorkspaceKey
 		}
 		for i, ws := range workspaces {
 			c := connection()
@@ -138,7 +139,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			sameConnection(t, got, want)
 			if _, err := kv.Get(ctx, rawKey(ws)); err != nil {
-				t.Errorf("nothing stored at approvals.WorkspaceKey for %+v: %v", ws, err)
+				t.Errorf("nothing stored at redisstore.WorkspaceKey for %+v: %v", ws, err)
 			}
 		}
 
@@ -169,7 +170,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestGetMissing(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, kv *approvals.Store) {
+	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		s := tokenstore.New(kv, ring(t, newKey(t)), notFound)
 		_, err := s.Get(t.Context(), commands.Workspace{TeamID: "T404"})
 		if !errors.Is(err, commands.ErrNotConnected) {
@@ -180,7 +181,7 @@ func TestGetMissing(t *testing.T) {
 
 func TestStoredBytes(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, kv *approvals.Store) {
+	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		ctx := t.Context()
 		key := newKey(t)
 		s := tokenstore.New(kv, ring(t, key), notFound)
@@ -255,7 +256,7 @@ func TestUnreadable(t *testing.T) {
 		{name: "not json", raw: []byte("\x00not json " + testToken), wantErr: tokenstore.ErrCorrupt},
 		{name: "empty", raw: []byte{}, wantErr: tokenstore.ErrCorrupt},
 	}
-	forEachBackend(t, func(t *testing.T, kv *approvals.Store) {
+	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				ctx := t.Context()
@@ -317,7 +318,7 @@ func flipBase64(field string) func(t *testing.T, env map[string]any) {
 
 func TestRotation(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, kv *approvals.Store) {
+	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		ctx := t.Context()
 		a, b := newKey(t), newKey(t)
 		ws := commands.Workspace{TeamID: "T1", EnterpriseID: "E1"}
@@ -360,7 +361,7 @@ func TestRotation(t *testing.T) {
 
 func TestKVDown(t *testing.T) {
 	t.Parallel()
-	kv, err := approvals.OpenEmbedded(t.Context(), nil, approvals.Options{OpTimeout: 500 * time.Millisecond})
+	kv, err := redisstore.OpenEmbedded(t.Context(), nil, redisstore.Options{OpTimeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("OpenEmbedded: %v", err)
 	}
@@ -375,25 +376,25 @@ func TestKVDown(t *testing.T) {
 	}
 
 	_, err = s.Get(t.Context(), ws)
-	if err == nil || errors.Is(err, commands.ErrNotConnected) || !errors.Is(err, approvals.ErrUnavailable) {
+	if err == nil || errors.Is(err, commands.ErrNotConnected) || !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Errorf("Get with Redis down error = %v, want ErrUnavailable and not ErrNotConnected", err)
 	}
 	checkClean(t, err, key)
-	if err := s.Put(t.Context(), ws, connection()); !errors.Is(err, approvals.ErrUnavailable) {
+	if err := s.Put(t.Context(), ws, connection()); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Errorf("Put with Redis down error = %v, want ErrUnavailable", err)
 	}
-	if err := s.Delete(t.Context(), ws); !errors.Is(err, approvals.ErrUnavailable) {
+	if err := s.Delete(t.Context(), ws); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Errorf("Delete with Redis down error = %v, want ErrUnavailable", err)
 	}
 	err = s.Update(t.Context(), ws, func(*commands.Connection) error { return nil })
-	if errors.Is(err, commands.ErrNotConnected) || !errors.Is(err, approvals.ErrUnavailable) {
+	if errors.Is(err, commands.ErrNotConnected) || !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Errorf("Update with Redis down error = %v, want ErrUnavailable and not ErrNotConnected", err)
 	}
 }
 
 func TestInvalidInput(t *testing.T) {
 	t.Parallel()
-	kv := approvals.NewTestStore(t)
+	kv := redistest.NewTestStore(t)
 	s := tokenstore.New(kv, ring(t, newKey(t)), notFound)
 	ctx := t.Context()
 	noTeam := commands.Workspace{EnterpriseID: "E1"}
@@ -420,7 +421,7 @@ func TestInvalidInput(t *testing.T) {
 
 func TestNewPanicsOnMissingDependency(t *testing.T) {
 	t.Parallel()
-	kv := approvals.NewTestStore(t)
+	kv := redistest.NewTestStore(t)
 	r := ring(t, newKey(t))
 	tests := []struct {
 		name string

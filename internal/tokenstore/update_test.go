@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flagbot/flagbot/internal/approvals"
 	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
 	"github.com/flagbot/flagbot/internal/secret"
 	"github.com/flagbot/flagbot/internal/tokenstore"
 )
@@ -42,7 +42,7 @@ func (k *racingKV) casCalls() int {
 
 func TestUpdate(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, kv *approvals.Store) {
+	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		ctx := t.Context()
 		key := newKey(t)
 		s := tokenstore.New(kv, ring(t, key), notFound)
@@ -111,7 +111,7 @@ func TestUpdate(t *testing.T) {
 
 func TestUpdateNotConnected(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, kv *approvals.Store) {
+	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		ctx := t.Context()
 		s := tokenstore.New(kv, ring(t, newKey(t)), notFound)
 		ws := commands.Workspace{TeamID: "T1"}
@@ -123,7 +123,7 @@ func TestUpdateNotConnected(t *testing.T) {
 		if called {
 			t.Errorf("Update called fn without a connection")
 		}
-		if _, err := kv.Get(ctx, rawKey(ws)); !errors.Is(err, approvals.ErrNotFound) {
+		if _, err := kv.Get(ctx, rawKey(ws)); !errors.Is(err, redisstore.ErrNotFound) {
 			t.Errorf("Update of a missing connection wrote one: raw Get error = %v", err)
 		}
 	})
@@ -131,7 +131,7 @@ func TestUpdateNotConnected(t *testing.T) {
 
 func TestUpdateRaces(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, kv *approvals.Store) {
+	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		t.Run("delete in between", func(t *testing.T) {
 			ctx := t.Context()
 			ws := commands.Workspace{TeamID: "TDEL"}
@@ -159,7 +159,7 @@ func TestUpdateRaces(t *testing.T) {
 			if calls != 1 {
 				t.Errorf("fn ran %d times, want 1", calls)
 			}
-			if _, err := kv.Get(ctx, rawKey(ws)); !errors.Is(err, approvals.ErrNotFound) {
+			if _, err := kv.Get(ctx, rawKey(ws)); !errors.Is(err, redisstore.ErrNotFound) {
 				t.Errorf("Update resurrected a deleted connection: raw Get error = %v", err)
 			}
 		})

@@ -1,54 +1,60 @@
-package approvals
+package digest
 
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 )
 
 // digestStores runs f on an embedded store and, when configured, on a real
 // Redis.
-func digestStores(t *testing.T, f func(t *testing.T, s *Store)) {
+func digestStores(t *testing.T, f func(t *testing.T, s *RedisStore, rs *redisstore.Store)) {
 	t.Helper()
 	t.Run("miniredis", func(t *testing.T) {
 		t.Parallel()
-		f(t, NewTestStore(t))
+		rs := redistest.NewTestStore(t)
+		f(t, NewRedisStore(rs, nil), rs)
 	})
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		f(t, NewRealTestStore(t))
+		rs := redistest.NewRealTestStore(t)
+		f(t, NewRedisStore(rs, nil), rs)
 	})
 }
 
-func TestDigestKeyMemberRoundTrip(t *testing.T) {
+func TestKeyMemberRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, k := range []DigestKey{
+	for _, k := range []Key{
 		{TeamID: "T1", ID: "abc"},
 		{TeamID: "T1", EnterpriseID: "E1", ID: "abc"},
 		{TeamID: "T:1", EnterpriseID: "_", ID: "a%b:c*"},
 	} {
-		got, ok := parseDigestMember(k.member())
+		got, ok := parseMember(k.member())
 		if !ok || got != k {
-			t.Errorf("parseDigestMember(%q) = %+v, %v; want %+v", k.member(), got, ok, k)
+			t.Errorf("parseMember(%q) = %+v, %v; want %+v", k.member(), got, ok, k)
 		}
 	}
 	for _, bad := range []string{"", "ws:_:T1:digest", "x:_:T1:digest:a", "ws:_:T1:digest:%G1"} {
-		if _, ok := parseDigestMember(bad); ok {
-			t.Errorf("parseDigestMember(%q) succeeded", bad)
+		if _, ok := parseMember(bad); ok {
+			t.Errorf("parseMember(%q) succeeded", bad)
 		}
 	}
 }
 
 func TestDigestCRUD(t *testing.T) {
 	t.Parallel()
-	digestStores(t, func(t *testing.T, s *Store) {
+	digestStores(t, func(t *testing.T, s *RedisStore, _ *redisstore.Store) {
 		ctx := t.Context()
-		a := DigestKey{TeamID: "T1", ID: "a"}
-		b := DigestKey{TeamID: "T1", ID: "b"}
-		other := DigestKey{TeamID: "T2", ID: "a"}
+		a := Key{TeamID: "T1", ID: "a"}
+		b := Key{TeamID: "T1", ID: "b"}
+		other := Key{TeamID: "T2", ID: "a"}
 		next := time.UnixMilli(1_800_000_000_000)
-		for _, k := range []DigestKey{a, b, other} {
+		for _, k := range []Key{a, b, other} {
 			if err := s.PutDigest(ctx, k, []byte(`{"id":"`+k.ID+`"}`), next); err != nil {
 				t.Fatal(err)
 			}
@@ -91,9 +97,9 @@ func TestDigestCRUD(t *testing.T) {
 
 func TestDigestRunClaims(t *testing.T) {
 	t.Parallel()
-	digestStores(t, func(t *testing.T, s *Store) {
+	digestStores(t, func(t *testing.T, s *RedisStore, _ *redisstore.Store) {
 		ctx := t.Context()
-		k := DigestKey{TeamID: "T1", ID: "a"}
+		k := Key{TeamID: "T1", ID: "a"}
 		due := time.UnixMilli(1_800_000_000_000)
 		next := due.Add(24 * time.Hour)
 		if err := s.PutDigest(ctx, k, []byte(`{}`), due); err != nil {
@@ -175,18 +181,65 @@ func TestDigestRunClaims(t *testing.T) {
 
 func TestDigestStoreUnavailable(t *testing.T) {
 	t.Parallel()
-	s := NewTestStore(t)
-	s.mini.Close()
+	rs := redistest.NewTestStore(t)
+	s := NewRedisStore(rs, nil)
+	rs.EmbeddedServer().Stop()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	k := DigestKey{TeamID: "T1", ID: "a"}
-	if err := s.PutDigest(ctx, k, []byte("{}"), time.Now()); !errors.Is(err, ErrUnavailable) {
+	k := Key{TeamID: "T1", ID: "a"}
+	if err := s.PutDigest(ctx, k, []byte("{}"), time.Now()); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Errorf("PutDigest: %v", err)
 	}
-	if _, err := s.DueDigests(ctx, time.Now(), 1); !errors.Is(err, ErrUnavailable) {
+	if _, err := s.DueDigests(ctx, time.Now(), 1); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Errorf("DueDigests: %v", err)
 	}
-	if _, err := s.ClaimDigestRun(ctx, k, time.Now(), "o", time.Minute); !errors.Is(err, ErrUnavailable) {
+	if _, err := s.ClaimDigestRun(ctx, k, time.Now(), "o", time.Minute); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Errorf("ClaimDigestRun: %v", err)
+	}
+}
+
+// TestRedisLayout pins the keys and values RedisStore writes, byte for
+// byte: the golden file was written by the code before it moved here from
+// internal/approvals, and a deployed Redis must keep working unchanged. Do
+// not regenerate it: a difference is a data migration.
+func TestRedisLayout(t *testing.T) {
+	t.Parallel()
+	digestStores(t, func(t *testing.T, s *RedisStore, rs *redisstore.Store) {
+		ctx := t.Context()
+		a := Key{TeamID: "T1", ID: "a"}
+		b := Key{TeamID: "T1", EnterpriseID: "E:1", ID: "x_y"}
+		gone := Key{TeamID: "T2", ID: "gone"}
+		due := time.UnixMilli(1_800_000_000_000)
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(s.PutDigest(ctx, a, []byte(`{"id":"a"}`), due))
+		must(s.PutDigest(ctx, b, []byte(`{"id":"b"}`), due.Add(time.Hour)))
+		must(s.PutDigest(ctx, gone, []byte(`{}`), due))
+		if _, err := s.DeleteDigest(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.ClaimDigestRun(ctx, a, due, "owner-a", time.Minute); !ok || err != nil {
+			t.Fatalf("ClaimDigestRun(a) = %v, %v", ok, err)
+		}
+		must(s.CompleteDigestRun(ctx, a, due, "owner-a", []byte(`{"cursor":1}`), due.Add(24*time.Hour)))
+		if ok, err := s.ClaimDigestRun(ctx, b, time.Time{}, "owner-b", time.Minute); !ok || err != nil {
+			t.Fatalf("ClaimDigestRun(b) = %v, %v", ok, err)
+		}
+		golden(t, "testdata/redis-layout.golden", redistest.Dump(t, rs))
+	})
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("Redis holds:\n%s\nwant (%s):\n%s", got, path, want)
 	}
 }

@@ -1,4 +1,4 @@
-package approvals
+package redisstore
 
 import (
 	"context"
@@ -84,10 +84,10 @@ func TestUnavailableAndRecoveryMiniredis(t *testing.T) {
 		t.Fatalf("Set: %v", err)
 	}
 
-	s.mini.Close()
+	s.embedded.Stop()
 	checkDown(t, s)
 
-	if err := s.mini.Restart(); err != nil {
+	if err := s.embedded.Restart(); err != nil {
 		t.Fatalf("restart miniredis: %v", err)
 	}
 	waitUp(t, s, "k", "before") // miniredis keeps its data over a restart
@@ -143,10 +143,10 @@ func TestUnavailableAndRecoveryRedisServer(t *testing.T) {
 	t.Parallel()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		if os.Getenv(TestRedisURLEnv) != "" {
-			t.Fatalf("%s is set, so a real Redis is expected, but redis-server is not on PATH: %v", TestRedisURLEnv, err)
+		if os.Getenv(testRedisURLEnv) != "" {
+			t.Fatalf("%s is set, so a real Redis is expected, but redis-server is not on PATH: %v", testRedisURLEnv, err)
 		}
-		t.Skip("redis-server is not on PATH and " + TestRedisURLEnv + " is unset: skipping the outage test against a real server")
+		t.Skip("redis-server is not on PATH and " + testRedisURLEnv + " is unset: skipping the outage test against a real server")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

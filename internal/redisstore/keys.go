@@ -1,6 +1,14 @@
-package approvals
+package redisstore
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
+
+// This file is Flagbot's one key scheme for workspace data: every package
+// that keeps data of a Slack workspace in Redis builds its keys with
+// WorkspaceKey and reads them back with ParseWorkspaceKey. A change of the
+// scheme (such as a Redis Cluster hash tag) is a change of this file.
 
 // noEnterprise stands for the enterprise segment of a workspace that is not
 // part of an Enterprise Grid org.
@@ -16,7 +24,7 @@ const noEnterprise = "_"
 // containing ':' or a SCAN pattern character can neither collide with
 // another workspace's keys nor widen a pattern, and an enterprise ID of "_"
 // stays distinct from none. Slack IDs such as T0123ABC pass through
-// unchanged. internal/tokenstore builds its connection keys the same way.
+// unchanged. The Store adds its prefix in front when the key is used.
 func WorkspaceKey(teamID, enterpriseID string, parts ...string) string {
 	var b strings.Builder
 	b.WriteString("ws:")
@@ -66,4 +74,55 @@ func needsEscape(c byte) bool {
 		return true
 	}
 	return c <= ' ' || c == 0x7f
+}
+
+// ParseWorkspaceKey reverses WorkspaceKey: given a key it made (without the
+// Store's prefix), it returns the team ID, the enterprise ID ("" for none)
+// and the parts. ok is false when key is not such a key.
+func ParseWorkspaceKey(key string) (teamID, enterpriseID string, parts []string, ok bool) {
+	segs := strings.Split(key, ":")
+	if len(segs) < 3 || segs[0] != "ws" {
+		return "", "", nil, false
+	}
+	if segs[1] != noEnterprise {
+		if enterpriseID, ok = unescapeSegment(segs[1]); !ok {
+			return "", "", nil, false
+		}
+	}
+	if teamID, ok = unescapeSegment(segs[2]); !ok {
+		return "", "", nil, false
+	}
+	for _, seg := range segs[3:] {
+		p, ok := unescapeSegment(seg)
+		if !ok {
+			return "", "", nil, false
+		}
+		parts = append(parts, p)
+	}
+	return teamID, enterpriseID, parts, true
+}
+
+// unescapeSegment reverses escapeSegment. ok is false for a '%' not
+// followed by two hex digits.
+func unescapeSegment(s string) (string, bool) {
+	if !strings.Contains(s, "%") {
+		return s, true
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b = append(b, s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", false
+		}
+		n, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", false
+		}
+		b = append(b, byte(n))
+		i += 2
+	}
+	return string(b), true
 }

@@ -1,4 +1,4 @@
-package approvals
+package redisstore
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
@@ -62,12 +61,13 @@ func (o Options) withDefaults() Options {
 // prefixed with Options.Prefix and whose every operation is bounded by
 // Options.OpTimeout. It is safe for concurrent use.
 type Store struct {
-	client    redis.UniversalClient
-	mini      *miniredis.Miniredis // nil unless embedded
-	prefix    string
-	opTimeout time.Duration
-	log       *slog.Logger
-	cas       *redis.Script
+	client      redis.UniversalClient
+	addr        string
+	embedded    *EmbeddedServer // nil unless embedded
+	prefix      string
+	opTimeout   time.Duration
+	log         *slog.Logger
+	cas, unlock *Script
 
 	closeOnce sync.Once
 	closeErr  error
@@ -96,42 +96,46 @@ func Open(ctx context.Context, redisURL string, log *slog.Logger, opts Options) 
 
 // OpenEmbedded starts an in-process Redis (miniredis) on a free loopback port
 // and connects to it. Its data lives in memory only and is lost when the
-// Store is closed or the process exits. Close stops the server too.
+// Store is closed or the process exits. Its clock runs with the wall clock
+// (see EmbeddedServer), so keys with a TTL expire as on a real Redis. Close
+// stops the server too.
 func OpenEmbedded(ctx context.Context, log *slog.Logger, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
-	m := miniredis.NewMiniRedis()
-	if err := m.StartAddr("127.0.0.1:0"); err != nil {
-		return nil, fmt.Errorf("approvals: start embedded redis: %w", err)
+	srv, err := startEmbedded()
+	if err != nil {
+		return nil, err
 	}
 	uo := baseOptions(opts)
-	uo.Addrs = []string{m.Addr()}
-	s, err := connect(ctx, uo, m, log, opts)
+	uo.Addrs = []string{srv.Addr()}
+	s, err := connect(ctx, uo, srv, log, opts)
 	if err != nil {
-		m.Close()
+		srv.close()
 		return nil, err
 	}
 	s.log.WarnContext(ctx, "using embedded redis: connections and approvals are lost on restart",
-		"addr", m.Addr())
+		"addr", srv.Addr())
 	return s, nil
 }
 
-func connect(ctx context.Context, uo *redis.UniversalOptions, m *miniredis.Miniredis, log *slog.Logger, opts Options) (*Store, error) {
+func connect(ctx context.Context, uo *redis.UniversalOptions, srv *EmbeddedServer, log *slog.Logger, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{
 		client:    redis.NewUniversalClient(uo),
-		mini:      m,
+		addr:      uo.Addrs[0],
+		embedded:  srv,
 		prefix:    opts.Prefix + ":",
 		opTimeout: opts.OpTimeout,
-		log:       log.With("component", "approvals"),
-		cas:       redis.NewScript(luaCompareAndSwap),
+		log:       log.With("component", "redisstore"),
+		cas:       NewScript(luaCompareAndSwap),
+		unlock:    NewScript(luaUnlock),
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		_ = s.client.Close() // the ping error is the one worth returning
-		return nil, fmt.Errorf("approvals: connect to redis at %s: %w: %w",
+		return nil, fmt.Errorf("redisstore: connect to redis at %s: %w: %w",
 			uo.Addrs[0], ErrUnavailable, scrubError(err, uo.Username, uo.Password))
 	}
 	return s, nil
@@ -168,15 +172,15 @@ func universalOptions(redisURL string, opts Options) (*redis.UniversalOptions, e
 		if errors.As(err, &uerr) {
 			err = uerr.Err // url.Error's text repeats the whole URL
 		}
-		return nil, fmt.Errorf("approvals: %w: %s", ErrInvalidURL, scrub(err.Error(), creds...))
+		return nil, fmt.Errorf("redisstore: %w: %s", ErrInvalidURL, scrub(err.Error(), creds...))
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("approvals: %w: scheme must be redis or rediss, not %q",
+		return nil, fmt.Errorf("redisstore: %w: scheme must be redis or rediss, not %q",
 			ErrInvalidURL, scrub(u.Scheme, creds...))
 	}
 	ro, err := redis.ParseURL(redisURL)
 	if err != nil {
-		return nil, fmt.Errorf("approvals: %w: %s", ErrInvalidURL, scrub(err.Error(), creds...))
+		return nil, fmt.Errorf("redisstore: %w: %s", ErrInvalidURL, scrub(err.Error(), creds...))
 	}
 	uo := baseOptions(opts)
 	uo.Addrs = []string{ro.Addr}
@@ -247,15 +251,29 @@ func scrubError(err error, username, password string) error {
 }
 
 // Embedded reports whether s runs on an in-process Redis (OpenEmbedded).
-func (s *Store) Embedded() bool { return s.mini != nil }
+func (s *Store) Embedded() bool { return s.embedded != nil }
+
+// EmbeddedServer returns the in-process Redis of a Store made by
+// OpenEmbedded, and nil for one made by Open.
+func (s *Store) EmbeddedServer() *EmbeddedServer { return s.embedded }
+
+// Addr returns the host:port of the Redis server s talks to. It never
+// contains credentials.
+func (s *Store) Addr() string { return s.addr }
+
+// Key returns the full Redis key of key: key with the Store's prefix. Every
+// method of Store takes keys without the prefix and adds it itself; Key is
+// for the rare value that names a key, such as a sorted set of keys that a
+// script later reads.
+func (s *Store) Key(key string) string { return s.prefix + key }
 
 // Close closes the connections and, for an embedded Store, stops the
-// server. Calling it again returns the first call's result.
+// server and its clock. Calling it again returns the first call's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closeErr = s.client.Close()
-		if s.mini != nil {
-			s.mini.Close()
+		if s.embedded != nil {
+			s.embedded.close()
 		}
 	})
 	return s.closeErr
@@ -281,7 +299,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	b, err := s.client.Get(ctx, s.key(key)).Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
-		return nil, fmt.Errorf("approvals: get %q: %w", key, ErrNotFound)
+		return nil, fmt.Errorf("redisstore: get %q: %w", key, ErrNotFound)
 	case err != nil:
 		return nil, unavailable("get", key, err)
 	}
@@ -293,7 +311,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // error. It returns an error wrapping ErrUnavailable when Redis fails.
 func (s *Store) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
 	if ttl < 0 {
-		return fmt.Errorf("approvals: set %q: negative ttl %v", key, ttl)
+		return fmt.Errorf("redisstore: set %q: negative ttl %v", key, ttl)
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
@@ -342,7 +360,7 @@ return 1
 // returns an error wrapping ErrUnavailable when Redis fails.
 func (s *Store) CompareAndSwap(ctx context.Context, key string, old, val []byte, ttl time.Duration) (bool, error) {
 	if ttl < 0 {
-		return false, fmt.Errorf("approvals: compare-and-swap %q: negative ttl %v", key, ttl)
+		return false, fmt.Errorf("redisstore: compare-and-swap %q: negative ttl %v", key, ttl)
 	}
 	px := int64(0)
 	if ttl > 0 {
@@ -354,7 +372,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, key string, old, val []byte,
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
-	n, err := s.cas.Run(ctx, s.client, []string{s.key(key)}, mode, old, val, px).Int64()
+	n, err := s.run(ctx, s.cas, []string{s.key(key)}, mode, old, val, px).Int64()
 	if err != nil {
 		return false, unavailable("compare-and-swap", key, err)
 	}

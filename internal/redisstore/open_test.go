@@ -1,4 +1,4 @@
-package approvals
+package redisstore
 
 import (
 	"errors"
@@ -190,5 +190,35 @@ func TestUniversalOptions(t *testing.T) {
 				t.Errorf("timeouts not applied: dial %v read %v ctx %v", uo.DialTimeout, uo.ReadTimeout, uo.ContextTimeoutEnabled)
 			}
 		})
+	}
+}
+
+func TestDefaultOptions(t *testing.T) {
+	t.Parallel()
+	s, err := OpenEmbedded(t.Context(), nil, Options{})
+	if err != nil {
+		t.Fatalf("OpenEmbedded: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if s.prefix != "flagbot:" || s.opTimeout != 2*time.Second {
+		t.Errorf("defaults = prefix %q, timeout %v; want \"flagbot:\", 2s", s.prefix, s.opTimeout)
+	}
+	if !s.Embedded() {
+		t.Error("Embedded() = false for OpenEmbedded")
+	}
+	if err := s.Set(t.Context(), "k", []byte("v"), 0); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	if !s.embedded.m.Exists("flagbot:k") {
+		t.Errorf("keys = %v, want flagbot:k", s.embedded.m.Keys())
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if err := s.Ping(t.Context()); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Ping after Close error = %v, want ErrUnavailable", err)
 	}
 }

@@ -1,14 +1,16 @@
-package approvals
+package redisstore_test
 
 import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/flagbot/flagbot/internal/redisstore"
 )
 
 func TestCompareAndSwap(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, b backend, s *Store) {
+	forEachBackend(t, func(t *testing.T, b backend, s *redisstore.Store) {
 		ctx := t.Context()
 		tests := []struct {
 			name    string
@@ -29,7 +31,7 @@ func TestCompareAndSwap(t *testing.T) {
 			{name: "binary prefix does not match", initial: []byte{0, 0xff, 1}, old: []byte{0, 0xff}, val: []byte{2}, want: []byte{0, 0xff, 1}},
 		}
 		for i, tt := range tests {
-			key := WorkspaceKey("T1", "", "cas", string(rune('a'+i)))
+			key := redisstore.WorkspaceKey("T1", "", "cas", string(rune('a'+i)))
 			if tt.initial != nil {
 				if err := s.Set(ctx, key, tt.initial, 0); err != nil {
 					t.Fatalf("%s: Set: %v", tt.name, err)
@@ -44,8 +46,8 @@ func TestCompareAndSwap(t *testing.T) {
 			}
 			got, err := s.Get(ctx, key)
 			switch {
-			case tt.want == nil && !errors.Is(err, ErrNotFound):
-				t.Errorf("%s: Get = %q, %v; want ErrNotFound", tt.name, got, err)
+			case tt.want == nil && !errors.Is(err, redisstore.ErrNotFound):
+				t.Errorf("%s: Get = %q, %v; want redisstore.ErrNotFound", tt.name, got, err)
 			case tt.want != nil && (err != nil || string(got) != string(tt.want)):
 				t.Errorf("%s: Get = %q, %v; want %q", tt.name, got, err, tt.want)
 			}
@@ -57,14 +59,14 @@ func TestCompareAndSwap(t *testing.T) {
 			t.Fatalf("CompareAndSwap with ttl = %v, %v; want true, nil", ok, err)
 		}
 		b.advance(t, s, ttl+200*time.Millisecond)
-		if _, err := s.Get(ctx, "cas-ttl"); !errors.Is(err, ErrNotFound) {
-			t.Errorf("Get after ttl error = %v, want ErrNotFound", err)
+		if _, err := s.Get(ctx, "cas-ttl"); !errors.Is(err, redisstore.ErrNotFound) {
+			t.Errorf("Get after ttl error = %v, want redisstore.ErrNotFound", err)
 		}
 
-		if ok, err := s.CompareAndSwap(ctx, "cas-neg", nil, []byte("v"), -time.Second); ok || err == nil || errors.Is(err, ErrUnavailable) {
+		if ok, err := s.CompareAndSwap(ctx, "cas-neg", nil, []byte("v"), -time.Second); ok || err == nil || errors.Is(err, redisstore.ErrUnavailable) {
 			t.Errorf("CompareAndSwap with negative ttl = %v, %v; want false and a non-Redis error", ok, err)
 		}
-		if _, err := s.Get(ctx, "cas-neg"); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Get(ctx, "cas-neg"); !errors.Is(err, redisstore.ErrNotFound) {
 			t.Errorf("negative ttl stored a value: Get error = %v", err)
 		}
 	})
@@ -72,14 +74,14 @@ func TestCompareAndSwap(t *testing.T) {
 
 func TestCompareAndSwapUnavailable(t *testing.T) {
 	t.Parallel()
-	s, err := OpenEmbedded(t.Context(), nil, Options{OpTimeout: 500 * time.Millisecond})
+	s, err := redisstore.OpenEmbedded(t.Context(), nil, redisstore.Options{OpTimeout: 500 * time.Millisecond})
 	if err != nil {
-		t.Fatalf("OpenEmbedded: %v", err)
+		t.Fatalf("redisstore.OpenEmbedded: %v", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if ok, err := s.CompareAndSwap(t.Context(), "k", nil, []byte("v"), 0); ok || !errors.Is(err, ErrUnavailable) {
-		t.Errorf("CompareAndSwap with Redis down = %v, %v; want false, ErrUnavailable", ok, err)
+	if ok, err := s.CompareAndSwap(t.Context(), "k", nil, []byte("v"), 0); ok || !errors.Is(err, redisstore.ErrUnavailable) {
+		t.Errorf("CompareAndSwap with Redis down = %v, %v; want false, redisstore.ErrUnavailable", ok, err)
 	}
 }

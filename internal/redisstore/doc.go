@@ -1,0 +1,35 @@
+// Package redisstore is Flagbot's connection to Redis, and the one place
+// that knows how Flagbot talks to it.
+//
+// A Store wraps a go-redis client for one server (Open, with a redis:// or
+// rediss:// URL) or an embedded, in-memory miniredis (OpenEmbedded, for
+// trying Flagbot out; its clock runs, so TTLs expire as on a real Redis).
+// Every key is prefixed (Options.Prefix, "flagbot" by default), every
+// operation is bounded by Options.OpTimeout, every Redis failure surfaces as
+// an error wrapping ErrUnavailable (ErrReply too when Redis answered with an
+// error), no error ever contains the URL's password, and a Store reconnects
+// by itself once Redis is back.
+//
+// On top of that it offers:
+//
+//   - a small key/value API (Get, Set, Del, CompareAndSwap), which
+//     internal/tokenstore uses;
+//   - Lua scripts (NewScript, Store.Run: EVALSHA with an EVAL fallback,
+//     replies as plain Go values), on which internal/approvals builds the
+//     two-person rule and internal/digest its exactly-once runs;
+//   - the few other commands those packages need (HGetAll, SMembers,
+//     ZRangeUpTo, and a lock: TryLock, Unlock);
+//   - the key scheme of workspace data (WorkspaceKey, ParseWorkspaceKey),
+//     which every package uses and none copies, so that a change of the
+//     scheme is a change of keys.go alone.
+//
+// Scripts may name keys they do not declare (the approvals sweeper finds a
+// change's workspace indexes from the change), so Flagbot needs one Redis
+// server, not a cluster; Open only ever connects to one.
+//
+// This package owns Flagbot's only imports of github.com/redis/go-redis and
+// github.com/alicebob/miniredis: no other package may import them. It must
+// not import any other Flagbot package, nor slack-go. Its test helpers live
+// in redisstore/redistest, so that the testing package never links into
+// the bot.
+package redisstore

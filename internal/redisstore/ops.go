@@ -1,0 +1,107 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The few Redis commands other packages need beyond Get, Set, Del,
+// CompareAndSwap and Run. Keys are given without the prefix, every call is
+// bounded by the operation timeout, and errors wrap ErrUnavailable.
+
+// HGetAll returns the fields and values of the hash at key: an empty map
+// when key does not exist.
+func (s *Store) HGetAll(ctx context.Context, key string) (map[string]string, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	m, err := s.client.HGetAll(ctx, s.key(key)).Result()
+	if err != nil {
+		return nil, unavailable("hgetall", key, err)
+	}
+	return m, nil
+}
+
+// SMembers returns the members of the set at key, in no particular order:
+// none when key does not exist.
+func (s *Store) SMembers(ctx context.Context, key string) ([]string, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	m, err := s.client.SMembers(ctx, s.key(key)).Result()
+	if err != nil {
+		return nil, unavailable("smembers", key, err)
+	}
+	return m, nil
+}
+
+// ScoredMember is a member of a sorted set with its score.
+type ScoredMember struct {
+	Member string
+	Score  float64
+}
+
+// ZRangeUpTo returns the members of the sorted set at key whose score is at
+// most maxScore, lowest score first, with their scores: at most limit of
+// them (limit <= 0 means all), none when key does not exist.
+func (s *Store) ZRangeUpTo(ctx context.Context, key string, maxScore float64, limit int) ([]ScoredMember, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	args := redis.ZRangeArgs{
+		Key: s.key(key), Start: "-inf", Stop: strconv.FormatFloat(maxScore, 'f', -1, 64), ByScore: true,
+	}
+	if limit > 0 {
+		args.Count = int64(limit)
+	}
+	zs, err := s.client.ZRangeArgsWithScores(ctx, args).Result()
+	if err != nil {
+		return nil, unavailable("zrange", key, err)
+	}
+	out := make([]ScoredMember, len(zs))
+	for i, z := range zs {
+		m, _ := z.Member.(string) // go-redis reads every member as a string
+		out[i] = ScoredMember{Member: m, Score: z.Score}
+	}
+	return out, nil
+}
+
+// TryLock sets key to token with an expiry of ttl (rounded up to a whole
+// millisecond) only if key does not exist (SET NX PX), and reports whether
+// it did: whether the caller now holds the lock named key. token should be
+// unique to the holder, so that Unlock releases only its own lock. ttl
+// must be positive: a lock whose holder dies is released by its expiry.
+func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("redisstore: lock %q: ttl %v is not positive", key, ttl)
+	}
+	ttl = (ttl + time.Millisecond - 1).Truncate(time.Millisecond)
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	ok, err := s.client.SetNX(ctx, s.key(key), token, ttl).Result()
+	if err != nil {
+		return false, unavailable("lock", key, err)
+	}
+	return ok, nil
+}
+
+// luaUnlock deletes KEYS[1] if it holds ARGV[1], and returns how many keys
+// it deleted.
+const luaUnlock = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`
+
+// Unlock deletes key if it still holds token, in one atomic step, and
+// reports whether it did. A lock that expired, or that another holder took
+// since, is left alone.
+func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	n, err := s.run(ctx, s.unlock, []string{s.key(key)}, token).Int64()
+	if err != nil {
+		return false, unavailable("unlock", key, err)
+	}
+	return n == 1, nil
+}
