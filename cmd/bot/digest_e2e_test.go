@@ -45,6 +45,15 @@ func (c *digestClock) Now() time.Time {
 	return c.now
 }
 
+// Sleep moves the clock on by d at once: the poster's pacing and
+// Retry-After waits take no wall-clock time.
+func (c *digestClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return ctx.Err()
+}
+
 func (c *digestClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -96,7 +105,7 @@ func (r *digestRig) scheduler(t *testing.T, owner string) *digest.Service {
 	}
 	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(client.WithToken(tok)) }
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sl := slackapp.NewDigestSlack(slackfake.DefaultBotToken, slackapp.Options{APIURL: r.slack.APIURL()})
+	sl := slackapp.NewDigestSlack(slackfake.DefaultBotToken, slackapp.Options{APIURL: r.slack.APIURL(), Now: r.clock.Now, Sleep: r.clock.Sleep})
 	return digest.New(digest.NewRedisStore(r.store, log), digestWorkspaces{}, clients, sl, digest.Options{Now: r.clock.Now, Logger: log, BaseURL: r.ld.URL(), Owner: owner})
 }
 
