@@ -378,10 +378,17 @@ func TestDuplicateEnvelopeMakesOneChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := sl.WaitCall(waitCtx(t), "chat.postMessage", func(c slackfake.Call) bool { return c.At.After(sent) }); err != nil {
+	posted, err := sl.WaitCall(waitCtx(t), "chat.postMessage", func(c slackfake.Call) bool { return c.At.After(sent) })
+	if err != nil {
 		t.Fatalf("no request posted: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond) // let the redelivered envelope finish too
+	// The redelivered envelope answers that the request is already posted.
+	dup, err := sl.WaitResponse(waitCtx(t), func(r slackfake.Response) bool { return r.At.After(sent) })
+	if err != nil {
+		t.Fatalf("the redelivered envelope was not answered: %v", err)
+	}
+	id := buttonValue(t, json.RawMessage(posted.Params["blocks"]), "change_approve")
+	wantText(t, "redelivered request", replyText(t, &dup), "That request is already posted (request `"+id+"`).")
 	r := b.command(t, teamID, userID, "pending")
 	wantContains(t, "pending", string(r.Body), "Pending changes: 1")
 	if n := len(sl.Calls("chat.postMessage")) - before; n != 1 {
