@@ -62,7 +62,9 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 //	W:dedupe:{key}     string: the change key a dedupe key made, until expiry
 //	changes:expiry     sorted set, all workspaces: pending change keys by expiry (ms)
 //	changes:applying   sorted set, all workspaces: approved (not yet finished)
-//	                   change keys by approval time (ms); see StuckApproved
+//	                   change keys by the end of their lease (ms), or by their
+//	                   approval time when approved without a claim; see
+//	                   Reclaimable
 //
 // The change hash holds the immutable request as JSON ("body", never
 // decoded by the scripts) and the state as plain fields: status, requester
@@ -71,8 +73,10 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 // who decided (by), when (dat), the outcome (out), the message (ch, ts),
 // the full workspace key with the prefix (wsk), from which the sweeper
 // finds the indexes, and
-// the tokens of the calls that changed it (ctok, k:{user}, dtok), which
-// make a resent call idempotent (see changes_lua.go).
+// the tokens of the calls that changed it (ctok, k:{user}, dtok, ltok),
+// which make a resent call idempotent (see changes_lua.go), and, once
+// approved, the lease: its holder (own), fence number (fence), end in ms
+// (lease) and the fence that recorded sending the write (sent).
 //
 // Lifetime: a pending change's key expires Retention after its expiry, so
 // the sweeper always finds it first. When a change becomes final its key
@@ -89,7 +93,8 @@ type Changes struct {
 	opts  ChangesOptions
 
 	create, approve, decide, finish, setMessage *redisstore.Script
-	expireDue, stuckApproved, pending, history  *redisstore.Script
+	claim, renew                                *redisstore.Script
+	expireDue, reclaimable, pending, history    *redisstore.Script
 }
 
 // Keys of the indexes across workspaces, without the prefix.
@@ -110,8 +115,10 @@ func NewChanges(s *redisstore.Store, opts ChangesOptions) *Changes {
 		decide:        redisstore.NewScript(luaDecide),
 		finish:        redisstore.NewScript(luaFinish),
 		setMessage:    redisstore.NewScript(luaSetMessage),
+		claim:         redisstore.NewScript(luaClaim),
+		renew:         redisstore.NewScript(luaRenew),
 		expireDue:     redisstore.NewScript(luaExpireDue),
-		stuckApproved: redisstore.NewScript(luaStuckApproved),
+		reclaimable:   redisstore.NewScript(luaReclaimable),
 		pending:       redisstore.NewScript(luaPending),
 		history:       redisstore.NewScript(luaHistory),
 	}
@@ -223,7 +230,7 @@ func (c *Changes) Get(ctx context.Context, ws commands.Workspace, id string) (co
 // and left for the sweeper to mark (so its message is updated in one
 // place); a change already marked expired gives ErrExpired too. Every
 // refusal except ErrChangeNotFound comes with the change as it stands.
-func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approver string, now time.Time) (commands.Change, bool, error) {
+func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approver string, now time.Time, claim commands.Claim) (commands.Change, bool, error) {
 	if err := checkNow(now); err != nil {
 		return commands.Change{}, false, fmt.Errorf("approvals: approve change %q: %w", id, err)
 	}
@@ -231,7 +238,8 @@ func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approv
 		return commands.Change{}, false, fmt.Errorf("approvals: approve change %q: %w: no approver", id, ErrInvalidChange)
 	}
 	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, applyingKey}
-	code, fields, err := c.runResent(ctx, c.approve, "approve change", id, keys, approver, nanos(now), callToken(), now.UnixMilli())
+	code, fields, err := c.runResent(ctx, c.approve, "approve change", id, keys, approver, nanos(now), callToken(), now.UnixMilli(),
+		claim.Owner, now.Add(claim.For).UnixMilli())
 	if err != nil {
 		return commands.Change{}, false, err
 	}
@@ -282,7 +290,7 @@ func finishStatus(s commands.ChangeStatus) bool {
 // Finish moves an approved change to applied, failed, stale or
 // ld_approval, exactly once; see commands.Changes. Any other status is an
 // error wrapping ErrInvalidChange.
-func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, status commands.ChangeStatus, outcome commands.Text, now time.Time) (commands.Change, error) {
+func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, fence int64, status commands.ChangeStatus, outcome commands.Text, now time.Time) (commands.Change, error) {
 	if !finishStatus(status) {
 		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w: status %q is not an outcome", id, ErrInvalidChange, status)
 	}
@@ -295,11 +303,48 @@ func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, 
 	}
 	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history"), applyingKey}
 	code, fields, err := c.runResent(ctx, c.finish, "finish change", id, keys,
-		string(status), out, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
+		string(status), out, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken(), strconv.FormatInt(fence, 10))
 	if err != nil {
 		return commands.Change{}, err
 	}
 	return c.outcome("finish change", id, code, fields)
+}
+
+// Claim takes the lease on approved change id; see commands.Changes.
+func (c *Changes) Claim(ctx context.Context, ws commands.Workspace, id string, claim commands.Claim, now time.Time, unclaimedAfter time.Duration) (commands.Change, error) {
+	if err := checkNow(now); err != nil {
+		return commands.Change{}, fmt.Errorf("approvals: claim change %q: %w", id, err)
+	}
+	if claim.Owner == "" || claim.For <= 0 {
+		return commands.Change{}, fmt.Errorf("approvals: claim change %q: %w: no owner or lease", id, ErrInvalidChange)
+	}
+	keys := []string{c.changeKey(ws, id), applyingKey}
+	code, fields, err := c.runResent(ctx, c.claim, "claim change", id, keys,
+		claim.Owner, now.UnixMilli(), now.Add(claim.For).UnixMilli(), nanos(now.Add(-unclaimedAfter)), callToken())
+	if err != nil {
+		return commands.Change{}, err
+	}
+	return c.outcome("claim change", id, code, fields)
+}
+
+// Renew extends lease fence of change id and, with sent, records that its
+// holder is about to send the write; see commands.Changes. A resent call is
+// harmless: it sets the same values again.
+func (c *Changes) Renew(ctx context.Context, ws commands.Workspace, id string, fence int64, claim commands.Claim, now time.Time, sent bool) (commands.Change, error) {
+	if err := checkNow(now); err != nil {
+		return commands.Change{}, fmt.Errorf("approvals: renew lease on change %q: %w", id, err)
+	}
+	flag := "0"
+	if sent {
+		flag = "1"
+	}
+	keys := []string{c.changeKey(ws, id), applyingKey}
+	code, fields, err := c.runResent(ctx, c.renew, "renew lease on change", id, keys,
+		claim.Owner, strconv.FormatInt(fence, 10), now.Add(claim.For).UnixMilli(), flag)
+	if err != nil {
+		return commands.Change{}, err
+	}
+	return c.outcome("renew lease on change", id, code, fields)
 }
 
 // SetMessage records the channel and timestamp of the posted request.
@@ -359,32 +404,26 @@ func (c *Changes) ExpireDue(ctx context.Context, now time.Time, limit int) ([]co
 		nanos(now), now.UnixMilli(), limit, c.opts.HistoryLimit, millis(c.opts.Retention))
 }
 
-// StuckApproved lists at most limit changes, across all workspaces, that
-// are still approved although the approval that completed their count
-// (their last Approval) was made before approvedBefore, oldest approval
-// first: changes whose apply never reached Finish because the bot stopped
-// in between (commands.Executor.ResumeApproved finishes them). It is a
-// read: a stuck change is listed by every call, on every replica, until
-// Finish records its outcome (the sweeper's lock keeps replicas from
-// resuming it at the same time). Index entries of changes that are gone
-// (their retention ran out) or no longer approved are dropped on the way.
-// limit <= 0 means 100.
-//
-// Changes approved before the applying index existed are not in it and are
-// never listed.
-func (c *Changes) StuckApproved(ctx context.Context, approvedBefore time.Time, limit int) ([]commands.Change, error) {
-	if err := checkNow(approvedBefore); err != nil {
-		return nil, fmt.Errorf("approvals: list stuck changes: %w", err)
+// Reclaimable lists at most limit approved changes, across all workspaces,
+// that nobody is applying any more: their lease ended at or before now (the
+// attempt died or lost Redis), or they were approved without a claim more
+// than unclaimedAfter ago (changes approved before leases existed), oldest
+// first. It is a read: a change is listed by every call, on every replica,
+// until one attempt claims it (Claim: only one succeeds) or finishes it.
+// Index entries of changes that are gone or no longer approved are dropped
+// on the way. limit <= 0 means 100.
+func (c *Changes) Reclaimable(ctx context.Context, now time.Time, unclaimedAfter time.Duration, limit int) ([]commands.Change, error) {
+	if err := checkNow(now); err != nil {
+		return nil, fmt.Errorf("approvals: list reclaimable changes: %w", err)
 	}
 	if limit <= 0 {
 		limit = 100
 	}
-	out, err := c.list(ctx, c.stuckApproved, "list stuck changes", []string{applyingKey},
-		nanos(approvedBefore), approvedBefore.UnixMilli(), limit)
+	out, err := c.list(ctx, c.reclaimable, "list reclaimable changes", []string{applyingKey},
+		now.UnixMilli(), nanos(now.Add(-unclaimedAfter)), limit)
 	if err != nil {
 		return nil, err
 	}
-	// The index orders by millisecond; order exactly by approval time.
 	slices.SortStableFunc(out, func(a, b commands.Change) int { return approvedAt(a).Compare(approvedAt(b)) })
 	return out, nil
 }
@@ -414,6 +453,10 @@ func (c *Changes) outcome(op, id, code string, fields []any) (commands.Change, e
 		sentinel = commands.ErrAlreadyApproved
 	case "notrequester":
 		sentinel = commands.ErrNotRequester
+	case "claimed":
+		sentinel = commands.ErrClaimed
+	case "lost":
+		sentinel = commands.ErrLeaseLost
 	default:
 		return commands.Change{}, badReply(op, id, fmt.Errorf("unexpected script result %q", code))
 	}
@@ -528,6 +571,21 @@ func changeFromMap(m map[string]string) (commands.Change, error) {
 			return commands.Change{}, fmt.Errorf("decode change decision time: %w", err)
 		}
 		ch.DecidedAt = t
+	}
+	if own := m["own"]; own != "" {
+		fence, err1 := strconv.ParseInt(m["fence"], 10, 64)
+		until, err2 := strconv.ParseInt(m["lease"], 10, 64)
+		if err1 != nil || err2 != nil {
+			return commands.Change{}, fmt.Errorf("decode change lease: %w", errors.Join(err1, err2))
+		}
+		ch.Lease = commands.Lease{Owner: own, Fence: fence, Until: time.UnixMilli(until).UTC()}
+	}
+	if v := m["sent"]; v != "" {
+		sent, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return commands.Change{}, fmt.Errorf("decode change sent fence: %w", err)
+		}
+		ch.Lease.Sent = sent
 	}
 	n, err := strconv.Atoi(m["n"])
 	if err != nil {

@@ -85,11 +85,13 @@ return {'ok', redis.call('HGETALL', ck)}
 
 // luaApprove records one approval. The approval that completes the count
 // moves the change to approved, out of the pending and expiry indexes and
-// into the applying index, scored by its approval time in ms (exact in a
-// double; StuckApproved compares the exact time, t{n}, with before()).
+// into the applying index. With a claim owner it also takes the lease
+// (fence 1) and is scored by the lease's end; without one, by its approval
+// time (Reclaimable then compares the exact time, t{n}, with before()).
 //
 // KEYS: change, pending index, expiry index, applying index.
-// ARGV: approver, now (padded ns), call token, now score (ms).
+// ARGV: approver, now (padded ns), call token, now score (ms), claim owner
+// ("" for none), lease end (ms).
 const luaApprove = luaBefore + `
 local ck = KEYS[1]
 local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'need', 'n', 'k:' .. ARGV[1])
@@ -115,10 +117,58 @@ if n >= tonumber(f[4]) then
   redis.call('HSET', ck, 'status', 'approved')
   redis.call('ZREM', KEYS[2], ck)
   redis.call('ZREM', KEYS[3], ck)
-  redis.call('ZADD', KEYS[4], ARGV[4], ck)
+  if ARGV[5] ~= '' then
+    redis.call('HSET', ck, 'own', ARGV[5], 'fence', '1', 'lease', ARGV[6])
+    redis.call('ZADD', KEYS[4], ARGV[6], ck)
+  else
+    redis.call('ZADD', KEYS[4], ARGV[4], ck)
+  end
   code = 'approved'
 end
 return {code, redis.call('HGETALL', ck)}
+`
+
+// luaClaim takes the lease on an approved change for a new attempt, with the
+// next fence, unless another attempt's lease is live; a change approved
+// without a claim (own empty) may be taken once its approval is older than
+// the cutoff. A run that finds its own call token answers as the first run
+// did.
+//
+// KEYS: change, applying index.
+// ARGV: owner, now (ms), lease end (ms), unclaimed cutoff (padded ns), call
+// token.
+const luaClaim = luaBefore + `
+local ck = KEYS[1]
+local f = redis.call('HMGET', ck, 'status', 'own', 'lease', 'n', 'ltok')
+if not f[1] then return {'notfound', {}} end
+if f[5] == ARGV[5] then return {'ok', redis.call('HGETALL', ck)} end
+if f[1] ~= 'approved' then return {'decided', redis.call('HGETALL', ck)} end
+if f[2] and f[2] ~= '' then
+  if tonumber(f[3]) > tonumber(ARGV[2]) then return {'claimed', redis.call('HGETALL', ck)} end
+else
+  local approvedAt = redis.call('HGET', ck, 't' .. f[4])
+  if not approvedAt or not before(approvedAt, ARGV[4]) then return {'claimed', redis.call('HGETALL', ck)} end
+end
+redis.call('HINCRBY', ck, 'fence', 1)
+redis.call('HSET', ck, 'own', ARGV[1], 'lease', ARGV[3], 'ltok', ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[3], ck)
+return {'ok', redis.call('HGETALL', ck)}
+`
+
+// luaRenew extends the current lease and, when asked, records that its
+// holder is about to send the write (sent = fence).
+//
+// KEYS: change, applying index.
+// ARGV: owner, fence, lease end (ms), "1" to record the send.
+const luaRenew = `
+local ck = KEYS[1]
+local f = redis.call('HMGET', ck, 'status', 'own', 'fence')
+if not f[1] then return {'notfound', {}} end
+if f[1] ~= 'approved' or f[2] ~= ARGV[1] or f[3] ~= ARGV[2] then return {'lost', redis.call('HGETALL', ck)} end
+redis.call('HSET', ck, 'lease', ARGV[3])
+if ARGV[4] == '1' then redis.call('HSET', ck, 'sent', ARGV[2]) end
+redis.call('ZADD', KEYS[2], ARGV[3], ck)
+return {'ok', redis.call('HGETALL', ck)}
 `
 
 // luaDecide rejects or cancels a pending change.
@@ -142,18 +192,20 @@ return {'ok', redis.call('HGETALL', ck)}
 `
 
 // luaFinish moves an approved change to its outcome and out of the
-// applying index.
+// applying index, for the holder of its current lease only (fence "0" for a
+// change never claimed).
 //
 // KEYS: change, pending index, expiry index, history, applying index.
 // ARGV: status, outcome, now (padded ns), history cap, retention (ms), call
-// token.
+// token, fence.
 const luaFinish = luaFinal + `
 local ck = KEYS[1]
-local f = redis.call('HMGET', ck, 'status', 'dtok')
+local f = redis.call('HMGET', ck, 'status', 'dtok', 'fence')
 local st = f[1]
 if not st then return {'notfound', {}} end
 if f[2] == ARGV[6] then return {'ok', redis.call('HGETALL', ck)} end
 if st ~= 'approved' then return {'decided', redis.call('HGETALL', ck)} end
+if (f[3] or '0') ~= ARGV[7] then return {'lost', redis.call('HGETALL', ck)} end
 redis.call('HSET', ck, 'status', ARGV[1], 'out', ARGV[2], 'dat', ARGV[3], 'dtok', ARGV[6])
 redis.call('ZREM', KEYS[5], ck)
 final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5])
@@ -190,25 +242,27 @@ end
 return out
 `
 
-// luaStuckApproved lists approved changes whose approval completed before
-// a cutoff, across workspaces, oldest first by the index's ms score. Index
-// entries whose change is gone or no longer approved are dropped; entries
-// in the cutoff's own millisecond but not before it are skipped. It changes
-// no change: every call returns every stuck change again until it is
-// finished.
+// luaReclaimable lists approved changes that nobody is applying any more,
+// across workspaces, by the index's score: those whose lease ended at or
+// before now, and those approved without a claim whose approval is older
+// than the cutoff. Index entries whose change is gone or no longer approved
+// are dropped. It changes no change: every call returns them again until
+// one is claimed (Claim) or finished.
 //
 // KEYS: applying index.
-// ARGV: cutoff (padded ns), cutoff score (ms), limit.
-const luaStuckApproved = luaBefore + `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+// ARGV: now (ms), unclaimed cutoff (padded ns), limit.
+const luaReclaimable = luaBefore + `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, ck in ipairs(due) do
-  local f = redis.call('HMGET', ck, 'status', 'n')
+  local f = redis.call('HMGET', ck, 'status', 'n', 'own')
   if f[1] ~= 'approved' then
     redis.call('ZREM', KEYS[1], ck)
+  elseif f[3] and f[3] ~= '' then
+    out[#out + 1] = redis.call('HGETALL', ck)
   else
     local approvedAt = redis.call('HGET', ck, 't' .. f[2])
-    if approvedAt and before(approvedAt, ARGV[1]) then out[#out + 1] = redis.call('HGETALL', ck) end
+    if approvedAt and before(approvedAt, ARGV[2]) then out[#out + 1] = redis.call('HGETALL', ck) end
   end
 end
 return out

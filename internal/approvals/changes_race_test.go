@@ -51,7 +51,7 @@ func TestApproveRaceReplicas(t *testing.T) {
 					wg.Go(func() {
 						<-start
 						var r result
-						r.c, r.now, r.err = replicas[g%2].Approve(ctx, wsA(), id, fmt.Sprintf("U%02d", g), at(time.Minute))
+						r.c, r.now, r.err = replicas[g%2].Approve(ctx, wsA(), id, fmt.Sprintf("U%02d", g), at(time.Minute), commands.Claim{})
 						results[g] = r
 					})
 				}
@@ -87,7 +87,7 @@ func TestApproveRaceReplicas(t *testing.T) {
 				for g := range clickers {
 					wg.Go(func() {
 						<-start
-						_, finished[g] = replicas[g%2].Finish(ctx, wsA(), id, commands.StatusApplied, commands.Notation(fmt.Sprintf("by %d", g)), at(2*time.Minute))
+						_, finished[g] = replicas[g%2].Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation(fmt.Sprintf("by %d", g)), at(2*time.Minute))
 					})
 				}
 				close(start)

@@ -150,36 +150,36 @@ func TestChangeOpsSurviveALostReply(t *testing.T) {
 		}
 
 		p.dropNextReply()
-		got, now, err := c.Approve(ctx, wsA(), "lost1", "bob", at(time.Minute))
+		got, now, err := c.Approve(ctx, wsA(), "lost1", "bob", at(time.Minute), commands.Claim{})
 		cut("approve")
 		if err != nil || !now || got.Status != commands.StatusApproved || len(got.Approvals) != 1 {
 			t.Fatalf("completing Approve after a lost reply = %q now %v, %d approvals, %v; want approved now by bob",
 				got.Status, now, len(got.Approvals), err)
 		}
 		// Another click is still told it was decided.
-		if _, now, err := c.Approve(ctx, wsA(), "lost1", "carol", at(time.Minute)); now || !errors.Is(err, commands.ErrDecided) {
+		if _, now, err := c.Approve(ctx, wsA(), "lost1", "carol", at(time.Minute), commands.Claim{}); now || !errors.Is(err, commands.ErrDecided) {
 			t.Errorf("a later Approve = now %v, %v; want ErrDecided", now, err)
 		}
 
 		p.dropNextReply()
-		got, err = c.Finish(ctx, wsA(), "lost1", commands.StatusApplied, commands.Notation("applied"), at(2*time.Minute))
+		got, err = c.Finish(ctx, wsA(), "lost1", 0, commands.StatusApplied, commands.Notation("applied"), at(2*time.Minute))
 		cut("finish")
 		if err != nil || got.Status != commands.StatusApplied {
 			t.Errorf("Finish after a lost reply = %q, %v; want applied", got.Status, err)
 		}
-		if _, err := c.Finish(ctx, wsA(), "lost1", commands.StatusFailed, commands.Notation("again"), at(3*time.Minute)); !errors.Is(err, commands.ErrDecided) {
+		if _, err := c.Finish(ctx, wsA(), "lost1", 0, commands.StatusFailed, commands.Notation("again"), at(3*time.Minute)); !errors.Is(err, commands.ErrDecided) {
 			t.Errorf("a second Finish = %v; want ErrDecided", err)
 		}
 
 		mustCreate(t, c, newChange(wsA(), "lost2", 2))
 		p.dropNextReply()
-		got, now, err = c.Approve(ctx, wsA(), "lost2", "bob", at(time.Minute))
+		got, now, err = c.Approve(ctx, wsA(), "lost2", "bob", at(time.Minute), commands.Claim{})
 		cut("partial approve")
 		if err != nil || now || got.Status != commands.StatusPending || len(got.Approvals) != 1 {
 			t.Errorf("partial Approve after a lost reply = %q now %v, %d approvals, %v; want one approval, pending",
 				got.Status, now, len(got.Approvals), err)
 		}
-		if _, _, err := c.Approve(ctx, wsA(), "lost2", "bob", at(2*time.Minute)); !errors.Is(err, commands.ErrAlreadyApproved) {
+		if _, _, err := c.Approve(ctx, wsA(), "lost2", "bob", at(2*time.Minute), commands.Claim{}); !errors.Is(err, commands.ErrAlreadyApproved) {
 			t.Errorf("bob approving again = %v; want ErrAlreadyApproved", err)
 		}
 
@@ -223,7 +223,7 @@ func TestApproveSurvivesATimedOutReply(t *testing.T) {
 		}
 
 		p.dropNextReply()
-		got, now, err := c.Approve(ctx, wsA(), "slow1", "bob", at(time.Minute))
+		got, now, err := c.Approve(ctx, wsA(), "slow1", "bob", at(time.Minute), commands.Claim{})
 		if n := p.cut.Swap(0); n != 1 {
 			t.Fatalf("approve: the proxy held back %d replies, want 1", n)
 		}

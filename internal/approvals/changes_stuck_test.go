@@ -17,7 +17,7 @@ import (
 func approveAt(t *testing.T, c *Changes, ws commands.Workspace, id string, when time.Time) {
 	t.Helper()
 	mustCreate(t, c, newChange(ws, id, 1))
-	if _, now, err := c.Approve(t.Context(), ws, id, "bob", when); err != nil || !now {
+	if _, now, err := c.Approve(t.Context(), ws, id, "bob", when, commands.Claim{}); err != nil || !now {
 		t.Fatalf("Approve(%s) = now %v, %v; want approved now", id, now, err)
 	}
 }
@@ -28,10 +28,10 @@ func applyingMembers(t *testing.T, c *Changes) []string {
 	return members(t, do(t, c.store, "ZRANGE", c.store.Key(applyingKey), 0, -1))
 }
 
-// TestChangeStuckApproved: an approved change that was never finished is
+// TestChangeReclaimable: an approved change that was never finished is
 // listed once its approval is older than the cutoff (to the nanosecond),
 // oldest first, across workspaces, until Finish records its outcome.
-func TestChangeStuckApproved(t *testing.T) {
+func TestChangeReclaimable(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c := NewChanges(s, ChangesOptions{})
@@ -40,14 +40,14 @@ func TestChangeStuckApproved(t *testing.T) {
 		approveAt(t, c, wsA(), "s1", first)
 		// Two approvals: stuck from the second, which completed the count.
 		mustCreate(t, c, newChange(wsB(), "s2", 2))
-		if _, now, err := c.Approve(ctx, wsB(), "s2", "bob", at(time.Second)); err != nil || now {
+		if _, now, err := c.Approve(ctx, wsB(), "s2", "bob", at(time.Second), commands.Claim{}); err != nil || now {
 			t.Fatalf("first of two approvals: now %v, %v", now, err)
 		}
-		if _, now, err := c.Approve(ctx, wsB(), "s2", "carol", at(3*time.Minute)); err != nil || !now {
+		if _, now, err := c.Approve(ctx, wsB(), "s2", "carol", at(3*time.Minute), commands.Claim{}); err != nil || !now {
 			t.Fatalf("completing approval: now %v, %v", now, err)
 		}
 		mustCreate(t, c, newChange(wsA(), "pending", 2))
-		if _, _, err := c.Approve(ctx, wsA(), "pending", "bob", at(time.Second)); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "pending", "bob", at(time.Second), commands.Claim{}); err != nil {
 			t.Fatal(err)
 		}
 		mustCreate(t, c, newChange(wsA(), "rejected", 1))
@@ -57,9 +57,9 @@ func TestChangeStuckApproved(t *testing.T) {
 
 		stuck := func(before time.Time, limit int) []string {
 			t.Helper()
-			got, err := c.StuckApproved(ctx, before, limit)
+			got, err := c.Reclaimable(ctx, before, 0, limit)
 			if err != nil {
-				t.Fatalf("StuckApproved(%v, %d): %v", before, limit, err)
+				t.Fatalf("Reclaimable(%v, %d): %v", before, limit, err)
 			}
 			for _, ch := range got {
 				if ch.Status != commands.StatusApproved || ch.Flag != "checkout" || ch.Patch == nil {
@@ -83,19 +83,19 @@ func TestChangeStuckApproved(t *testing.T) {
 			{"limit 0 means the default", at(time.Hour), 0, []string{"s1", "s2"}},
 		} {
 			if got := stuck(tc.before, tc.limit); !slices.Equal(got, tc.want) {
-				t.Errorf("%s: StuckApproved = %q, want %q", tc.name, got, tc.want)
+				t.Errorf("%s: Reclaimable = %q, want %q", tc.name, got, tc.want)
 			}
 		}
-		got, err := c.StuckApproved(ctx, at(time.Hour), 10)
+		got, err := c.Reclaimable(ctx, at(time.Hour), 0, 10)
 		if err != nil || len(got) != 2 || got[1].Workspace != wsB() || len(got[1].Approvals) != 2 || !got[0].Approvals[0].At.Equal(first) {
-			t.Errorf("StuckApproved = %+v, %v; want s1 (approved at %v) and s2 of workspace B with two approvals", got, err, first)
+			t.Errorf("Reclaimable = %+v, %v; want s1 (approved at %v) and s2 of workspace B with two approvals", got, err, first)
 		}
 		// Listing changes nothing: the same changes come back.
 		if again := stuck(at(time.Hour), 10); !slices.Equal(again, []string{"s1", "s2"}) {
-			t.Errorf("second StuckApproved = %q, want [s1 s2]", again)
+			t.Errorf("second Reclaimable = %q, want [s1 s2]", again)
 		}
 
-		if _, err := c.Finish(ctx, wsA(), "s1", commands.StatusApplied, commands.Notation("applied"), at(time.Hour)); err != nil {
+		if _, err := c.Finish(ctx, wsA(), "s1", 0, commands.StatusApplied, commands.Notation("applied"), at(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		// Finish itself takes it out of the index, not the next listing.
@@ -103,7 +103,7 @@ func TestChangeStuckApproved(t *testing.T) {
 			t.Errorf("applying index after Finish(s1) = %q, want only s2", m)
 		}
 		if got := stuck(at(time.Hour), 10); !slices.Equal(got, []string{"s2"}) {
-			t.Errorf("after Finish(s1): StuckApproved = %q, want [s2]", got)
+			t.Errorf("after Finish(s1): Reclaimable = %q, want [s2]", got)
 		}
 
 		// A change whose key is gone (its retention ran out) is dropped
@@ -112,7 +112,7 @@ func TestChangeStuckApproved(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := stuck(at(time.Hour), 10); len(got) != 0 {
-			t.Errorf("StuckApproved after s2's key went = %q, want none", got)
+			t.Errorf("Reclaimable after s2's key went = %q, want none", got)
 		}
 		if m := applyingMembers(t, c); len(m) != 0 {
 			t.Errorf("applying index = %q, want empty", m)
@@ -120,27 +120,27 @@ func TestChangeStuckApproved(t *testing.T) {
 	})
 }
 
-// TestStuckApprovedAfterLostReplies: an approval or finish whose reply was
+// TestReclaimableAfterLostReplies: an approval or finish whose reply was
 // lost and that go-redis sent again still leaves the index right: listed
 // once after the approval, gone after the finish.
-func TestStuckApprovedAfterLostReplies(t *testing.T) {
+func TestReclaimableAfterLostReplies(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
 		c, p := lossyChanges(t, s)
 		ctx := t.Context()
 		mustCreate(t, c, newChange(wsA(), "lost", 1))
 		p.dropNextReply()
-		if _, now, err := c.Approve(ctx, wsA(), "lost", "bob", at(time.Minute)); err != nil || !now {
+		if _, now, err := c.Approve(ctx, wsA(), "lost", "bob", at(time.Minute), commands.Claim{}); err != nil || !now {
 			t.Fatalf("Approve after a lost reply = now %v, %v", now, err)
 		}
 		if n := p.cut.Swap(0); n != 1 {
 			t.Fatalf("the proxy cut %d replies, want 1", n)
 		}
-		if got, err := c.StuckApproved(ctx, at(time.Hour), 10); err != nil || !slices.Equal(ids(got), []string{"lost"}) {
-			t.Errorf("StuckApproved = %q, %v; want [lost] once", ids(got), err)
+		if got, err := c.Reclaimable(ctx, at(time.Hour), 0, 10); err != nil || !slices.Equal(ids(got), []string{"lost"}) {
+			t.Errorf("Reclaimable = %q, %v; want [lost] once", ids(got), err)
 		}
 		p.dropNextReply()
-		if _, err := c.Finish(ctx, wsA(), "lost", commands.StatusApplied, commands.Notation("applied"), at(time.Hour)); err != nil {
+		if _, err := c.Finish(ctx, wsA(), "lost", 0, commands.StatusApplied, commands.Notation("applied"), at(time.Hour)); err != nil {
 			t.Fatalf("Finish after a lost reply: %v", err)
 		}
 		if n := p.cut.Swap(0); n != 1 {
@@ -149,8 +149,8 @@ func TestStuckApprovedAfterLostReplies(t *testing.T) {
 		if m := applyingMembers(t, c); len(m) != 0 {
 			t.Errorf("applying index after Finish = %q, want empty", m)
 		}
-		if got, err := c.StuckApproved(ctx, at(time.Hour), 10); err != nil || len(got) != 0 {
-			t.Errorf("StuckApproved after Finish = %q, %v; want none", ids(got), err)
+		if got, err := c.Reclaimable(ctx, at(time.Hour), 0, 10); err != nil || len(got) != 0 {
+			t.Errorf("Reclaimable after Finish = %q, %v; want none", ids(got), err)
 		}
 	})
 }
@@ -240,7 +240,7 @@ func TestSweeperHandsStuckChanges(t *testing.T) {
 			ws commands.Workspace
 			id string
 		}{{wsA(), "st1"}, {wsB(), "st2"}} {
-			if _, err := c.Finish(ctx, f.ws, f.id, commands.StatusStale, commands.Notation("moved"), at(testTTL)); err != nil {
+			if _, err := c.Finish(ctx, f.ws, f.id, 0, commands.StatusStale, commands.Notation("moved"), at(testTTL)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -291,13 +291,13 @@ func TestChangeStateMachine(t *testing.T) {
 				when := at(st.at)
 				switch st.op {
 				case "approve":
-					got, now, err = c.Approve(ctx, wsA(), id, st.by, when)
+					got, now, err = c.Approve(ctx, wsA(), id, st.by, when, commands.Claim{})
 				case "reject":
 					got, err = c.Reject(ctx, wsA(), id, st.by, when)
 				case "cancel":
 					got, err = c.Cancel(ctx, wsA(), id, st.by, when)
 				case "finish":
-					got, err = c.Finish(ctx, wsA(), id, st.outcome, commands.Notation("finish "+string(st.outcome)), when)
+					got, err = c.Finish(ctx, wsA(), id, 0, st.outcome, commands.Notation("finish "+string(st.outcome)), when)
 				default:
 					t.Fatalf("%s: unknown op %q", tt.name, st.op)
 				}
@@ -381,13 +381,13 @@ func TestChangeRoundTrip(t *testing.T) {
 			t.Fatalf("SetMessage: %v", err)
 		}
 		t1, t2, t3 := at(time.Minute+123*time.Nanosecond), at(2*time.Minute), at(3*time.Minute)
-		if _, _, err := c.Approve(ctx, wsB(), "rt1", "U0:bob", t1); err != nil {
+		if _, _, err := c.Approve(ctx, wsB(), "rt1", "U0:bob", t1, commands.Claim{}); err != nil {
 			t.Fatalf("Approve bob: %v", err)
 		}
-		if _, now, err := c.Approve(ctx, wsB(), "rt1", "U0carol", t2); err != nil || !now {
+		if _, now, err := c.Approve(ctx, wsB(), "rt1", "U0carol", t2, commands.Claim{}); err != nil || !now {
 			t.Fatalf("Approve carol = %v, %v", now, err)
 		}
-		got, err = c.Finish(ctx, wsB(), "rt1", commands.StatusFailed, commands.Notation("LaunchDarkly said: no"), t3)
+		got, err = c.Finish(ctx, wsB(), "rt1", 0, commands.StatusFailed, commands.Notation("LaunchDarkly said: no"), t3)
 		if err != nil {
 			t.Fatalf("Finish: %v", err)
 		}
@@ -490,7 +490,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 		}
 
 		mustCreate(t, c, newChange(wsA(), "dup", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", at(time.Minute)); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", at(time.Minute), commands.Claim{}); err != nil {
 			t.Fatalf("Approve: %v", err)
 		}
 		_, created, err := c.Create(ctx, newChange(wsA(), "dup", 1), "")
@@ -501,10 +501,10 @@ func TestChangeCreateInvalid(t *testing.T) {
 			t.Errorf("the first change was overwritten: %q, %v", got.Status, err)
 		}
 
-		if _, err := c.Finish(ctx, wsA(), "dup", commands.StatusRejected, commands.Notation(""), at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
+		if _, err := c.Finish(ctx, wsA(), "dup", 0, commands.StatusRejected, commands.Notation(""), at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Finish with status rejected: %v, want ErrInvalidChange", err)
 		}
-		if _, _, err := c.Approve(ctx, wsA(), "dup", "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
+		if _, _, err := c.Approve(ctx, wsA(), "dup", "", at(time.Minute), commands.Claim{}); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Approve by nobody: %v, want ErrInvalidChange", err)
 		}
 		if _, err := c.Reject(ctx, wsA(), "dup", "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
@@ -513,7 +513,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 		if _, err := c.Cancel(ctx, wsA(), "dup", "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Cancel by nobody: %v, want ErrInvalidChange", err)
 		}
-		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", time.Time{}); !errors.Is(err, ErrInvalidChange) {
+		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", time.Time{}, commands.Claim{}); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Approve at the zero time: %v, want ErrInvalidChange", err)
 		}
 	})
@@ -539,11 +539,11 @@ func TestChangeNotFound(t *testing.T) {
 		for _, tt := range tests {
 			ops := map[string]func() error{
 				"get":     func() error { _, err := c.Get(ctx, tt.ws, tt.id); return err },
-				"approve": func() error { _, _, err := c.Approve(ctx, tt.ws, tt.id, "bob", now); return err },
+				"approve": func() error { _, _, err := c.Approve(ctx, tt.ws, tt.id, "bob", now, commands.Claim{}); return err },
 				"reject":  func() error { _, err := c.Reject(ctx, tt.ws, tt.id, "bob", now); return err },
 				"cancel":  func() error { _, err := c.Cancel(ctx, tt.ws, tt.id, "alice", now); return err },
 				"finish": func() error {
-					_, err := c.Finish(ctx, tt.ws, tt.id, commands.StatusApplied, commands.Notation(""), now)
+					_, err := c.Finish(ctx, tt.ws, tt.id, 0, commands.StatusApplied, commands.Notation(""), now)
 					return err
 				},
 				"set message": func() error { return c.SetMessage(ctx, tt.ws, tt.id, "C1", "1.2") },
@@ -571,7 +571,7 @@ func TestChangePending(t *testing.T) {
 			mustCreate(t, c, ch)
 		}
 		mustCreate(t, c, newChange(wsB(), "other", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "p2", "bob", at(5*time.Minute)); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "p2", "bob", at(5*time.Minute), commands.Claim{}); err != nil {
 			t.Fatalf("Approve: %v", err)
 		}
 		if _, err := c.Cancel(ctx, wsA(), "p4", "alice", at(5*time.Minute)); err != nil {
@@ -635,8 +635,8 @@ func TestChangeHistory(t *testing.T) {
 			case 1:
 				_, err = c.Cancel(ctx, wsA(), id, "alice", now)
 			case 2:
-				if _, _, err = c.Approve(ctx, wsA(), id, "bob", now); err == nil {
-					_, err = c.Finish(ctx, wsA(), id, commands.StatusApplied, commands.Notation("ok"), now)
+				if _, _, err = c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}); err == nil {
+					_, err = c.Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation("ok"), now)
 				}
 			case 3:
 				var exp []commands.Change
@@ -652,7 +652,7 @@ func TestChangeHistory(t *testing.T) {
 		}
 		// One approved and one pending change are not history.
 		mustCreate(t, c, newChange(wsA(), "approved", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute)); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute), commands.Claim{}); err != nil {
 			t.Fatal(err)
 		}
 		mustCreate(t, c, newChange(wsA(), "pending", 1))
@@ -733,11 +733,11 @@ func TestChangeExpireDue(t *testing.T) {
 		late.ExpiresAt = at(2 * testTTL)
 		mustCreate(t, c, late)
 		mustCreate(t, c, newChange(wsB(), "e2", 2))
-		if _, _, err := c.Approve(ctx, wsB(), "e2", "bob", at(time.Minute)); err != nil {
+		if _, _, err := c.Approve(ctx, wsB(), "e2", "bob", at(time.Minute), commands.Claim{}); err != nil {
 			t.Fatal(err) // one of two approvals: still pending, still expires
 		}
 		mustCreate(t, c, newChange(wsA(), "approved", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute)); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute), commands.Claim{}); err != nil {
 			t.Fatal(err)
 		}
 		mustCreate(t, c, newChange(wsA(), "rejected", 1))
@@ -778,7 +778,7 @@ func TestChangeExpireDue(t *testing.T) {
 			name string
 			run  func() error
 		}{
-			{"approve", func() error { _, _, err := c.Approve(ctx, wsA(), "e1", "bob", at(time.Minute)); return err }},
+			{"approve", func() error { _, _, err := c.Approve(ctx, wsA(), "e1", "bob", at(time.Minute), commands.Claim{}); return err }},
 			{"reject", func() error { _, err := c.Reject(ctx, wsA(), "e1", "bob", at(time.Minute)); return err }},
 			{"cancel", func() error { _, err := c.Cancel(ctx, wsA(), "e1", "alice", at(time.Minute)); return err }},
 		} {
@@ -786,7 +786,7 @@ func TestChangeExpireDue(t *testing.T) {
 				t.Errorf("%s of a swept change: %v, want ErrExpired", op.name, err)
 			}
 		}
-		if _, err := c.Finish(ctx, wsA(), "e1", commands.StatusApplied, commands.Notation(""), at(time.Minute)); !errors.Is(err, commands.ErrDecided) {
+		if _, err := c.Finish(ctx, wsA(), "e1", 0, commands.StatusApplied, commands.Notation(""), at(time.Minute)); !errors.Is(err, commands.ErrDecided) {
 			t.Errorf("Finish of an expired change: %v, want ErrDecided", err)
 		}
 		if p, err := c.Pending(ctx, wsA()); err != nil || !slices.Equal(ids(p), []string{"late"}) {
@@ -888,10 +888,10 @@ func TestChangeRoundTrips(t *testing.T) {
 			run  func() error
 		}{
 			{"create with dedupe key", func() error { return create(2, fmt.Sprintf("env-%d", n)) }},
-			{"approve (first of two)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "bob", now); return err }},
-			{"approve (completing)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "carol", now); return err }},
+			{"approve (first of two)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}); return err }},
+			{"approve (completing)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "carol", now, commands.Claim{}); return err }},
 			{"finish", func() error {
-				_, err := c.Finish(ctx, wsA(), id, commands.StatusApplied, commands.Notation(""), now)
+				_, err := c.Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation(""), now)
 				return err
 			}},
 			{"create", func() error { return create(1, "") }},
@@ -942,11 +942,11 @@ func TestChangesUnavailable(t *testing.T) {
 	ops := map[string]func() error{
 		"create":  func() error { _, _, err := c.Create(ctx, newChange(wsA(), "u2", 1), "x"); return err },
 		"get":     func() error { _, err := c.Get(ctx, wsA(), "u1"); return err },
-		"approve": func() error { _, _, err := c.Approve(ctx, wsA(), "u1", "bob", now); return err },
+		"approve": func() error { _, _, err := c.Approve(ctx, wsA(), "u1", "bob", now, commands.Claim{}); return err },
 		"reject":  func() error { _, err := c.Reject(ctx, wsA(), "u1", "bob", now); return err },
 		"cancel":  func() error { _, err := c.Cancel(ctx, wsA(), "u1", "alice", now); return err },
 		"finish": func() error {
-			_, err := c.Finish(ctx, wsA(), "u1", commands.StatusApplied, commands.Notation(""), now)
+			_, err := c.Finish(ctx, wsA(), "u1", 0, commands.StatusApplied, commands.Notation(""), now)
 			return err
 		},
 		"set message": func() error { return c.SetMessage(ctx, wsA(), "u1", "C", "1") },
@@ -969,7 +969,7 @@ func TestChangesUnavailable(t *testing.T) {
 	}
 	deadline := time.Now().Add(recoverWithin)
 	for {
-		_, now, err := c.Approve(ctx, wsA(), "u1", "bob", now)
+		_, now, err := c.Approve(ctx, wsA(), "u1", "bob", now, commands.Claim{})
 		if err == nil && now {
 			break
 		}

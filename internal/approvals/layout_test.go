@@ -42,16 +42,16 @@ func TestRedisLayout(t *testing.T) {
 		mustCreate(t, c, newChange(wsA(), "c3", 1))
 		mustCreate(t, c, newChange(wsA(), "c4", 1))
 		mustCreate(t, c, newChange(wsA(), "c5", 1))
-		_, _, err := c.Approve(ctx, wsA(), "c1", "bob", at(time.Minute))
+		_, _, err := c.Approve(ctx, wsA(), "c1", "bob", at(time.Minute), commands.Claim{})
 		must(err)
-		_, _, err = c.Approve(ctx, wsE, "c2", "bob", at(time.Minute))
+		_, _, err = c.Approve(ctx, wsE, "c2", "bob", at(time.Minute), commands.Claim{})
 		must(err)
 		must(c.SetMessage(ctx, wsE, "c2", "C9", "123.456"))
 		_, err = c.Reject(ctx, wsA(), "c3", "bob", at(2*time.Minute))
 		must(err)
-		_, _, err = c.Approve(ctx, wsA(), "c4", "carol", at(3*time.Minute))
+		_, _, err = c.Approve(ctx, wsA(), "c4", "carol", at(3*time.Minute), commands.Claim{})
 		must(err)
-		_, err = c.Finish(ctx, wsA(), "c4", commands.StatusApplied, commands.Notation("done"), at(4*time.Minute))
+		_, err = c.Finish(ctx, wsA(), "c4", 0, commands.StatusApplied, commands.Notation("done"), at(4*time.Minute))
 		must(err)
 		c6 := newChange(wsA(), "c6", 1)
 		c6.ExpiresAt = at(time.Minute)
@@ -81,10 +81,10 @@ func TestLegacyOutcomeStillReads(t *testing.T) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		mustCreate(t, c, newChange(wsA(), "old1", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "old1", "bob", at(time.Minute)); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "old1", "bob", at(time.Minute), commands.Claim{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Finish(ctx, wsA(), "old1", commands.StatusFailed, commands.Notation("new"), at(2*time.Minute)); err != nil {
+		if _, err := c.Finish(ctx, wsA(), "old1", 0, commands.StatusFailed, commands.Notation("new"), at(2*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		key := s.Key(redisstore.WorkspaceKey("T0A", "", "change", "old1"))

@@ -19,10 +19,12 @@ const (
 	DefaultSweepInterval = 30 * time.Second
 	// DefaultSweepBatch is how many changes one ExpireDue call marks.
 	DefaultSweepBatch = 100
-	// DefaultStuckAfter is how long after its approval an approved change
-	// still not finished counts as stuck: longer than the longest command
-	// timeout (5 minutes) plus the time allowed to record an outcome (5
-	// seconds), so the attempt that approved it has certainly ended.
+	// DefaultStuckAfter is how long after its approval a change approved
+	// without a lease (by a replica of a version before leases) still not
+	// finished counts as stuck: longer than the longest command timeout (5
+	// minutes) plus the time allowed to record an outcome (5 seconds), so
+	// the attempt that approved it has certainly ended. Changes approved
+	// with a lease are resumed as soon as their lease runs out.
 	DefaultStuckAfter = 10 * time.Minute
 )
 
@@ -31,7 +33,8 @@ type SweeperOptions struct {
 	// Interval between sweeps. Zero means DefaultSweepInterval.
 	Interval time.Duration
 	// LockTTL bounds how long one replica holds the sweep lock should it
-	// die mid-sweep. Zero means Interval.
+	// die mid-sweep, and how long one sweep may work: a sweep stops when
+	// its lock would lapse. Zero means Interval.
 	LockTTL time.Duration
 	// Batch is how many changes are marked per ExpireDue call; a sweep
 	// repeats the call until a batch comes back short. Zero means
@@ -44,17 +47,18 @@ type SweeperOptions struct {
 	// update their Slack messages. Nil means they are only logged.
 	OnExpired func(ctx context.Context, expired []commands.Change)
 	// StuckAfter is how long after the approval that completed its count
-	// a change still approved (its apply never reached Finish) is handed
-	// to OnStuck. Zero means DefaultStuckAfter. It must stay above the
-	// longest time an apply can take, or a running apply would be resumed
-	// alongside itself.
+	// a change approved without a lease and still not finished is handed
+	// to OnStuck. Zero means DefaultStuckAfter. Changes approved with a
+	// lease are handed over once the lease ran out.
 	StuckAfter time.Duration
-	// OnStuck receives, once per sweep, up to Batch changes approved more
-	// than StuckAfter ago and still not finished, oldest first, so the
-	// caller can finish them (commands.Executor.ResumeApproved) and update
-	// their Slack messages. A change is handed again by every sweep until
-	// it is finished. It runs under the sweep lock; nil means stuck
-	// changes are only logged.
+	// OnStuck receives, once per sweep, up to Batch approved changes that
+	// nobody is applying any more (Changes.Reclaimable), oldest first, so
+	// the caller can claim and finish them
+	// (commands.Executor.ResumeApproved) and update their Slack messages.
+	// A change is handed again by every sweep until it is claimed or
+	// finished; the claim, not the sweep lock, makes sure one attempt at a
+	// time works on it. Its ctx ends when the sweep's time is up; nil
+	// means stuck changes are only logged.
 	OnStuck func(ctx context.Context, stuck []commands.Change)
 }
 
@@ -142,6 +146,10 @@ func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer sw.release(ctx, token)
+	// A sweep ends when its lock would lapse: another replica may then
+	// sweep, and the per-change claims keep the two from applying twice.
+	ctx, cancel := context.WithTimeout(ctx, sw.opts.LockTTL)
+	defer cancel()
 
 	total := 0
 	for {
@@ -164,11 +172,11 @@ func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
 	return total, sw.stuck(ctx)
 }
 
-// stuck hands the approved changes whose apply never finished to OnStuck.
-// StuckApproved does not change them, so it is called once per sweep, not
+// stuck hands the approved changes nobody is applying to OnStuck.
+// Reclaimable does not change them, so it is called once per sweep, not
 // until a batch comes back short.
 func (sw *Sweeper) stuck(ctx context.Context) error {
-	stuck, err := sw.changes.StuckApproved(ctx, sw.opts.Now().Add(-sw.opts.StuckAfter), sw.opts.Batch)
+	stuck, err := sw.changes.Reclaimable(ctx, sw.opts.Now(), sw.opts.StuckAfter, sw.opts.Batch)
 	if err != nil {
 		return fmt.Errorf("approvals: sweep: %w", err)
 	}

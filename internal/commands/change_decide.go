@@ -10,10 +10,10 @@ import (
 	"time"
 )
 
-// finishTimeout bounds recording a change's final status, which happens
-// even when the request's own context ran out (LaunchDarkly was slow):
-// an approved change must never be left without an outcome.
-const finishTimeout = 5 * time.Second
+// defaultFinishTimeout bounds recording a change's final status, which
+// happens even when the request's own context ran out (LaunchDarkly was
+// slow): an approved change must never be left without an outcome.
+const defaultFinishTimeout = 5 * time.Second
 
 // Approve records actor's approval of change id. When it completes the
 // required count it re-reads the flag and applies the change (or marks it
@@ -111,14 +111,21 @@ func (e *Executor) approve(ctx context.Context, actor Actor, id string, typedKey
 	if err := e.checkApprover(ctx, actor); err != nil {
 		return ChangeResult{Change: c}, err
 	}
-	c, approvedNow, err := e.changes.Approve(ctx, actor.Workspace, id, actor.UserID, e.now())
+	claim := e.newClaim()
+	c, approvedNow, err := e.changes.Approve(ctx, actor.Workspace, id, actor.UserID, e.now(), claim)
 	if err != nil {
+		if isStoreError(err) {
+			// The approval may have been recorded (a lost reply): if it
+			// completed the count, the sweeper applies it once our lease
+			// runs out. Never say nothing will happen.
+			return ChangeResult{Change: c}, &Error{Kind: KindStoreUnavailable, Msg: Notation("I couldn't confirm your approval: the state store did not answer. If it was recorded, Flagbot applies the change by itself within a minute or two and updates the request; if the request still waits for you then, approve again."), Err: err}
+		}
 		return ChangeResult{Change: c}, changeError(c, err)
 	}
 	if !approvedNow {
 		return ChangeResult{Change: c, FlagURL: e.flagURL(c)}, nil
 	}
-	return e.applyApproved(ctx, c)
+	return e.applyApproved(ctx, c, claim)
 }
 
 // changeFor reads change id for actor, refusing outsiders, unknown ids and
@@ -189,7 +196,7 @@ func changeError(c Change, err error) error {
 			msg = Textf("This request expired at %s UTC; ask again if it is still wanted.", c.ExpiresAt.UTC().Format("2006-01-02 15:04"))
 		}
 		return &Error{Kind: KindConflict, Msg: msg, Err: err}
-	case errors.Is(err, ErrDecided):
+	case errors.Is(err, ErrDecided), errors.Is(err, ErrLeaseLost):
 		return &Error{Kind: KindConflict, Msg: DecidedMessage(c), Err: err}
 	}
 	return storeError("update change", err)
@@ -234,86 +241,6 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// applyApproved re-reads the flag and applies c, which has just been
-// approved; every path ends in exactly one Finish.
-func (e *Executor) applyApproved(ctx context.Context, c Change) (ChangeResult, error) {
-	finish := func(status ChangeStatus, outcome Text, res ChangeResult) (ChangeResult, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
-		defer cancel()
-		fc, err := e.finishChange(fctx, c, status, outcome)
-		if err != nil {
-			return ChangeResult{Change: c, ApprovedNow: true}, storeError("finish change", err)
-		}
-		res.Change, res.ApprovedNow = fc, true
-		res.FlagURL = e.flagURL(fc)
-		return res, nil
-	}
-	conn, err := e.ws.Get(ctx, c.Workspace)
-	switch {
-	case errors.Is(err, ErrNotConnected):
-		return finish(StatusFailed, Notation("This workspace is no longer connected to LaunchDarkly."), ChangeResult{})
-	case err != nil:
-		return finish(StatusFailed, Notation("Flagbot couldn't read this workspace's LaunchDarkly connection."), ChangeResult{})
-	}
-	client := e.clients(conn.Token)
-
-	if moved, err := e.moved(ctx, client, c); err != nil {
-		return finish(StatusFailed, ldOutcome(ctx, err), ChangeResult{})
-	} else if !moved.IsZero() {
-		return finish(StatusStale, moved, ChangeResult{})
-	}
-
-	approvers := make([]string, len(c.Approvals))
-	for i, a := range c.Approvals {
-		approvers[i] = e.person(ctx, a.UserID)
-	}
-	comment := fmt.Sprintf("Requested by %s, approved by %s via Flagbot%s; request %s",
-		e.person(ctx, c.RequesterID), strings.Join(approvers, ", "), reasonSuffix(c.Reason), c.ID)
-	f, err := e.apply(ctx, client, c, comment)
-	switch {
-	case err == nil:
-		return finish(StatusApplied, appliedOutcome(c, f), ChangeResult{Flag: f})
-	case errors.Is(err, ErrApprovalRequired) && c.Patch != nil && c.Env != "":
-		ar, link, aerr := e.ldApprovalRequest(ctx, client, c, comment, approvers)
-		if aerr != nil {
-			return finish(StatusFailed, Textf("LaunchDarkly requires its own approval for changes in `%s`, and creating a LaunchDarkly approval request failed: %s", c.Env, ldOutcome(ctx, aerr)), ChangeResult{})
-		}
-		return finish(StatusLDApproval, ldApprovalOutcome(c, ar, link), ChangeResult{LDApprovalURL: link})
-	}
-	return finish(StatusFailed, ldOutcome(ctx, err), ChangeResult{})
-}
-
-// finishChange records the outcome of approved change c. A store failure
-// is retried until ctx ends: given up at once, the change would stay
-// approved for good (out of the pending list and the history, its message
-// saying it is being applied) although LaunchDarkly may have applied it.
-// A retry that finds this very outcome recorded (an earlier try reached
-// the store but its reply was lost) has succeeded: nobody else finishes an
-// approved change.
-func (e *Executor) finishChange(ctx context.Context, c Change, status ChangeStatus, outcome Text) (Change, error) {
-	now := e.now()
-	delay := 20 * time.Millisecond
-	for tries := 0; ; tries++ {
-		fc, err := e.changes.Finish(ctx, c.Workspace, c.ID, status, outcome, now)
-		switch {
-		case err == nil:
-			return fc, nil
-		case tries > 0 && errors.Is(err, ErrDecided) && fc.Status == status && fc.Outcome.String() == outcome.String():
-			return fc, nil
-		case errors.Is(err, ErrDecided), errors.Is(err, ErrChangeNotFound):
-			return fc, err
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fc, err
-		case <-t.C:
-		}
-		delay = min(2*delay, 500*time.Millisecond)
-	}
 }
 
 // moved re-reads c's flag and describes what changed since the request
@@ -506,46 +433,4 @@ func (e *Executor) person(ctx context.Context, userID string) string {
 		}
 	}
 	return userID
-}
-
-// ResumeApproved finishes change c, which the store reported approved but
-// never finished: the bot stopped (crashed, was redeployed) between the
-// approval that completed the count and recording the outcome. It re-reads
-// c from the store and, while it is still StatusApproved, runs the very
-// apply path Approve runs: re-read the flag, apply, and Finish with
-// applied, stale, failed or ld_approval. The result is as Approve's with
-// ApprovedNow set; Change.Status tells what applying did.
-//
-// Running it again for a change whose earlier attempt already reached
-// LaunchDarkly does not apply the write twice: that write moved the flag's
-// or the environment's version (or created or deleted the flag), so the
-// re-read finds the change stale and marks it so without writing.
-// Exceptions and limits:
-//   - An earlier attempt that created a LaunchDarkly approval request (the
-//     environment requires LaunchDarkly's own approvals) moved no version,
-//     so a second approval request is created; neither applies anything
-//     until it is reviewed in LaunchDarkly.
-//   - The version check and the write are two LaunchDarkly calls, so two
-//     ResumeApproved calls for the same change running at the same time can
-//     both write. Callers run it from the sweeper (one replica at a time,
-//     under its lock) and only for changes approved long enough ago
-//     (SweeperOptions.StuckAfter) that the original attempt has certainly
-//     ended.
-//
-// Errors (*Error): KindConflict with DecidedMessage when c is no longer
-// approved (someone else finished it), KindNotFound when it is gone, and
-// KindStoreUnavailable when the store fails. LaunchDarkly failures are not
-// errors: they are recorded as the change's outcome (StatusFailed).
-func (e *Executor) ResumeApproved(ctx context.Context, c Change) (ChangeResult, error) {
-	if e.changes == nil {
-		return ChangeResult{}, &Error{Kind: KindInternal, Err: errors.New("commands: no change store configured")}
-	}
-	cur, err := e.changes.Get(ctx, c.Workspace, c.ID)
-	if err != nil {
-		return ChangeResult{}, changeError(cur, err)
-	}
-	if cur.Status != StatusApproved {
-		return ChangeResult{Change: cur, FlagURL: e.flagURL(cur)}, changeError(cur, ErrDecided)
-	}
-	return e.applyApproved(ctx, cur)
 }

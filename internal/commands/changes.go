@@ -73,6 +73,32 @@ type Change struct {
 	// Outcome explains a final status: LaunchDarkly's message on failure,
 	// what moved on stale, the LaunchDarkly approval link, ...
 	Outcome Text `json:"outcome,omitempty"`
+	// Lease says who is applying an approved change (state, not stored in
+	// the request's body).
+	Lease Lease `json:"-"`
+}
+
+// Claim asks for the right to apply an approved change: Owner names the
+// attempt (unique per attempt), For is how long the right lasts unless
+// renewed.
+type Claim struct {
+	Owner string
+	For   time.Duration
+}
+
+// Lease is the right to apply one approved change. Each claim of a change
+// gets the next Fence number; only the holder of the current fence may
+// record that the write is being sent (Sent) or finish the change, so an
+// attempt whose lease lapsed and was taken over can no longer act.
+type Lease struct {
+	Owner string
+	Fence int64
+	Until time.Time
+	// Sent is the fence of the last attempt that recorded it was about to
+	// send the write to LaunchDarkly: 0 means nothing was ever sent, so
+	// the change can be applied afresh; otherwise the write may have
+	// landed and whoever resumes the change must find out first.
+	Sent int64
 }
 
 // Errors returned by Changes. Each is matched with errors.Is.
@@ -83,6 +109,11 @@ var (
 	ErrDecided         = errors.New("change already decided")
 	ErrExpired         = errors.New("change expired")
 	ErrNotRequester    = errors.New("only the requester can cancel")
+	// ErrClaimed: another attempt holds a live lease on the change.
+	ErrClaimed = errors.New("change is being applied by another attempt")
+	// ErrLeaseLost: the caller's lease lapsed and another attempt claimed
+	// the change (or it was finished); the caller must stop.
+	ErrLeaseLost = errors.New("lease on change lost")
 )
 
 // Changes stores changes and enforces the two-person rule. Every state
@@ -100,18 +131,32 @@ type Changes interface {
 	// Approve records approver's approval at now and returns the change as
 	// it stands afterwards. approvedNow is true for exactly one call: the
 	// one whose approval completed the required count and moved it to
-	// StatusApproved. Errors: ErrSelfApproval, ErrAlreadyApproved,
-	// ErrExpired, ErrChangeNotFound, and ErrDecided (with the change
-	// returned, so the caller can say who decided it).
-	Approve(ctx context.Context, ws Workspace, id, approver string, now time.Time) (c Change, approvedNow bool, err error)
+	// StatusApproved; in the same atomic step that call is given the lease
+	// claim asks for (fence 1; a zero claim leaves it unclaimed). Errors:
+	// ErrSelfApproval, ErrAlreadyApproved, ErrExpired, ErrChangeNotFound,
+	// and ErrDecided (with the change returned, so the caller can say who
+	// decided it).
+	Approve(ctx context.Context, ws Workspace, id, approver string, now time.Time, claim Claim) (c Change, approvedNow bool, err error)
+	// Claim takes the lease on approved change id for claim, with the next
+	// fence, unless another attempt's lease is still live at now
+	// (ErrClaimed). A change approved without a claim may be claimed only
+	// once its approval is older than unclaimedAfter. ErrDecided when it
+	// is no longer approved.
+	Claim(ctx context.Context, ws Workspace, id string, claim Claim, now time.Time, unclaimedAfter time.Duration) (Change, error)
+	// Renew extends the lease of fence by claim.For from now and, with
+	// sent, records that this attempt is about to send the write.
+	// ErrLeaseLost when fence is no longer the change's current lease (or
+	// the change was finished).
+	Renew(ctx context.Context, ws Workspace, id string, fence int64, claim Claim, now time.Time, sent bool) (Change, error)
 	// Reject and Cancel decide a pending change. Cancel is for the
 	// requester only (ErrNotRequester). ErrDecided and ErrExpired as above.
 	Reject(ctx context.Context, ws Workspace, id, by string, now time.Time) (Change, error)
 	Cancel(ctx context.Context, ws Workspace, id, by string, now time.Time) (Change, error)
 	// Finish moves an approved change to a final status (applied, failed,
-	// stale or ld_approval) with an outcome, exactly once; ErrDecided if it
-	// is not StatusApproved.
-	Finish(ctx context.Context, ws Workspace, id string, status ChangeStatus, outcome Text, now time.Time) (Change, error)
+	// stale or ld_approval) with an outcome, exactly once, for the holder
+	// of lease fence (0 for a change never claimed); ErrDecided if it is
+	// not StatusApproved, ErrLeaseLost if fence is not its current lease.
+	Finish(ctx context.Context, ws Workspace, id string, fence int64, status ChangeStatus, outcome Text, now time.Time) (Change, error)
 	// SetMessage records where the request was posted.
 	SetMessage(ctx context.Context, ws Workspace, id, channelID, ts string) error
 	// Pending lists the workspace's pending changes, oldest first.

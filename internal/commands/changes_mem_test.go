@@ -73,7 +73,7 @@ func (m *memChanges) open(ws Workspace, id string, now time.Time) (Change, error
 	return c, nil
 }
 
-func (m *memChanges) Approve(_ context.Context, ws Workspace, id, approver string, now time.Time) (Change, bool, error) {
+func (m *memChanges) Approve(_ context.Context, ws Workspace, id, approver string, now time.Time, claim Claim) (Change, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, err := m.open(ws, id, now)
@@ -90,9 +90,55 @@ func (m *memChanges) Approve(_ context.Context, ws Workspace, id, approver strin
 	done := len(c.Approvals) >= max(c.RequiredApprovals, 1)
 	if done {
 		c.Status = StatusApproved
+		if claim.Owner != "" {
+			c.Lease = Lease{Owner: claim.Owner, Fence: 1, Until: now.Add(claim.For)}
+		}
 	}
 	m.changes[memKey(ws, id)] = c
 	return c, done, nil
+}
+
+func (m *memChanges) Claim(_ context.Context, ws Workspace, id string, claim Claim, now time.Time, unclaimedAfter time.Duration) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	switch {
+	case !ok:
+		return Change{}, ErrChangeNotFound
+	case c.Status != StatusApproved:
+		return c, ErrDecided
+	case c.Lease.Owner != "" && c.Lease.Until.After(now):
+		return c, ErrClaimed
+	case c.Lease.Owner == "" && !c.Approvals[len(c.Approvals)-1].At.Before(now.Add(-unclaimedAfter)):
+		return c, ErrClaimed
+	}
+	c.Lease = Lease{Owner: claim.Owner, Fence: c.Lease.Fence + 1, Until: now.Add(claim.For), Sent: c.Lease.Sent}
+	m.changes[memKey(ws, id)] = c
+	return c, nil
+}
+
+func (m *memChanges) Renew(_ context.Context, ws Workspace, id string, fence int64, claim Claim, now time.Time, sent bool) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	switch {
+	case !ok:
+		return Change{}, ErrChangeNotFound
+	case c.Status != StatusApproved || c.Lease.Owner != claim.Owner || c.Lease.Fence != fence:
+		return c, ErrLeaseLost
+	}
+	c.Lease.Until = now.Add(claim.For)
+	if sent {
+		c.Lease.Sent = fence
+	}
+	m.changes[memKey(ws, id)] = c
+	return c, nil
 }
 
 func (m *memChanges) decide(ws Workspace, id, by string, now time.Time, status ChangeStatus) (Change, error) {
@@ -118,7 +164,7 @@ func (m *memChanges) Cancel(_ context.Context, ws Workspace, id, by string, now 
 	return m.decide(ws, id, by, now, StatusCancelled)
 }
 
-func (m *memChanges) Finish(_ context.Context, ws Workspace, id string, status ChangeStatus, outcome Text, now time.Time) (Change, error) {
+func (m *memChanges) Finish(_ context.Context, ws Workspace, id string, fence int64, status ChangeStatus, outcome Text, now time.Time) (Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
@@ -130,6 +176,8 @@ func (m *memChanges) Finish(_ context.Context, ws Workspace, id string, status C
 		return Change{}, ErrChangeNotFound
 	case c.Status != StatusApproved:
 		return c, ErrDecided
+	case c.Lease.Fence != fence:
+		return c, ErrLeaseLost
 	}
 	c.Status, c.Outcome, c.DecidedAt = status, outcome, now
 	m.changes[memKey(ws, id)] = c
@@ -206,7 +254,7 @@ func (m *memChanges) ExpireDue(_ context.Context, now time.Time, limit int) ([]C
 	return out, nil
 }
 
-func (m *memChanges) StuckApproved(_ context.Context, approvedBefore time.Time, limit int) ([]Change, error) {
+func (m *memChanges) Reclaimable(_ context.Context, now time.Time, unclaimedAfter time.Duration, limit int) ([]Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
@@ -215,7 +263,10 @@ func (m *memChanges) StuckApproved(_ context.Context, approvedBefore time.Time, 
 	approvedAt := func(c Change) time.Time { return c.Approvals[len(c.Approvals)-1].At }
 	var out []Change
 	for _, c := range m.changes {
-		if c.Status == StatusApproved && len(c.Approvals) > 0 && approvedAt(c).Before(approvedBefore) {
+		if c.Status != StatusApproved || len(c.Approvals) == 0 {
+			continue
+		}
+		if (c.Lease.Owner != "" && !c.Lease.Until.After(now)) || (c.Lease.Owner == "" && approvedAt(c).Before(now.Add(-unclaimedAfter))) {
 			out = append(out, c)
 		}
 	}

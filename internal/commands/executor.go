@@ -34,6 +34,17 @@ type Options struct {
 	// NewID returns a new unguessable change ID (default: 128 random bits
 	// from crypto/rand, base32).
 	NewID func() string
+	// ApplyLease is how long an attempt's claim on an approved change
+	// lasts unless renewed (default 30s); a stopped replica's change is
+	// resumed by the first sweep after it ran out.
+	ApplyLease time.Duration
+	// UnclaimedAfter is how long a change approved without a lease waits
+	// before it is resumed (default 10m).
+	UnclaimedAfter time.Duration
+	// FinishTimeout bounds retrying to record an applied change's outcome
+	// while the store fails (default 5s), even after the command's own
+	// deadline.
+	FinishTimeout time.Duration
 }
 
 // Executor runs parsed commands for a Slack user: it holds what commands
@@ -65,6 +76,15 @@ func NewExecutor(ws Workspaces, clients ClientFunc, dir Directory, changes Chang
 	}
 	if opts.NewID == nil {
 		opts.NewID = newChangeID
+	}
+	if opts.ApplyLease <= 0 {
+		opts.ApplyLease = defaultApplyLease
+	}
+	if opts.UnclaimedAfter <= 0 {
+		opts.UnclaimedAfter = defaultUnclaimedAfter
+	}
+	if opts.FinishTimeout <= 0 {
+		opts.FinishTimeout = defaultFinishTimeout
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	return &Executor{ws: ws, clients: clients, dir: dir, changes: changes, policies: policies, digests: digests, opts: opts}

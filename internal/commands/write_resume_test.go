@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 )
@@ -12,8 +11,8 @@ import (
 // the bot stopped right before recording the outcome.
 type lostFinish struct{ *memChanges }
 
-func (lostFinish) Finish(context.Context, Workspace, string, ChangeStatus, Text, time.Time) (Change, error) {
-	return Change{}, ErrChangeNotFound
+func (lostFinish) Finish(context.Context, Workspace, string, int64, ChangeStatus, Text, time.Time) (Change, error) {
+	return Change{}, errors.New("redis: connection reset")
 }
 
 // landPatches makes the rig's LaunchDarkly keep what a patch did (the
@@ -31,18 +30,22 @@ func landPatches(r *writeRig) {
 	}
 }
 
+// deadClaim is the claim of an attempt that stopped a minute before t0:
+// its lease ran out before t0.
+var deadClaim = Claim{Owner: "dead-replica", For: 30 * time.Second}
+
 // stuckChange requests `on new-checkout` and approves it in the store only,
 // as when the bot stopped between the approval and applying it; it returns
-// the change as StuckApproved lists it.
+// the change as Reclaimable lists it once the lease ran out.
 func stuckChange(t *testing.T, r *writeRig) Change {
 	t.Helper()
 	c := r.mustRequest("on new-checkout")
-	if _, now, err := r.changes.Approve(t.Context(), wsA, c.ID, bob.UserID, t0); err != nil || !now {
+	if _, now, err := r.changes.Approve(t.Context(), wsA, c.ID, bob.UserID, t0.Add(-time.Minute), deadClaim); err != nil || !now {
 		t.Fatalf("store Approve = now %v, %v", now, err)
 	}
-	stuck, err := r.changes.StuckApproved(t.Context(), t0.Add(time.Nanosecond), 10)
+	stuck, err := r.changes.Reclaimable(t.Context(), t0, time.Hour, 10)
 	if err != nil || len(stuck) != 1 || stuck[0].ID != c.ID {
-		t.Fatalf("StuckApproved = %+v, %v; want %s", stuck, err, c.ID)
+		t.Fatalf("Reclaimable = %+v, %v; want %s", stuck, err, c.ID)
 	}
 	return stuck[0]
 }
@@ -73,8 +76,8 @@ func TestResumeApprovedAppliesOnce(t *testing.T) {
 	if stored, err := r.changes.Get(t.Context(), wsA, c.ID); err != nil || stored.Status != StatusApplied {
 		t.Errorf("stored = %q, %v; want applied", stored.Status, err)
 	}
-	if stuck, err := r.changes.StuckApproved(t.Context(), t0.Add(time.Hour), 10); err != nil || len(stuck) != 0 {
-		t.Errorf("StuckApproved after resuming = %+v, %v; want none", stuck, err)
+	if stuck, err := r.changes.Reclaimable(t.Context(), t0.Add(time.Hour), time.Hour, 10); err != nil || len(stuck) != 0 {
+		t.Errorf("Reclaimable after resuming = %+v, %v; want none", stuck, err)
 	}
 
 	// The same (now outdated) listing resumed again: nothing is applied.
@@ -91,47 +94,94 @@ func TestResumeApprovedAppliesOnce(t *testing.T) {
 }
 
 // TestResumeApprovedAfterALandedPatch: the bot applied the change but
-// stopped before recording it; resuming finds the environment's version
-// moved and marks the change stale instead of applying it again.
+// could not record it (the store went away after LaunchDarkly took the
+// write). The approver is told the truth, not "nothing was changed"; once
+// the lease runs out, resuming finds the write in LaunchDarkly's audit log
+// by its request id and records it as applied, without writing again.
 func TestResumeApprovedAfterALandedPatch(t *testing.T) {
 	t.Parallel()
 	r := newWriteRig(t)
 	landPatches(r)
 	crashed := NewExecutor(r.ws, r.clients, r.dir, lostFinish{r.changes}, r.policies, nil, Options{
-		Now: func() time.Time { return t0 }, NewID: func() string { return "chg-lost" },
+		Now: func() time.Time { return t0 }, NewID: func() string { return "chg-lost" }, FinishTimeout: 50 * time.Millisecond,
 	})
 	cmd, err := Parse("on new-checkout")
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := crashed.RequestChange(t.Context(), alice, "C1", cmd, "lost")
-	if err != nil {
+	if _, err := crashed.RequestChange(t.Context(), alice, "C1", cmd, "lost"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := crashed.Approve(t.Context(), bob, req.Change.ID); err == nil {
-		t.Fatal("Approve recorded its outcome through a store that loses it")
+	_, err = crashed.Approve(t.Context(), bob, "chg-lost")
+	e := wantKind(t, err, KindStoreUnavailable)
+	if got, want := e.Msg.String(), "LaunchDarkly applied the change, but Flagbot couldn't record that yet: the state store did not answer. It records it by itself once the store is back and updates the request."; got != want {
+		t.Errorf("approver told %q, want %q", got, want)
 	}
 	if len(r.patches) != 1 {
 		t.Fatalf("%d patches by the first attempt, want 1", len(r.patches))
 	}
-	stuck, err := r.changes.StuckApproved(t.Context(), t0.Add(time.Minute), 10)
-	if err != nil || len(stuck) != 1 || stuck[0].ID != "chg-lost" {
-		t.Fatalf("StuckApproved = %+v, %v; want chg-lost", stuck, err)
+	if stuck, err := r.changes.Reclaimable(t.Context(), t0, time.Hour, 10); err != nil || len(stuck) != 0 {
+		t.Fatalf("Reclaimable while the lease is live = %+v, %v; want none", stuck, err)
 	}
-
+	// The first sweep after the lease ran out resumes it.
+	r.mu.Lock()
+	r.now = t0.Add(time.Minute)
+	r.mu.Unlock()
+	stuck, err := r.changes.Reclaimable(t.Context(), t0.Add(time.Minute), time.Hour, 10)
+	if err != nil || len(stuck) != 1 || stuck[0].ID != "chg-lost" || stuck[0].Lease.Sent != 1 {
+		t.Fatalf("Reclaimable = %+v, %v; want chg-lost, sent by fence 1", stuck, err)
+	}
 	res, err := r.exec.ResumeApproved(t.Context(), stuck[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Change.Status != StatusStale || !strings.Contains(res.Change.Outcome.String(), "production version 12 → 13") {
-		t.Errorf("result = %+v, want stale (production version 12 → 13)", res)
+	if res.Change.Status != StatusApplied || res.Change.Outcome.String() != "Applied: `new-checkout` is now on in `production`." {
+		t.Errorf("result = %+v, want applied", res)
 	}
 	if len(r.patches) != 1 {
 		t.Errorf("%d patches after resuming, want 1: the change was applied twice", len(r.patches))
 	}
-	if stored, err := r.changes.Get(t.Context(), wsA, "chg-lost"); err != nil || stored.Status != StatusStale {
-		t.Errorf("stored = %q, %v; want stale", stored.Status, err)
+	if stored, err := r.changes.Get(t.Context(), wsA, "chg-lost"); err != nil || stored.Status != StatusApplied {
+		t.Errorf("stored = %q, %v; want applied", stored.Status, err)
 	}
+}
+
+// TestResumeApprovedNothingSent: the store failed before the intent to
+// write was recorded. The approver is told nothing changed yet and that
+// Flagbot applies it later; resuming applies it once.
+func TestResumeApprovedNothingSent(t *testing.T) {
+	t.Parallel()
+	r := newWriteRig(t)
+	landPatches(r)
+	c := r.mustRequest("on new-checkout")
+	failing := NewExecutor(r.ws, r.clients, r.dir, renewFails{r.changes}, r.policies, nil, Options{Now: func() time.Time { return t0 }})
+	_, err := failing.Approve(t.Context(), bob, c.ID)
+	e := wantKind(t, err, KindStoreUnavailable)
+	if got, want := e.Msg.String(), "The change is approved, but the state store stopped answering before Flagbot sent it, so nothing has changed in LaunchDarkly yet. Flagbot applies it by itself once the store is back and updates the request."; got != want {
+		t.Errorf("approver told %q, want %q", got, want)
+	}
+	if len(r.patches) != 0 {
+		t.Fatalf("%d patches although the intent was never recorded", len(r.patches))
+	}
+	r.mu.Lock()
+	r.now = t0.Add(time.Minute)
+	r.mu.Unlock()
+	stuck, err := r.changes.Reclaimable(t.Context(), t0.Add(time.Minute), time.Hour, 10)
+	if err != nil || len(stuck) != 1 || stuck[0].Lease.Sent != 0 {
+		t.Fatalf("Reclaimable = %+v, %v; want the change, never sent", stuck, err)
+	}
+	res, err := r.exec.ResumeApproved(t.Context(), stuck[0])
+	if err != nil || res.Change.Status != StatusApplied || len(r.patches) != 1 {
+		t.Errorf("resume = %+v, %v, %d patches; want applied once", res, err, len(r.patches))
+	}
+}
+
+// renewFails is a change store that fails every lease renewal, as when
+// Redis went away right after the approval.
+type renewFails struct{ *memChanges }
+
+func (renewFails) Renew(context.Context, Workspace, string, int64, Claim, time.Time, bool) (Change, error) {
+	return Change{}, errors.New("redis: connection refused")
 }
 
 // TestResumeApprovedMovedVersion: a flag changed in LaunchDarkly by

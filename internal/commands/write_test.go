@@ -41,6 +41,7 @@ type writeRig struct {
 	approval []ApprovalRequestInput
 	patchErr error
 	used     []string
+	audit    []AuditEntry // what LaunchDarkly's audit log holds, newest last
 }
 
 func boolFlag() Flag {
@@ -129,6 +130,8 @@ func newWriteRig(t *testing.T) *writeRig {
 		if r.patchErr != nil {
 			return Flag{}, r.patchErr
 		}
+		r.audit = append(r.audit, AuditEntry{ID: fmt.Sprintf("a%d", len(r.audit)+1), Date: r.now, Comment: p.Comment,
+			Accesses: []Access{{Action: "updateFlag", Resource: AuditSpec(project, p.Env, key)}}})
 		f := cloneForTest(r.flags[key])
 		if p.Env != "" {
 			fe := f.Environments[p.Env]
@@ -144,6 +147,17 @@ func newWriteRig(t *testing.T) *writeRig {
 			f.Environments[p.Env] = fe
 		}
 		return f, nil
+	}
+	r.ld.ListAuditLogFn = func(_ context.Context, q AuditQuery) ([]AuditEntry, error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		var out []AuditEntry
+		for i := len(r.audit) - 1; i >= 0; i-- {
+			if e := r.audit[i]; e.Accesses[0].Resource == q.Spec && !e.Date.Before(q.After) {
+				out = append(out, e)
+			}
+		}
+		return out, nil
 	}
 	r.ld.CreateFlagFn = func(_ context.Context, project string, nf NewFlag) (Flag, error) {
 		r.mu.Lock()
@@ -941,16 +955,16 @@ type flakyFinish struct {
 	calls    int
 }
 
-func (f *flakyFinish) Finish(ctx context.Context, ws Workspace, id string, status ChangeStatus, outcome Text, now time.Time) (Change, error) {
+func (f *flakyFinish) Finish(ctx context.Context, ws Workspace, id string, fence int64, status ChangeStatus, outcome Text, now time.Time) (Change, error) {
 	f.mu.Lock()
 	f.calls++
 	fail := f.calls <= f.failures
 	f.mu.Unlock()
 	if !fail {
-		return f.memChanges.Finish(ctx, ws, id, status, outcome, now)
+		return f.memChanges.Finish(ctx, ws, id, fence, status, outcome, now)
 	}
 	if f.recorded {
-		_, _ = f.memChanges.Finish(ctx, ws, id, status, outcome, now)
+		_, _ = f.memChanges.Finish(ctx, ws, id, fence, status, outcome, now)
 	}
 	return Change{}, errors.New("approvals: finish change: redis: connection reset by peer")
 }

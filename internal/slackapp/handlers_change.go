@@ -237,7 +237,7 @@ func (a *App) ResumeStuck(ctx context.Context, stuck []commands.Change) {
 			log.Info("resumed an approved change", "status", string(res.Change.Status))
 			a.showDecision(ctx, log, res.Change.ChannelID, res.Change.MessageTS, "", res)
 		case commands.KindOf(err) == commands.KindConflict:
-			log.Info("approved change was already finished", "err", err)
+			log.Info("approved change is finished or being applied elsewhere", "err", err)
 		default:
 			log.Warn("could not resume an approved change", "err", err)
 		}
