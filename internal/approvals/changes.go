@@ -108,19 +108,19 @@ var _ commands.Changes = (*Changes)(nil)
 // NewChanges returns the change store on s.
 func NewChanges(s *redisstore.Store, opts ChangesOptions) *Changes {
 	return &Changes{
-		store:         s,
-		opts:          opts.withDefaults(),
-		create:        redisstore.NewScript(luaCreate),
-		approve:       redisstore.NewScript(luaApprove),
-		decide:        redisstore.NewScript(luaDecide),
-		finish:        redisstore.NewScript(luaFinish),
-		setMessage:    redisstore.NewScript(luaSetMessage),
-		claim:         redisstore.NewScript(luaClaim),
-		renew:         redisstore.NewScript(luaRenew),
-		expireDue:     redisstore.NewScript(luaExpireDue),
-		reclaimable:   redisstore.NewScript(luaReclaimable),
-		pending:       redisstore.NewScript(luaPending),
-		history:       redisstore.NewScript(luaHistory),
+		store:       s,
+		opts:        opts.withDefaults(),
+		create:      redisstore.NewScript(luaCreate),
+		approve:     redisstore.NewScript(luaApprove),
+		decide:      redisstore.NewScript(luaDecide),
+		finish:      redisstore.NewScript(luaFinish),
+		setMessage:  redisstore.NewScript(luaSetMessage),
+		claim:       redisstore.NewScript(luaClaim),
+		renew:       redisstore.NewScript(luaRenew),
+		expireDue:   redisstore.NewScript(luaExpireDue),
+		reclaimable: redisstore.NewScript(luaReclaimable),
+		pending:     redisstore.NewScript(luaPending),
+		history:     redisstore.NewScript(luaHistory),
 	}
 }
 

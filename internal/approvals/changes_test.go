@@ -778,7 +778,10 @@ func TestChangeExpireDue(t *testing.T) {
 			name string
 			run  func() error
 		}{
-			{"approve", func() error { _, _, err := c.Approve(ctx, wsA(), "e1", "bob", at(time.Minute), commands.Claim{}); return err }},
+			{"approve", func() error {
+				_, _, err := c.Approve(ctx, wsA(), "e1", "bob", at(time.Minute), commands.Claim{})
+				return err
+			}},
 			{"reject", func() error { _, err := c.Reject(ctx, wsA(), "e1", "bob", at(time.Minute)); return err }},
 			{"cancel", func() error { _, err := c.Cancel(ctx, wsA(), "e1", "alice", at(time.Minute)); return err }},
 		} {
