@@ -84,7 +84,7 @@ func SeedSlack(sl *slackfake.Server) Demo {
 }
 
 // SeedLaunchDarkly fills the demo LaunchDarkly: two projects with three
-// environments each (production is critical), eighteen flags of every kind
+// environments each (production is critical), seventeen flags of every kind
 // with rules, targets, prerequisites and rollouts, segments, contexts and a
 // week of audit history ending at now.
 func SeedLaunchDarkly(s *ldfake.Server, now time.Time) error {

@@ -278,6 +278,8 @@
     const text = box.value.trim();
     if (!text) return;
     box.value = "";
+    // Some key event sources insert the Enter after the handler ran.
+    setTimeout(() => { if (!box.value.trim()) box.value = ""; }, 0);
     await post("/api/compose", { text: text, channel: channel });
   }
   box.addEventListener("keydown", (e) => {
