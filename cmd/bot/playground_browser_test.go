@@ -401,4 +401,3 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		}
 	})
 }
-

@@ -318,7 +318,11 @@ func (r *Renderer) input(b *strings.Builder, bl block, n Names, st inputState) {
 	blockID := html.EscapeString(bl.BlockID)
 	inputID := "in-" + blockID + "-" + html.EscapeString(e.ActionID)
 	errText := st.errors[bl.BlockID]
-	b.WriteString(`<div class="sk-input` + map[bool]string{true: " sk-has-error", false: ""}[errText != ""] + `" data-block-id="` + blockID + `">`)
+	cls := "sk-input"
+	if errText != "" {
+		cls += " sk-has-error"
+	}
+	b.WriteString(`<div class="` + cls + `" data-block-id="` + blockID + `">`)
 	b.WriteString(`<label class="sk-label" for="` + inputID + `">` + r.text(bl.Label, n))
 	if bl.Optional {
 		b.WriteString(` <span class="sk-optional">(optional)</span>`)

@@ -44,7 +44,7 @@ func (r *Renderer) mrkdwn(s string, n Names) string {
 			}
 		}
 		next := strings.Index(s[i:], "```")
-		if next < 0 || strings.Index(s[i+next+3:], "```") < 0 {
+		if next < 0 || !strings.Contains(s[i+next+3:], "```") {
 			next = len(s) - i
 		}
 		if next == 0 { // an unmatched ``` shows as it is

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/ld/ldfake"
 )
 
@@ -47,4 +48,8 @@ func TestSeedLaunchDarkly(t *testing.T) {
 	if d := now.Sub(oldest); d < 6*24*time.Hour || d > 8*24*time.Hour {
 		t.Errorf("oldest audit entry is %v old, want about a week", d)
 	}
+}
+
+func ldAuditEntry(title string) ld.AuditEntry {
+	return ld.AuditEntry{Title: title, Name: "x", Kind: "flag"}
 }
