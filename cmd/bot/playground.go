@@ -75,7 +75,7 @@ func runPlayground(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("playground: demo LaunchDarkly: %w", err)
 	}
-	ldSrv := &http.Server{Handler: lds.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	ldSrv := &http.Server{Handler: demoLaunchDarkly(lds.Handler()), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = ldSrv.Serve(ldLn) }()
 	defer ldSrv.Close()
 
@@ -132,6 +132,20 @@ func runPlayground(ctx context.Context, args []string, getenv func(string) strin
 		return nil
 	}
 	return runBot(ctx, []string{args[0]}, func(k string) string { return env[k] }, io.Discard, stderr, connect)
+}
+
+// demoLaunchDarkly serves the demo LaunchDarkly's API, and a short page for
+// the links into LaunchDarkly's web app that the bot's messages carry.
+func demoLaunchDarkly(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>Demo LaunchDarkly</title>`+
+			`<p>This link would open LaunchDarkly. The playground's LaunchDarkly is a demo without a web app: `+
+			`the LaunchDarkly panel on the playground page shows its flags and audit log.</p>`)
+	})
+	return mux
 }
 
 // isLoopbackAddr reports whether host:port names only this machine; a
