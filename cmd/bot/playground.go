@@ -23,7 +23,8 @@ const (
 	// playgroundLogLevel keeps the terminal quiet: the page shows what
 	// happens. LOG_LEVEL overrides it.
 	playgroundLogLevel = "error"
-	// playgroundRequests caps what the demo LaunchDarkly remembers.
+	// playgroundRequests caps what the fakes remember for inspection, so
+	// a playground left running keeps a flat memory.
 	playgroundRequests = 1000
 )
 
@@ -56,9 +57,10 @@ func runPlayground(ctx context.Context, args []string, getenv func(string) strin
 	}
 
 	sl, err := slackfake.Start(slackfake.Options{
-		// Slack's default ping interval: the bot's watchdog is the
-		// library's 30 s, and a faster ping only burns CPU.
+		// Well inside the bot's ping watchdog (the library's 30 s); a
+		// faster ping only burns CPU.
 		PingInterval: 10 * time.Second,
+		MaxRecords:   playgroundRequests, // the page needs the workspace, not the history
 	})
 	if err != nil {
 		return err

@@ -61,6 +61,11 @@ type Options struct {
 	// SendTimeout is how long SlashCommand, Interactive and the other
 	// senders wait for a live connection before failing. Default 5s.
 	SendTimeout time.Duration
+	// MaxRecords, when positive, bounds what the fake remembers for
+	// inspection: Acks, Calls and Responses keep about the newest
+	// MaxRecords each, and AllTraffic about the newest MaxRecords KB. A
+	// long-running playground sets it; tests leave it 0 (keep everything).
+	MaxRecords int
 	// TriggerTTL is how long a trigger_id issued by the fake stays valid
 	// for views.open and views.push, counted from when its envelope was
 	// written to the socket. Default 3s, like Slack; negative disables the
@@ -101,8 +106,11 @@ type Server struct {
 	acks         []Ack
 	calls        []Call
 	responses    []Response
-	traffic      bytes.Buffer
-	ws           *workspace
+	// Records dropped from the front of acks, calls and responses under
+	// MaxRecords; waitFor counts positions across drops.
+	acksDropped, callsDropped, responsesDropped int
+	traffic                                     bytes.Buffer
+	ws                                          *workspace
 }
 
 type trigger struct {
@@ -336,6 +344,7 @@ func (s *Server) recordTrafficLocked(r *http.Request, body []byte) {
 	}
 	s.traffic.Write(body)
 	s.traffic.WriteByte('\n')
+	s.trimTrafficLocked()
 }
 
 // Ack is one frame the client sent on a Socket Mode connection.
@@ -360,7 +369,7 @@ func (s *Server) Acks() []Ack {
 
 // WaitAck waits for the ack of envelopeID (one received earlier counts).
 func (s *Server) WaitAck(ctx context.Context, envelopeID string) (Ack, error) {
-	a, err := waitFor(ctx, s, func() []Ack { return s.acks }, func(a Ack) bool { return a.EnvelopeID == envelopeID })
+	a, err := waitFor(ctx, s, func() ([]Ack, int) { return s.acks, s.acksDropped }, func(a Ack) bool { return a.EnvelopeID == envelopeID })
 	if err != nil {
 		return Ack{}, fmt.Errorf("slackfake: wait for ack of %s: %w", envelopeID, err)
 	}
@@ -401,7 +410,7 @@ func (s *Server) Calls(method string) []Call {
 // WaitCall waits for a call of method for which match returns true (nil
 // matches any); calls recorded before WaitCall was called count.
 func (s *Server) WaitCall(ctx context.Context, method string, match func(Call) bool) (Call, error) {
-	c, err := waitFor(ctx, s, func() []Call { return s.calls }, func(c Call) bool {
+	c, err := waitFor(ctx, s, func() ([]Call, int) { return s.calls, s.callsDropped }, func(c Call) bool {
 		return c.Method == method && (match == nil || match(c))
 	})
 	if err != nil {
@@ -436,7 +445,7 @@ func (s *Server) Responses() []Response {
 // WaitResponse waits for a response_url post for which match returns true
 // (nil matches any); posts recorded earlier count.
 func (s *Server) WaitResponse(ctx context.Context, match func(Response) bool) (Response, error) {
-	r, err := waitFor(ctx, s, func() []Response { return s.responses }, func(r Response) bool {
+	r, err := waitFor(ctx, s, func() ([]Response, int) { return s.responses, s.responsesDropped }, func(r Response) bool {
 		return match == nil || match(r)
 	})
 	if err != nil {
@@ -446,14 +455,19 @@ func (s *Server) WaitResponse(ctx context.Context, match func(Response) bool) (R
 }
 
 // waitFor returns the first element of the list that matches, waiting for
-// new elements until ctx ends or the server closes. list is read under s.mu;
+// new elements until ctx ends or the server closes. list returns the
+// records and how many were dropped before them; it is read under s.mu;
 // match runs without the lock, so it may call back into the server.
-func waitFor[T any](ctx context.Context, s *Server, list func() []T, match func(T) bool) (T, error) {
+func waitFor[T any](ctx context.Context, s *Server, list func() ([]T, int), match func(T) bool) (T, error) {
 	var zero T
-	checked := 0
+	checked := -1 // absolute position of the next record to check; -1 until the first look
 	for {
 		s.mu.Lock()
-		items := slices.Clone(list()[checked:])
+		all, dropped := list()
+		if checked < dropped {
+			checked = dropped
+		}
+		items := slices.Clone(all[checked-dropped:])
 		changed, closed := s.changed, s.closed
 		s.mu.Unlock()
 		for _, it := range items {
@@ -472,4 +486,26 @@ func waitFor[T any](ctx context.Context, s *Server, list func() []T, match func(
 		case <-s.done:
 		}
 	}
+}
+
+// trimLocked drops the oldest half of a record list that grew past
+// MaxRecords and adds the count to *dropped. s.mu must be held.
+func trimLocked[T any](s *Server, list []T, dropped *int) []T {
+	if s.opts.MaxRecords <= 0 || len(list) <= s.opts.MaxRecords {
+		return list
+	}
+	n := len(list) / 2
+	*dropped += n
+	return slices.Clone(list[n:])
+}
+
+// trimTrafficLocked keeps AllTraffic within MaxRecords KB. s.mu must be held.
+func (s *Server) trimTrafficLocked() {
+	limit := s.opts.MaxRecords << 10
+	if limit <= 0 || s.traffic.Len() <= limit {
+		return
+	}
+	keep := bytes.Clone(s.traffic.Bytes()[s.traffic.Len()-limit/2:])
+	s.traffic.Reset()
+	s.traffic.Write(keep)
 }

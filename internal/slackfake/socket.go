@@ -153,7 +153,8 @@ func (s *Server) recordAck(data []byte) {
 	defer s.mu.Unlock()
 	s.traffic.Write(data)
 	s.traffic.WriteByte('\n')
-	s.acks = append(s.acks, Ack{EnvelopeID: frame.EnvelopeID, Payload: payload, At: time.Now(), Size: len(data)})
+	s.trimTrafficLocked()
+	s.acks = trimLocked(s, append(s.acks, Ack{EnvelopeID: frame.EnvelopeID, Payload: payload, At: time.Now(), Size: len(data)}), &s.acksDropped)
 	s.applyAckLocked(frame.EnvelopeID, payload)
 	s.notifyLocked()
 }

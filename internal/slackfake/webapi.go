@@ -48,7 +48,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		rep = s.answerLocked(r, &call)
 	}
 	call.Error = rep.err
-	s.calls = append(s.calls, call)
+	s.calls = trimLocked(s, append(s.calls, call), &s.callsDropped)
 	s.notifyLocked()
 	s.mu.Unlock()
 
@@ -438,7 +438,7 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 		s.responseUses[id] = uses + 1
 		s.applyResponseLocked(id, resp, resp.Blocks)
 	}
-	s.responses = append(s.responses, resp)
+	s.responses = trimLocked(s, append(s.responses, resp), &s.responsesDropped)
 	s.notifyLocked()
 	s.mu.Unlock()
 

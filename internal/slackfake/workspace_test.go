@@ -275,3 +275,26 @@ func TestStartOnlyOnLoopback(t *testing.T) {
 	s.Close()
 	s.Close() // twice is fine
 }
+
+// TestMaxRecords checks that a bounded fake forgets old records but still
+// finds new ones for the Wait methods.
+func TestMaxRecords(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, slackfake.Options{MaxRecords: 4})
+	for i := range 20 {
+		postForm(t, f, "chat.postMessage", form("channel", chn, "text", strings.Repeat("x", 100)+string(rune('a'+i))))
+	}
+	if n := len(f.Calls("")); n > 4 || n == 0 {
+		t.Errorf("Calls = %d, want at most 4", n)
+	}
+	if n := len(f.AllTraffic()); n > 4<<10 {
+		t.Errorf("AllTraffic = %d bytes, want at most 4 KB", n)
+	}
+	postForm(t, f, "chat.postMessage", form("channel", chn, "text", "last"))
+	if _, err := f.WaitCall(waitCtx(t), "chat.postMessage", func(c slackfake.Call) bool { return c.Params["text"] == "last" }); err != nil {
+		t.Errorf("WaitCall after trimming: %v", err)
+	}
+	if n := len(f.Messages(chn, "")); n != 21 {
+		t.Errorf("Messages = %d, want all 21: the channel is not a record", n)
+	}
+}
