@@ -23,6 +23,10 @@ import (
 	"github.com/flagbot/flagbot/internal/slackfake"
 )
 
+// staticFiles is the page: index.html (a template), app.css and app.js.
+// It is the package's one package-level variable, as embed requires, and
+// read-only.
+//
 //go:embed static
 var staticFiles embed.FS
 

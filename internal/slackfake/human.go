@@ -19,10 +19,6 @@ import (
 // or a block suggestion.
 const SubmitTimeout = 3 * time.Second
 
-// ErrNotFound is returned when a message, view or element named by a
-// person's action does not exist (any more).
-var ErrNotFound = errors.New("slackfake: not found")
-
 // Compose is a person sending text from the message box of channel: a
 // "/command …" goes to the bot as a slash command, anything else is posted
 // as their message. As in Slack, people from another organisation in a
