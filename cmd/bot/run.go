@@ -62,7 +62,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.SetOutput(stderr)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s [-version]\n\n", args[0])
+		fmt.Fprintf(stderr, "Usage: %s [-version]\n       %s playground [-addr host:port]   (try Flagbot in a browser, no Slack or LaunchDarkly needed)\n\n", args[0], args[0])
 		tw := tabwriter.NewWriter(stderr, 0, 4, 2, ' ', 0)
 		_ = envconfig.Usagef("", &Config{}, tw, envconfig.DefaultTableFormat)
 		_ = tw.Flush()
