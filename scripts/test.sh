@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, vet, staticcheck, and
 # `go test -race ./...` against a real Redis (started here if none listens
-# on 127.0.0.1:6379). Usage: scripts/test.sh [extra go test flags]
+# on 127.0.0.1:6379) and with the playground's browser tests in headless
+# Chromium (Debian's chromium, installed here with apt-get if missing).
+# Usage: scripts/test.sh [extra go test flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +51,20 @@ cleanup() {
 trap cleanup EXIT
 export FLAGBOT_TEST_REDIS_URL="${FLAGBOT_TEST_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 echo "FLAGBOT_TEST_REDIS_URL=$FLAGBOT_TEST_REDIS_URL"
+
+echo "== chromium"
+have_browser() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; }
+if ! have_browser; then
+	command -v apt-get >/dev/null || fail "no chromium for the browser tests, and no apt-get to install it"
+	as_root=""
+	[ "$(id -u)" = 0 ] || as_root="sudo"
+	echo "installing chromium with apt-get"
+	$as_root apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium >/dev/null
+	have_browser || fail "apt-get install chromium did not give a chromium binary"
+fi
+# The browser tests fail instead of skipping when they cannot start one.
+export FLAGBOT_TEST_BROWSER=1
 
 echo "== go test -race"
 go test -race -count=1 "$@" ./...

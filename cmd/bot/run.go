@@ -36,8 +36,22 @@ const (
 	sweepLockTTL = 5 * time.Minute
 )
 
-// run wires Flagbot together and serves until ctx ends or SIGINT/SIGTERM.
+// run wires Flagbot together and serves until ctx ends or SIGINT/SIGTERM;
+// `flagbot playground` runs the playground instead.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 1 && args[1] == "playground" {
+		return runPlayground(ctx, args, getenv, stdout, stderr)
+	}
+	return runBot(ctx, args, getenv, stdout, stderr, nil)
+}
+
+// wired is called by runBot once the bot is built, before it connects to
+// Slack; the playground uses it to connect its demo workspace through the
+// bot's own executor and token store. An error stops the bot.
+type wired func(ctx context.Context, exec *commands.Executor) error
+
+// runBot is the bot itself: production and the playground both run it.
+func runBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, onWired wired) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -49,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s [-version]\n\n", args[0])
+		fmt.Fprintf(stderr, "Usage: %s [-version]\n       %s playground [-addr host:port]   (try Flagbot in a browser, no Slack or LaunchDarkly needed)\n\n", args[0], args[0])
 		tw := tabwriter.NewWriter(stderr, 0, 4, 2, ' ', 0)
 		_ = envconfig.Usagef("", &Config{}, tw, envconfig.DefaultTableFormat)
 		_ = tw.Flush()
@@ -111,6 +125,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, dir, log, slackOpts)
 	if err != nil {
 		return err
+	}
+	if onWired != nil {
+		if err := onWired(ctx, exec); err != nil {
+			return err
+		}
 	}
 	sweeper := approvals.NewSweeper(store, changes, log, approvals.SweeperOptions{
 		Interval:  cfg.SweepInterval,

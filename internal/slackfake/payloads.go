@@ -29,6 +29,8 @@ func (s *Server) SlashCommand(c SlashCommand) (string, error) {
 	}
 	s.mu.Lock()
 	responseURL, triggerID := s.newResponseURLLocked(), s.newTriggerIDLocked()
+	s.triggers[triggerID].user = c.UserID
+	s.replyContextLocked(responseURL, responseDest{channel: c.ChannelID, user: c.UserID})
 	s.mu.Unlock()
 	p := map[string]any{
 		"token":                 "slackfake-verification-token",
@@ -49,7 +51,7 @@ func (s *Server) SlashCommand(c SlashCommand) (string, error) {
 		p["enterprise_id"] = c.EnterpriseID
 		p["enterprise_name"] = "enterprise-" + strings.ToLower(c.EnterpriseID)
 	}
-	return s.Send("slash_commands", p, true)
+	return s.sendExpecting("slash_commands", p, true, pendingAck{kind: "slash_commands", user: c.UserID, channel: c.ChannelID})
 }
 
 // Interactive sends an "interactive" envelope with payload as it is
@@ -96,6 +98,8 @@ func (s *Server) BlockAction(a BlockAction) (string, error) {
 	}
 	s.mu.Lock()
 	responseURL, triggerID := s.newResponseURLLocked(), s.newTriggerIDLocked()
+	s.triggers[triggerID].user = a.UserID
+	s.replyContextLocked(responseURL, responseDest{channel: a.ChannelID, user: a.UserID, origKey: a.ChannelID + "/" + a.MessageTS})
 	actionTS := s.nextTSLocked()
 	s.mu.Unlock()
 	p := map[string]any{

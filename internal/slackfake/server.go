@@ -5,11 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -46,6 +45,9 @@ const (
 
 // Options configures a Server. The zero value is valid.
 type Options struct {
+	// Addr is the loopback host:port Start listens on. Default
+	// "127.0.0.1:0" (any free port); a non-loopback address is refused.
+	Addr string
 	// AppToken is the xapp- token apps.connections.open requires as a
 	// Bearer header. Default DefaultAppToken.
 	AppToken string
@@ -59,6 +61,11 @@ type Options struct {
 	// SendTimeout is how long SlashCommand, Interactive and the other
 	// senders wait for a live connection before failing. Default 5s.
 	SendTimeout time.Duration
+	// MaxRecords, when positive, bounds what the fake remembers for
+	// inspection: Acks, Calls and Responses keep about the newest
+	// MaxRecords each, and AllTraffic about the newest MaxRecords KB. A
+	// long-running playground sets it; tests leave it 0 (keep everything).
+	MaxRecords int
 	// TriggerTTL is how long a trigger_id issued by the fake stays valid
 	// for views.open and views.push, counted from when its envelope was
 	// written to the socket. Default 3s, like Slack; negative disables the
@@ -66,11 +73,14 @@ type Options struct {
 	TriggerTTL time.Duration
 }
 
-// Server is a running fake Slack. Create it with New; it is closed through
-// t.Cleanup. All methods are safe for concurrent use.
+// Server is a running fake Slack. Create it with Start (and Close it) or,
+// in tests, with New. All methods are safe for concurrent use.
 type Server struct {
 	opts     Options
-	hs       *httptest.Server
+	url      string // http://127.0.0.1:port
+	hs       *http.Server
+	ln       net.Listener
+	served   chan struct{} // closed when hs.Serve returned
 	upgrader websocket.Upgrader
 	wg       sync.WaitGroup // connection goroutines
 	done     chan struct{}  // closed by close
@@ -96,12 +106,17 @@ type Server struct {
 	acks         []Ack
 	calls        []Call
 	responses    []Response
-	traffic      bytes.Buffer
+	// Records dropped from the front of acks, calls and responses under
+	// MaxRecords; waitFor counts positions across drops.
+	acksDropped, callsDropped, responsesDropped int
+	traffic                                     bytes.Buffer
+	ws                                          *workspace
 }
 
 type trigger struct {
 	sent time.Time // zero until its envelope reached a socket
 	used bool
+	user string // whose action issued it: views.open shows the modal to them
 }
 
 type failure struct {
@@ -109,10 +124,37 @@ type failure struct {
 	err string
 }
 
-// New starts a fake Slack on 127.0.0.1. It is closed, with every WebSocket
-// and goroutine it started, through t.Cleanup.
-func New(t testing.TB, opts Options) *Server {
+// TB is the part of testing.TB that New uses; *testing.T, *testing.B and
+// *testing.F satisfy it. (The package does not import testing: the
+// playground links it into the bot's binary.)
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
+// New starts a fake Slack on 127.0.0.1 for a test. It is closed, with every
+// WebSocket and goroutine it started, through t.Cleanup.
+func New(t TB, opts Options) *Server {
 	t.Helper()
+	s, err := Start(opts)
+	if err != nil {
+		t.Fatalf("%v", err)
+		return nil
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake Slack on opts.Addr (a loopback address). Close stops
+// it.
+func Start(opts Options) (*Server, error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if !isLoopback(opts.Addr) {
+		return nil, fmt.Errorf("slackfake: %q is not a loopback address", opts.Addr)
+	}
 	if opts.AppToken == "" {
 		opts.AppToken = DefaultAppToken
 	}
@@ -128,8 +170,15 @@ func New(t testing.TB, opts Options) *Server {
 	if opts.TriggerTTL == 0 {
 		opts.TriggerTTL = defaultTriggerTTL
 	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("slackfake: listen: %w", err)
+	}
 	s := &Server{
 		opts:         opts,
+		url:          "http://" + ln.Addr().String(),
+		ln:           ln,
+		served:       make(chan struct{}),
 		upgrader:     websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 		done:         make(chan struct{}),
 		changed:      make(chan struct{}),
@@ -139,22 +188,43 @@ func New(t testing.TB, opts Options) *Server {
 		users:        make(map[string]User),
 		groups:       make(map[string][]string),
 		failures:     make(map[string]*failure),
+		ws:           newWorkspace(),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.handleAPI)
 	mux.HandleFunc("GET /api/{method}", s.handleAPI)
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("POST /response_url/{id}", s.handleResponseURL)
-	s.hs = httptest.NewServer(mux)
-	t.Cleanup(s.close)
-	return s
+	s.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		defer close(s.served)
+		_ = s.hs.Serve(ln) // returns http.ErrServerClosed after Close
+	}()
+	return s, nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // URL is the server's base URL, "http://127.0.0.1:port".
-func (s *Server) URL() string { return s.hs.URL }
+func (s *Server) URL() string { return s.url }
 
 // APIURL is the Web API base for slack.OptionAPIURL; it ends with "/api/".
-func (s *Server) APIURL() string { return s.hs.URL + "/api/" }
+func (s *Server) APIURL() string { return s.url + "/api/" }
+
+// Close stops the server: it fails pending waits, closes every WebSocket,
+// shuts the HTTP server down and waits for the connection goroutines. It
+// may be called more than once.
+func (s *Server) Close() { s.close() }
 
 // close stops the server: it fails pending waits, closes every WebSocket,
 // shuts the HTTP server down and waits for the connection goroutines.
@@ -171,7 +241,8 @@ func (s *Server) close() {
 	for _, c := range conns {
 		_ = c.ws.Close()
 	}
-	s.hs.Close()
+	_ = s.hs.Close()
+	<-s.served
 	s.wg.Wait()
 }
 
@@ -184,13 +255,19 @@ func (s *Server) notifyLocked() {
 // User is a Slack user as users.info reports it.
 type User struct {
 	ID       string
-	TeamID   string // default TeamID
+	TeamID   string // default TeamID; another team's ID for a Slack Connect partner
 	Name     string
 	RealName string
 	IsAdmin  bool
 	IsOwner  bool
 	Deleted  bool
 	TZ       string
+	// IsRestricted marks a guest (a multi-channel guest; with
+	// IsUltraRestricted a single-channel guest).
+	IsRestricted      bool
+	IsUltraRestricted bool
+	Email             string
+	Title             string
 }
 
 // SetUser adds or replaces a user; users.info answers user_not_found for
@@ -202,6 +279,7 @@ func (s *Server) SetUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[u.ID] = u
+	s.changedLocked()
 }
 
 // SetUserGroup sets the members usergroups.users.list reports for the group
@@ -266,6 +344,7 @@ func (s *Server) recordTrafficLocked(r *http.Request, body []byte) {
 	}
 	s.traffic.Write(body)
 	s.traffic.WriteByte('\n')
+	s.trimTrafficLocked()
 }
 
 // Ack is one frame the client sent on a Socket Mode connection.
@@ -290,7 +369,7 @@ func (s *Server) Acks() []Ack {
 
 // WaitAck waits for the ack of envelopeID (one received earlier counts).
 func (s *Server) WaitAck(ctx context.Context, envelopeID string) (Ack, error) {
-	a, err := waitFor(ctx, s, func() []Ack { return s.acks }, func(a Ack) bool { return a.EnvelopeID == envelopeID })
+	a, err := waitFor(ctx, s, func() ([]Ack, int) { return s.acks, s.acksDropped }, func(a Ack) bool { return a.EnvelopeID == envelopeID })
 	if err != nil {
 		return Ack{}, fmt.Errorf("slackfake: wait for ack of %s: %w", envelopeID, err)
 	}
@@ -331,7 +410,7 @@ func (s *Server) Calls(method string) []Call {
 // WaitCall waits for a call of method for which match returns true (nil
 // matches any); calls recorded before WaitCall was called count.
 func (s *Server) WaitCall(ctx context.Context, method string, match func(Call) bool) (Call, error) {
-	c, err := waitFor(ctx, s, func() []Call { return s.calls }, func(c Call) bool {
+	c, err := waitFor(ctx, s, func() ([]Call, int) { return s.calls, s.callsDropped }, func(c Call) bool {
 		return c.Method == method && (match == nil || match(c))
 	})
 	if err != nil {
@@ -366,7 +445,7 @@ func (s *Server) Responses() []Response {
 // WaitResponse waits for a response_url post for which match returns true
 // (nil matches any); posts recorded earlier count.
 func (s *Server) WaitResponse(ctx context.Context, match func(Response) bool) (Response, error) {
-	r, err := waitFor(ctx, s, func() []Response { return s.responses }, func(r Response) bool {
+	r, err := waitFor(ctx, s, func() ([]Response, int) { return s.responses, s.responsesDropped }, func(r Response) bool {
 		return match == nil || match(r)
 	})
 	if err != nil {
@@ -376,14 +455,19 @@ func (s *Server) WaitResponse(ctx context.Context, match func(Response) bool) (R
 }
 
 // waitFor returns the first element of the list that matches, waiting for
-// new elements until ctx ends or the server closes. list is read under s.mu;
+// new elements until ctx ends or the server closes. list returns the
+// records and how many were dropped before them; it is read under s.mu;
 // match runs without the lock, so it may call back into the server.
-func waitFor[T any](ctx context.Context, s *Server, list func() []T, match func(T) bool) (T, error) {
+func waitFor[T any](ctx context.Context, s *Server, list func() ([]T, int), match func(T) bool) (T, error) {
 	var zero T
-	checked := 0
+	checked := -1 // absolute position of the next record to check; -1 until the first look
 	for {
 		s.mu.Lock()
-		items := slices.Clone(list()[checked:])
+		all, dropped := list()
+		if checked < dropped {
+			checked = dropped
+		}
+		items := slices.Clone(all[checked-dropped:])
 		changed, closed := s.changed, s.closed
 		s.mu.Unlock()
 		for _, it := range items {
@@ -402,4 +486,26 @@ func waitFor[T any](ctx context.Context, s *Server, list func() []T, match func(
 		case <-s.done:
 		}
 	}
+}
+
+// trimLocked drops the oldest half of a record list that grew past
+// MaxRecords and adds the count to *dropped. s.mu must be held.
+func trimLocked[T any](s *Server, list []T, dropped *int) []T {
+	if s.opts.MaxRecords <= 0 || len(list) <= s.opts.MaxRecords {
+		return list
+	}
+	n := len(list) / 2
+	*dropped += n
+	return slices.Clone(list[n:])
+}
+
+// trimTrafficLocked keeps AllTraffic within MaxRecords KB. s.mu must be held.
+func (s *Server) trimTrafficLocked() {
+	limit := s.opts.MaxRecords << 10
+	if limit <= 0 || s.traffic.Len() <= limit {
+		return
+	}
+	keep := bytes.Clone(s.traffic.Bytes()[s.traffic.Len()-limit/2:])
+	s.traffic.Reset()
+	s.traffic.Write(keep)
 }

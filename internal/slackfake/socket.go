@@ -153,7 +153,9 @@ func (s *Server) recordAck(data []byte) {
 	defer s.mu.Unlock()
 	s.traffic.Write(data)
 	s.traffic.WriteByte('\n')
-	s.acks = append(s.acks, Ack{EnvelopeID: frame.EnvelopeID, Payload: payload, At: time.Now(), Size: len(data)})
+	s.trimTrafficLocked()
+	s.acks = trimLocked(s, append(s.acks, Ack{EnvelopeID: frame.EnvelopeID, Payload: payload, At: time.Now(), Size: len(data)}), &s.acksDropped)
+	s.applyAckLocked(frame.EnvelopeID, payload)
 	s.notifyLocked()
 }
 
@@ -190,6 +192,12 @@ type envelope struct {
 // envelope ID to pass to WaitAck. A trigger_id issued by NewTriggerID starts
 // its lifetime when the envelope carrying it is written.
 func (s *Server) Send(typ string, payload any, acceptsResponsePayload bool) (string, error) {
+	return s.sendExpecting(typ, payload, acceptsResponsePayload, pendingAck{})
+}
+
+// sendExpecting is Send that also remembers what the envelope's ack means
+// to Slack (p.kind "" for nothing).
+func (s *Server) sendExpecting(typ string, payload any, acceptsResponsePayload bool, p pendingAck) (string, error) {
 	raw, err := json.Marshal(payload)
 	if err != nil {
 		return "", fmt.Errorf("slackfake: marshal %s payload: %w", typ, err)
@@ -202,6 +210,9 @@ func (s *Server) Send(typ string, payload any, acceptsResponsePayload bool) (str
 	s.mu.Lock()
 	s.envelopeSeq++
 	id := fmt.Sprintf("%08x-5f1a-4c0b-9e6d-%012x", s.envelopeSeq, s.envelopeSeq)
+	if p.kind != "" {
+		s.ws.envelopes[id] = p
+	}
 	s.mu.Unlock()
 
 	data, err := json.Marshal(envelope{EnvelopeID: id, Type: typ, AcceptsResponsePayload: acceptsResponsePayload, Payload: raw})
@@ -209,6 +220,9 @@ func (s *Server) Send(typ string, payload any, acceptsResponsePayload bool) (str
 		return "", fmt.Errorf("slackfake: marshal envelope: %w", err)
 	}
 	if err := s.writeNewest(data); err != nil {
+		s.mu.Lock()
+		delete(s.ws.envelopes, id)
+		s.mu.Unlock()
 		return "", fmt.Errorf("slackfake: send %s envelope: %w", typ, err)
 	}
 	if top.TriggerID != "" {

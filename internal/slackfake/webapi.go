@@ -48,7 +48,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		rep = s.answerLocked(r, &call)
 	}
 	call.Error = rep.err
-	s.calls = append(s.calls, call)
+	s.calls = trimLocked(s, append(s.calls, call), &s.callsDropped)
 	s.notifyLocked()
 	s.mu.Unlock()
 
@@ -148,7 +148,7 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		s.tickets++
 		ticket := fmt.Sprintf("t%d", s.tickets)
 		s.openTickets[ticket] = true
-		u := "ws://" + s.hs.Listener.Addr().String() + "/ws?ticket=" + ticket + "&app_id=" + AppID
+		u := "ws://" + s.ln.Addr().String() + "/ws?ticket=" + ticket + "&app_id=" + AppID
 		return okReply(map[string]any{"url": u})
 	}
 	switch {
@@ -171,8 +171,8 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		if code := checkMessage(p["text"], p["blocks"], p["attachments"], false); code != "" {
 			return errReply(code)
 		}
-		ts := s.nextTSLocked()
-		return okReply(map[string]any{"channel": p["channel"], "ts": ts, "message": botMessage(p["text"], ts)})
+		m := s.addMessageLocked(Message{Channel: p["channel"], UserID: BotUserID, Text: p["text"], Blocks: rawBlocks(p["blocks"]), Via: "chat.postMessage"})
+		return okReply(map[string]any{"channel": p["channel"], "ts": m.TS, "message": botMessage(p["text"], m.TS)})
 	case "chat.update":
 		if p["channel"] == "" {
 			return errReply("channel_not_found")
@@ -183,6 +183,9 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		if code := checkMessage(p["text"], p["blocks"], p["attachments"], true); code != "" {
 			return errReply(code)
 		}
+		// A message the fake never saw is answered ok too, so tests can
+		// click buttons on made-up messages.
+		s.updateMessageLocked(p["channel"]+"/"+p["ts"], p["text"], rawBlocks(p["blocks"]))
 		return okReply(map[string]any{"channel": p["channel"], "ts": p["ts"], "text": p["text"], "message": botMessage(p["text"], p["ts"])})
 	case "chat.postEphemeral":
 		if p["channel"] == "" {
@@ -194,12 +197,25 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		if code := checkMessage(p["text"], p["blocks"], p["attachments"], false); code != "" {
 			return errReply(code)
 		}
-		return okReply(map[string]any{"message_ts": s.nextTSLocked()})
+		m := s.addMessageLocked(Message{Channel: p["channel"], UserID: BotUserID, Text: p["text"], Blocks: rawBlocks(p["blocks"]),
+			VisibleTo: p["user"], Via: "chat.postEphemeral"})
+		return okReply(map[string]any{"message_ts": m.TS})
 	case "views.open", "views.push":
-		if code := s.useTriggerLocked(p["trigger_id"]); code != "" {
+		user, code := s.useTriggerLocked(p["trigger_id"])
+		if code != "" {
 			return errReply(code)
 		}
-		return s.viewReplyLocked(p["view"], "")
+		rep := s.viewReplyLocked(p["view"], "")
+		if rep.err != "" {
+			return rep
+		}
+		v := s.storeViewLocked(viewID(rep), user, p["view"])
+		if call.Method == "views.open" {
+			// A new modal replaces whatever the user had open.
+			s.closeModalLocked(user, "", true)
+		}
+		s.ws.modals[user] = append(s.ws.modals[user], v.ID)
+		return rep
 	case "views.update":
 		id := p["view_id"]
 		if id == "" {
@@ -208,12 +224,45 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		if id == "" {
 			return errReply("not_found")
 		}
-		return s.viewReplyLocked(p["view"], id)
+		v := s.viewByIDLocked(id)
+		if v != nil {
+			id = v.ID
+		}
+		rep := s.viewReplyLocked(p["view"], id)
+		if rep.err == "" && v != nil {
+			values := v.Values
+			s.storeViewLocked(v.ID, v.UserID, p["view"]).Values = values
+		}
+		return rep
 	case "views.publish":
 		if p["user_id"] == "" {
 			return errReply("invalid_arguments")
 		}
-		return s.viewReplyLocked(p["view"], "")
+		rep := s.viewReplyLocked(p["view"], s.ws.homes[p["user_id"]])
+		if rep.err == "" {
+			s.ws.homes[p["user_id"]] = s.storeViewLocked(viewID(rep), p["user_id"], p["view"]).ID
+		}
+		return rep
+	case "users.list":
+		var members []any
+		for _, u := range s.users {
+			members = append(members, userJSON(u))
+		}
+		return okReply(map[string]any{"members": members, "response_metadata": map[string]any{"next_cursor": ""}})
+	case "usergroups.list":
+		var groups []any
+		for id, members := range s.groups {
+			g := s.ws.groups[id]
+			groups = append(groups, map[string]any{"id": id, "team_id": TeamID, "handle": g.Handle, "name": g.Name,
+				"is_usergroup": true, "user_count": len(members), "users": append([]string{}, members...)})
+		}
+		return okReply(map[string]any{"usergroups": groups})
+	case "conversations.members":
+		c, ok := s.ws.channels[p["channel"]]
+		if !ok {
+			return errReply("channel_not_found")
+		}
+		return okReply(map[string]any{"members": append([]string{}, c.Members...), "response_metadata": map[string]any{"next_cursor": ""}})
 	case "users.info":
 		return s.usersInfoLocked(p)
 	case "usergroups.users.list":
@@ -225,6 +274,12 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 	case "conversations.info":
 		if p["channel"] == "" {
 			return errReply("channel_not_found")
+		}
+		if c, ok := s.ws.channels[p["channel"]]; ok {
+			return okReply(map[string]any{"channel": map[string]any{
+				"id": c.ID, "name": c.Name, "is_channel": true, "is_member": true, "is_archived": false,
+				"is_ext_shared": c.ExtShared, "is_shared": c.ExtShared, "num_members": len(c.Members),
+			}})
 		}
 		return okReply(map[string]any{"channel": map[string]any{
 			"id": p["channel"], "name": "channel-" + strings.ToLower(p["channel"]),
@@ -246,19 +301,34 @@ func botMessage(text, ts string) map[string]any {
 	return map[string]any{"type": "message", "subtype": "bot_message", "text": text, "user": BotUserID, "bot_id": BotID, "ts": ts}
 }
 
-// useTriggerLocked checks and spends a trigger_id for views.open/push.
-func (s *Server) useTriggerLocked(id string) string {
+// useTriggerLocked checks and spends a trigger_id for views.open/push and
+// returns the user whose action issued it.
+func (s *Server) useTriggerLocked(id string) (string, string) {
 	tr, ok := s.triggers[id]
 	switch {
 	case id == "" || !ok:
-		return "invalid_trigger_id"
+		return "", "invalid_trigger_id"
 	case tr.used:
-		return "trigger_exchanged"
+		return "", "trigger_exchanged"
 	case s.opts.TriggerTTL > 0 && !tr.sent.IsZero() && time.Since(tr.sent) > s.opts.TriggerTTL:
-		return "trigger_expired"
+		return "", "trigger_expired"
 	}
 	tr.used = true
-	return ""
+	return tr.user, ""
+}
+
+// viewID is the id of the view in a views.* reply.
+func viewID(rep reply) string {
+	v, _ := rep.fields["view"].(map[string]any)
+	return str(v["id"])
+}
+
+// rawBlocks turns a "blocks" parameter into JSON, nil when absent.
+func rawBlocks(p string) json.RawMessage {
+	if p == "" {
+		return nil
+	}
+	return json.RawMessage(p)
 }
 
 // viewReplyLocked validates a view and echoes it back with an ID, as
@@ -310,9 +380,12 @@ func userJSON(u User) map[string]any {
 	return map[string]any{
 		"id": u.ID, "team_id": u.TeamID, "name": u.Name, "real_name": u.RealName,
 		"is_admin": u.IsAdmin, "is_owner": u.IsOwner, "deleted": u.Deleted, "is_bot": false,
-		"tz": u.TZ,
+		"is_restricted": u.IsRestricted, "is_ultra_restricted": u.IsUltraRestricted,
+		"is_stranger": u.TeamID != TeamID,
+		"tz":          u.TZ,
 		"profile": map[string]any{
 			"display_name": u.Name, "real_name": u.RealName, "team": u.TeamID,
+			"email": u.Email, "title": u.Title,
 		},
 	}
 }
@@ -325,7 +398,7 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	resp := Response{URL: s.hs.URL + r.URL.Path, Body: bytes.Clone(body), At: time.Now()}
+	resp := Response{URL: s.url + r.URL.Path, Body: bytes.Clone(body), At: time.Now()}
 	var msg struct {
 		ResponseType    string          `json:"response_type"`
 		ReplaceOriginal json.RawMessage `json:"replace_original"`
@@ -363,8 +436,9 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 	resp.Error = rep.err
 	if rep.err == "" {
 		s.responseUses[id] = uses + 1
+		s.applyResponseLocked(id, resp, resp.Blocks)
 	}
-	s.responses = append(s.responses, resp)
+	s.responses = trimLocked(s, append(s.responses, resp), &s.responsesDropped)
 	s.notifyLocked()
 	s.mu.Unlock()
 
@@ -383,7 +457,7 @@ func (s *Server) newResponseURLLocked() string {
 	s.responseSeq++
 	id := fmt.Sprint(s.responseSeq)
 	s.responseUses[id] = 0
-	return s.hs.URL + "/response_url/" + id
+	return s.url + "/response_url/" + id
 }
 
 // NewTriggerID issues a trigger_id that views.open and views.push accept

@@ -1,4 +1,4 @@
-package ldtest
+package ldfake
 
 import (
 	"encoding/json"
@@ -15,11 +15,11 @@ import (
 func toWire(v any, defaults map[string]any) map[string]any {
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic("ldtest: marshal " + err.Error()) // ld types always marshal
+		panic("ldfake: marshal " + err.Error()) // ld types always marshal
 	}
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
-		panic("ldtest: unmarshal " + err.Error())
+		panic("ldfake: unmarshal " + err.Error())
 	}
 	fill(m, defaults)
 	return m

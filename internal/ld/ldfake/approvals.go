@@ -1,4 +1,4 @@
-package ldtest
+package ldfake
 
 import (
 	"encoding/json"

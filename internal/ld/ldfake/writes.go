@@ -1,4 +1,4 @@
-package ldtest
+package ldfake
 
 import (
 	"bytes"
@@ -72,6 +72,7 @@ func (s *Server) auditLocked(r *http.Request, project, key, name, comment, resou
 	e.Description = e.Title
 	e.ShortDescription = e.TitleVerb
 	s.audit = append(s.audit, e)
+	s.notifyLocked()
 }
 
 func flagResource(project, env, key string) string {

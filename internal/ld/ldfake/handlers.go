@@ -1,4 +1,4 @@
-package ldtest
+package ldfake
 
 import (
 	"bytes"
@@ -49,6 +49,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			APIVersion: r.Header.Get("LD-API-Version"),
 			Body:       body,
 		})
+		s.trimRequestsLocked()
 		var inj *injection
 		for i := range s.injected {
 			if m := s.injected[i].method; m != "" && m != r.Method {
@@ -97,7 +98,6 @@ func tokenInfo(r *http.Request) TokenInfo {
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		s.t.Errorf("ldtest: encode response: %v", err)
 		http.Error(w, "encode", http.StatusInternalServerError)
 		return
 	}

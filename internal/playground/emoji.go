@@ -1,0 +1,46 @@
+package playground
+
+// emojiTable returns the shortcodes the bot uses (and a few common ones)
+// with their characters. It is built per Renderer: no package-level maps.
+func emojiTable() map[string]string {
+	return map[string]string{
+		"alarm_clock":             "⏰",
+		"arrows_counterclockwise": "🔄",
+		"bell":                    "🔔",
+		"calendar":                "📆",
+		"clipboard":               "📋",
+		"eyes":                    "👀",
+		"file_cabinet":            "🗄️",
+		"gear":                    "⚙️",
+		"grey_question":           "❔",
+		"heavy_check_mark":        "✔️",
+		"heavy_multiplication_x":  "✖️",
+		"hourglass":               "⌛",
+		"hourglass_flowing_sand":  "⏳",
+		"information_source":      "ℹ️",
+		"key":                     "🔑",
+		"large_blue_circle":       "🔵",
+		"large_green_circle":      "🟢",
+		"link":                    "🔗",
+		"lock":                    "🔒",
+		"mag":                     "🔍",
+		"memo":                    "📝",
+		"no_entry":                "⛔",
+		"no_entry_sign":           "🚫",
+		"package":                 "📦",
+		"pencil2":                 "✏️",
+		"red_circle":              "🔴",
+		"repeat":                  "🔁",
+		"rocket":                  "🚀",
+		"speech_balloon":          "💬",
+		"tada":                    "🎉",
+		"triangular_flag_on_post": "🚩",
+		"warning":                 "⚠️",
+		"wastebasket":             "🗑️",
+		"white_check_mark":        "✅",
+		"white_circle":            "⚪",
+		"wrench":                  "🔧",
+		"x":                       "❌",
+		"zap":                     "⚡",
+	}
+}
