@@ -351,7 +351,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		p.waitXPath("the change request", req+`//button[normalize-space()="Approve"]`)
 		p.actAs(playground.DemoPartner)
 		p.clickButton(req, "Approve")
-		p.waitXPath("the refusal", message("Only members of the workspace"))
+		p.waitXPath("the refusal", message("people from other organisations in this channel can't use it"))
 		p.waitLD("web", "banner-text", "production", "Off")
 	})
 
