@@ -63,7 +63,7 @@ func TestRedisLayout(t *testing.T) {
 		must(err)
 		must(p.SetPolicy(ctx, wsE, commands.Policy{
 			RequireReason: true, ApproverGroup: "S1",
-			Approvals: map[string]int{"production": 2}, ApprovalEnvs: []string{"production"},
+			Approvals: map[string]int{"production": 2}, LegacyApprovalEnvs: []string{"production"},
 		}))
 
 		got := tokens.ReplaceAllString(redistest.Dump(t, s), `$1="<token>"`)

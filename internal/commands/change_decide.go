@@ -147,9 +147,12 @@ func (e *Executor) changeFor(ctx context.Context, actor Actor, id string) (Chang
 	return c, nil
 }
 
-// checkApprover refuses actor when the workspace's policy names an approver
-// group that actor is not in.
+// checkApprover refuses a guest, and actor when the workspace's policy
+// names an approver group that actor is not in.
 func (e *Executor) checkApprover(ctx context.Context, actor Actor) error {
+	if actor.Guest {
+		return Errorf(KindForbidden, "Guests can't approve or reject changes.")
+	}
 	pol, err := e.policies.Policy(ctx, actor.Workspace)
 	if err != nil {
 		return storeError("read approval policy", err)

@@ -23,7 +23,7 @@ const (
 	maxTargetContexts  = 100
 	maxRolloutSlices   = 20
 	rolloutTotal       = 100000 // LaunchDarkly rollout weights: thousandths of a percent
-	writeOptionsHelp   = "Every change takes `--reason \"...\"` and `--project p`, and waits for a second person's approval (unless an admin exempted its environment with `/flag config approval-envs`)."
+	writeOptionsHelp   = "Every change takes `--reason \"...\"` and `--project p`, and waits for a second person's approval (unless an admin exempted its environment with `/flag config exempt-envs`)."
 	envScopedUsageTail = " [env] [--reason r] [--project p]"
 )
 

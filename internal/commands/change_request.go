@@ -14,7 +14,7 @@ import (
 // Change commands change LaunchDarkly. None of them applies directly: each
 // is validated against LaunchDarkly (Plan), stored as a pending Change and
 // applied only after a second person approves (or at once, for
-// environments the workspace left out of `/flag config approval-envs`).
+// environments an admin exempted with `/flag config exempt-envs`).
 // Button clicks call Approve, Reject and Cancel with the change's ID.
 
 // readOnlyMsg is what a Reader token's workspace is told when it asks for a
@@ -32,7 +32,7 @@ type ChangeResult struct {
 	// under the same request key (a redelivered envelope): post nothing new.
 	Created bool
 	// Applied is true when the write was applied at once, without approval,
-	// because its environment is not in the workspace's approval-envs.
+	// because an admin exempted its environment (exempt-envs).
 	// Change.Status is then StatusApplied and the change is not stored.
 	Applied bool
 	// ApprovedNow is true for the one Approve call whose approval completed
@@ -86,6 +86,9 @@ func (e *Executor) requestChange(ctx context.Context, actor Actor, cmd ChangeCom
 	if err != nil {
 		return ChangeResult{}, storeError("read approval policy", err)
 	}
+	if actor.Guest && !pol.GuestsMayRequest {
+		return ChangeResult{}, Errorf(KindForbidden, "Guests can't request changes in this workspace. An admin can allow it with `/flag config guests on`.")
+	}
 	opts := cmd.Options()
 	if pol.RequireReason && opts.Reason == "" {
 		return ChangeResult{}, Errorf(KindInvalid, "This workspace asks for a reason with every change. Add one: `/flag %s --reason \"...\"`.", CommandText(cmd, Scope{Project: opts.Project}))
@@ -109,8 +112,8 @@ func (e *Executor) requestChange(ctx context.Context, actor Actor, cmd ChangeCom
 	c.ExpiresAt = now.Add(e.opts.ApprovalTTL)
 	c.Status = StatusPending
 	c.RequiredApprovals = requiredApprovals(pol, c.Env)
-	if !needsApproval(pol, c.Env) {
-		return e.applyNow(ctx, actor, e.clients(conn.Token), c)
+	if client := e.clients(conn.Token); !e.needsApproval(ctx, client, pol, c.Project, c.Env) {
+		return e.applyNow(ctx, actor, client, c)
 	}
 	dedupeKey := actor.RequestKey
 	if dedupeKey == "" {
@@ -123,13 +126,21 @@ func (e *Executor) requestChange(ctx context.Context, actor Actor, cmd ChangeCom
 	return ChangeResult{Change: stored, Created: created, FlagURL: e.flagURL(stored)}, nil
 }
 
-// needsApproval reports whether a change in env waits for approval under
-// pol. Flag-wide changes (env "") touch every environment, so they always do.
-func needsApproval(pol Policy, env string) bool {
-	if env == "" || len(pol.ApprovalEnvs) == 0 {
+// needsApproval reports whether a change in env of project waits for
+// approval under pol. It fails closed: every environment does unless pol
+// exempts it, and an exempt one still does when LaunchDarkly marks it
+// critical or can't say whether it is. Flag-wide changes (env "") touch
+// every environment, so they always do.
+func (e *Executor) needsApproval(ctx context.Context, client ProjectReader, pol Policy, project, env string) bool {
+	if !pol.Exempt(project, env) {
 		return true
 	}
-	return slices.ContainsFunc(pol.ApprovalEnvs, func(x string) bool { return strings.EqualFold(x, env) })
+	envs, err := client.ListEnvironments(ctx, project)
+	if err != nil {
+		return true
+	}
+	i := slices.IndexFunc(envs, func(x Environment) bool { return strings.EqualFold(x.Key, env) })
+	return i < 0 || envs[i].Critical
 }
 
 // requiredApprovals is the number of approvals pol asks for in env: the
@@ -145,11 +156,11 @@ func requiredApprovals(pol Policy, env string) int {
 	return min(n, maxApprovals)
 }
 
-// applyNow applies c at once, for an environment outside approval-envs.
+// applyNow applies c at once, for an environment an admin exempted.
 // Nothing is stored; the result says who did it.
 func (e *Executor) applyNow(ctx context.Context, actor Actor, client LaunchDarkly, c Change) (ChangeResult, error) {
 	who := e.person(ctx, actor.UserID)
-	comment := fmt.Sprintf("Applied by %s via Flagbot without approval (environment not in approval-envs)", who) + reasonSuffix(c.Reason)
+	comment := fmt.Sprintf("Applied by %s via Flagbot without approval (an admin exempted this environment)", who) + reasonSuffix(c.Reason)
 	f, err := e.apply(ctx, client, c, comment)
 	now := e.now()
 	switch {
@@ -160,7 +171,7 @@ func (e *Executor) applyNow(ctx context.Context, actor Actor, client LaunchDarkl
 		return res, nil
 	case errors.Is(err, ErrApprovalRequired) && c.Patch != nil && c.Env != "":
 		// Nothing was applied: the audit comment must not say it was.
-		reqComment := fmt.Sprintf("Requested by %s via Flagbot without approval in Slack (environment not in approval-envs)", who) + reasonSuffix(c.Reason)
+		reqComment := fmt.Sprintf("Requested by %s via Flagbot without approval in Slack (an admin exempted this environment)", who) + reasonSuffix(c.Reason)
 		ar, link, err := e.ldApprovalRequest(ctx, client, c, reqComment, nil)
 		if err != nil {
 			return ChangeResult{}, serviceError(ctx, err)

@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -167,21 +169,49 @@ type Changes interface {
 	History(ctx context.Context, ws Workspace, flag string, limit int) ([]Change, error)
 }
 
-// Policy is a workspace's approval policy, set with `/flag config`.
+// Policy is a workspace's approval policy, set with `/flag config`. It
+// fails closed: every change in every environment of every project,
+// present or future, waits for approval, except in the environments an
+// admin exempted (never a critical one).
 type Policy struct {
 	RequireReason bool   `json:"require_reason,omitempty"`
 	ApproverGroup string `json:"approver_group,omitempty"` // Slack user group ID; empty: anyone in the workspace
 	// Approvals is the number of approvals (1 to 5) required per
 	// environment key; missing means 1.
 	Approvals map[string]int `json:"approvals,omitempty"`
-	// ApprovalEnvs lists the environments that need approval; empty means
-	// all of them. Writes elsewhere apply at once (and are still posted).
-	ApprovalEnvs []string `json:"approval_envs,omitempty"`
+	// ExemptEnvs lists, per project key, the environments whose changes
+	// apply at once (and are still posted). An environment LaunchDarkly
+	// marks critical needs approval even when listed.
+	ExemptEnvs map[string][]string `json:"exempt_envs,omitempty"`
+	// GuestsMayRequest lets single- and multi-channel guests request
+	// changes. Guests may never approve, reject or sign off.
+	GuestsMayRequest bool `json:"guests_may_request,omitempty"`
+	// LegacyApprovalEnvs is the approval-envs setting of versions before
+	// approval was the default. It grants nothing any more: it is kept so
+	// that `/flag config` can say what it was until an admin sets
+	// exempt-envs.
+	LegacyApprovalEnvs []string `json:"approval_envs,omitempty"`
+}
+
+// Exempt reports whether pol exempts env of project from approval, as far
+// as the policy says (criticality is LaunchDarkly's to say).
+func (pol Policy) Exempt(project, env string) bool {
+	if env == "" {
+		return false // flag-wide changes touch every environment
+	}
+	return slices.ContainsFunc(pol.ExemptEnvs[project], func(x string) bool { return strings.EqualFold(x, env) })
 }
 
 // Policies stores each workspace's approval policy. Policy returns the
 // zero Policy when none is stored.
+//
+// Update changes ws's policy atomically: it calls fn with the stored
+// policy and stores what fn leaves in it, unless the policy changed in
+// between, in which case it calls fn again on the fresh one (a few times at
+// most), so concurrent edits of different settings never lose each other.
+// fn must be cheap and free of I/O; an error from fn is returned as is and
+// nothing is written. It returns the policy as stored.
 type Policies interface {
 	Policy(ctx context.Context, ws Workspace) (Policy, error)
-	SetPolicy(ctx context.Context, ws Workspace, p Policy) error
+	Update(ctx context.Context, ws Workspace, fn func(p *Policy) error) (Policy, error)
 }

@@ -308,3 +308,14 @@ func (m *memPolicies) SetPolicy(_ context.Context, ws Workspace, p Policy) error
 	m.p[ws] = p
 	return nil
 }
+
+func (m *memPolicies) Update(_ context.Context, ws Workspace, fn func(*Policy) error) (Policy, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.p[ws]
+	if err := fn(&p); err != nil {
+		return Policy{}, err
+	}
+	m.p[ws] = p
+	return p, nil
+}

@@ -13,36 +13,45 @@ type Setting string
 
 // The workspace settings `/flag config` can change.
 const (
+	// SettingShow (the empty setting) shows every setting.
+	SettingShow    Setting = ""
 	SettingProject Setting = "project"
 	SettingEnv     Setting = "env"
 	// The approval policy (see Policy).
 	SettingRequireReason Setting = "require-reason" // Value "on" or "off"
 	SettingApprovers     Setting = "approvers"      // Value a Slack user group ID; "" lets anyone approve
 	SettingApprovals     Setting = "approvals"      // Env and Count
-	SettingApprovalEnvs  Setting = "approval-envs"  // Envs; nil (Value "all") means every environment
+	SettingExemptEnvs    Setting = "exempt-envs"    // Project and Envs; nil (Value "none") exempts none
+	SettingGuests        Setting = "guests"         // Value "on" (guests may request) or "off"
 )
 
 // maxApprovals is the most approvals `config approvals` may require.
 const maxApprovals = 5
 
-// Config sets a workspace default or a part of its approval policy.
+// Config sets a workspace default or a part of its approval policy, or,
+// with no setting, shows them all.
 type Config struct {
 	Setting Setting
 	Value   string
 	Env     string   // SettingApprovals: the environment
 	Count   int      // SettingApprovals: approvals required, 1 to 5
-	Envs    []string // SettingApprovalEnvs: the environments needing approval
+	Project string   // SettingExemptEnvs: the project (default: the workspace's)
+	Envs    []string // SettingExemptEnvs: the environments exempted
 }
 
-// ConfigResult reports a changed workspace default or policy setting. For
-// policy settings Policy is the workspace's whole policy afterwards.
+// ConfigResult reports a changed workspace default or policy setting, or
+// every setting (SettingShow). For policy settings and SettingShow Policy
+// is the workspace's whole policy afterwards.
 type ConfigResult struct {
 	Setting Setting
 	Value   string
 	Env     string
 	Count   int
+	Project string
 	Envs    []string
 	Policy  Policy
+	// Connection holds the defaults (SettingShow).
+	Connection ConnectionInfo
 }
 
 func (ConfigResult) result() {}
@@ -54,18 +63,23 @@ func configSpec() subcommand {
 	return subcommand{
 		entry: HelpEntry{
 			Name:     "config",
-			Usage:    "config <project|env> <key> | require-reason on|off | approvers @group|none | approvals <env> <1-5> | approval-envs <env,...|all>",
-			Summary:  "Sets the workspace's default project or environment, and its approval policy: whether changes need a reason, who may approve (a user group), how many approvals an environment needs, and which environments need approval at all.",
-			Examples: []string{"config project web", "config env production", "config require-reason on", "config approvals production 2", "config approval-envs production,staging", "config approval-envs all", "config approvers none"},
+			Usage:    "config [project|env <key> | require-reason on|off | approvers @group|none | approvals <env> <1-5> | exempt-envs <env,...|none> [--project p] | guests on|off]",
+			Summary:  "Shows every setting of the workspace, or sets its default project or environment and its approval policy: whether changes need a reason, who may approve (a user group), how many approvals an environment needs, which environments are exempt from approval (none by default; never a critical one), and whether guests may request changes.",
+			Examples: []string{"config", "config project web", "config env production", "config require-reason on", "config approvals production 2", "config exempt-envs development,staging", "config exempt-envs none --project mobile-app", "config approvers none", "config guests on"},
 			Admin:    true,
 		},
-		parse: parseConfig,
+		options: []string{optProject},
+		parse:   parseConfig,
 	}
 }
 
 func parseConfig(a *parseArgs) (Command, error) {
+	project, hasProject := a.opts[optProject]
+	if hasProject && (len(a.pos) == 0 || !isSetting(a.pos[0], "exempt-envs")) {
+		return nil, a.usagef("`--project` goes with `exempt-envs` only, e.g. `/flag config exempt-envs staging --project mobile-app`.")
+	}
 	if len(a.pos) == 0 {
-		return nil, a.usagef("`config` needs a setting and a key or value, e.g. `/flag config project web` or `/flag config require-reason on`.")
+		return Config{}, nil
 	}
 	switch strings.ToLower(a.pos[0]) {
 	case "require-reason", "require_reason", "requirereason":
@@ -74,8 +88,32 @@ func parseConfig(a *parseArgs) (Command, error) {
 		return parseConfigApprovers(a)
 	case "approvals":
 		return parseConfigApprovals(a)
+	case "exempt-envs", "exempt_envs", "exemptenvs", "exempt":
+		c, err := parseConfigExemptEnvs(a)
+		if err != nil {
+			return nil, err
+		}
+		if hasProject {
+			if err := a.key("project key", project); err != nil {
+				return nil, err
+			}
+			c.Project = project
+		}
+		return c, nil
+	case "guests", "guest":
+		if err := a.atMost(2); err != nil {
+			return nil, err
+		}
+		if len(a.pos) < 2 {
+			return nil, a.usagef("Say `on` to let guests request changes or `off`: `/flag config guests on`. Guests can never approve.")
+		}
+		on, ok := parseSwitch(a.pos[1])
+		if !ok {
+			return nil, a.usagef("`guests` is `on` or `off`, not %s.", echo(a.pos[1]))
+		}
+		return Config{Setting: SettingGuests, Value: onOff(on)}, nil
 	case "approval-envs", "approval_envs", "approvalenvs":
-		return parseConfigApprovalEnvs(a)
+		return nil, a.usagef("`approval-envs` is gone: every environment now needs approval unless an admin exempts it. Exempt environments with `/flag config exempt-envs development,staging`.")
 	}
 	if err := a.atMost(2); err != nil {
 		return nil, err
@@ -93,7 +131,7 @@ func parseConfig(a *parseArgs) (Command, error) {
 	case "env", "environment":
 		setting, what = SettingEnv, "environment key"
 	default:
-		return nil, a.usagef("I can set `project`, `env`, `require-reason`, `approvers`, `approvals` or `approval-envs`, not %s.", echo(a.pos[0]))
+		return nil, a.usagef("I can set `project`, `env`, `require-reason`, `approvers`, `approvals`, `exempt-envs` or `guests`, not %s. `/flag config` alone shows them all.", echo(a.pos[0]))
 	}
 	if err := a.key(what, a.pos[1]); err != nil {
 		return nil, err
@@ -151,11 +189,18 @@ func parseConfigApprovals(a *parseArgs) (Command, error) {
 	return Config{Setting: SettingApprovals, Env: a.pos[1], Count: n}, nil
 }
 
-func parseConfigApprovalEnvs(a *parseArgs) (Command, error) {
+// isSetting reports whether word names setting, in any of the spellings
+// the parser accepts.
+func isSetting(word string, setting Setting) bool {
+	w := strings.ReplaceAll(strings.ToLower(word), "_", "-")
+	return w == string(setting) || strings.ReplaceAll(w, "-", "") == strings.ReplaceAll(string(setting), "-", "") || (setting == SettingExemptEnvs && w == "exempt")
+}
+
+func parseConfigExemptEnvs(a *parseArgs) (Config, error) {
 	if len(a.pos) < 2 {
-		return nil, a.usagef("List the environments that need approval, e.g. `/flag config approval-envs production,staging`, or `all`.")
+		return Config{}, a.usagef("List the environments whose changes apply without approval, e.g. `/flag config exempt-envs development,staging`, or `none`.")
 	}
-	// Accept "production, staging" as well as "production,staging".
+	// Accept "development, staging" as well as "development,staging".
 	var envs []string
 	for _, p := range a.pos[1:] {
 		for _, e := range strings.Split(p, ",") {
@@ -163,14 +208,14 @@ func parseConfigApprovalEnvs(a *parseArgs) (Command, error) {
 			if e == "" {
 				continue
 			}
-			if strings.EqualFold(e, "all") {
+			if strings.EqualFold(e, "none") {
 				if len(a.pos) > 2 || strings.Contains(p, ",") {
-					return nil, a.usagef("`all` stands alone: `/flag config approval-envs all`.")
+					return Config{}, a.usagef("`none` stands alone: `/flag config exempt-envs none`.")
 				}
-				return Config{Setting: SettingApprovalEnvs, Value: "all"}, nil
+				return Config{Setting: SettingExemptEnvs, Value: "none"}, nil
 			}
 			if err := a.key("environment key", e); err != nil {
-				return nil, err
+				return Config{}, err
 			}
 			if !slices.ContainsFunc(envs, func(x string) bool { return strings.EqualFold(x, e) }) {
 				envs = append(envs, e)
@@ -178,13 +223,17 @@ func parseConfigApprovalEnvs(a *parseArgs) (Command, error) {
 		}
 	}
 	if len(envs) == 0 {
-		return nil, a.usagef("List at least one environment, or `all`.")
+		return Config{}, a.usagef("List at least one environment, or `none`.")
 	}
-	return Config{Setting: SettingApprovalEnvs, Value: strings.Join(envs, ","), Envs: envs}, nil
+	return Config{Setting: SettingExemptEnvs, Value: strings.Join(envs, ","), Envs: envs}, nil
 }
 
 // Run implements Command.
 func (c Config) Run(ctx context.Context, x *Executor, actor Actor) (Result, error) {
+	if c.Setting == SettingShow {
+		// Anyone may see the settings; changing them is for admins.
+		return showConfig(ctx, x, actor)
+	}
 	if err := x.requireAdmin(ctx, actor, "change this workspace's settings"); err != nil {
 		return nil, err
 	}
@@ -194,7 +243,7 @@ func (c Config) Run(ctx context.Context, x *Executor, actor Actor) (Result, erro
 	}
 	var apply func(stored *Connection) error
 	switch c.Setting {
-	case SettingRequireReason, SettingApprovers, SettingApprovals, SettingApprovalEnvs:
+	case SettingRequireReason, SettingApprovers, SettingApprovals, SettingExemptEnvs, SettingGuests:
 		return c.runPolicy(ctx, x, actor, client, conn)
 	case SettingProject:
 		envs, err := client.ListEnvironments(ctx, c.Value)
@@ -254,9 +303,12 @@ func (c Config) Run(ctx context.Context, x *Executor, actor Actor) (Result, erro
 	return ConfigResult{Setting: c.Setting, Value: c.Value}, nil
 }
 
-// runPolicy changes one policy setting; the caller checked that actor is
-// an admin.
-func (c Config) runPolicy(ctx context.Context, x *Executor, actor Actor, client LaunchDarkly, conn Connection) (Result, error) {
+// showConfig shows every setting of actor's workspace.
+func showConfig(ctx context.Context, x *Executor, actor Actor) (Result, error) {
+	conn, err := x.connection(ctx, actor.Workspace)
+	if err != nil {
+		return nil, err
+	}
 	if x.policies == nil {
 		return nil, &Error{Kind: KindInternal, Err: errors.New("commands: no policy store configured")}
 	}
@@ -264,9 +316,25 @@ func (c Config) runPolicy(ctx context.Context, x *Executor, actor Actor, client 
 	if err != nil {
 		return nil, storeError("read approval policy", err)
 	}
+	return ConfigResult{Setting: SettingShow, Policy: pol, Connection: conn.Info()}, nil
+}
+
+// runPolicy changes one policy setting; the caller checked that actor is
+// an admin. LaunchDarkly and Slack are asked first; the policy is then
+// changed in one atomic update that touches only this setting, so two
+// admins changing different settings at once keep both.
+func (c Config) runPolicy(ctx context.Context, x *Executor, actor Actor, client LaunchDarkly, conn Connection) (Result, error) {
+	if x.policies == nil {
+		return nil, &Error{Kind: KindInternal, Err: errors.New("commands: no policy store configured")}
+	}
+	var apply func(p *Policy) error
 	switch c.Setting {
 	case SettingRequireReason:
-		pol.RequireReason = c.Value == "on"
+		on := c.Value == "on"
+		apply = func(p *Policy) error { p.RequireReason = on; return nil }
+	case SettingGuests:
+		on := c.Value == "on"
+		apply = func(p *Policy) error { p.GuestsMayRequest = on; return nil }
 	case SettingApprovers:
 		if c.Value != "" {
 			if _, err := x.dir.GroupMembers(ctx, c.Value); err != nil {
@@ -276,47 +344,92 @@ func (c Config) runPolicy(ctx context.Context, x *Executor, actor Actor, client 
 				return nil, &Error{Kind: KindInvalid, Msg: Notation("I can't read the members of that user group. Check that it exists and that Flagbot may read user groups."), Err: err}
 			}
 		}
-		pol.ApproverGroup = c.Value
+		group := c.Value
+		apply = func(p *Policy) error { p.ApproverGroup = group; return nil }
 	case SettingApprovals:
 		key, err := policyEnv(ctx, x, client, conn, c.Env)
 		if err != nil {
 			return nil, err
 		}
 		c.Env = key
-		approvals := make(map[string]int, len(pol.Approvals)+1)
-		for k, v := range pol.Approvals {
-			if !strings.EqualFold(k, key) {
-				approvals[k] = v
+		count := c.Count
+		apply = func(p *Policy) error {
+			approvals := make(map[string]int, len(p.Approvals)+1)
+			for k, v := range p.Approvals {
+				if !strings.EqualFold(k, key) {
+					approvals[k] = v
+				}
 			}
-		}
-		if c.Count > 1 {
-			approvals[key] = c.Count
-		}
-		pol.Approvals = approvals
-		if len(approvals) == 0 {
-			pol.Approvals = nil
-		}
-	case SettingApprovalEnvs:
-		envs := make([]string, 0, len(c.Envs))
-		for _, en := range c.Envs {
-			key, err := policyEnv(ctx, x, client, conn, en)
-			if err != nil {
-				return nil, err
+			if count > 1 {
+				approvals[key] = count
 			}
-			envs = append(envs, key)
+			p.Approvals = approvals
+			if len(approvals) == 0 {
+				p.Approvals = nil
+			}
+			return nil
 		}
-		if len(envs) == 0 {
-			envs = nil
+	case SettingExemptEnvs:
+		proj, err := project(c.Project, conn)
+		if err != nil {
+			return nil, err
 		}
-		c.Envs, pol.ApprovalEnvs = envs, envs
+		envs, err := exemptable(ctx, x, client, proj, c.Envs)
+		if err != nil {
+			return nil, err
+		}
+		c.Project, c.Envs = proj, envs
 		if envs != nil {
 			c.Value = strings.Join(envs, ",")
 		}
+		apply = func(p *Policy) error {
+			exempt := make(map[string][]string, len(p.ExemptEnvs)+1)
+			for k, v := range p.ExemptEnvs {
+				if k != proj {
+					exempt[k] = v
+				}
+			}
+			if len(envs) > 0 {
+				exempt[proj] = envs
+			}
+			p.ExemptEnvs = exempt
+			if len(exempt) == 0 {
+				p.ExemptEnvs = nil
+			}
+			p.LegacyApprovalEnvs = nil // replaced by an explicit choice
+			return nil
+		}
 	}
-	if err := x.policies.SetPolicy(ctx, actor.Workspace, pol); err != nil {
+	pol, err := x.policies.Update(ctx, actor.Workspace, apply)
+	if err != nil {
 		return nil, storeError("store approval policy", err)
 	}
-	return ConfigResult{Setting: c.Setting, Value: c.Value, Env: c.Env, Count: c.Count, Envs: c.Envs, Policy: pol}, nil
+	return ConfigResult{Setting: c.Setting, Value: c.Value, Env: c.Env, Count: c.Count, Project: c.Project, Envs: c.Envs, Policy: pol}, nil
+}
+
+// exemptable checks the environments an admin wants exempted in project:
+// each must exist, and none may be critical (its changes always need
+// approval). It returns their canonical keys.
+func exemptable(ctx context.Context, x *Executor, client LaunchDarkly, project string, want []string) ([]string, error) {
+	if len(want) == 0 {
+		return nil, nil
+	}
+	envs, err := client.ListEnvironments(ctx, project)
+	if err != nil {
+		return nil, x.projectError(ctx, client, project, err)
+	}
+	out := make([]string, 0, len(want))
+	for _, w := range want {
+		i := slices.IndexFunc(envs, func(e Environment) bool { return strings.EqualFold(e.Key, w) })
+		switch {
+		case i < 0:
+			return nil, noEnvError(project, w, envKeys(envs))
+		case envs[i].Critical:
+			return nil, Errorf(KindInvalid, "`%s` is a critical environment in LaunchDarkly, so its changes always need approval; it can't be exempted.", envs[i].Key)
+		}
+		out = append(out, envs[i].Key)
+	}
+	return out, nil
 }
 
 // policyEnv checks an environment named in a policy setting against the

@@ -95,6 +95,11 @@ type Actor struct {
 	// channel): such users may read help and nothing else. Every transport
 	// entry point sets it; the core enforces it.
 	Outsider bool
+	// Guest is true for a single- or multi-channel guest of the workspace:
+	// guests never approve, reject or sign off, and request changes only
+	// where the workspace's policy lets them. Every transport entry point
+	// sets it; the core enforces it.
+	Guest bool
 	// RequestKey identifies the delivery that carried the command: a
 	// redelivery of the same request repeats it, so a change is filed
 	// once. Empty means never deduplicate.

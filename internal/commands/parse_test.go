@@ -58,7 +58,7 @@ func parseTests() []parseTest {
 		{name: "config project", in: "config project web", want: Config{Setting: SettingProject, Value: "web"}},
 		{name: "config env", in: "config env production", want: Config{Setting: SettingEnv, Value: "production"}},
 		{name: "config setting case-insensitive, key as typed", in: "CONFIG Environment Prod", want: Config{Setting: SettingEnv, Value: "Prod"}},
-		{name: "config alone", in: "config", wantUsage: "config", wantMsg: "needs a setting and a key"},
+		{name: "config alone shows every setting", in: "config", want: Config{}},
 		{name: "config without key", in: "config project", wantUsage: "config", wantMsg: "needs a setting and a key"},
 		{name: "config unknown setting", in: "config colour blue", wantUsage: "config", wantMsg: "`colour`"},
 		{name: "config too many", in: "config project web mobile", wantUsage: "config", wantMsg: "`mobile`"},

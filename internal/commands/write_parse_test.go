@@ -119,10 +119,16 @@ func checkParsedWrite(t *testing.T, in string, cmd Command) bool {
 			if c.Count < 1 || c.Count > maxApprovals {
 				t.Fatalf("Parse(%q) = %#v, count out of range", in, c)
 			}
-		case SettingApprovalEnvs:
-			if c.Envs == nil && c.Value != "all" {
-				t.Fatalf("Parse(%q) = %#v, want all or a list", in, c)
+		case SettingExemptEnvs:
+			if c.Envs == nil && c.Value != "none" {
+				t.Fatalf("Parse(%q) = %#v, want none or a list", in, c)
 			}
+			key("project", c.Project, false)
+		case SettingGuests:
+			if c.Value != "on" && c.Value != "off" {
+				t.Fatalf("Parse(%q) = %#v, want on or off", in, c)
+			}
+		case SettingShow:
 			for _, e := range c.Envs {
 				key("env", e, true)
 			}
@@ -226,12 +232,18 @@ func TestParseWrite(t *testing.T) {
 		{name: "approvals 6", in: "config approvals production 6", wantMsg: "1 to 5"},
 		{name: "approvals 0", in: "config approvals production 0", wantMsg: "1 to 5"},
 		{name: "approvals missing", in: "config approvals production", wantMsg: "number from 1 to 5"},
-		{name: "approval envs", in: "config approval-envs production,staging", want: Config{Setting: SettingApprovalEnvs, Value: "production,staging", Envs: []string{"production", "staging"}}},
-		{name: "approval envs spaced", in: "config approval-envs production, staging PRODUCTION", want: Config{Setting: SettingApprovalEnvs, Value: "production,staging", Envs: []string{"production", "staging"}}},
-		{name: "approval envs all", in: "config approval-envs ALL", want: Config{Setting: SettingApprovalEnvs, Value: "all"}},
-		{name: "approval envs all and more", in: "config approval-envs all,production", wantMsg: "stands alone"},
-		{name: "approval envs none", in: "config approval-envs ,", wantMsg: "at least one"},
-		{name: "config unknown", in: "config colour blue", wantMsg: "approval-envs"},
+		{name: "exempt envs", in: "config exempt-envs development,staging", want: Config{Setting: SettingExemptEnvs, Value: "development,staging", Envs: []string{"development", "staging"}}},
+		{name: "exempt envs spaced", in: "config exempt-envs development, staging DEVELOPMENT", want: Config{Setting: SettingExemptEnvs, Value: "development,staging", Envs: []string{"development", "staging"}}},
+		{name: "exempt envs project", in: "config exempt-envs staging --project mobile", want: Config{Setting: SettingExemptEnvs, Value: "staging", Envs: []string{"staging"}, Project: "mobile"}},
+		{name: "exempt envs none", in: "config exempt-envs NONE", want: Config{Setting: SettingExemptEnvs, Value: "none"}},
+		{name: "exempt envs none and more", in: "config exempt-envs none,staging", wantMsg: "stands alone"},
+		{name: "exempt envs empty", in: "config exempt-envs ,", wantMsg: "at least one"},
+		{name: "project without exempt envs", in: "config approvals production 2 --project web", wantMsg: "goes with `exempt-envs` only"},
+		{name: "approval envs is gone", in: "config approval-envs production", wantMsg: "every environment now needs approval unless an admin exempts it"},
+		{name: "guests on", in: "config guests on", want: Config{Setting: SettingGuests, Value: "on"}},
+		{name: "guests bad", in: "config guests maybe", wantMsg: "`on` or `off`"},
+		{name: "show all", in: "config", want: Config{}},
+		{name: "config unknown", in: "config colour blue", wantMsg: "exempt-envs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -520,10 +520,15 @@ func TestDuplicateEnvelopeMakesOneChange(t *testing.T) {
 	}
 }
 
-func TestApprovalEnvsBypass(t *testing.T) {
+// TestExemptEnvs: approval fails closed. Only environments an admin
+// exempted (per project) apply at once; an exempt environment that is
+// critical, unknown to LaunchDarkly or unreadable still needs approval, and
+// so do flag-wide changes, other projects' environments and environments of
+// the old approval-envs setting.
+func TestExemptEnvs(t *testing.T) {
 	t.Parallel()
 	r := newWriteRig(t)
-	r.setPolicy(Policy{ApprovalEnvs: []string{"Production"}})
+	r.setPolicy(Policy{ExemptEnvs: map[string][]string{"web": {"Staging"}}})
 	res, err := r.request(`off new-checkout staging --reason "QA done"`)
 	if err != nil {
 		t.Fatal(err)
@@ -534,7 +539,7 @@ func TestApprovalEnvsBypass(t *testing.T) {
 	if len(r.changes.all()) != 0 {
 		t.Error("a change applied at once was stored")
 	}
-	want := "Applied by ualice (UALICE) via Flagbot without approval (environment not in approval-envs); reason: QA done"
+	want := "Applied by ualice (UALICE) via Flagbot without approval (an admin exempted this environment); reason: QA done"
 	if len(r.patches) != 1 || r.patches[0].Comment != want || r.patches[0].Env != "staging" {
 		t.Errorf("patches = %+v, want one with comment %q", r.patches, want)
 	}
@@ -544,9 +549,27 @@ func TestApprovalEnvsBypass(t *testing.T) {
 			t.Errorf("%q: status %s", text, c.Status)
 		}
 	}
-	if len(r.patches) != 1 {
-		t.Errorf("%d patches, want 1", len(r.patches))
+	pendingAfter := func(name string, pol Policy, envs func(context.Context, string) ([]Environment, error)) {
+		t.Helper()
+		r := newWriteRig(t)
+		r.setPolicy(pol)
+		if envs != nil {
+			r.ld.ListEnvironmentsFn = envs
+		}
+		if c := r.mustRequest("off new-checkout staging"); c.Status != StatusPending || len(r.patches) != 0 {
+			t.Errorf("%s: status %s, %d patches; want pending and none", name, c.Status, len(r.patches))
+		}
 	}
+	exemptStaging := Policy{ExemptEnvs: map[string][]string{"web": {"staging"}}}
+	pendingAfter("critical", exemptStaging, func(context.Context, string) ([]Environment, error) {
+		return []Environment{{Key: "production", Critical: true}, {Key: "staging", Critical: true}}, nil
+	})
+	pendingAfter("environments unreadable", exemptStaging, func(context.Context, string) ([]Environment, error) {
+		return nil, remoteErr(503, "")
+	})
+	pendingAfter("another project's exemption", Policy{ExemptEnvs: map[string][]string{"mobile": {"staging"}}}, nil)
+	pendingAfter("the old approval-envs setting grants nothing", Policy{LegacyApprovalEnvs: []string{"production"}}, nil)
+	pendingAfter("no policy", Policy{}, nil)
 }
 
 func TestApproveApplies(t *testing.T) {
@@ -881,9 +904,11 @@ func TestConfigPolicy(t *testing.T) {
 		{"config require-reason on", Policy{RequireReason: true}},
 		{"config approvers <!subteam^S-REL|@release>", Policy{RequireReason: true, ApproverGroup: "S-REL"}},
 		{"config approvals PRODUCTION 3", Policy{RequireReason: true, ApproverGroup: "S-REL", Approvals: map[string]int{"production": 3}}},
-		{"config approval-envs production", Policy{RequireReason: true, ApproverGroup: "S-REL", Approvals: map[string]int{"production": 3}, ApprovalEnvs: []string{"production"}}},
-		{"config approvals production 1", Policy{RequireReason: true, ApproverGroup: "S-REL", ApprovalEnvs: []string{"production"}}},
-		{"config approval-envs all", Policy{RequireReason: true, ApproverGroup: "S-REL"}},
+		{"config exempt-envs STAGING", Policy{RequireReason: true, ApproverGroup: "S-REL", Approvals: map[string]int{"production": 3}, ExemptEnvs: map[string][]string{"web": {"staging"}}}},
+		{"config approvals production 1", Policy{RequireReason: true, ApproverGroup: "S-REL", ExemptEnvs: map[string][]string{"web": {"staging"}}}},
+		{"config guests on", Policy{RequireReason: true, ApproverGroup: "S-REL", ExemptEnvs: map[string][]string{"web": {"staging"}}, GuestsMayRequest: true}},
+		{"config exempt-envs none", Policy{RequireReason: true, ApproverGroup: "S-REL", GuestsMayRequest: true}},
+		{"config guests off", Policy{RequireReason: true, ApproverGroup: "S-REL"}},
 		{"config approvers none", Policy{RequireReason: true}},
 		{"config require-reason off", Policy{}},
 	}
@@ -1006,14 +1031,14 @@ func TestApproveFinishSurvivesStoreBlips(t *testing.T) {
 	}
 }
 
-// TestApprovalEnvsBypassUnderLaunchDarklyApprovals: a write outside
-// approval-envs that LaunchDarkly gates with its own approvals is handed to
+// TestExemptEnvUnderLaunchDarklyApprovals: a write in an exempt
+// environment that LaunchDarkly gates with its own approvals is handed to
 // a LaunchDarkly approval request whose audit comment must not claim the
 // change was applied.
-func TestApprovalEnvsBypassUnderLaunchDarklyApprovals(t *testing.T) {
+func TestExemptEnvUnderLaunchDarklyApprovals(t *testing.T) {
 	t.Parallel()
 	r := newWriteRig(t)
-	r.setPolicy(Policy{ApprovalEnvs: []string{"production"}})
+	r.setPolicy(Policy{ExemptEnvs: map[string][]string{"web": {"staging"}}})
 	r.patchErr = fmt.Errorf("ld: patch flag: %w", err405)
 	res, err := r.request(`off new-checkout staging --reason "QA done"`)
 	if err != nil {
@@ -1022,7 +1047,7 @@ func TestApprovalEnvsBypassUnderLaunchDarklyApprovals(t *testing.T) {
 	if res.Change.Status != StatusLDApproval || len(r.approval) != 1 {
 		t.Fatalf("result = %+v, %d approval requests", res, len(r.approval))
 	}
-	want := "Requested by ualice (UALICE) via Flagbot without approval in Slack (environment not in approval-envs); reason: QA done"
+	want := "Requested by ualice (UALICE) via Flagbot without approval in Slack (an admin exempted this environment); reason: QA done"
 	if got := r.approval[0].Comment; got != want {
 		t.Errorf("approval request comment = %q, want %q", got, want)
 	}
@@ -1042,5 +1067,39 @@ func TestLateClickOnFailedChange(t *testing.T) {
 	want := "<@UBOB> already approved this, but it was not applied: LaunchDarkly refused the change (HTTP 500): something broke"
 	if e := wantKind(t, err, KindConflict); e.Msg.String() != want {
 		t.Errorf("msg = %q, want %q", e.Msg.String(), want)
+	}
+}
+
+// TestGuests: single- and multi-channel guests never approve or reject;
+// they request changes only when the workspace allows it.
+func TestGuests(t *testing.T) {
+	t.Parallel()
+	r := newWriteRig(t)
+	guest := Actor{Workspace: wsA, UserID: "UGUEST", ChannelID: "C1", Guest: true}
+	cmd, err := Parse("on new-checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.exec.RequestChange(t.Context(), guest, "C1", cmd, "g1")
+	if e := wantKind(t, err, KindForbidden); e.Msg.String() != "Guests can't request changes in this workspace. An admin can allow it with `/flag config guests on`." {
+		t.Errorf("guest request: %q", e.Msg.String())
+	}
+	c := r.mustRequest("on new-checkout")
+	for name, decide := range map[string]func(context.Context, Actor, string) (ChangeResult, error){"approve": r.exec.Approve, "reject": r.exec.Reject} {
+		_, err := decide(t.Context(), guest, c.ID)
+		if e := wantKind(t, err, KindForbidden); e.Msg.String() != "Guests can't approve or reject changes." {
+			t.Errorf("guest %s: %q", name, e.Msg.String())
+		}
+	}
+	if stored, _ := r.changes.Get(t.Context(), wsA, c.ID); stored.Status != StatusPending || len(stored.Approvals) != 0 {
+		t.Errorf("a guest's decision was recorded: %+v", stored)
+	}
+	r.setPolicy(Policy{GuestsMayRequest: true})
+	res, err := r.exec.RequestChange(t.Context(), guest, "C1", cmd, "g2")
+	if err != nil || res.Change.Status != StatusPending || res.Change.RequesterID != "UGUEST" {
+		t.Fatalf("guest request once allowed = %+v, %v", res, err)
+	}
+	if _, err := r.exec.Approve(t.Context(), bob, res.Change.ID); err != nil {
+		t.Errorf("a member approving a guest's request: %v", err)
 	}
 }

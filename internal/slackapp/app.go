@@ -48,9 +48,9 @@ type Executor interface {
 
 // Users tells who a Slack user is; *Directory implements it.
 type Users interface {
-	// Outsider reports whether userID belongs to another organisation than
-	// ws (Slack Connect).
-	Outsider(ctx context.Context, ws commands.Workspace, userID string) (bool, error)
+	// Who reports whether userID belongs to another organisation than ws
+	// (Slack Connect) and whether they are a guest of ws.
+	Who(ctx context.Context, ws commands.Workspace, userID string) (outsider, guest bool, err error)
 }
 
 // Metrics receives what the transport observes. A nil Metrics in Options

@@ -77,15 +77,15 @@ func (d *Directory) IsAdmin(ctx context.Context, a commands.Actor) (bool, error)
 	return u.IsAdmin || u.IsOwner || u.IsPrimaryOwner, nil
 }
 
-// Outsider reports whether userID belongs to another organisation than ws
-// (a Slack Connect partner): another team outside Enterprise Grid, or
-// another org inside one.
-func (d *Directory) Outsider(ctx context.Context, ws commands.Workspace, userID string) (bool, error) {
+// Who reports whether userID belongs to another organisation than ws (a
+// Slack Connect partner: another team outside Enterprise Grid, or another
+// org inside one), and whether they are a single- or multi-channel guest.
+func (d *Directory) Who(ctx context.Context, ws commands.Workspace, userID string) (outsider, guest bool, err error) {
 	u, err := d.user(ctx, userID)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	return foreign(u, ws), nil
+	return foreign(u, ws), u.IsRestricted || u.IsUltraRestricted, nil
 }
 
 // foreign reports whether u is not of ws: outside Enterprise Grid a user

@@ -88,20 +88,21 @@ type request struct {
 
 // begin resolves the actor behind w (an outsider is one whose organisation
 // is not the workspace's, by users.info, cached; by the payload's user team
-// when Slack cannot be asked; refused when neither says) and returns the
-// request, with a context of budget derived from
+// when Slack cannot be asked; refused when neither says; a guest is one
+// users.info marks restricted) and returns the request, with a context of budget derived from
 // the App's base context. Call done when the work ends.
 func (a *App) begin(w who, command string, budget time.Duration) (*request, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(a.base, budget)
 	log := a.log.With("team_id", w.ws.TeamID, "user_id", w.userID, "channel_id", w.channelID)
 	actor := commands.Actor{Workspace: w.ws, UserID: w.userID, ChannelID: w.channelID}
-	out, err := a.users.Outsider(ctx, w.ws, w.userID)
+	out, guest, err := a.users.Who(ctx, w.ws, w.userID)
 	switch {
 	case err == nil:
-		actor.Outsider = out
+		actor.Outsider, actor.Guest = out, guest
 	case w.userTeam != "":
 		// users.info failed: the payload's own word decides.
 		actor.Outsider = w.userTeam != w.ws.TeamID
+		actor.Guest = true // unknown: may not approve
 		log.Warn("could not check the user's organisation with users.info; using the payload's team", "err", err)
 	default:
 		actor.Outsider = true

@@ -323,7 +323,14 @@ func goldenResults() []renderCase {
 		{"config_approvers", commands.ConfigResult{Setting: commands.SettingApprovers, Value: "S0REL", Policy: commands.Policy{ApproverGroup: "S0REL"}}},
 		{"config_approvers_none", commands.ConfigResult{Setting: commands.SettingApprovers}},
 		{"config_approvals", commands.ConfigResult{Setting: commands.SettingApprovals, Env: "production", Count: 2}},
-		{"config_approval_envs", commands.ConfigResult{Setting: commands.SettingApprovalEnvs, Value: "production,staging", Envs: []string{"production", "staging"}}},
+		{"config_exempt_envs", commands.ConfigResult{Setting: commands.SettingExemptEnvs, Project: "web", Value: "development,staging", Envs: []string{"development", "staging"}}},
+		{"config_exempt_envs_none", commands.ConfigResult{Setting: commands.SettingExemptEnvs, Project: "mobile", Value: "none"}},
+		{"config_guests_on", commands.ConfigResult{Setting: commands.SettingGuests, Value: "on", Policy: commands.Policy{GuestsMayRequest: true}}},
+		{"config_show", commands.ConfigResult{Setting: commands.SettingShow, Connection: connInfo(commands.RoleWriter), Policy: commands.Policy{
+			RequireReason: true, ApproverGroup: "S0REL", Approvals: map[string]int{"production": 2},
+			ExemptEnvs: map[string][]string{"web": {"development", "staging"}, "mobile": {"dev"}}, LegacyApprovalEnvs: []string{"production"},
+		}}},
+		{"config_show_defaults", commands.ConfigResult{Setting: commands.SettingShow}},
 		{"projects", commands.ProjectsResult{
 			Projects:       []commands.Project{{Key: "web", Name: "Web", Tags: []string{"frontend"}}, {Key: "mobile", Name: "Mobile apps"}, {Key: "default"}},
 			DefaultProject: "web",
