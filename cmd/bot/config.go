@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ type Config struct {
 	SweepInterval  time.Duration `envconfig:"FLAGBOT_SWEEP_INTERVAL" default:"30s" desc:"how often expired requests are marked and their messages updated"`
 	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat      string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+	Pprof          bool          `envconfig:"FLAGBOT_PPROF" default:"false" desc:"serve /debug/pprof on FLAGBOT_HTTP_ADDR (profiling; off by default)"`
 }
 
 // loadConfig reads Config through getenv using the struct tags, then
@@ -73,6 +75,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 				d, _ = time.ParseDuration(f.Tag.Get("default"))
 			}
 			field.SetInt(int64(d))
+		case f.Type.Kind() == reflect.Bool:
+			b, err := strconv.ParseBool(raw)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s must be true or false (or 1 or 0), not %q", name, raw))
+			}
+			field.SetBool(b)
 		case f.Type.Kind() == reflect.Slice:
 			var items []string
 			for _, s := range strings.Split(raw, ",") {

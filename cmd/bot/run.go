@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -156,7 +157,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	}()
 	defer func() { stopDigests(); <-digestsDone }()
 
-	srv := &http.Server{Handler: opsHandler(app, store, m), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: opsHandler(app, store, m, cfg.Pprof), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("ops http server stopped", "err", err)
@@ -219,8 +220,17 @@ func parseKey(s secret.Secret) (secret.Secret, error) {
 
 // opsHandler serves the operator endpoints: /healthz (the process is up),
 // /readyz (Slack connected and Redis reachable) and /metrics.
-func opsHandler(app *slackapp.App, store *redisstore.Store, m *metrics.Metrics) http.Handler {
+func opsHandler(app *slackapp.App, store *redisstore.Store, m *metrics.Metrics, profiling bool) http.Handler {
 	mux := http.NewServeMux()
+	if profiling {
+		// Off by default: profiles show internals. FLAGBOT_PPROF=1 on a
+		// private FLAGBOT_HTTP_ADDR only.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

@@ -25,12 +25,14 @@ import (
 
 // options are the load test's knobs.
 type options struct {
-	n, c, warmup int
-	text         string
-	redisURL     string
-	cpu          int
-	bot          string
-	label        string
+	n, c, warmup   int
+	text           string
+	redisURL       string
+	cpu            int
+	bot            string
+	label          string
+	cpuprofile     string
+	profileSeconds int
 }
 
 // Limits of one run.
@@ -182,6 +184,16 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	if o.redisURL != "" {
 		bot.Env = append(bot.Env, "FLAGBOT_ENCRYPTION_KEY=bG9hZHRlc3QtbG9hZHRlc3QtbG9hZHRlc3QtbG9hZHQ=")
 	}
+	opsAddr := ""
+	if o.cpuprofile != "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return res, err
+		}
+		opsAddr = ln.Addr().String()
+		ln.Close()
+		bot.Env = append(bot.Env, "FLAGBOT_PPROF=1", "FLAGBOT_HTTP_ADDR="+opsAddr)
+	}
 	bot.Stdout, bot.Stderr = &botLog, &botLog
 	if err := bot.Start(); err != nil {
 		return res, fmt.Errorf("start the bot: %w", err)
@@ -255,11 +267,20 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	}
 	conns0 := conns.n.Load()
 	start := time.Now()
+	profiled := make(chan error, 1)
+	if o.cpuprofile != "" {
+		go func() { profiled <- profile(ctx, opsAddr, o.profileSeconds, o.cpuprofile) }()
+	}
 	samples, err := drive(ctx, o.n, o.c, one)
 	if err != nil {
 		return fail(err)
 	}
 	res.elapsed = time.Since(start)
+	if o.cpuprofile != "" {
+		if err := <-profiled; err != nil {
+			return fail(fmt.Errorf("cpu profile: %w", err))
+		}
+	}
 	cpu1, err := procCPU(pid)
 	if err != nil {
 		return fail(err)
@@ -421,4 +442,30 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// profile fetches a CPU profile of the bot's next seconds and writes it to
+// file.
+func profile(ctx context.Context, addr string, seconds int, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("pprof answered %s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

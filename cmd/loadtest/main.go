@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.cpu, "cpu", -1, "pin the bot to this CPU with taskset (-1: no pinning)")
 	fs.StringVar(&o.bot, "bot", "", "a built cmd/bot binary (empty: go build it)")
 	fs.StringVar(&o.label, "label", "", "a label printed first on the result line")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the bot during the measured run to this file (FLAGBOT_PPROF)")
+	fs.IntVar(&o.profileSeconds, "profile-seconds", 10, "how long the CPU profile runs, from the start of the measurement")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

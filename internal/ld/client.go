@@ -19,6 +19,10 @@ import (
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
+// maxIdleConns is how many idle connections to LaunchDarkly the default
+// transport keeps: more than the bot ever has requests in flight.
+const maxIdleConns = 64
+
 const (
 	// APIVersion is the LD-API-Version every request pins.
 	APIVersion = "20240415"
@@ -124,7 +128,11 @@ func NewClient(baseURL string, opts Options) (*Client, error) {
 		// An own transport: closing another client's idle connections
 		// (httptest servers do that to http.DefaultTransport) must not cut
 		// our requests.
-		c.hc = &http.Client{Timeout: defaultTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Keep a connection per request in flight: the default keeps two
+		// per host, so under load most requests dialled afresh.
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = maxIdleConns, maxIdleConns
+		c.hc = &http.Client{Timeout: defaultTimeout, Transport: t}
 	}
 	if c.userAgent == "" {
 		c.userAgent = defaultUserAgent

@@ -19,6 +19,10 @@ import (
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
+// maxIdleConns is how many idle connections to Slack the default HTTP
+// client keeps: more than the bot ever has requests in flight.
+const maxIdleConns = 64
+
 // Defaults for Options' zero values.
 const (
 	defaultCommandTimeout = 10 * time.Second
@@ -270,7 +274,11 @@ func (a *App) spawn(f func()) {
 // response_url: a timeout, and a transport of its own, so that code closing
 // http.DefaultTransport's idle connections cannot cut a request short.
 func newHTTPClient() *http.Client {
-	return &http.Client{Timeout: defaultHTTPTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// Keep a connection per reply in flight: the default keeps two per
+	// host, so under load most replies dialled afresh.
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = maxIdleConns, maxIdleConns
+	return &http.Client{Timeout: defaultHTTPTimeout, Transport: t}
 }
 
 // slogPrinter adapts slog to the Output(int, string) logger socketmode wants.
