@@ -30,8 +30,8 @@ import (
 )
 
 const (
-	shutdownTimeout = 5 * time.Second
-	readyTimeout    = time.Second
+	opsShutdownTimeout = 5 * time.Second
+	readyTimeout       = time.Second
 	// sweepLockTTL keeps one replica's sweep exclusive while it resumes
 	// stuck changes (each bounded by slackapp's resume timeout).
 	sweepLockTTL = 5 * time.Minute
@@ -40,8 +40,13 @@ const (
 // run wires Flagbot together and serves until ctx ends or SIGINT/SIGTERM;
 // `flagbot playground` runs the playground instead.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 1 && args[1] == "playground" {
-		return runPlayground(ctx, args, getenv, stdout, stderr)
+	if len(args) > 1 {
+		switch args[1] {
+		case "playground":
+			return runPlayground(ctx, args, getenv, stdout, stderr)
+		case "healthcheck":
+			return runHealthcheck(ctx, getenv, stdout)
+		}
 	}
 	return runBot(ctx, args, getenv, stdout, stderr, nil)
 }
@@ -116,7 +121,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	clients := func(token secret.Secret) commands.LaunchDarkly { return ld.NewService(ldClient.WithToken(token)) }
 
 	m := metrics.New()
-	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, Metrics: m}
+	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, DrainTimeout: cfg.ShutdownTimeout, Metrics: m}
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
 	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
 		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
@@ -167,7 +172,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	runErr := app.Run(ctx)
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opsShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("ops http server shutdown", "err", err)

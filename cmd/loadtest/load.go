@@ -46,15 +46,14 @@ const (
 
 // result is what one run measured.
 type result struct {
-	o                     options
-	ack, done             []time.Duration
-	elapsed               time.Duration
-	cpu                   time.Duration
-	idleRSS, peakRSS      int64 // bytes
-	conns                 int64
-	errors                int
-	errorSamples          []string
-	ldRequests, slackAPIs int64
+	o                options
+	ack, done        []time.Duration
+	elapsed          time.Duration
+	cpu              time.Duration
+	idleRSS, peakRSS int64 // bytes
+	conns            int64
+	errors           int
+	errorSamples     []string
 }
 
 func (r result) String() string {

@@ -74,6 +74,11 @@ type Options struct {
 	APIURL string
 	// CommandTimeout bounds one command's work (default 10 s).
 	CommandTimeout time.Duration
+	// DrainTimeout bounds how long Run waits, after ctx ends, for in-flight
+	// commands and approvals to finish (default CommandTimeout plus the
+	// reply timeout). Work still running then keeps its lease until the lease
+	// expires, and another replica's sweeper finishes it.
+	DrainTimeout time.Duration
 	// PingInterval is how long the client waits for Slack's pings before it
 	// reconnects (default the library's 30 s; tests set it short).
 	PingInterval time.Duration
@@ -145,6 +150,9 @@ func New(appToken, botToken secret.Secret, exec Executor, users Users, logger *s
 	if opts.CommandTimeout <= 0 {
 		opts.CommandTimeout = defaultCommandTimeout
 	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = opts.CommandTimeout + replyTimeout + time.Second
+	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = newHTTPClient()
 	}
@@ -210,7 +218,7 @@ func (a *App) Run(ctx context.Context) error {
 	if done != nil {
 		select {
 		case <-done:
-		case <-time.After(a.opts.CommandTimeout + replyTimeout + time.Second):
+		case <-time.After(a.opts.DrainTimeout):
 			a.log.Warn("shutdown: in-flight commands did not finish in time")
 		}
 	}
