@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/secret"
+	"github.com/flagbot/flagbot/internal/tokenstore"
 )
 
 // Defaults, named so README and code agree.
@@ -44,6 +45,10 @@ type Config struct {
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 	Pprof           bool          `envconfig:"FLAGBOT_PPROF" default:"false" desc:"serve /debug/pprof on FLAGBOT_HTTP_ADDR (profiling; off by default)"`
 	ShutdownTimeout time.Duration `envconfig:"FLAGBOT_SHUTDOWN_TIMEOUT" default:"20s" desc:"on SIGTERM, how long in-flight commands may take to finish before the bot exits"`
+
+	// OldEncryptionKeys decrypt connections stored before a key rotation;
+	// each connection read with one is encrypted again with EncryptionKey.
+	OldEncryptionKeys []secret.Secret `envconfig:"FLAGBOT_ENCRYPTION_OLD_KEYS" desc:"comma-separated earlier FLAGBOT_ENCRYPTION_KEY values, accepted for decryption during a key rotation"`
 }
 
 // loadConfig reads Config through getenv using the struct tags, then
@@ -83,13 +88,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			}
 			field.SetBool(b)
 		case f.Type.Kind() == reflect.Slice:
-			var items []string
+			items := reflect.MakeSlice(f.Type, 0, strings.Count(raw, ",")+1)
 			for _, s := range strings.Split(raw, ",") {
 				if s = strings.TrimSpace(s); s != "" {
-					items = append(items, s)
+					items = reflect.Append(items, reflect.ValueOf(s).Convert(f.Type.Elem()))
 				}
 			}
-			field.Set(reflect.ValueOf(items))
+			field.Set(items)
 		default:
 			field.SetString(raw)
 		}
@@ -143,6 +148,14 @@ func (c Config) problems() []string {
 	if !c.EncryptionKey.Empty() {
 		if _, err := parseKey(c.EncryptionKey); err != nil {
 			p = append(p, "FLAGBOT_ENCRYPTION_KEY must be base64 of exactly 32 bytes (try `openssl rand -base64 32`)")
+		}
+	}
+	if len(c.OldEncryptionKeys) > 0 && c.EncryptionKey.Empty() {
+		p = append(p, "FLAGBOT_ENCRYPTION_OLD_KEYS needs FLAGBOT_ENCRYPTION_KEY: old keys only decrypt, the current key encrypts")
+	}
+	for i, k := range c.OldEncryptionKeys {
+		if _, err := tokenstore.ParseKey(k.Reveal()); err != nil {
+			p = append(p, fmt.Sprintf("FLAGBOT_ENCRYPTION_OLD_KEYS: key %d of %d must be base64 of exactly 32 bytes", i+1, len(c.OldEncryptionKeys)))
 		}
 	}
 	for _, id := range c.Admins {

@@ -108,11 +108,11 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer store.Close()
-	ring, err := tokenstore.NewKeyring(tokenstore.KeyID(key), map[string]secret.Secret{tokenstore.KeyID(key): key})
+	ring, err := newKeyring(key, cfg.OldEncryptionKeys, log)
 	if err != nil {
-		return fmt.Errorf("encryption key: %w", err)
+		return err
 	}
-	tokens := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) })
+	tokens := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }, tokenstore.Options{Logger: log})
 
 	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log})
 	if err != nil {
@@ -126,7 +126,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
 		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
 	dir := slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts)
-	exec := commands.NewExecutor(tokens, clients, dir, changes, approvals.NewPolicies(store), digests,
+	exec := commands.NewExecutor(tokens, clients, dir, approvals.NewGridChanges(changes), approvals.NewPolicies(store), digests,
 		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL})
 	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, dir, log, slackOpts)
 	if err != nil {
@@ -221,6 +221,30 @@ func parseKey(s secret.Secret) (secret.Secret, error) {
 		return "", fmt.Errorf("FLAGBOT_ENCRYPTION_KEY: %w", err)
 	}
 	return key, nil
+}
+
+// newKeyring returns the keyring that encrypts with current and also
+// decrypts with the old keys (FLAGBOT_ENCRYPTION_OLD_KEYS, validated by
+// loadConfig), and logs the key ids, which reveal nothing about the keys.
+func newKeyring(current secret.Secret, old []secret.Secret, log *slog.Logger) (*tokenstore.Keyring, error) {
+	keys := map[string]secret.Secret{tokenstore.KeyID(current): current}
+	var oldIDs []string
+	for i, o := range old {
+		k, err := tokenstore.ParseKey(o.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("FLAGBOT_ENCRYPTION_OLD_KEYS: key %d: %w", i+1, err)
+		}
+		if id := tokenstore.KeyID(k); keys[id] == "" {
+			keys[id] = k
+			oldIDs = append(oldIDs, id)
+		}
+	}
+	ring, err := tokenstore.NewKeyring(tokenstore.KeyID(current), keys)
+	if err != nil {
+		return nil, fmt.Errorf("encryption keys: %w", err)
+	}
+	log.Info("encryption keys", "key_id", ring.CurrentID(), "old_key_ids", oldIDs)
+	return ring, nil
 }
 
 // opsHandler serves the operator endpoints: /healthz (the process is up),

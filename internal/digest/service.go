@@ -274,6 +274,10 @@ func (s *Service) runTimeout() time.Duration {
 
 // cursor is the position after the last reported entry.
 type cursor struct {
+	// Paused is set while the workspace's token cannot be read and the
+	// channel was told so (see pauseUnreadable); a digest posted after that
+	// writes a cursor without it.
+	Paused bool `json:"paused,omitempty"`
 	// WindowEnd is the end of the last window reported (epoch ms); the
 	// next window starts there.
 	WindowEnd int64 `json:"window_end"`
@@ -373,6 +377,9 @@ func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual b
 	}
 	d, cur, err := s.collect(ctx, sub, now)
 	if err != nil {
+		if !manual && errors.Is(err, commands.ErrUnreadable) {
+			return commands.DigestRun{}, s.pauseUnreadable(ctx, k, due, now, sub, cur, next, release)
+		}
 		if !manual && permanent(err) {
 			// Retrying cannot help until someone fixes the connection:
 			// skip this run; the next one covers the gap.
