@@ -108,10 +108,14 @@ func (d *Directory) Who(ctx context.Context, ws commands.Workspace, userID strin
 
 // foreign reports whether u is not of ws: outside Enterprise Grid a user
 // belongs to exactly one team; in a grid the same user acts across the
-// org's workspaces.
+// org's workspaces. A user whose team Slack does not name is foreign:
+// the check fails closed.
 func foreign(u *slack.User, ws commands.Workspace) bool {
-	if u.TeamID == "" || u.TeamID == ws.TeamID {
+	switch u.TeamID {
+	case ws.TeamID:
 		return false
+	case "":
+		return true
 	}
 	return ws.EnterpriseID == "" || u.Enterprise.EnterpriseID != ws.EnterpriseID
 }

@@ -93,3 +93,44 @@ func TestIsAdminEnterpriseGrid(t *testing.T) {
 		t.Errorf("users.info called %d times for %d users, want once each (cached)", n, len(users))
 	}
 }
+
+// TestWhoOutsidersAndGuests: who is an outsider (not of the workspace or,
+// in a grid, not of its org; or of no team Slack names) and who is a guest.
+func TestWhoOutsidersAndGuests(t *testing.T) {
+	t.Parallel()
+	users := map[string]map[string]any{
+		"UMEMBER":  {"id": "UMEMBER", "team_id": "T1"},
+		"UGUEST":   {"id": "UGUEST", "team_id": "T1", "is_restricted": true},
+		"USINGLE":  {"id": "USINGLE", "team_id": "T1", "is_ultra_restricted": true},
+		"UCONNECT": {"id": "UCONNECT", "team_id": "T9"}, // Slack Connect: another organisation
+		"UORG":     {"id": "UORG", "team_id": "T2", "enterprise_user": map[string]any{"enterprise_id": "E1"}},
+		"UOTHER":   {"id": "UOTHER", "team_id": "T2", "enterprise_user": map[string]any{"enterprise_id": "E2"}},
+		"UNOTEAM":  {"id": "UNOTEAM"},
+	}
+	api, _ := usersInfoServer(t, users)
+	d := NewDirectory("xoxb-test", nil, Options{APIURL: api})
+	plain, grid := commands.Workspace{TeamID: "T1"}, commands.Workspace{TeamID: "T1", EnterpriseID: "E1"}
+	for _, tt := range []struct {
+		user          string
+		ws            commands.Workspace
+		outsider, gst bool
+	}{
+		{"UMEMBER", plain, false, false},
+		{"UGUEST", plain, false, true},
+		{"USINGLE", plain, false, true},
+		{"UCONNECT", plain, true, false},
+		{"UCONNECT", grid, true, false},
+		{"UORG", grid, false, false},  // same org, another workspace
+		{"UORG", plain, true, false},  // no grid: another team is another organisation
+		{"UOTHER", grid, true, false}, // another org
+		{"UNOTEAM", plain, true, false},
+	} {
+		out, guest, err := d.Who(t.Context(), tt.ws, tt.user)
+		if err != nil {
+			t.Fatalf("Who(%s): %v", tt.user, err)
+		}
+		if out != tt.outsider || guest != tt.gst {
+			t.Errorf("Who(%s in %+v) = outsider %v, guest %v; want %v, %v", tt.user, tt.ws, out, guest, tt.outsider, tt.gst)
+		}
+	}
+}
