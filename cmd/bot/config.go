@@ -19,6 +19,7 @@ const (
 	defaultSlackAPIURL    = "https://slack.com/api/"
 	defaultLDBaseURL      = "https://app.launchdarkly.com"
 	defaultHTTPAddr       = ":8080"
+	defaultInstallAddr    = ":3000" // Bolt's OAuth receiver listens there too
 	defaultCommandTimeout = 10 * time.Second
 	minCommandTimeout     = time.Second
 	maxCommandTimeout     = 5 * time.Minute
@@ -31,7 +32,7 @@ const (
 // desc); envconfig itself prints them for `flagbot -help`.
 type Config struct {
 	SlackAppToken   secret.Secret `envconfig:"SLACK_APP_TOKEN" desc:"xapp- app-level token with connections:write (required)"`
-	SlackBotToken   secret.Secret `envconfig:"SLACK_BOT_TOKEN" desc:"xoxb- bot token (required)"`
+	SlackBotToken   secret.Secret `envconfig:"SLACK_BOT_TOKEN" desc:"xoxb- bot token: one workspace (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)"`
 	SlackAPIURL     string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
 	LDBaseURL       string        `envconfig:"LD_BASE_URL" default:"https://app.launchdarkly.com" desc:"LaunchDarkly base URL (https://app.launchdarkly.us federal, https://app.eu.launchdarkly.com EU)"`
 	RedisURL        secret.Secret `envconfig:"REDIS_URL" desc:"redis:// or rediss:// URL; empty runs an embedded in-memory Redis that keeps nothing across restarts"`
@@ -45,6 +46,12 @@ type Config struct {
 	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 	Pprof           bool          `envconfig:"FLAGBOT_PPROF" default:"false" desc:"serve /debug/pprof on FLAGBOT_HTTP_ADDR (profiling; off by default)"`
 	ShutdownTimeout time.Duration `envconfig:"FLAGBOT_SHUTDOWN_TIMEOUT" default:"20s" desc:"on SIGTERM, how long in-flight commands may take to finish before the bot exits"`
+
+	// Multi-workspace mode: OAuth installs through the install listener.
+	SlackClientID     string        `envconfig:"SLACK_CLIENT_ID" desc:"the app's client ID: install Flagbot in many workspaces through OAuth (instead of SLACK_BOT_TOKEN)"`
+	SlackClientSecret secret.Secret `envconfig:"SLACK_CLIENT_SECRET" desc:"the app's client secret, with SLACK_CLIENT_ID"`
+	PublicURL         string        `envconfig:"FLAGBOT_PUBLIC_URL" desc:"https:// base URL where people reach FLAGBOT_INSTALL_ADDR (with SLACK_CLIENT_ID)"`
+	InstallAddr       string        `envconfig:"FLAGBOT_INSTALL_ADDR" default:":3000" desc:"address of the install listener (/slack/install, /slack/oauth_redirect), with SLACK_CLIENT_ID"`
 
 	// OldEncryptionKeys decrypt connections stored before a key rotation;
 	// each connection read with one is encrypted again with EncryptionKey.
@@ -105,7 +112,15 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.SlackAPIURL = withSlash(c.SlackAPIURL)
 	c.LDBaseURL = strings.TrimRight(c.LDBaseURL, "/")
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c, nil
+}
+
+// MultiWorkspace reports whether c installs Flagbot through OAuth in many
+// workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) rather than running
+// with one SLACK_BOT_TOKEN.
+func (c Config) MultiWorkspace() bool {
+	return c.SlackClientID != "" || !c.SlackClientSecret.Empty()
 }
 
 // Validate reports every problem with c as one error.
@@ -124,12 +139,7 @@ func (c Config) problems() []string {
 	case !strings.HasPrefix(c.SlackAppToken.Reveal(), "xapp-"):
 		p = append(p, "SLACK_APP_TOKEN must start with xapp- (the app-level token, not the bot token)")
 	}
-	switch {
-	case c.SlackBotToken.Empty():
-		p = append(p, "SLACK_BOT_TOKEN is required: the xoxb- bot token from your Slack app's OAuth & Permissions page")
-	case !strings.HasPrefix(c.SlackBotToken.Reveal(), "xoxb-"):
-		p = append(p, "SLACK_BOT_TOKEN must start with xoxb-")
-	}
+	p = append(p, c.modeProblems()...)
 	if err := checkHTTPURL(c.SlackAPIURL); err != nil {
 		p = append(p, "SLACK_API_URL "+err.Error())
 	}
@@ -189,6 +199,66 @@ func (c Config) problems() []string {
 		p = append(p, fmt.Sprintf("LOG_FORMAT must be json or text, not %q", c.LogFormat))
 	}
 	return p
+}
+
+// modeProblems checks the choice between single-workspace mode
+// (SLACK_BOT_TOKEN) and multi-workspace mode (SLACK_CLIENT_ID,
+// SLACK_CLIENT_SECRET, FLAGBOT_PUBLIC_URL, FLAGBOT_INSTALL_ADDR).
+func (c Config) modeProblems() []string {
+	var p []string
+	if !c.MultiWorkspace() {
+		switch {
+		case c.SlackBotToken.Empty():
+			p = append(p, "SLACK_BOT_TOKEN is required: the xoxb- bot token from your Slack app's OAuth & Permissions page "+
+				"(or, to install Flagbot in many workspaces through OAuth, set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and FLAGBOT_PUBLIC_URL instead)")
+		case !strings.HasPrefix(c.SlackBotToken.Reveal(), "xoxb-"):
+			p = append(p, "SLACK_BOT_TOKEN must start with xoxb-")
+		}
+		if c.PublicURL != "" {
+			p = append(p, "FLAGBOT_PUBLIC_URL is set, but it is only used for OAuth installs: set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET too, or unset it")
+		}
+		return p
+	}
+	if !c.SlackBotToken.Empty() {
+		p = append(p, "SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both set: choose one mode. "+
+			"SLACK_BOT_TOKEN runs Flagbot in one workspace; SLACK_CLIENT_ID and SLACK_CLIENT_SECRET install it through OAuth in many (then unset SLACK_BOT_TOKEN)")
+	}
+	switch {
+	case c.SlackClientID == "":
+		p = append(p, "SLACK_CLIENT_ID is required with SLACK_CLIENT_SECRET: the Client ID from your Slack app's Basic Information page")
+	case !looksLikeClientID(c.SlackClientID):
+		p = append(p, fmt.Sprintf("SLACK_CLIENT_ID must look like 1234567890.1234567890 (Basic Information → App Credentials), not %q", c.SlackClientID))
+	}
+	if c.SlackClientSecret.Empty() {
+		p = append(p, "SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID: the Client Secret from your Slack app's Basic Information page")
+	}
+	switch u, err := url.Parse(c.PublicURL); {
+	case c.PublicURL == "":
+		p = append(p, "FLAGBOT_PUBLIC_URL is required with SLACK_CLIENT_ID: the https:// address where people reach the install listener (FLAGBOT_INSTALL_ADDR), such as https://flagbot.example.com")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		p = append(p, fmt.Sprintf("FLAGBOT_PUBLIC_URL must be an https:// URL such as https://flagbot.example.com, not %q", c.PublicURL))
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+		p = append(p, "FLAGBOT_PUBLIC_URL must be https:// (Slack sends the install back only to https addresses; http:// is accepted for localhost only)")
+	}
+	if _, port, err := net.SplitHostPort(c.InstallAddr); err != nil {
+		p = append(p, fmt.Sprintf("FLAGBOT_INSTALL_ADDR must be host:port such as :3000, not %q", c.InstallAddr))
+	} else if _, opsPort, err := net.SplitHostPort(c.HTTPAddr); err == nil && port == opsPort && port != "0" {
+		p = append(p, "FLAGBOT_INSTALL_ADDR and FLAGBOT_HTTP_ADDR must use different ports: the install listener is public, the ops endpoints are not")
+	}
+	return p
+}
+
+func looksLikeClientID(id string) bool {
+	a, b, ok := strings.Cut(id, ".")
+	return ok && a != "" && b != "" && strings.Trim(a, "0123456789") == "" && strings.Trim(b, "0123456789") == ""
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkHTTPURL(raw string) error {

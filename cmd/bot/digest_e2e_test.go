@@ -105,7 +105,7 @@ func (r *digestRig) scheduler(t *testing.T, owner string) *digest.Service {
 	}
 	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(client.WithToken(tok)) }
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sl := slackapp.NewDigestSlack(slackfake.DefaultBotToken, slackapp.Options{APIURL: r.slack.APIURL(), Now: r.clock.Now, Sleep: r.clock.Sleep})
+	sl := slackapp.NewDigestSlack(slackapp.NewClients(slackapp.SingleWorkspace(slackfake.DefaultBotToken), slackapp.Options{APIURL: r.slack.APIURL()}), slackapp.Options{Now: r.clock.Now, Sleep: r.clock.Sleep})
 	return digest.New(digest.NewRedisStore(r.store, log), digestWorkspaces{}, clients, sl, digest.Options{Now: r.clock.Now, Logger: log, BaseURL: r.ld.URL(), Owner: owner})
 }
 

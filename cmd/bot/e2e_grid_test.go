@@ -88,8 +88,10 @@ type gridDirectory struct{}
 func (gridDirectory) IsAdmin(_ context.Context, a commands.Actor) (bool, error) {
 	return a.UserID == adminID, nil
 }
-func (gridDirectory) DisplayName(_ context.Context, id string) (string, error) { return id, nil }
-func (gridDirectory) GroupMembers(context.Context, string) ([]string, error) {
+func (gridDirectory) DisplayName(_ context.Context, _ commands.Workspace, id string) (string, error) {
+	return id, nil
+}
+func (gridDirectory) GroupMembers(context.Context, commands.Workspace, string) ([]string, error) {
 	return nil, errors.New("no groups")
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/flagbot/flagbot/internal/secret"
 	"github.com/flagbot/flagbot/internal/slackapp"
 	"github.com/flagbot/flagbot/internal/tokenstore"
+	"github.com/flagbot/flagbot/internal/uninstall"
 )
 
 const (
@@ -102,6 +103,13 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		return fmt.Errorf("FLAGBOT_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	defer ln.Close() // srv.Shutdown closes it too; this covers the early returns
+	var installLn net.Listener
+	if cfg.MultiWorkspace() {
+		if installLn, err = net.Listen("tcp", cfg.InstallAddr); err != nil {
+			return fmt.Errorf("FLAGBOT_INSTALL_ADDR %s: %w", cfg.InstallAddr, err)
+		}
+		defer installLn.Close()
+	}
 
 	store, key, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -122,13 +130,34 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	m := metrics.New()
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, DrainTimeout: cfg.ShutdownTimeout, Metrics: m}
+	// Single-workspace mode: one bot token for everything. Multi-workspace
+	// mode: each envelope's installation, stored by the install listener.
+	var installs slackapp.Installations = slackapp.SingleWorkspace(cfg.SlackBotToken)
+	var installer *slackapp.Installer
+	if cfg.MultiWorkspace() {
+		installs = tokens
+		installer, err = slackapp.NewInstaller(slackapp.InstallConfig{ClientID: cfg.SlackClientID, ClientSecret: cfg.SlackClientSecret, PublicURL: cfg.PublicURL},
+			tokens, store, log, slackOpts)
+		if err != nil {
+			return err
+		}
+		slackOpts.InstallURL = installer.InstallURL()
+		if store.Embedded() {
+			log.Warn("NOT DURABLE: multi-workspace mode with the embedded Redis forgets every installation when the bot stops; " +
+				"each workspace must then install Flagbot again. Set REDIS_URL for production.")
+		}
+	}
+	slackClients := slackapp.NewClients(installs, slackOpts)
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
-	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
+	policies := approvals.NewPolicies(store)
+	digestStore := digest.NewRedisStore(store, log)
+	digests := digest.New(digestStore, tokens, clients, slackapp.NewDigestSlack(slackClients, slackOpts),
 		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
-	dir := slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts)
-	exec := commands.NewExecutor(tokens, clients, dir, approvals.NewGridChanges(changes), approvals.NewPolicies(store), digests,
+	dir := slackapp.NewDirectory(slackClients, cfg.Admins)
+	exec := commands.NewExecutor(tokens, clients, dir, approvals.NewGridChanges(changes), policies, digests,
 		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL})
-	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, dir, log, slackOpts)
+	forget := uninstall.New(tokens, store, tokens, policies, changes, digestStore, uninstall.Options{Logger: log})
+	app, err := slackapp.New(cfg.SlackAppToken, slackClients, exec, dir, forget, log, slackOpts)
 	if err != nil {
 		return err
 	}
@@ -169,11 +198,27 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 	}()
 	log.Info("ops endpoints listening", "addr", ln.Addr().String())
+	var installSrv *http.Server
+	if installer != nil {
+		installSrv = &http.Server{Handler: installer.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := installSrv.Serve(installLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("install listener stopped", "err", err)
+			}
+		}()
+		log.Info("install listener listening", "addr", installLn.Addr().String(),
+			"install_url", installer.InstallURL(), "redirect_url", installer.RedirectURL())
+	}
 
 	runErr := app.Run(ctx)
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opsShutdownTimeout)
 	defer cancel()
+	if installSrv != nil {
+		if err := installSrv.Shutdown(sctx); err != nil {
+			log.Warn("install listener shutdown", "err", err)
+		}
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("ops http server shutdown", "err", err)
 	}

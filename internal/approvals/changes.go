@@ -95,6 +95,7 @@ type Changes struct {
 	create, approve, decide, finish, setMessage *redisstore.Script
 	claim, renew                                *redisstore.Script
 	expireDue, reclaimable, pending, history    *redisstore.Script
+	forget                                      *redisstore.Script
 }
 
 // Keys of the indexes across workspaces, without the prefix.
@@ -121,6 +122,7 @@ func NewChanges(s *redisstore.Store, opts ChangesOptions) *Changes {
 		reclaimable: redisstore.NewScript(luaReclaimable),
 		pending:     redisstore.NewScript(luaPending),
 		history:     redisstore.NewScript(luaHistory),
+		forget:      redisstore.NewScript(luaForgetChanges),
 	}
 }
 

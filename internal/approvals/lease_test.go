@@ -196,6 +196,10 @@ func (oneWorkspace) Update(context.Context, commands.Workspace, func(*commands.C
 // nobody is a Slack directory that knows no one.
 type nobody struct{}
 
-func (nobody) IsAdmin(context.Context, commands.Actor) (bool, error)    { return false, nil }
-func (nobody) DisplayName(_ context.Context, id string) (string, error) { return id, nil }
-func (nobody) GroupMembers(context.Context, string) ([]string, error)   { return nil, nil }
+func (nobody) IsAdmin(context.Context, commands.Actor) (bool, error) { return false, nil }
+func (nobody) DisplayName(_ context.Context, _ commands.Workspace, id string) (string, error) {
+	return id, nil
+}
+func (nobody) GroupMembers(context.Context, commands.Workspace, string) ([]string, error) {
+	return nil, nil
+}

@@ -29,7 +29,7 @@ const (
 type Policies struct {
 	store *redisstore.Store
 
-	move, setGrid *redisstore.Script
+	move, setGrid, forget *redisstore.Script
 }
 
 var _ commands.Policies = (*Policies)(nil)
@@ -61,7 +61,8 @@ const moveAttempts = 5
 
 // NewPolicies returns the policy store on s.
 func NewPolicies(s *redisstore.Store) *Policies {
-	return &Policies{store: s, move: redisstore.NewScript(luaMovePolicy), setGrid: redisstore.NewScript(luaSetGridPolicy)}
+	return &Policies{store: s, move: redisstore.NewScript(luaMovePolicy), setGrid: redisstore.NewScript(luaSetGridPolicy),
+		forget: redisstore.NewScript(luaForgetPolicy)}
 }
 
 // Policy returns ws's policy, or the zero Policy when none is stored.

@@ -136,10 +136,10 @@ func (e *Executor) applyApproved(ctx context.Context, c Change, claim Claim) (Ch
 
 	approvers := make([]string, len(c.Approvals))
 	for i, a := range c.Approvals {
-		approvers[i] = e.person(workCtx, a.UserID)
+		approvers[i] = e.person(workCtx, c.Workspace, a.UserID)
 	}
 	comment := fmt.Sprintf("Requested by %s, approved by %s via Flagbot%s; request %s",
-		e.person(workCtx, c.RequesterID), strings.Join(approvers, ", "), reasonSuffix(c.Reason), c.ID)
+		e.person(workCtx, c.Workspace, c.RequesterID), strings.Join(approvers, ", "), reasonSuffix(c.Reason), c.ID)
 	f, err := e.apply(workCtx, client, c, comment)
 	switch {
 	case err == nil:

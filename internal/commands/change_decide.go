@@ -160,7 +160,7 @@ func (e *Executor) checkApprover(ctx context.Context, actor Actor) error {
 	if pol.ApproverGroup == "" {
 		return nil
 	}
-	members, err := e.dir.GroupMembers(ctx, pol.ApproverGroup)
+	members, err := e.dir.GroupMembers(ctx, actor.Workspace, pol.ApproverGroup)
 	if err != nil {
 		if ctx.Err() != nil {
 			return &Error{Kind: KindTimeout, Err: err}
@@ -232,6 +232,9 @@ func DecidedMessage(c Change) Text {
 	case StatusRejected:
 		return Textf("%s already rejected this.", User(c.DecidedBy))
 	case StatusCancelled:
+		if c.DecidedBy == "" { // cancelled by no one: Flagbot was uninstalled
+			return Textf("This request was cancelled: %s.", c.Outcome)
+		}
 		return Textf("%s cancelled this request.", User(c.DecidedBy))
 	case StatusExpired:
 		return Notation("This request expired; ask again if it is still wanted.")
@@ -429,9 +432,9 @@ func reasonSuffix(reason string) string {
 
 // person names a Slack user for LaunchDarkly's audit log: "Name (U123)",
 // or just the ID when the name can't be read.
-func (e *Executor) person(ctx context.Context, userID string) string {
+func (e *Executor) person(ctx context.Context, ws Workspace, userID string) string {
 	if e.dir != nil {
-		if name, err := e.dir.DisplayName(ctx, userID); err == nil && name != "" && name != userID {
+		if name, err := e.dir.DisplayName(ctx, ws, userID); err == nil && name != "" && name != userID {
 			return name + " (" + userID + ")"
 		}
 	}

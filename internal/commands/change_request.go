@@ -159,7 +159,7 @@ func requiredApprovals(pol Policy, env string) int {
 // applyNow applies c at once, for an environment an admin exempted.
 // Nothing is stored; the result says who did it.
 func (e *Executor) applyNow(ctx context.Context, actor Actor, client LaunchDarkly, c Change) (ChangeResult, error) {
-	who := e.person(ctx, actor.UserID)
+	who := e.person(ctx, actor.Workspace, actor.UserID)
 	comment := fmt.Sprintf("Applied by %s via Flagbot without approval (an admin exempted this environment)", who) + reasonSuffix(c.Reason)
 	f, err := e.apply(ctx, client, c, comment)
 	now := e.now()

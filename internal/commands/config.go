@@ -337,7 +337,7 @@ func (c Config) runPolicy(ctx context.Context, x *Executor, actor Actor, client 
 		apply = func(p *Policy) error { p.GuestsMayRequest = on; return nil }
 	case SettingApprovers:
 		if c.Value != "" {
-			if _, err := x.dir.GroupMembers(ctx, c.Value); err != nil {
+			if _, err := x.dir.GroupMembers(ctx, actor.Workspace, c.Value); err != nil {
 				if ctx.Err() != nil {
 					return nil, &Error{Kind: KindTimeout, Err: err}
 				}

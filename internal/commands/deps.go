@@ -157,8 +157,9 @@ type Directory interface {
 	// IsAdmin reports whether a may connect, disconnect and configure the
 	// workspace.
 	IsAdmin(ctx context.Context, a Actor) (bool, error)
-	// DisplayName returns a user's name as people know it in Slack.
-	DisplayName(ctx context.Context, userID string) (string, error)
-	// GroupMembers lists the user IDs in a Slack user group.
-	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+	// DisplayName returns a user's name as people know it in Slack; ws
+	// is the workspace asking (whose installation Slack is asked with).
+	DisplayName(ctx context.Context, ws Workspace, userID string) (string, error)
+	// GroupMembers lists the user IDs in a Slack user group of ws.
+	GroupMembers(ctx context.Context, ws Workspace, groupID string) ([]string, error)
 }

@@ -160,6 +160,11 @@ var ErrApprovalRequired = errors.New("launchdarkly requires its own approval")
 // stored connection.
 var ErrNotConnected = errors.New("workspace not connected")
 
+// ErrNotInstalled is matched by the error returned when Flagbot has no
+// installation that serves a workspace: it was never installed there
+// through OAuth, or it was uninstalled (or its bot token revoked) since.
+var ErrNotInstalled = errors.New("flagbot is not installed in this workspace")
+
 // ErrUnreadable is matched by the error Workspaces.Get and Update return
 // when a workspace has a stored connection that no configured encryption
 // key opens (the key was changed without keeping the old one, or the

@@ -217,11 +217,11 @@ type adminSet map[string]bool
 
 func (a adminSet) IsAdmin(_ context.Context, actor Actor) (bool, error) { return a[actor.UserID], nil }
 
-func (a adminSet) DisplayName(_ context.Context, userID string) (string, error) {
+func (a adminSet) DisplayName(_ context.Context, _ Workspace, userID string) (string, error) {
 	return strings.ToLower(userID), nil
 }
 
-func (a adminSet) GroupMembers(_ context.Context, groupID string) ([]string, error) {
+func (a adminSet) GroupMembers(_ context.Context, _ Workspace, groupID string) ([]string, error) {
 	var ids []string
 	for id := range a {
 		if strings.HasPrefix(id, groupID+"/") {

@@ -940,7 +940,9 @@ type failingGroups struct {
 	err error
 }
 
-func (f failingGroups) GroupMembers(context.Context, string) ([]string, error) { return nil, f.err }
+func (f failingGroups) GroupMembers(context.Context, Workspace, string) ([]string, error) {
+	return nil, f.err
+}
 
 // TestConcurrentApprovalsApplyOnce clicks Approve from many goroutines; the
 // store lets exactly one complete it and LaunchDarkly sees one patch.

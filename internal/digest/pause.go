@@ -14,9 +14,9 @@ import (
 // digest's channel. slackapp.DigestSlack has it. Without it a paused
 // digest is only logged.
 type Notifier interface {
-	// PostNotice posts msg in channelID; the error wraps
+	// PostNotice posts msg in channelID of workspace ws; the error wraps
 	// commands.ErrCannotPost when the bot cannot post there.
-	PostNotice(ctx context.Context, channelID string, msg commands.Text) error
+	PostNotice(ctx context.Context, ws commands.Workspace, channelID string, msg commands.Text) error
 }
 
 // PausedNotice is what a channel reads once when its digest pauses because
@@ -40,7 +40,7 @@ func (s *Service) pauseUnreadable(ctx context.Context, k Key, due, now time.Time
 		return s.store.CompleteDigestRun(ctx, k, due, s.opts.Owner, nil, next)
 	}
 	if n, ok := s.slack.(Notifier); ok {
-		err := n.PostNotice(ctx, sub.ChannelID, PausedNotice(sub))
+		err := n.PostNotice(ctx, k.workspace(), sub.ChannelID, PausedNotice(sub))
 		if err != nil && !errors.Is(err, commands.ErrCannotPost) {
 			return release(fmt.Errorf("digest: post pause notice to %s: %w", sub.ChannelID, err))
 		}

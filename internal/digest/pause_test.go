@@ -40,7 +40,7 @@ type noticeSlack struct {
 	failNotes int
 }
 
-func (n *noticeSlack) PostNotice(_ context.Context, ch string, msg commands.Text) error {
+func (n *noticeSlack) PostNotice(_ context.Context, _ commands.Workspace, ch string, msg commands.Text) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.failNotes > 0 {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/flagbot/flagbot/internal/commands"
 	"github.com/flagbot/flagbot/internal/redisstore"
 )
 
@@ -65,6 +66,13 @@ func (k Key) part(p ...string) string {
 	return redisstore.WorkspaceKey(k.TeamID, k.EnterpriseID, append([]string{"digest", k.ID}, p...)...)
 }
 func (k Key) index() string { return redisstore.WorkspaceKey(k.TeamID, k.EnterpriseID, "digests") }
+
+// workspace is the workspace whose subscription k names, as it is keyed
+// (a subscription made before its workspace joined an Enterprise Grid org
+// names it without the org).
+func (k Key) workspace() commands.Workspace {
+	return commands.Workspace{TeamID: k.TeamID, EnterpriseID: k.EnterpriseID}
+}
 
 // member is the subscription's entry in the due set: its key without the
 // store prefix, which parseMember reverses.
@@ -317,4 +325,33 @@ func (r *RedisStore) DigestCursor(ctx context.Context, k Key) ([]byte, error) {
 		return nil, fmt.Errorf("digest: cursor of %q: %w", k.sub(), err)
 	}
 	return c, nil
+}
+
+// Forget removes every digest subscription of workspace ws (under ws's
+// keys only: a subscription made before its team joined an Enterprise Grid
+// org is under the workspace without the org, which the caller forgets as
+// a workspace of its own), each with its cursor, lease and schedule, then
+// the workspace's index, and returns how many it removed. The markers of
+// finished runs are left to expire (8 days). It is for an uninstall.
+// Errors wrap redisstore.ErrUnavailable.
+func (r *RedisStore) Forget(ctx context.Context, ws commands.Workspace) (int, error) {
+	idx := Key{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID}.index()
+	ids, err := r.store.SMembers(ctx, idx)
+	if err != nil {
+		return 0, fmt.Errorf("digest: forget %q: %w", idx, err)
+	}
+	n := 0
+	for _, id := range ids {
+		deleted, err := r.DeleteDigest(ctx, key(ws, id))
+		if err != nil {
+			return n, fmt.Errorf("digest: forget %q: %w", idx, err)
+		}
+		if deleted {
+			n++
+		}
+	}
+	if err := r.store.Del(ctx, idx); err != nil {
+		return n, fmt.Errorf("digest: forget %q: %w", idx, err)
+	}
+	return n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flagbot/flagbot/internal/commands"
 	"github.com/flagbot/flagbot/internal/redisstore"
 	"github.com/flagbot/flagbot/internal/redisstore/redistest"
 )
@@ -242,4 +243,49 @@ func golden(t *testing.T, path, got string) {
 	if got != string(want) {
 		t.Errorf("Redis holds:\n%s\nwant (%s):\n%s", got, path, want)
 	}
+}
+
+func TestDigestForget(t *testing.T) {
+	t.Parallel()
+	digestStores(t, func(t *testing.T, s *RedisStore, rs *redisstore.Store) {
+		ctx := t.Context()
+		next := time.UnixMilli(1_800_000_000_000)
+		gone := []Key{{TeamID: "T1", ID: "a"}, {TeamID: "T1", ID: "b"}}
+		kept := []Key{{TeamID: "T2", ID: "a"}, {TeamID: "T1", EnterpriseID: "E1", ID: "c"}}
+		for _, k := range append(append([]Key{}, gone...), kept...) {
+			if err := s.PutDigest(ctx, k, []byte(`{}`), next); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ok, err := s.ClaimDigestRun(ctx, gone[0], next, "r1", time.Minute); err != nil || !ok {
+			t.Fatalf("claim: %v, %v", ok, err)
+		}
+		if err := s.CompleteDigestRun(ctx, gone[0], next, "r1", []byte(`{"c":1}`), next.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.ClaimDigestRun(ctx, gone[1], time.Time{}, "r1", time.Minute); err != nil || !ok {
+			t.Fatalf("claim: %v, %v", ok, err)
+		}
+		n, err := s.Forget(ctx, commands.Workspace{TeamID: "T1"})
+		if err != nil || n != 2 {
+			t.Fatalf("Forget = %d, %v; want 2", n, err)
+		}
+		if recs, err := s.ListDigests(ctx, "T1", ""); err != nil || len(recs) != 0 {
+			t.Errorf("T1's digests after Forget = %d, %v", len(recs), err)
+		}
+		due, err := s.DueDigests(ctx, next.Add(2*time.Hour), 10)
+		if err != nil || len(due) != 2 {
+			t.Errorf("due after Forget = %+v, %v; want the 2 kept", due, err)
+		}
+		for _, k := range kept {
+			if _, err := s.GetDigest(ctx, k); err != nil {
+				t.Errorf("%+v after Forget: %v", k, err)
+			}
+		}
+		for _, key := range []string{gone[0].part("cursor"), gone[1].part("lock"), gone[0].index()} {
+			if _, err := rs.Get(ctx, key); !errors.Is(err, redisstore.ErrNotFound) {
+				t.Errorf("%s after Forget: %v", key, err)
+			}
+		}
+	})
 }

@@ -73,12 +73,13 @@ type Due struct {
 // Slack is what the scheduler needs from Slack; slackapp.DigestSlack
 // implements it.
 type Slack interface {
-	// CheckChannel returns the channel's name; the error wraps
-	// commands.ErrCannotPost when the bot cannot post there.
-	CheckChannel(ctx context.Context, channelID string) (name string, err error)
-	// PostDigest renders d and posts it in channelID, waiting out Slack's
-	// rate limits; it returns nil only once Slack accepted the message.
-	PostDigest(ctx context.Context, channelID string, d Digest) error
+	// CheckChannel returns the name of channelID in workspace ws; the
+	// error wraps commands.ErrCannotPost when the bot cannot post there.
+	CheckChannel(ctx context.Context, ws commands.Workspace, channelID string) (name string, err error)
+	// PostDigest renders d and posts it in channelID of workspace ws,
+	// waiting out Slack's rate limits; it returns nil only once Slack
+	// accepted the message. ws names whose installation posts it.
+	PostDigest(ctx context.Context, ws commands.Workspace, channelID string, d Digest) error
 }
 
 // Options tune a Service; the zero value is valid.
@@ -169,7 +170,7 @@ func newID() string {
 
 // Subscribe implements commands.Digests.
 func (s *Service) Subscribe(ctx context.Context, sub commands.DigestSubscription) (commands.DigestSubscription, error) {
-	name, err := s.slack.CheckChannel(ctx, sub.ChannelID)
+	name, err := s.slack.CheckChannel(ctx, sub.Workspace, sub.ChannelID)
 	if err != nil {
 		return commands.DigestSubscription{}, fmt.Errorf("digest: check channel: %w", err)
 	}
@@ -390,7 +391,7 @@ func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual b
 	}
 	run := commands.DigestRun{Subscription: sub, From: d.From, To: d.To, Changes: d.Total}
 	if d.Total > 0 || sub.PostEmpty || manual {
-		if err := s.slack.PostDigest(ctx, sub.ChannelID, d); err != nil {
+		if err := s.slack.PostDigest(ctx, k.workspace(), sub.ChannelID, d); err != nil {
 			err = fmt.Errorf("digest: post to %s: %w", sub.ChannelID, err)
 			if !manual && errors.Is(err, commands.ErrCannotPost) {
 				// The bot was removed from the channel: skip this run and

@@ -65,14 +65,14 @@ type posted struct {
 	Digest  Digest
 }
 
-func (f *fakeSlack) CheckChannel(_ context.Context, id string) (string, error) {
+func (f *fakeSlack) CheckChannel(_ context.Context, _ commands.Workspace, id string) (string, error) {
 	if !f.channelOK {
 		return "", fmt.Errorf("fake: %w", commands.ErrCannotPost)
 	}
 	return "chan-" + strings.ToLower(id), nil
 }
 
-func (f *fakeSlack) PostDigest(_ context.Context, ch string, d Digest) error {
+func (f *fakeSlack) PostDigest(_ context.Context, _ commands.Workspace, ch string, d Digest) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts++
@@ -583,7 +583,7 @@ type slowSlack struct {
 	slow  atomic.Bool
 }
 
-func (s *slowSlack) PostDigest(ctx context.Context, ch string, d Digest) error {
+func (s *slowSlack) PostDigest(ctx context.Context, ws commands.Workspace, ch string, d Digest) error {
 	if s.slow.CompareAndSwap(true, false) {
 		select {
 		case <-ctx.Done():
@@ -591,7 +591,7 @@ func (s *slowSlack) PostDigest(ctx context.Context, ch string, d Digest) error {
 		case <-time.After(s.delay):
 		}
 	}
-	return s.fakeSlack.PostDigest(ctx, ch, d)
+	return s.fakeSlack.PostDigest(ctx, ws, ch, d)
 }
 
 func TestRunEndsBeforeItsLease(t *testing.T) {

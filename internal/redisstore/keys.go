@@ -126,3 +126,30 @@ func unescapeSegment(s string) (string, bool) {
 	}
 	return string(b), true
 }
+
+// EnterpriseKey returns the key (without the Store's prefix) under which
+// data of a whole Enterprise Grid org, not of one of its workspaces, is
+// kept (an org-wide installation):
+//
+//	org:{enterpriseID}:part1:part2...
+//
+// Segments are escaped as in WorkspaceKey, and the "org:" space never
+// meets the "ws:" space of workspace keys.
+func EnterpriseKey(enterpriseID string, parts ...string) string {
+	var b strings.Builder
+	b.WriteString("org:")
+	b.WriteString(escapeSegment(enterpriseID))
+	for _, p := range parts {
+		b.WriteByte(':')
+		b.WriteString(escapeSegment(p))
+	}
+	return b.String()
+}
+
+// EnterprisePattern returns the SCAN pattern (without the Store's prefix)
+// that matches every workspace key of the Enterprise Grid org
+// enterpriseID (not empty): ws:{enterpriseID}:*. The escaping of
+// WorkspaceKey keeps an ID from widening it.
+func EnterprisePattern(enterpriseID string) string {
+	return "ws:" + escapeSegment(enterpriseID) + ":*"
+}

@@ -102,3 +102,27 @@ func FuzzWorkspaceKeyRoundTrip(f *testing.F) {
 		redisstore.ParseWorkspaceKey(team) // any string: no panic
 	})
 }
+
+func TestEnterpriseKeyAndPattern(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ent       string
+		parts     []string
+		key, ptrn string
+	}{
+		{ent: "E0999", parts: []string{"installation"}, key: "org:E0999:installation", ptrn: "ws:E0999:*"},
+		{ent: "E*?", key: "org:E%2A%3F", ptrn: "ws:E%2A%3F:*"},
+		{ent: "E:1", parts: []string{"a:b"}, key: "org:E%3A1:a%3Ab", ptrn: "ws:E%3A1:*"},
+	}
+	for _, tt := range tests {
+		if got := redisstore.EnterpriseKey(tt.ent, tt.parts...); got != tt.key {
+			t.Errorf("EnterpriseKey(%q, %q) = %q, want %q", tt.ent, tt.parts, got, tt.key)
+		}
+		if got := redisstore.EnterprisePattern(tt.ent); got != tt.ptrn {
+			t.Errorf("EnterprisePattern(%q) = %q, want %q", tt.ent, got, tt.ptrn)
+		}
+	}
+	if _, _, _, ok := redisstore.ParseWorkspaceKey(redisstore.EnterpriseKey("E1", "x")); ok {
+		t.Error("an enterprise key parses as a workspace key")
+	}
+}

@@ -3,7 +3,9 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -102,6 +104,76 @@ func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
 	n, err := s.run(ctx, s.unlock, []string{s.key(key)}, token).Int64()
 	if err != nil {
 		return false, unavailable("unlock", key, err)
+	}
+	return n == 1, nil
+}
+
+// scanCount is the COUNT hint of each SCAN call.
+const scanCount = 500
+
+// EnterpriseTeams returns the team IDs of every workspace of the Enterprise
+// Grid org enterpriseID that has a key (WorkspaceKey(team, enterpriseID,
+// ...)), in no particular order, by SCANning the key space: it costs a walk
+// over every key, so it is for rare work such as forgetting an org-wide
+// installation. Each SCAN call is bounded by the operation timeout.
+func (s *Store) EnterpriseTeams(ctx context.Context, enterpriseID string) ([]string, error) {
+	if enterpriseID == "" {
+		return nil, fmt.Errorf("redisstore: enterprise teams: no enterprise id")
+	}
+	pattern := EnterprisePattern(enterpriseID)
+	seen := map[string]bool{}
+	var cursor uint64
+	for {
+		octx, cancel := s.opContext(ctx)
+		keys, next, err := s.client.Scan(octx, cursor, s.key(pattern), scanCount).Result()
+		cancel()
+		if err != nil {
+			return nil, unavailable("scan", pattern, err)
+		}
+		for _, k := range keys {
+			team, ent, _, ok := ParseWorkspaceKey(strings.TrimPrefix(k, s.prefix))
+			if ok && ent == enterpriseID && team != "" {
+				seen[team] = true
+			}
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	teams := make([]string, 0, len(seen))
+	for t := range seen {
+		teams = append(teams, t)
+	}
+	slices.Sort(teams)
+	return teams, nil
+}
+
+// SetIfAbsent stores val under key with an expiry of ttl (positive, rounded
+// up to a whole millisecond) only if key does not exist (SET NX PX), and
+// reports whether it did.
+func (s *Store) SetIfAbsent(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("redisstore: set %q if absent: ttl %v is not positive", key, ttl)
+	}
+	ttl = (ttl + time.Millisecond - 1).Truncate(time.Millisecond)
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	ok, err := s.client.SetNX(ctx, s.key(key), val, ttl).Result()
+	if err != nil {
+		return false, unavailable("setnx", key, err)
+	}
+	return ok, nil
+}
+
+// Take deletes key and reports whether it existed: of any number of
+// concurrent Takes of one key, on any replica, exactly one gets true. It is
+// how a single-use value is spent.
+func (s *Store) Take(ctx context.Context, key string) (bool, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	n, err := s.client.Del(ctx, s.key(key)).Result()
+	if err != nil {
+		return false, unavailable("del", key, err)
 	}
 	return n == 1, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -145,10 +146,83 @@ func TestOpsUnavailable(t *testing.T) {
 		"zrange":   func() error { _, err := s.ZRangeUpTo(ctx, "k", 1, 1); return err },
 		"lock":     func() error { _, err := s.TryLock(ctx, "k", "t", time.Second); return err },
 		"unlock":   func() error { _, err := s.Unlock(ctx, "k", "t"); return err },
+		"scan":     func() error { _, err := s.EnterpriseTeams(ctx, "E1"); return err },
+		"setnx":    func() error { _, err := s.SetIfAbsent(ctx, "k", nil, time.Second); return err },
+		"take":     func() error { _, err := s.Take(ctx, "k"); return err },
 	}
 	for name, op := range ops {
 		if err := op(); !errors.Is(err, redisstore.ErrUnavailable) {
 			t.Errorf("%s with Redis down error = %v, want ErrUnavailable", name, err)
 		}
 	}
+}
+
+func TestEnterpriseTeams(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, _ backend, s *redisstore.Store) {
+		ctx := t.Context()
+		for _, k := range []string{
+			redisstore.WorkspaceKey("T1", "E1", "connection"),
+			redisstore.WorkspaceKey("T1", "E1", "policy"),
+			redisstore.WorkspaceKey("T2", "E1", "change", "c1"),
+			redisstore.WorkspaceKey("T:3", "E1", "digests"),
+			redisstore.WorkspaceKey("T9", "E2", "connection"),  // another org
+			redisstore.WorkspaceKey("T8", "", "connection"),    // no org
+			redisstore.WorkspaceKey("T7", "E1x", "connection"), // an org whose ID starts the same
+			redisstore.EnterpriseKey("E1", "installation"),
+		} {
+			if err := s.Set(ctx, k, []byte("v"), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Many more keys than one SCAN page.
+		for i := range 1200 {
+			if err := s.Set(ctx, redisstore.WorkspaceKey("TBULK", "E2", "k", strconv.Itoa(i)), []byte("v"), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.EnterpriseTeams(ctx, "E1")
+		if err != nil || !slices.Equal(got, []string{"T1", "T2", "T:3"}) {
+			t.Errorf("EnterpriseTeams(E1) = %q, %v; want T1, T2, T:3", got, err)
+		}
+		got, err = s.EnterpriseTeams(ctx, "E2")
+		if err != nil || !slices.Equal(got, []string{"T9", "TBULK"}) {
+			t.Errorf("EnterpriseTeams(E2) = %q, %v", got, err)
+		}
+		if got, err := s.EnterpriseTeams(ctx, "E*"); err != nil || len(got) != 0 {
+			t.Errorf("EnterpriseTeams(E*) = %q, %v; a glob must match nothing", got, err)
+		}
+		if _, err := s.EnterpriseTeams(ctx, ""); err == nil {
+			t.Error("EnterpriseTeams(\"\") did not fail")
+		}
+	})
+}
+
+func TestSetIfAbsentAndTake(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b backend, s *redisstore.Store) {
+		ctx := t.Context()
+		if ok, err := s.SetIfAbsent(ctx, "once", []byte("1"), 300*time.Millisecond); err != nil || !ok {
+			t.Fatalf("first SetIfAbsent = %v, %v", ok, err)
+		}
+		if ok, err := s.SetIfAbsent(ctx, "once", []byte("2"), time.Minute); err != nil || ok {
+			t.Fatalf("second SetIfAbsent = %v, %v; want false", ok, err)
+		}
+		if ok, err := s.Take(ctx, "once"); err != nil || !ok {
+			t.Fatalf("first Take = %v, %v", ok, err)
+		}
+		if ok, err := s.Take(ctx, "once"); err != nil || ok {
+			t.Fatalf("second Take = %v, %v; want false", ok, err)
+		}
+		if ok, err := s.SetIfAbsent(ctx, "short", []byte("1"), 300*time.Millisecond); err != nil || !ok {
+			t.Fatalf("SetIfAbsent = %v, %v", ok, err)
+		}
+		b.advance(t, s, 500*time.Millisecond)
+		if ok, err := s.Take(ctx, "short"); err != nil || ok {
+			t.Errorf("Take after the TTL = %v, %v; want false", ok, err)
+		}
+		if _, err := s.SetIfAbsent(ctx, "x", nil, 0); err == nil || errors.Is(err, redisstore.ErrUnavailable) {
+			t.Errorf("SetIfAbsent with no ttl error = %v, want a non-Redis error", err)
+		}
+	})
 }

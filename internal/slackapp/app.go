@@ -87,6 +87,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Metrics, if set, receives observations.
 	Metrics Metrics
+	// InstallURL is the install page of a multi-workspace deployment
+	// (FLAGBOT_PUBLIC_URL/slack/install): a workspace without an
+	// installation is told to install Flagbot there.
+	InstallURL string
 	// Now returns the current time (default time.Now), and Sleep waits d or
 	// until ctx ends (default a timer): together they let tests run the
 	// digest poster's pacing and Retry-After waits without waiting.
@@ -111,7 +115,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // App is the running Slack side of Flagbot.
 type App struct {
-	api     *slack.Client
+	clients *Clients
+	uninst  Uninstaller
 	sm      *socketmode.Client
 	handler *socketmode.SocketmodeHandler
 	exec    Executor
@@ -138,13 +143,30 @@ type App struct {
 	base context.Context
 }
 
-// New builds an App that connects with appToken, calls the Web API with
-// botToken, runs commands through exec and asks users who people are.
-func New(appToken, botToken secret.Secret, exec Executor, users Users, logger *slog.Logger, opts Options) (*App, error) {
+// Uninstaller forgets what Flagbot keeps for an installation once Slack
+// says it was removed (app_uninstalled, or tokens_revoked for the bot
+// token): *uninstall.Service implements it. inst names the installation
+// (no token); forgetting one that is already gone is not an error.
+// UninstalledFromTeam is an org-wide installation removed from one
+// workspace of its org (team_access_revoked): that workspace's data goes,
+// the installation stays.
+type Uninstaller interface {
+	Uninstalled(ctx context.Context, inst commands.Installation) error
+	UninstalledFromTeam(ctx context.Context, ws commands.Workspace) error
+}
+
+// New builds an App that connects with appToken, calls the Web API with the
+// client of each envelope's installation from clients, runs commands
+// through exec, asks users who people are, and hands uninstalls to uninst
+// (nil: they are only logged).
+func New(appToken secret.Secret, clients *Clients, exec Executor, users Users, uninst Uninstaller, logger *slog.Logger, opts Options) (*App, error) {
 	if !strings.HasPrefix(appToken.Reveal(), "xapp-") {
 		return nil, errors.New("slackapp: the app-level token must start with xapp-")
 	}
-	if !strings.HasPrefix(botToken.Reveal(), "xoxb-") {
+	if clients == nil {
+		return nil, errors.New("slackapp: no Clients")
+	}
+	if tok, ok := clients.fixedToken(); ok && !strings.HasPrefix(tok.Reveal(), "xoxb-") {
 		return nil, errors.New("slackapp: the bot token must start with xoxb-")
 	}
 	if opts.CommandTimeout <= 0 {
@@ -160,17 +182,10 @@ func New(appToken, botToken secret.Secret, exec Executor, users Users, logger *s
 		opts.Metrics = nopMetrics{}
 	}
 	logger = logger.With("component", "slack")
-	slackOpts := []slack.Option{
-		slack.OptionAppLevelToken(appToken.Reveal()),
-		slack.OptionHTTPClient(opts.HTTPClient),
-	}
-	if opts.APIURL != "" {
-		if !strings.HasSuffix(opts.APIURL, "/") {
-			opts.APIURL += "/"
-		}
-		slackOpts = append(slackOpts, slack.OptionAPIURL(opts.APIURL))
-	}
-	api := slack.New(botToken.Reveal(), slackOpts...)
+	// The Socket Mode client needs only the app-level token: Web API
+	// calls go through clients, with each installation's bot token.
+	slackOpts := append(apiOptions(&opts), slack.OptionAppLevelToken(appToken.Reveal()))
+	api := slack.New("", slackOpts...)
 	smOpts := []socketmode.Option{
 		socketmode.OptionLog(slogPrinter{log: logger}),
 	}
@@ -179,16 +194,17 @@ func New(appToken, botToken secret.Secret, exec Executor, users Users, logger *s
 	}
 	sm := socketmode.New(api, smOpts...)
 	a := &App{
-		api:    api,
-		sm:     sm,
-		exec:   exec,
-		users:  users,
-		render: NewRenderer(),
-		parser: commands.NewParser(),
-		log:    logger,
-		opts:   opts,
-		http:   opts.HTTPClient,
-		base:   context.Background(),
+		clients: clients,
+		uninst:  uninst,
+		sm:      sm,
+		exec:    exec,
+		users:   users,
+		render:  NewRenderer(),
+		parser:  commands.NewParser(),
+		log:     logger,
+		opts:    opts,
+		http:    opts.HTTPClient,
+		base:    context.Background(),
 
 		connecting:     -1,
 		connectedCount: -1,
@@ -231,14 +247,22 @@ func (a *App) Run(ctx context.Context) error {
 // ErrBotTokenRejected means Slack refused SLACK_BOT_TOKEN at start.
 var ErrBotTokenRejected = errors.New("slackapp: Slack rejected the bot token (SLACK_BOT_TOKEN)")
 
-// checkBotToken calls auth.test once, so that a wrong bot token stops the
-// bot at start instead of surfacing as "Something went wrong" on the first
-// command. A Slack that cannot be reached is only logged: the socket loop
-// keeps retrying, and readiness says so.
+// checkBotToken calls auth.test once in single-workspace mode, so that a
+// wrong bot token stops the bot at start instead of surfacing as "Something
+// went wrong" on the first command. A Slack that cannot be reached is only
+// logged: the socket loop keeps retrying, and readiness says so. In
+// multi-workspace mode there is no one token to check.
 func (a *App) checkBotToken(ctx context.Context) error {
+	if _, ok := a.clients.fixedToken(); !ok {
+		return nil
+	}
+	api, err := a.clients.For(ctx, commands.Workspace{})
+	if err != nil {
+		return err
+	}
 	actx, cancel := context.WithTimeout(ctx, defaultHTTPTimeout)
 	defer cancel()
-	_, err := a.api.AuthTestContext(actx)
+	_, err = api.AuthTestContext(actx)
 	var se slack.SlackErrorResponse
 	switch {
 	case err == nil:

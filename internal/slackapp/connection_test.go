@@ -36,7 +36,7 @@ func TestConnectionStateIgnoresLateEvents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := New(secret.Secret("xapp-1-test"), secret.Secret("xoxb-test"), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
+			a, err := New(secret.Secret("xapp-1-test"), NewClients(SingleWorkspace("xoxb-test"), Options{}), nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

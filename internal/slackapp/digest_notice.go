@@ -20,12 +20,16 @@ func RenderDigestNotice(msg commands.Text) Message {
 
 // PostNotice implements digest.Notifier: it posts msg in channelID, paced
 // like digests, once (the scheduler retries on its next tick).
-func (s *DigestSlack) PostNotice(ctx context.Context, channelID string, msg commands.Text) error {
+func (s *DigestSlack) PostNotice(ctx context.Context, ws commands.Workspace, channelID string, msg commands.Text) error {
+	api, err := s.clients.For(ctx, ws)
+	if err != nil {
+		return fmt.Errorf("slackapp: post notice: %w", noClient(err))
+	}
 	m := RenderDigestNotice(msg)
 	if err := s.pace(ctx, channelID); err != nil {
 		return err
 	}
-	_, _, err := s.api.PostMessageContext(ctx, channelID,
+	_, _, err = api.PostMessageContext(ctx, channelID,
 		slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...),
 		slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl())
 	switch {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/flagbot/flagbot/internal/commands"
 	"github.com/flagbot/flagbot/internal/digest"
-	"github.com/flagbot/flagbot/internal/secret"
 )
 
 // Posting pace and retries for digests.
@@ -27,10 +25,11 @@ const (
 	maxRetryAfter = 30 * time.Second
 )
 
-// DigestSlack posts digests with the bot token and checks channels. It
-// implements digest.Slack and is safe for concurrent use.
+// DigestSlack posts digests and checks channels, each with the bot token of
+// the workspace's installation. It implements digest.Slack and is safe for
+// concurrent use.
 type DigestSlack struct {
-	api   *slack.Client
+	clients *Clients
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 
@@ -40,26 +39,25 @@ type DigestSlack struct {
 
 var _ digest.Slack = (*DigestSlack)(nil)
 
-// NewDigestSlack returns a DigestSlack that calls the Web API at
-// opts.APIURL (Slack's by default) with botToken.
-func NewDigestSlack(botToken secret.Secret, opts Options) *DigestSlack {
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = newHTTPClient()
-	}
-	slackOpts := []slack.Option{slack.OptionHTTPClient(opts.HTTPClient)}
-	if opts.APIURL != "" {
-		if !strings.HasSuffix(opts.APIURL, "/") {
-			opts.APIURL += "/"
-		}
-		slackOpts = append(slackOpts, slack.OptionAPIURL(opts.APIURL))
-	}
+// NewDigestSlack returns a DigestSlack that calls the Web API through
+// clients; opts.Now and opts.Sleep pace it.
+func NewDigestSlack(clients *Clients, opts Options) *DigestSlack {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleepCtx
 	}
-	return &DigestSlack{api: slack.New(botToken.Reveal(), slackOpts...), now: opts.Now, sleep: opts.Sleep, next: make(map[string]time.Time)}
+	return &DigestSlack{clients: clients, now: opts.Now, sleep: opts.Sleep, next: make(map[string]time.Time)}
+}
+
+// noClient marks a workspace without an installation as one the bot cannot
+// post in: the scheduler then skips the run instead of retrying every tick.
+func noClient(err error) error {
+	if errors.Is(err, commands.ErrNotInstalled) {
+		return fmt.Errorf("%w: %w", commands.ErrCannotPost, err)
+	}
+	return err
 }
 
 // cannotPost lists the Slack errors that mean the bot cannot post in a
@@ -78,8 +76,12 @@ func cannotPost(err error) bool {
 
 // CheckChannel implements digest.Slack with conversations.info: the bot
 // must be a member of the channel (scopes channels:read and groups:read).
-func (s *DigestSlack) CheckChannel(ctx context.Context, channelID string) (string, error) {
-	ch, err := s.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
+func (s *DigestSlack) CheckChannel(ctx context.Context, ws commands.Workspace, channelID string) (string, error) {
+	api, err := s.clients.For(ctx, ws)
+	if err != nil {
+		return "", noClient(err)
+	}
+	ch, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
 	if err != nil {
 		if cannotPost(err) {
 			return "", fmt.Errorf("slackapp: conversations.info %s: %w: %w", channelID, commands.ErrCannotPost, err)
@@ -95,13 +97,17 @@ func (s *DigestSlack) CheckChannel(ctx context.Context, channelID string) (strin
 // PostDigest implements digest.Slack: it renders d, waits until the channel
 // may take another message, and posts with chat.postMessage, waiting out a
 // 429's Retry-After up to digestPostAttempts times.
-func (s *DigestSlack) PostDigest(ctx context.Context, channelID string, d digest.Digest) error {
+func (s *DigestSlack) PostDigest(ctx context.Context, ws commands.Workspace, channelID string, d digest.Digest) error {
+	api, err := s.clients.For(ctx, ws)
+	if err != nil {
+		return fmt.Errorf("slackapp: post digest: %w", noClient(err))
+	}
 	m := RenderDigest(d)
 	for attempt := 1; ; attempt++ {
 		if err := s.pace(ctx, channelID); err != nil {
 			return err
 		}
-		_, _, err := s.api.PostMessageContext(ctx, channelID,
+		_, _, err := api.PostMessageContext(ctx, channelID,
 			slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...),
 			slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl())
 		if err == nil {

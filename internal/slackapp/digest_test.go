@@ -138,10 +138,13 @@ func digestResultCases() []renderCase {
 	}
 }
 
+// testWS is the workspace the digest poster's tests post for.
+var testWS = commands.Workspace{TeamID: slackfake.TeamID}
+
 func newDigestSlack(t *testing.T) (*DigestSlack, *slackfake.Server) {
 	t.Helper()
 	sl := slackfake.New(t, slackfake.Options{})
-	return NewDigestSlack(slackfake.DefaultBotToken, Options{APIURL: sl.APIURL()}), sl
+	return NewDigestSlack(NewClients(SingleWorkspace(slackfake.DefaultBotToken), Options{APIURL: sl.APIURL()}), Options{}), sl
 }
 
 // fakeClock is a clock whose Sleep returns at once, moving the time on and
@@ -176,18 +179,18 @@ func TestDigestSlackCheckChannel(t *testing.T) {
 	t.Parallel()
 	ds, sl := newDigestSlack(t)
 	ctx := t.Context()
-	name, err := ds.CheckChannel(ctx, "C0REL")
+	name, err := ds.CheckChannel(ctx, testWS, "C0REL")
 	if err != nil || name != "channel-c0rel" {
 		t.Fatalf("CheckChannel = %q, %v", name, err)
 	}
 	for _, code := range []string{"channel_not_found", "not_in_channel"} {
 		sl.FailNext("conversations.info", 1, code)
-		if _, err := ds.CheckChannel(ctx, "C0PRIV"); !errors.Is(err, commands.ErrCannotPost) {
+		if _, err := ds.CheckChannel(ctx, testWS, "C0PRIV"); !errors.Is(err, commands.ErrCannotPost) {
 			t.Errorf("%s: %v, want ErrCannotPost", code, err)
 		}
 	}
 	sl.FailNext("conversations.info", 1, "internal_error")
-	if _, err := ds.CheckChannel(ctx, "C0REL"); err == nil || errors.Is(err, commands.ErrCannotPost) {
+	if _, err := ds.CheckChannel(ctx, testWS, "C0REL"); err == nil || errors.Is(err, commands.ErrCannotPost) {
 		t.Errorf("internal_error: %v, want a plain error", err)
 	}
 }
@@ -196,11 +199,11 @@ func TestDigestSlackPostRetriesAfter429(t *testing.T) {
 	t.Parallel()
 	sl := slackfake.New(t, slackfake.Options{})
 	clock := &fakeClock{now: when}
-	ds := NewDigestSlack(slackfake.DefaultBotToken, Options{APIURL: sl.APIURL(), Now: clock.Now, Sleep: clock.Sleep})
+	ds := NewDigestSlack(NewClients(SingleWorkspace(slackfake.DefaultBotToken), Options{APIURL: sl.APIURL()}), Options{Now: clock.Now, Sleep: clock.Sleep})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	sl.FailNext("chat.postMessage", 1, "ratelimited")
-	if err := ds.PostDigest(ctx, "C0REL", buildDigest(3)); err != nil {
+	if err := ds.PostDigest(ctx, testWS, "C0REL", buildDigest(3)); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := clock.Slept(), []time.Duration{time.Second}; !slices.Equal(got, want) {
@@ -215,13 +218,13 @@ func TestDigestSlackPostRetriesAfter429(t *testing.T) {
 	}
 	// Paced: a second digest in the same channel waits a second; another
 	// channel does not wait.
-	if err := ds.PostDigest(ctx, "C0REL", buildDigest(1)); err != nil {
+	if err := ds.PostDigest(ctx, testWS, "C0REL", buildDigest(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := clock.Slept(), []time.Duration{time.Second, time.Second}; !slices.Equal(got, want) {
 		t.Errorf("waits %v, want %v: one message a second per channel", got, want)
 	}
-	if err := ds.PostDigest(ctx, "C0ELSE", buildDigest(1)); err != nil {
+	if err := ds.PostDigest(ctx, testWS, "C0ELSE", buildDigest(1)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(clock.Slept()); n != 2 {
@@ -230,11 +233,11 @@ func TestDigestSlackPostRetriesAfter429(t *testing.T) {
 	// Slack still rate-limiting after all attempts: an error, so the
 	// scheduler retries on its next tick.
 	sl.FailNext("chat.postMessage", digestPostAttempts, "ratelimited")
-	if err := ds.PostDigest(ctx, "C0OTHER", buildDigest(1)); err == nil {
+	if err := ds.PostDigest(ctx, testWS, "C0OTHER", buildDigest(1)); err == nil {
 		t.Error("PostDigest succeeded while Slack kept answering 429")
 	}
 	sl.FailNext("chat.postMessage", 1, "not_in_channel")
-	if err := ds.PostDigest(ctx, "C0GONE", buildDigest(1)); !errors.Is(err, commands.ErrCannotPost) {
+	if err := ds.PostDigest(ctx, testWS, "C0GONE", buildDigest(1)); !errors.Is(err, commands.ErrCannotPost) {
 		t.Errorf("not_in_channel: %v, want ErrCannotPost", err)
 	}
 }

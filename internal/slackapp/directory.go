@@ -10,21 +10,27 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/flagbot/flagbot/internal/commands"
-	"github.com/flagbot/flagbot/internal/secret"
 )
 
-// Directory answers questions about Slack users through the Web API. Admins
-// are the user IDs in FLAGBOT_ADMINS plus the workspace's own admins and
-// owners as users.info reports them. It implements commands.Directory and
-// Users. users.info answers are cached for userTTL, so a busy user costs
-// one Web API call every few minutes, not one per command.
+// Directory answers questions about Slack users through the Web API, with
+// the bot token of the asking workspace's installation. Admins are the user
+// IDs in FLAGBOT_ADMINS plus the workspace's own admins and owners as
+// users.info reports them. It implements commands.Directory and Users.
+// users.info answers are cached for userTTL per workspace and user, so a
+// busy user costs one Web API call every few minutes, not one per command.
 type Directory struct {
-	api   *slack.Client
-	allow map[string]bool
-	now   func() time.Time
+	clients *Clients
+	allow   map[string]bool
+	now     func() time.Time
 
 	mu    sync.Mutex
-	users map[string]cachedUser
+	users map[userKey]cachedUser
+}
+
+// userKey is a user as seen from one workspace: another workspace's
+// installation may not be allowed to see them.
+type userKey struct {
+	team, user string
 }
 
 // userTTL is how long a users.info answer is reused. Admin rights and
@@ -39,20 +45,10 @@ type cachedUser struct {
 	at time.Time
 }
 
-// NewDirectory returns a Directory that calls the Web API with botToken and
-// treats the users in allow as admins everywhere.
-func NewDirectory(botToken secret.Secret, allow []string, opts Options) *Directory {
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = newHTTPClient()
-	}
-	slackOpts := []slack.Option{slack.OptionHTTPClient(opts.HTTPClient)}
-	if opts.APIURL != "" {
-		if !strings.HasSuffix(opts.APIURL, "/") {
-			opts.APIURL += "/"
-		}
-		slackOpts = append(slackOpts, slack.OptionAPIURL(opts.APIURL))
-	}
-	d := &Directory{api: slack.New(botToken.Reveal(), slackOpts...), allow: make(map[string]bool, len(allow)), now: time.Now, users: map[string]cachedUser{}}
+// NewDirectory returns a Directory that calls the Web API through clients
+// and treats the users in allow as admins everywhere.
+func NewDirectory(clients *Clients, allow []string) *Directory {
+	d := &Directory{clients: clients, allow: make(map[string]bool, len(allow)), now: time.Now, users: map[userKey]cachedUser{}}
 	for _, id := range allow {
 		if id = strings.TrimSpace(id); id != "" {
 			d.allow[id] = true
@@ -76,7 +72,7 @@ func (d *Directory) IsAdmin(ctx context.Context, a commands.Actor) (bool, error)
 	if d.allow[a.UserID] {
 		return true, nil
 	}
-	u, err := d.user(ctx, a.UserID)
+	u, err := d.user(ctx, a.Workspace, a.UserID)
 	if err != nil {
 		return false, err
 	}
@@ -99,7 +95,7 @@ func adminOf(u *slack.User, ws commands.Workspace) bool {
 // Slack Connect partner: another team outside Enterprise Grid, or another
 // org inside one), and whether they are a single- or multi-channel guest.
 func (d *Directory) Who(ctx context.Context, ws commands.Workspace, userID string) (outsider, guest bool, err error) {
-	u, err := d.user(ctx, userID)
+	u, err := d.user(ctx, ws, userID)
 	if err != nil {
 		return false, false, err
 	}
@@ -120,16 +116,23 @@ func foreign(u *slack.User, ws commands.Workspace) bool {
 	return ws.EnterpriseID == "" || u.Enterprise.EnterpriseID != ws.EnterpriseID
 }
 
-// user returns users.info for id, from the cache while it is fresh.
-func (d *Directory) user(ctx context.Context, id string) (*slack.User, error) {
+// user returns users.info for id as ws's installation sees them, from the
+// cache while it is fresh. A workspace without an installation fails with
+// the *commands.Error of Clients.For.
+func (d *Directory) user(ctx context.Context, ws commands.Workspace, id string) (*slack.User, error) {
 	now := d.now()
+	k := userKey{team: ws.TeamID, user: id}
 	d.mu.Lock()
-	c, ok := d.users[id]
+	c, ok := d.users[k]
 	d.mu.Unlock()
 	if ok && now.Sub(c.at) < userTTL {
 		return c.u, nil
 	}
-	u, err := d.api.GetUserInfoContext(ctx, id)
+	api, err := d.clients.For(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	u, err := api.GetUserInfoContext(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("slackapp: users.info %s: %w", id, err)
 	}
@@ -144,15 +147,15 @@ func (d *Directory) user(ctx context.Context, id string) (*slack.User, error) {
 			clear(d.users)
 		}
 	}
-	d.users[id] = cachedUser{u: u, at: now}
+	d.users[k] = cachedUser{u: u, at: now}
 	d.mu.Unlock()
 	return u, nil
 }
 
 // DisplayName returns the name Slack shows for a user: the display name,
 // else the real name, else the user name.
-func (d *Directory) DisplayName(ctx context.Context, userID string) (string, error) {
-	u, err := d.user(ctx, userID)
+func (d *Directory) DisplayName(ctx context.Context, ws commands.Workspace, userID string) (string, error) {
+	u, err := d.user(ctx, ws, userID)
 	if err != nil {
 		return "", err
 	}
@@ -164,9 +167,18 @@ func (d *Directory) DisplayName(ctx context.Context, userID string) (string, err
 	return userID, nil
 }
 
-// GroupMembers lists the members of a Slack user group.
-func (d *Directory) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
-	ids, err := d.api.GetUserGroupMembersContext(ctx, groupID)
+// GroupMembers lists the members of a Slack user group of ws.
+func (d *Directory) GroupMembers(ctx context.Context, ws commands.Workspace, groupID string) ([]string, error) {
+	api, err := d.clients.For(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	var opts []slack.GetUserGroupMembersOption
+	if ws.EnterpriseID != "" {
+		// An org-wide installation's token must name the workspace.
+		opts = append(opts, slack.GetUserGroupMembersOptionTeamID(ws.TeamID))
+	}
+	ids, err := api.GetUserGroupMembersContext(ctx, groupID, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("slackapp: usergroups.users.list %s: %w", groupID, err)
 	}

@@ -62,7 +62,7 @@ func TestIsAdminEnterpriseGrid(t *testing.T) {
 		"UGONE":     {"id": "UGONE", "team_id": "T1", "is_admin": true, "deleted": true},
 	}
 	api, calls := usersInfoServer(t, users)
-	d := NewDirectory("xoxb-test", []string{"UALLOWED"}, Options{APIURL: api})
+	d := NewDirectory(NewClients(SingleWorkspace("xoxb-test"), Options{APIURL: api}), []string{"UALLOWED"})
 	tests := []struct {
 		user string
 		ws   commands.Workspace
@@ -80,7 +80,11 @@ func TestIsAdminEnterpriseGrid(t *testing.T) {
 		{"UGONE", grid("T1"), false},
 		{"UALLOWED", grid("T2"), true}, // FLAGBOT_ADMINS, no users.info
 	}
+	asked := map[string]bool{} // users.info is cached per workspace and user
 	for _, tt := range tests {
+		if tt.user != "UALLOWED" {
+			asked[tt.ws.TeamID+"/"+tt.user] = true
+		}
 		got, err := d.IsAdmin(t.Context(), commands.Actor{Workspace: tt.ws, UserID: tt.user})
 		if err != nil {
 			t.Fatalf("IsAdmin(%s in %+v): %v", tt.user, tt.ws, err)
@@ -89,8 +93,13 @@ func TestIsAdminEnterpriseGrid(t *testing.T) {
 			t.Errorf("IsAdmin(%s in %+v) = %v, want %v", tt.user, tt.ws, got, tt.want)
 		}
 	}
-	if n := calls.Load(); int(n) != len(users) {
-		t.Errorf("users.info called %d times for %d users, want once each (cached)", n, len(users))
+	for _, tt := range tests { // again: all cached
+		if _, err := d.IsAdmin(t.Context(), commands.Actor{Workspace: tt.ws, UserID: tt.user}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := calls.Load(); int(n) != len(asked) {
+		t.Errorf("users.info called %d times for %d workspace users, want once each (cached)", n, len(asked))
 	}
 }
 
@@ -108,7 +117,7 @@ func TestWhoOutsidersAndGuests(t *testing.T) {
 		"UNOTEAM":  {"id": "UNOTEAM"},
 	}
 	api, _ := usersInfoServer(t, users)
-	d := NewDirectory("xoxb-test", nil, Options{APIURL: api})
+	d := NewDirectory(NewClients(SingleWorkspace("xoxb-test"), Options{APIURL: api}), nil)
 	plain, grid := commands.Workspace{TeamID: "T1"}, commands.Workspace{TeamID: "T1", EnterpriseID: "E1"}
 	for _, tt := range []struct {
 		user          string

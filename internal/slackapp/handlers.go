@@ -60,30 +60,45 @@ func (a *App) ack(evt *socketmode.Event, c *socketmode.Client, kind string, payl
 	a.opts.Metrics.Ack(kind, time.Since(start))
 }
 
-// who is what an envelope says about the person behind it.
+// who is what an envelope says about the person behind it. ws is the
+// workspace the envelope came from: its installation answers the Web API
+// calls made for it (see client).
 type who struct {
-	ws        commands.Workspace
-	userID    string
-	userTeam  string // the user's own team, when the payload says (interactions)
-	channelID string
+	ws          commands.Workspace
+	userID      string
+	userTeam    string // the user's own team, when the payload says (interactions)
+	channelID   string
+	responseURL string // where to answer when the work cannot even start
 }
 
 func whoOfCommand(sc slack.SlashCommand) who {
-	return who{ws: commands.Workspace{TeamID: sc.TeamID, EnterpriseID: sc.EnterpriseID}, userID: sc.UserID, channelID: sc.ChannelID}
+	return who{ws: commands.Workspace{TeamID: sc.TeamID, EnterpriseID: sc.EnterpriseID}, userID: sc.UserID, channelID: sc.ChannelID, responseURL: sc.ResponseURL}
 }
 
 func whoOfCallback(cb slack.InteractionCallback) who {
-	return who{ws: commands.Workspace{TeamID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, userID: cb.User.ID, userTeam: cb.User.TeamID, channelID: cb.Channel.ID}
+	return who{ws: commands.Workspace{TeamID: cb.Team.ID, EnterpriseID: cb.Enterprise.ID}, userID: cb.User.ID, userTeam: cb.User.TeamID, channelID: cb.Channel.ID, responseURL: cb.ResponseURL}
+}
+
+// client returns the Web API client of ws's installation: every Web API
+// call Flagbot makes for a workspace goes through it (or through Clients
+// directly), never through a client of its own. Its error is a
+// *commands.Error that a.failure renders (Flagbot not installed, store
+// unavailable).
+func (a *App) client(ctx context.Context, ws commands.Workspace) (*slack.Client, error) {
+	return a.clients.For(ctx, ws)
 }
 
 // request is one envelope's work: the actor, a logger carrying its ids, and
-// a context bounded by its budget.
+// a context bounded by its budget. setup is set when the actor could not be
+// resolved because the workspace has no usable installation (or the store
+// failed): the work must not run, and setup is what to answer.
 type request struct {
 	ctx   context.Context
 	name  string // the command or action, for metrics and logs
 	actor commands.Actor
 	log   *slog.Logger
 	start time.Time
+	setup error
 }
 
 // begin resolves the actor behind w (an outsider is one whose organisation
@@ -96,9 +111,15 @@ func (a *App) begin(w who, command string, budget time.Duration) (*request, cont
 	log := a.log.With("team_id", w.ws.TeamID, "user_id", w.userID, "channel_id", w.channelID)
 	actor := commands.Actor{Workspace: w.ws, UserID: w.userID, ChannelID: w.channelID}
 	out, guest, err := a.users.Who(ctx, w.ws, w.userID)
+	var cerr *commands.Error
 	switch {
 	case err == nil:
 		actor.Outsider, actor.Guest = out, guest
+	case errors.As(err, &cerr):
+		// Not Slack's answer: no installation serves the workspace, or the
+		// store failed finding it. Nothing may run.
+		actor.Outsider = true
+		return &request{ctx: ctx, name: command, actor: actor, log: log, start: time.Now(), setup: err}, cancel
 	case w.userTeam != "":
 		// users.info failed: the payload's own word decides.
 		actor.Outsider = w.userTeam != w.ws.TeamID
@@ -113,10 +134,21 @@ func (a *App) begin(w who, command string, budget time.Duration) (*request, cont
 
 // work runs f as tracked in-flight work for the person behind w, under the
 // command timeout: the handler helper every envelope that acks first uses.
+// When the workspace has no usable installation f does not run: the person
+// is told so on w's response_url.
 func (a *App) work(w who, command string, f func(r *request)) {
 	a.spawn(func() {
 		r, cancel := a.begin(w, command, a.opts.CommandTimeout)
 		defer cancel()
+		if r.setup != nil {
+			if command == "" {
+				command = "unknown"
+			}
+			r.name = command
+			a.finish(r, r.setup)
+			a.respond(r.ctx, r.log, w.responseURL, a.failure(r.ctx, r.log, r.setup), false, false)
+			return
+		}
 		f(r)
 	})
 }
@@ -152,9 +184,9 @@ func (a *App) runSlashCommand(r *request, sc slack.SlashCommand) {
 		}
 		switch res := res.(type) {
 		case commands.ConnectModal:
-			return Message{}, a.openConnectModal(r.ctx, sc, res)
+			return Message{}, a.openConnectModal(r.ctx, r.actor.Workspace, sc, res)
 		case commands.ChangeResult:
-			return a.postChange(r.ctx, r.log, sc.ChannelID, sc.ResponseURL, res), nil
+			return a.postChange(r.ctx, r.log, r.actor.Workspace, sc.ChannelID, sc.ResponseURL, res), nil
 		}
 		return a.render.Result(res), nil
 	}()
@@ -179,10 +211,14 @@ func (a *App) finish(r *request, err error) {
 	r.log.Info("command", "command", r.name, "outcome", outcome, "duration", d)
 }
 
-func (a *App) openConnectModal(ctx context.Context, sc slack.SlashCommand, m commands.ConnectModal) error {
+func (a *App) openConnectModal(ctx context.Context, ws commands.Workspace, sc slack.SlashCommand, m commands.ConnectModal) error {
 	view := ConnectModal(m)
 	view.PrivateMetadata = sc.ChannelID
-	if _, err := a.api.OpenViewContext(ctx, sc.TriggerID, view); err != nil {
+	api, err := a.client(ctx, ws)
+	if err != nil {
+		return err
+	}
+	if _, err := api.OpenViewContext(ctx, sc.TriggerID, view); err != nil {
 		return &commands.Error{Kind: commands.KindInternal, Err: errors.Join(errors.New("slackapp: open connect modal"), err)}
 	}
 	return nil
@@ -240,6 +276,12 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 	w.channelID = cb.View.PrivateMetadata
 	r, cancel := a.begin(w, "connect", viewSubmissionBudget)
 	defer cancel()
+	if r.setup != nil {
+		a.finish(r, r.setup)
+		msg := a.failure(r.ctx, r.log, r.setup)
+		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockToken): truncate(msg.Text, 150)}))
+		return
+	}
 	if cb.View.State == nil {
 		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockToken): "Paste a LaunchDarkly access token."}))
 		return
@@ -267,24 +309,29 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 	a.spawn(func() {
 		ctx, cancel := context.WithTimeout(a.base, a.opts.CommandTimeout)
 		defer cancel()
-		a.tell(ctx, r.log, w.channelID, w.userID, a.render.Result(res))
+		a.tell(ctx, r.log, w.ws, w.channelID, w.userID, a.render.Result(res))
 	})
 }
 
-// tell shows msg to user: ephemerally in channel when there is one, else
-// (or if that fails) in the user's messages with Flagbot.
-func (a *App) tell(ctx context.Context, log *slog.Logger, channel, user string, msg Message) {
+// tell shows msg to user of workspace ws: ephemerally in channel when there
+// is one, else (or if that fails) in the user's messages with Flagbot.
+func (a *App) tell(ctx context.Context, log *slog.Logger, ws commands.Workspace, channel, user string, msg Message) {
 	ctx, cancel := replyContext(ctx)
 	defer cancel()
+	api, err := a.client(ctx, ws)
+	if err != nil {
+		log.Warn("cannot tell the user: no Slack client for the workspace", "err", err)
+		return
+	}
 	opts := []slack.MsgOption{slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...)}
 	if channel != "" {
-		if _, err := a.api.PostEphemeralContext(ctx, channel, user, opts...); err == nil {
+		if _, err := api.PostEphemeralContext(ctx, channel, user, opts...); err == nil {
 			return
 		} else {
 			log.Info("ephemeral reply failed, sending a direct message", "err", err)
 		}
 	}
-	if _, _, err := a.api.PostMessageContext(ctx, user, opts...); err != nil {
+	if _, _, err := api.PostMessageContext(ctx, user, opts...); err != nil {
 		log.Warn("direct message failed", "err", err)
 	}
 }

@@ -13,11 +13,12 @@ import (
 	"github.com/flagbot/flagbot/internal/commands"
 )
 
-// postChange posts a new change request in its channel with chat.postMessage
-// (so its ts is known and later decisions, even an expiry swept by another
-// replica, can edit it) and returns what to tell the requester privately.
-// If the bot may not post there it falls back to the command's response_url.
-func (a *App) postChange(ctx context.Context, log *slog.Logger, channelID, responseURL string, res commands.ChangeResult) Message {
+// postChange posts a new change request in its channel of workspace ws
+// with chat.postMessage (so its ts is known and later decisions, even an
+// expiry swept by another replica, can edit it) and returns what to tell
+// the requester privately. If the bot may not post there it falls back to
+// the command's response_url.
+func (a *App) postChange(ctx context.Context, log *slog.Logger, ws commands.Workspace, channelID, responseURL string, res commands.ChangeResult) Message {
 	c := res.Change
 	log = log.With("approval_id", c.ID, "flag_key", c.Flag, "env_key", c.Env)
 	if !res.Created && !res.Applied {
@@ -26,7 +27,11 @@ func (a *App) postChange(ctx context.Context, log *slog.Logger, channelID, respo
 	msg := RenderChange(res)
 	pctx, cancel := replyContext(ctx)
 	defer cancel()
-	_, ts, err := a.api.PostMessageContext(pctx, channelID, slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
+	var ts string
+	api, err := a.client(pctx, ws)
+	if err == nil {
+		_, ts, err = api.PostMessageContext(pctx, channelID, slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
+	}
 	if err != nil {
 		log.Warn("could not post the request in the channel, answering in place", "err", err)
 		a.respond(ctx, log, responseURL, msg, true, false)
@@ -73,7 +78,7 @@ func (a *App) onChangeAction(evt *socketmode.Event, c *socketmode.Client) {
 		case ActionApprove, ActionApproveDelete:
 			res, err = a.exec.Approve(r.ctx, r.actor, id)
 			if commands.KindOf(err) == commands.KindConfirm {
-				err = a.openConfirmDelete(r.ctx, res.Change, cb.TriggerID, r.actor.ChannelID, ts)
+				err = a.openConfirmDelete(r.ctx, r.actor.Workspace, res.Change, cb.TriggerID, r.actor.ChannelID, ts)
 				res = commands.ChangeResult{}
 			}
 		case ActionReject:
@@ -87,49 +92,58 @@ func (a *App) onChangeAction(evt *socketmode.Event, c *socketmode.Client) {
 		if err != nil {
 			a.respond(r.ctx, r.log, cb.ResponseURL, a.failure(r.ctx, r.log, err), false, false)
 		} else if res.Change.ID != "" {
-			a.showDecision(r.ctx, r.log, cb.Channel.ID, ts, cb.ResponseURL, res)
+			a.showDecision(r.ctx, r.log, r.actor.Workspace, cb.Channel.ID, ts, cb.ResponseURL, res)
 		}
 	})
 }
 
-// showDecision edits the request message to its new state and, once the
-// change is final, tells the requester.
-func (a *App) showDecision(ctx context.Context, log *slog.Logger, channelID, ts, responseURL string, res commands.ChangeResult) {
+// showDecision edits the request message in workspace ws to its new state
+// and, once the change is final, tells the requester.
+func (a *App) showDecision(ctx context.Context, log *slog.Logger, ws commands.Workspace, channelID, ts, responseURL string, res commands.ChangeResult) {
 	msg := RenderChange(res)
-	if err := a.updateMessage(ctx, channelID, ts, msg); err != nil {
+	if err := a.updateMessage(ctx, ws, channelID, ts, msg); err != nil {
 		log.Info("chat.update failed, replacing through response_url", "err", err)
 		a.respond(ctx, log, responseURL, msg, true, true)
 	}
 	c := res.Change
 	log.Info("change decided", "status", string(c.Status), "approvals", len(c.Approvals))
 	if c.Status.Final() {
-		a.tellRequester(ctx, log, c)
+		a.tellRequester(ctx, log, ws, c)
 	}
 }
 
-func (a *App) updateMessage(ctx context.Context, channelID, ts string, msg Message) error {
+func (a *App) updateMessage(ctx context.Context, ws commands.Workspace, channelID, ts string, msg Message) error {
 	if channelID == "" || ts == "" {
 		return fmt.Errorf("slackapp: no message to update")
 	}
 	ctx, cancel := replyContext(ctx)
 	defer cancel()
-	_, _, _, err := a.api.UpdateMessageContext(ctx, channelID, ts, slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
+	api, err := a.client(ctx, ws)
+	if err != nil {
+		return err
+	}
+	_, _, _, err = api.UpdateMessageContext(ctx, channelID, ts, slack.MsgOptionText(msg.Text, false), slack.MsgOptionBlocks(msg.Blocks...))
 	return err
 }
 
-// tellRequester lets the requester know how their change ended.
-func (a *App) tellRequester(ctx context.Context, log *slog.Logger, c commands.Change) {
+// tellRequester lets the requester, in workspace ws, know how their change
+// ended.
+func (a *App) tellRequester(ctx context.Context, log *slog.Logger, ws commands.Workspace, c commands.Change) {
 	_, state := changeState(commands.ChangeResult{Change: c})
 	text := fmt.Sprintf("Your request to %s: %s", changeVerb(c), state)
-	a.tell(ctx, log, c.ChannelID, c.RequesterID, textMessage(text))
+	a.tell(ctx, log, ws, c.ChannelID, c.RequesterID, textMessage(text))
 }
 
 // openConfirmDelete opens the modal in which the approver types the flag
 // key of deletion c; trigger_id lives 3 s, so this runs right after the
 // ack.
-func (a *App) openConfirmDelete(ctx context.Context, c commands.Change, triggerID, channelID, ts string) error {
+func (a *App) openConfirmDelete(ctx context.Context, ws commands.Workspace, c commands.Change, triggerID, channelID, ts string) error {
 	meta := strings.Join([]string{c.ID, channelID, ts}, "|")
-	if _, err := a.api.OpenViewContext(ctx, triggerID, ConfirmDeleteModal(c, meta)); err != nil {
+	api, err := a.client(ctx, ws)
+	if err != nil {
+		return err
+	}
+	if _, err := api.OpenViewContext(ctx, triggerID, ConfirmDeleteModal(c, meta)); err != nil {
 		return &commands.Error{Kind: commands.KindInternal, Err: fmt.Errorf("slackapp: open delete confirmation: %w", err)}
 	}
 	return nil
@@ -155,6 +169,12 @@ func (a *App) onConfirmDelete(evt *socketmode.Event, c *socketmode.Client) {
 	r, cancel := a.begin(w, "approve_delete", viewSubmissionBudget)
 	defer cancel()
 	r.log = r.log.With("approval_id", id)
+	if r.setup != nil {
+		a.finish(r, r.setup)
+		msg := a.failure(r.ctx, r.log, r.setup)
+		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(map[string]string{string(BlockConfirmKey): truncate(msg.Text, 150)}))
+		return
+	}
 	var typed string
 	if cb.View.State != nil {
 		typed = cb.View.State.Values[string(BlockConfirmKey)][string(ActionConfirmKey)].Value
@@ -173,10 +193,10 @@ func (a *App) onConfirmDelete(evt *socketmode.Event, c *socketmode.Client) {
 		res, err := a.exec.ApproveWithKey(r.ctx, r.actor, id, typed)
 		a.finish(r, err)
 		if err != nil {
-			a.tell(r.ctx, r.log, channelID, r.actor.UserID, a.failure(r.ctx, r.log, err))
+			a.tell(r.ctx, r.log, r.actor.Workspace, channelID, r.actor.UserID, a.failure(r.ctx, r.log, err))
 			return
 		}
-		a.showDecision(r.ctx, r.log, channelID, ts, "", res)
+		a.showDecision(r.ctx, r.log, r.actor.Workspace, channelID, ts, "", res)
 	})
 }
 
@@ -201,7 +221,7 @@ func (a *App) requestAgain(r *request, id, responseURL string) error {
 	if !ok {
 		return &commands.Error{Kind: commands.KindInternal, Err: fmt.Errorf("slackapp: request again of %s gave %T", id, res)}
 	}
-	if msg := a.postChange(r.ctx, r.log, actor.ChannelID, responseURL, cr); len(msg.Blocks) > 0 || msg.Text != "" {
+	if msg := a.postChange(r.ctx, r.log, actor.Workspace, actor.ChannelID, responseURL, cr); len(msg.Blocks) > 0 || msg.Text != "" {
 		a.respond(r.ctx, r.log, responseURL, msg, false, false)
 	}
 	return nil
@@ -212,10 +232,10 @@ func (a *App) requestAgain(r *request, id, responseURL string) error {
 func (a *App) ChangesExpired(ctx context.Context, changes []commands.Change) {
 	for _, c := range changes {
 		log := a.log.With("team_id", c.Workspace.TeamID, "approval_id", c.ID)
-		if err := a.updateMessage(ctx, c.ChannelID, c.MessageTS, RenderChange(commands.ChangeResult{Change: c})); err != nil {
+		if err := a.updateMessage(ctx, c.Workspace, c.ChannelID, c.MessageTS, RenderChange(commands.ChangeResult{Change: c})); err != nil {
 			log.Warn("could not mark an expired request", "err", err)
 		}
-		a.tellRequester(ctx, log, c)
+		a.tellRequester(ctx, log, c.Workspace, c)
 	}
 }
 
@@ -235,7 +255,7 @@ func (a *App) ResumeStuck(ctx context.Context, stuck []commands.Change) {
 		switch {
 		case err == nil:
 			log.Info("resumed an approved change", "status", string(res.Change.Status))
-			a.showDecision(ctx, log, res.Change.ChannelID, res.Change.MessageTS, "", res)
+			a.showDecision(ctx, log, res.Change.Workspace, res.Change.ChannelID, res.Change.MessageTS, "", res)
 		case commands.KindOf(err) == commands.KindConflict:
 			log.Info("approved change is finished or being applied elsewhere", "err", err)
 		default:

@@ -104,7 +104,8 @@ func startApp(t *testing.T, exec Executor) *slackfake.Server {
 	sl.SetUser(slackfake.User{ID: "UPAT", TeamID: "T0PARTNER", Name: "pat"})
 	opts := Options{APIURL: sl.APIURL(), CommandTimeout: 5 * time.Second}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := New(slackfake.DefaultAppToken, slackfake.DefaultBotToken, exec, NewDirectory(slackfake.DefaultBotToken, nil, opts), log, opts)
+	clients := NewClients(SingleWorkspace(slackfake.DefaultBotToken), opts)
+	app, err := New(slackfake.DefaultAppToken, clients, exec, NewDirectory(clients, nil), nil, log, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

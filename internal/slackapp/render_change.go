@@ -110,6 +110,9 @@ func changeState(r commands.ChangeResult) (emoji, state string) {
 	case commands.StatusRejected:
 		return ":no_entry:", fmt.Sprintf("*Rejected* by %s %s. Nothing was changed.", mention(c.DecidedBy), slackDate(c.DecidedAt))
 	case commands.StatusCancelled:
+		if c.DecidedBy == "" { // by no one: Flagbot was uninstalled
+			return ":heavy_multiplication_x:", strings.TrimSpace(fmt.Sprintf("*Cancelled* %s: %s Nothing was changed.", slackDate(c.DecidedAt), sentence(md(c.Outcome))))
+		}
 		return ":heavy_multiplication_x:", fmt.Sprintf("*Cancelled* by %s %s. Nothing was changed.", mention(c.DecidedBy), slackDate(c.DecidedAt))
 	case commands.StatusExpired:
 		return ":alarm_clock:", "*Expired* " + slackDate(c.ExpiresAt) + " without enough approvals. Nothing was changed."

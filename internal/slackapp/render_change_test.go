@@ -107,3 +107,14 @@ func TestRenderPendingAndHistory(t *testing.T) {
 	golden(t, "pending", renderResult(commands.PendingResult{Changes: []commands.Change{changeFixture(commands.StatusPending)}}))
 	golden(t, "history_empty", renderResult(commands.HistoryResult{Flag: "new-checkout"}))
 }
+
+// TestRenderChangeCancelledByUninstall: a request Flagbot's uninstall
+// cancelled (by no one) says why, and names nobody.
+func TestRenderChangeCancelledByUninstall(t *testing.T) {
+	c := changeFixture(commands.StatusCancelled)
+	c.DecidedBy = ""
+	c.Outcome = commands.Textf("Flagbot was removed from this workspace")
+	m := renderResult(commands.ChangeResult{Change: c})
+	checkMessage(t, m)
+	golden(t, "change_cancelled_uninstalled", m)
+}

@@ -3,6 +3,7 @@ package slackapp
 import (
 	"runtime/debug"
 
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -26,6 +27,11 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 		h.HandleInteractionBlockAction(string(id), safe(a.onChangeAction))
 	}
 	h.HandleViewSubmission(string(CallbackConfirmDelete), safe(a.onConfirmDelete))
+
+	// The end of an installation (handlers_uninstall.go).
+	h.HandleEvents(slackevents.AppUninstalled, safe(a.onUninstalled))
+	h.HandleEvents(slackevents.TokensRevoked, safe(a.onUninstalled))
+	h.HandleEvents(slackevents.TeamAccessRevoked, safe(a.onTeamAccessRevoked))
 
 	h.HandleDefault(safe(a.onUnhandled))
 }

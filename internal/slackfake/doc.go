@@ -23,6 +23,18 @@
 // external select's block_suggestion round trip) and OpenHome. Changed and
 // Version tell a page when to re-render.
 //
+// By default it is one workspace (TeamID) with one bot token
+// (Options.BotToken) that may act anywhere. It can also host several
+// workspaces and Enterprise Grid orgs, each with an installation of its own
+// (install.go): installed directly (Install) or through Slack's OAuth flow
+// (the authorize page, then oauth.v2.access, which checks the app's client
+// ID and secret, the single-use code and the redirect URL). A token of such
+// an installation is refused outside it, as Slack would: channel_not_found,
+// user_not_found, invalid_trigger_id, and token_revoked once uninstalled.
+// Envelopes carry the workspace's team and org (is_enterprise_install for
+// an org-wide installation), and Event and Uninstall send Events API
+// envelopes (tokens_revoked, app_uninstalled) with their authorizations.
+//
 // Everything it knows about the wire format comes from Slack's documentation
 // and from reading slack-go; it speaks plain JSON through small structs and
 // maps. It must not import slack-go (or any Flagbot package): the fake checks

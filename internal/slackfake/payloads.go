@@ -29,8 +29,11 @@ func (s *Server) SlashCommand(c SlashCommand) (string, error) {
 	}
 	s.mu.Lock()
 	responseURL, triggerID := s.newResponseURLLocked(), s.newTriggerIDLocked()
-	s.triggers[triggerID].user = c.UserID
+	s.triggers[triggerID].user, s.triggers[triggerID].team = c.UserID, c.TeamID
 	s.replyContextLocked(responseURL, responseDest{channel: c.ChannelID, user: c.UserID})
+	s.seenLocked(c.TeamID, c.ChannelID, c.UserID)
+	orgWide := s.isEnterpriseInstallLocked(c.TeamID)
+	c.EnterpriseID = cmpOr(c.EnterpriseID, s.teamLocked(c.TeamID).EnterpriseID)
 	s.mu.Unlock()
 	p := map[string]any{
 		"token":                 "slackfake-verification-token",
@@ -43,7 +46,7 @@ func (s *Server) SlashCommand(c SlashCommand) (string, error) {
 		"command":               c.Command,
 		"text":                  c.Text,
 		"api_app_id":            AppID,
-		"is_enterprise_install": "false",
+		"is_enterprise_install": fmt.Sprint(orgWide),
 		"response_url":          responseURL,
 		"trigger_id":            triggerID,
 	}
@@ -73,15 +76,16 @@ func (s *Server) Interactive(payload any) (string, error) {
 
 // BlockAction describes a click on a button in a message the bot posted.
 type BlockAction struct {
-	TeamID     string // default TeamID
-	UserID     string
-	UserName   string // default UserID
-	UserTeamID string // the clicker's own team (Slack Connect); default TeamID
-	ChannelID  string
-	ActionID   string
-	BlockID    string
-	Value      string
-	MessageTS  string // ts of the message holding the button
+	TeamID       string // default TeamID
+	EnterpriseID string // "" outside an Enterprise Grid org
+	UserID       string
+	UserName     string // default UserID
+	UserTeamID   string // the clicker's own team (Slack Connect); default TeamID
+	ChannelID    string
+	ActionID     string
+	BlockID      string
+	Value        string
+	MessageTS    string // ts of the message holding the button
 }
 
 // BlockAction sends a realistic block_actions interactive envelope for one
@@ -98,8 +102,11 @@ func (s *Server) BlockAction(a BlockAction) (string, error) {
 	}
 	s.mu.Lock()
 	responseURL, triggerID := s.newResponseURLLocked(), s.newTriggerIDLocked()
-	s.triggers[triggerID].user = a.UserID
+	s.triggers[triggerID].user, s.triggers[triggerID].team = a.UserID, a.TeamID
 	s.replyContextLocked(responseURL, responseDest{channel: a.ChannelID, user: a.UserID, origKey: a.ChannelID + "/" + a.MessageTS})
+	s.seenLocked(a.TeamID, a.ChannelID, a.UserID)
+	orgWide := s.isEnterpriseInstallLocked(a.TeamID)
+	a.EnterpriseID = cmpOr(a.EnterpriseID, s.teamLocked(a.TeamID).EnterpriseID)
 	actionTS := s.nextTSLocked()
 	s.mu.Unlock()
 	p := map[string]any{
@@ -112,8 +119,8 @@ func (s *Server) BlockAction(a BlockAction) (string, error) {
 		},
 		"trigger_id":            triggerID,
 		"team":                  map[string]any{"id": a.TeamID, "domain": "team-" + strings.ToLower(a.TeamID)},
-		"enterprise":            nil,
-		"is_enterprise_install": false,
+		"enterprise":            enterprise(a.EnterpriseID),
+		"is_enterprise_install": orgWide,
 		"channel":               map[string]any{"id": a.ChannelID, "name": "channel-" + strings.ToLower(a.ChannelID)},
 		"message": map[string]any{
 			"type": "message", "subtype": "bot_message", "ts": a.MessageTS, "user": BotUserID, "bot_id": BotID, "text": "",
@@ -135,6 +142,7 @@ func (s *Server) BlockAction(a BlockAction) (string, error) {
 // ViewSubmission describes the submission of a modal the bot opened.
 type ViewSubmission struct {
 	TeamID          string // default TeamID
+	EnterpriseID    string // "" outside an Enterprise Grid org
 	UserID          string
 	CallbackID      string
 	PrivateMetadata string
@@ -156,6 +164,10 @@ func (s *Server) ViewSubmission(v ViewSubmission) (string, error) {
 	s.viewSeq++
 	viewID := fmt.Sprintf("V%08d", s.viewSeq)
 	triggerID := s.newTriggerIDLocked()
+	s.triggers[triggerID].user, s.triggers[triggerID].team = v.UserID, v.TeamID
+	s.seenLocked(v.TeamID, "", v.UserID)
+	orgWide := s.isEnterpriseInstallLocked(v.TeamID)
+	v.EnterpriseID = cmpOr(v.EnterpriseID, s.teamLocked(v.TeamID).EnterpriseID)
 	s.mu.Unlock()
 	p := map[string]any{
 		"type":       "view_submission",
@@ -177,8 +189,17 @@ func (s *Server) ViewSubmission(v ViewSubmission) (string, error) {
 			"bot_id":           BotID,
 		},
 		"response_urls":         []any{},
-		"is_enterprise_install": false,
-		"enterprise":            nil,
+		"is_enterprise_install": orgWide,
+		"enterprise":            enterprise(v.EnterpriseID),
 	}
 	return s.Send("interactive", p, true)
+}
+
+// enterprise is an interaction payload's "enterprise": null outside an
+// Enterprise Grid org.
+func enterprise(id string) any {
+	if id == "" {
+		return nil
+	}
+	return map[string]any{"id": id, "name": "enterprise-" + strings.ToLower(id)}
 }

@@ -52,8 +52,16 @@ type Options struct {
 	// Bearer header. Default DefaultAppToken.
 	AppToken string
 	// BotToken is the xoxb- token every other Web API method requires,
-	// as a Bearer header or a "token" form field. Default DefaultBotToken.
+	// as a Bearer header or a "token" form field, of the default
+	// installation (TeamID), which may act in any workspace. Tokens of
+	// further installations come from Install or the OAuth flow (see
+	// install.go). Default DefaultBotToken.
 	BotToken string
+	// ClientID and ClientSecret are the app's OAuth credentials, which the
+	// authorize page and oauth.v2.access check. Defaults DefaultClientID and
+	// DefaultClientSecret.
+	ClientID     string
+	ClientSecret string
 	// PingInterval is how often the server sends WebSocket pings on each
 	// connection. It must be shorter than the client's ping watchdog
 	// (socketmode.OptionPingInterval). Default 100ms.
@@ -117,12 +125,25 @@ type Server struct {
 	acksDropped, callsDropped, responsesDropped int
 	traffic                                     bytes.Buffer
 	ws                                          *workspace
+
+	// Installations (install.go): workspaces, issued tokens, pending
+	// authorizations and codes, and what envelopes showed of channels and
+	// users.
+	teams     map[string]Team
+	installs  map[string]*install // by bot token
+	tokenSeq  int
+	nextAuth  []Authorization
+	codes     map[string]*oauthCode
+	codeSeq   int
+	chanTeams map[string]map[string]bool // channel -> teams whose envelopes came from it
+	userSeen  map[string]map[string]bool // user -> teams whose envelopes they sent
 }
 
 type trigger struct {
 	sent time.Time // zero until its envelope reached a socket
 	used bool
 	user string // whose action issued it: views.open shows the modal to them
+	team string // the workspace of that action, "" when unknown
 }
 
 type failure struct {
@@ -167,6 +188,12 @@ func Start(opts Options) (*Server, error) {
 	if opts.BotToken == "" {
 		opts.BotToken = DefaultBotToken
 	}
+	if opts.ClientID == "" {
+		opts.ClientID = DefaultClientID
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = DefaultClientSecret
+	}
 	if opts.PingInterval <= 0 {
 		opts.PingInterval = defaultPingInterval
 	}
@@ -195,12 +222,20 @@ func Start(opts Options) (*Server, error) {
 		groups:       make(map[string][]string),
 		failures:     make(map[string]*failure),
 		ws:           newWorkspace(),
+		teams:        map[string]Team{TeamID: {ID: TeamID, Name: "Flagbot Test"}},
+		installs: map[string]*install{opts.BotToken: {
+			Installation: Installation{TeamID: TeamID, BotUserID: BotUserID, Token: opts.BotToken}, legacy: true,
+		}},
+		codes:     make(map[string]*oauthCode),
+		chanTeams: make(map[string]map[string]bool),
+		userSeen:  make(map[string]map[string]bool),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.handleAPI)
 	mux.HandleFunc("GET /api/{method}", s.handleAPI)
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("POST /response_url/{id}", s.handleResponseURL)
+	mux.HandleFunc("GET /oauth/v2/authorize", s.handleAuthorize)
 	s.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnState: opts.ConnState}
 	go func() {
 		defer close(s.served)
@@ -260,14 +295,17 @@ func (s *Server) notifyLocked() {
 
 // User is a Slack user as users.info reports it.
 type User struct {
-	ID       string
-	TeamID   string // default TeamID; another team's ID for a Slack Connect partner
-	Name     string
-	RealName string
-	IsAdmin  bool
-	IsOwner  bool
-	Deleted  bool
-	TZ       string
+	ID     string
+	TeamID string // default TeamID; another team's ID for a Slack Connect partner
+	// EnterpriseID is the user's Enterprise Grid org (users.info's
+	// enterprise_user), "" outside one.
+	EnterpriseID string
+	Name         string
+	RealName     string
+	IsAdmin      bool
+	IsOwner      bool
+	Deleted      bool
+	TZ           string
 	// IsRestricted marks a guest (a multi-channel guest; with
 	// IsUltraRestricted a single-channel guest).
 	IsRestricted      bool

@@ -151,19 +151,40 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		u := "ws://" + s.ln.Addr().String() + "/ws?ticket=" + ticket + "&app_id=" + AppID
 		return okReply(map[string]any{"url": u})
 	}
+	if call.Method == "oauth.v2.access" {
+		return s.oauthAccessLocked(call)
+	}
+	in := s.installs[call.Token]
 	switch {
 	case call.Token == "":
 		return errReply("not_authed")
-	case call.Token != s.opts.BotToken:
+	case in == nil:
 		return errReply("invalid_auth")
+	case in.revoked:
+		return errReply("token_revoked")
 	}
 	p := call.Params
 	switch call.Method {
+	case "chat.postMessage", "chat.update", "chat.postEphemeral", "conversations.info", "conversations.members":
+		if p["channel"] != "" && !s.channelVisibleLocked(in, p["channel"]) {
+			return errReply("channel_not_found")
+		}
+	}
+	switch call.Method {
 	case "auth.test":
-		return okReply(map[string]any{
+		fields := map[string]any{
 			"url": "https://flagbot-test.slack.com/", "team": "Flagbot Test", "user": "flagbot",
 			"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID, "is_enterprise_install": false,
-		})
+		}
+		if !in.legacy {
+			t := s.teamLocked(in.TeamID)
+			fields["team"], fields["team_id"], fields["user_id"] = t.Name, in.TeamID, in.BotUserID
+			fields["is_enterprise_install"] = in.EnterpriseInstall
+			if in.EnterpriseID != "" {
+				fields["enterprise_id"] = in.EnterpriseID
+			}
+		}
+		return okReply(fields)
 	case "chat.postMessage":
 		if p["channel"] == "" {
 			return errReply("channel_not_found")
@@ -201,6 +222,9 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 			VisibleTo: p["user"], Via: "chat.postEphemeral"})
 		return okReply(map[string]any{"message_ts": m.TS})
 	case "views.open", "views.push":
+		if tr := s.triggers[p["trigger_id"]]; tr != nil && tr.team != "" && !s.servesLocked(in, tr.team) {
+			return errReply("invalid_trigger_id")
+		}
 		user, code := s.useTriggerLocked(p["trigger_id"])
 		if code != "" {
 			return errReply(code)
@@ -264,7 +288,7 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		}
 		return okReply(map[string]any{"members": append([]string{}, c.Members...), "response_metadata": map[string]any{"next_cursor": ""}})
 	case "users.info":
-		return s.usersInfoLocked(p)
+		return s.usersInfoLocked(in, p)
 	case "usergroups.users.list":
 		members, ok := s.groups[p["usergroup"]]
 		if !ok {
@@ -357,12 +381,12 @@ func (s *Server) viewReplyLocked(rawView, id string) reply {
 	return okReply(map[string]any{"view": view})
 }
 
-func (s *Server) usersInfoLocked(p map[string]string) reply {
+func (s *Server) usersInfoLocked(in *install, p map[string]string) reply {
 	if ids := p["users"]; ids != "" {
 		var out []any
 		for id := range strings.SplitSeq(ids, ",") {
 			u, ok := s.users[strings.TrimSpace(id)]
-			if !ok {
+			if !ok || !s.userVisibleLocked(in, u) {
 				return errReply("user_not_found")
 			}
 			out = append(out, userJSON(u))
@@ -370,14 +394,14 @@ func (s *Server) usersInfoLocked(p map[string]string) reply {
 		return okReply(map[string]any{"users": out})
 	}
 	u, ok := s.users[p["user"]]
-	if !ok {
+	if !ok || !s.userVisibleLocked(in, u) {
 		return errReply("user_not_found")
 	}
 	return okReply(map[string]any{"user": userJSON(u)})
 }
 
 func userJSON(u User) map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"id": u.ID, "team_id": u.TeamID, "name": u.Name, "real_name": u.RealName,
 		"is_admin": u.IsAdmin, "is_owner": u.IsOwner, "deleted": u.Deleted, "is_bot": false,
 		"is_restricted": u.IsRestricted, "is_ultra_restricted": u.IsUltraRestricted,
@@ -388,6 +412,10 @@ func userJSON(u User) map[string]any {
 			"email": u.Email, "title": u.Title,
 		},
 	}
+	if u.EnterpriseID != "" {
+		m["enterprise_user"] = map[string]any{"id": u.ID, "enterprise_id": u.EnterpriseID, "teams": []string{u.TeamID}}
+	}
+	return m
 }
 
 // handleResponseURL serves POST /response_url/{id}.

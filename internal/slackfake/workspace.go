@@ -57,9 +57,12 @@ type View struct {
 
 // Channel describes a conversation for conversations.info and the page.
 type Channel struct {
-	ID        string
-	Name      string // without the #
-	ExtShared bool   // a Slack Connect channel shared with another organisation
+	ID   string
+	Name string // without the #
+	// TeamID is the workspace the channel belongs to; "" leaves it to what
+	// envelopes show (see install.go).
+	TeamID    string
+	ExtShared bool // a Slack Connect channel shared with another organisation
 	Members   []string
 }
 

@@ -1,10 +1,18 @@
 // Package tokenstore keeps each Slack workspace's LaunchDarkly connection
-// (its access token and a little metadata) encrypted at rest. It implements
-// commands.Workspaces.
+// (its access token and a little metadata) encrypted at rest, and, when
+// Flagbot is installed through OAuth, each installation's Slack bot token
+// (installations.go). It implements commands.Workspaces.
 //
 // It is a package of its own because it is the one place in Flagbot that
-// handles plaintext LaunchDarkly tokens together with the encryption key:
-// nothing else decrypts a stored connection, and nothing else sees the key.
+// handles plaintext tokens together with the encryption key: nothing else
+// decrypts a stored connection or installation, and nothing else sees the
+// key. Installations are a second record kind here rather than a package of
+// their own for that reason: they share the envelope, the Keyring and its
+// rotation (an old key's installation is sealed again on read, like a
+// connection), so one key rotation covers every token Flagbot stores.
+//
+// Forget removes what a workspace stored here when its installation is
+// removed (see package uninstall).
 //
 // Each connection is stored under ws:{enterprise or _}:{team}:connection
 // (redisstore.WorkspaceKey(team, enterprise, "connection")) as a JSON

@@ -25,3 +25,8 @@ var ErrInvalidWorkspace = errors.New("workspace has no team id")
 // into an Enterprise Grid org) when the connection kept changing under it,
 // so it gave up rather than overwrite another writer's change.
 var ErrContended = errors.New("connection kept changing during update")
+
+// ErrInvalidInstallation is returned by PutInstallation and
+// DeleteInstallation for an installation that names neither a team nor (for
+// an org-wide one) an enterprise, or that has no bot token.
+var ErrInvalidInstallation = errors.New("invalid installation")

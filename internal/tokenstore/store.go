@@ -108,7 +108,7 @@ type Store struct {
 	isNotFound func(error) bool
 	log        *slog.Logger
 
-	move, putGrid, delBoth *redisstore.Script
+	move, putGrid, delBoth, forget *redisstore.Script
 }
 
 // New returns a Store that keeps connections in kv, encrypted with ring.
@@ -131,6 +131,7 @@ func New(kv KV, ring *Keyring, isNotFound func(error) bool, opts Options) *Store
 		move:    redisstore.NewScript(luaMove),
 		putGrid: redisstore.NewScript(luaPutGrid),
 		delBoth: redisstore.NewScript(luaDelBoth),
+		forget:  redisstore.NewScript(luaForget),
 	}
 }
 
@@ -390,6 +391,12 @@ func (s *Store) seal(key string, c commands.Connection) ([]byte, error) {
 		return nil, fmt.Errorf("encode connection: %w", err)
 	}
 	defer clear(pt)
+	return s.sealBytes(key, pt)
+}
+
+// sealBytes encrypts pt with the current key, bound to key (the AAD), into
+// a stored envelope. Connections and installations share it.
+func (s *Store) sealBytes(key string, pt []byte) ([]byte, error) {
 	kid := s.ring.current
 	aead := s.ring.aeads[kid]
 	nonce := make([]byte, aead.NonceSize())
@@ -417,23 +424,9 @@ func (s *Store) open(key string, raw []byte) (commands.Connection, string, error
 }
 
 func (s *Store) decrypt(key string, raw []byte) (commands.Connection, string, error) {
-	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return commands.Connection{}, "", fmt.Errorf("%w: envelope is not valid json", ErrCorrupt)
-	}
-	if env.V != envelopeVersion {
-		return commands.Connection{}, "", fmt.Errorf("%w: unsupported envelope version %d", ErrCorrupt, env.V)
-	}
-	aead, ok := s.ring.aeads[env.KID]
-	if !ok {
-		return commands.Connection{}, "", fmt.Errorf("%w %q", ErrUnknownKey, env.KID)
-	}
-	if len(env.Nonce) != aead.NonceSize() {
-		return commands.Connection{}, "", fmt.Errorf("%w: nonce is %d bytes", ErrCorrupt, len(env.Nonce))
-	}
-	pt, err := aead.Open(nil, env.Nonce, env.CT, []byte(key))
+	pt, kid, err := s.openBytes(key, raw)
 	if err != nil {
-		return commands.Connection{}, "", fmt.Errorf("%w: authentication failed (key %q)", ErrCorrupt, env.KID)
+		return commands.Connection{}, "", err
 	}
 	defer clear(pt)
 	var sc sealedConnection
@@ -453,7 +446,33 @@ func (s *Store) decrypt(key string, raw []byte) (commands.Connection, string, er
 		DefaultEnv:     sc.DefaultEnv,
 		ConnectedBy:    sc.ConnectedBy,
 		ConnectedAt:    sc.ConnectedAt,
-	}, env.KID, nil
+	}, kid, nil
+}
+
+// openBytes decrypts a stored envelope bound to key and returns the
+// plaintext (which the caller clears) and the id of the key that sealed
+// it. Its errors wrap ErrCorrupt or ErrUnknownKey and carry no plaintext
+// and no key material.
+func (s *Store) openBytes(key string, raw []byte) ([]byte, string, error) {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, "", fmt.Errorf("%w: envelope is not valid json", ErrCorrupt)
+	}
+	if env.V != envelopeVersion {
+		return nil, "", fmt.Errorf("%w: unsupported envelope version %d", ErrCorrupt, env.V)
+	}
+	aead, ok := s.ring.aeads[env.KID]
+	if !ok {
+		return nil, "", fmt.Errorf("%w %q", ErrUnknownKey, env.KID)
+	}
+	if len(env.Nonce) != aead.NonceSize() {
+		return nil, "", fmt.Errorf("%w: nonce is %d bytes", ErrCorrupt, len(env.Nonce))
+	}
+	pt, err := aead.Open(nil, env.Nonce, env.CT, []byte(key))
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: authentication failed (key %q)", ErrCorrupt, env.KID)
+	}
+	return pt, env.KID, nil
 }
 
 // connectionKey returns ws's connection key (without the KV's prefix):

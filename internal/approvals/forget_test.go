@@ -1,0 +1,105 @@
+package approvals
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/commands"
+	"github.com/flagbot/flagbot/internal/redisstore"
+	"github.com/flagbot/flagbot/internal/redisstore/redistest"
+)
+
+// TestForgetChanges: a workspace's pending changes are cancelled by nobody
+// with the uninstall outcome, out of every index and into the history;
+// approved and decided ones, and other workspaces' changes, stay as they
+// were.
+func TestForgetChanges(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, st *redisstore.Store) { testForgetChanges(t, st) })
+}
+
+func testForgetChanges(t *testing.T, st *redisstore.Store) {
+	ctx := t.Context()
+	c := NewChanges(st, ChangesOptions{})
+	other := commands.Workspace{TeamID: "T0OTHER"}
+	mustCreate(t, c, newChange(wsA(), "p1", 1))
+	mustCreate(t, c, newChange(wsA(), "p2", 2))
+	mustCreate(t, c, newChange(wsA(), "ap", 1))
+	mustCreate(t, c, newChange(wsA(), "rj", 1))
+	mustCreate(t, c, newChange(other, "o1", 1))
+	if _, _, err := c.Approve(ctx, wsA(), "ap", "bob", at(time.Minute), commands.Claim{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Reject(ctx, wsA(), "rj", "bob", at(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	otherBefore := redistest.Dump(t, st)
+
+	n, err := c.Forget(ctx, wsA(), at(2*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("Forget = %d, %v; want 2 cancelled", n, err)
+	}
+	if p, err := c.Pending(ctx, wsA()); err != nil || len(p) != 0 {
+		t.Errorf("pending after Forget = %d, %v", len(p), err)
+	}
+	for _, id := range []string{"p1", "p2"} {
+		ch, err := c.Get(ctx, wsA(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch.Status != commands.StatusCancelled || ch.DecidedBy != "" || !ch.DecidedAt.Equal(at(2*time.Minute)) || ch.Outcome.String() != UninstalledOutcome().String() {
+			t.Errorf("%s after Forget = %s by %q at %v (%q)", id, ch.Status, ch.DecidedBy, ch.DecidedAt, ch.Outcome.String())
+		}
+	}
+	if ch, err := c.Get(ctx, wsA(), "ap"); err != nil || ch.Status != commands.StatusApproved {
+		t.Errorf("the approved change after Forget = %s, %v", ch.Status, err)
+	}
+	if ch, err := c.Get(ctx, wsA(), "rj"); err != nil || ch.Status != commands.StatusRejected {
+		t.Errorf("the rejected change after Forget = %s, %v", ch.Status, err)
+	}
+	h, err := c.History(ctx, wsA(), "", 0)
+	if err != nil || len(h) != 3 {
+		t.Errorf("history after Forget = %d changes, %v; want 3", len(h), err)
+	}
+	expiry := members(t, do(t, st, "ZRANGE", st.Key(expiryKey), 0, -1))
+	if len(expiry) != 1 || !strings.HasSuffix(expiry[0], ":change:o1") {
+		t.Errorf("expiry index after Forget = %q, want only the other workspace's change", expiry)
+	}
+	for _, line := range strings.Split(otherBefore, "\n") {
+		if strings.HasPrefix(line, "ws:_:T0OTHER:") && !strings.Contains(redistest.Dump(t, st), line) {
+			t.Errorf("the other workspace's key changed: %s", line)
+		}
+	}
+	if n, err := c.Forget(ctx, wsA(), at(3*time.Minute)); err != nil || n != 0 {
+		t.Errorf("a second Forget = %d, %v; want 0", n, err)
+	}
+}
+
+func TestForgetPolicy(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, st *redisstore.Store) {
+		ctx := t.Context()
+		p := NewPolicies(st)
+		pol := commands.Policy{RequireReason: true}
+		for _, ws := range []commands.Workspace{wsA(), {TeamID: "T0OTHER"}} {
+			if err := p.SetPolicy(ctx, ws, pol); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.SetPolicy(ctx, commands.Workspace{TeamID: "T0C", EnterpriseID: "E1"}, pol); err != nil {
+			t.Fatal(err)
+		}
+		for _, ws := range []commands.Workspace{wsA(), {TeamID: "T0C", EnterpriseID: "E1"}} {
+			if err := p.Forget(ctx, ws); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := p.Policy(ctx, ws); err != nil || got.RequireReason {
+				t.Errorf("policy of %+v after Forget = %+v, %v", ws, got, err)
+			}
+		}
+		if got, err := p.Policy(ctx, commands.Workspace{TeamID: "T0OTHER"}); err != nil || !got.RequireReason {
+			t.Errorf("another workspace's policy after Forget = %+v, %v", got, err)
+		}
+	})
+}
