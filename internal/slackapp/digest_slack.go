@@ -30,8 +30,8 @@ const (
 // concurrent use.
 type DigestSlack struct {
 	clients *Clients
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
 
 	mu   sync.Mutex
 	next map[string]time.Time // per channel: the earliest time of the next post

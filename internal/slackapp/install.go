@@ -250,7 +250,7 @@ func (i *Installer) serveRedirect(w http.ResponseWriter, r *http.Request) {
 		log.InfoContext(ctx, "install not approved in Slack", "slack_error", truncate(slackErr, 64))
 		i.clearCookie(w)
 		i.render(w, http.StatusOK, pageData{Title: "Flagbot was not installed",
-			Lines: []string{"The install was cancelled in Slack, so nothing changed. To install Flagbot after all, start again."},
+			Lines:  []string{"The install was cancelled in Slack, so nothing changed. To install Flagbot after all, start again."},
 			Button: "Start again", ButtonLink: template.URL(i.InstallURL()), Ref: ref})
 		return
 	}
@@ -271,7 +271,7 @@ func (i *Installer) serveRedirect(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		log.ErrorContext(ctx, "could not spend an oauth state", "err", err)
 		i.render(w, http.StatusServiceUnavailable, pageData{Title: "Flagbot can't finish the install right now",
-			Lines: []string{"Its state store is unavailable, so nothing was stored. Try again in a minute."},
+			Lines:  []string{"Its state store is unavailable, so nothing was stored. Try again in a minute."},
 			Button: "Start again", ButtonLink: template.URL(i.InstallURL()), Ref: ref})
 		return
 	}
