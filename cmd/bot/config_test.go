@@ -147,3 +147,83 @@ func TestLoadConfigOldEncryptionKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadConfigModes: SLACK_BOT_TOKEN alone is one workspace; the client
+// ID, secret and public URL are many; every missing or conflicting piece is
+// named.
+func TestLoadConfigModes(t *testing.T) {
+	const secretValue = "0123456789abcdef0123456789abcdef"
+	multi := map[string]string{
+		"SLACK_CLIENT_ID":     "1111111111.2222222222",
+		"SLACK_CLIENT_SECRET": secretValue,
+		"FLAGBOT_PUBLIC_URL":  "https://flagbot.example.com/",
+	}
+	tests := []struct {
+		name      string
+		set       map[string]string
+		unset     []string
+		wantMulti bool
+		wantErr   []string
+	}{
+		{name: "one workspace", wantMulti: false},
+		{name: "many workspaces", set: multi, unset: []string{"SLACK_BOT_TOKEN"}, wantMulti: true},
+		{name: "http on localhost", set: map[string]string{"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "FLAGBOT_PUBLIC_URL": "http://127.0.0.1:3000"},
+			unset: []string{"SLACK_BOT_TOKEN"}, wantMulti: true},
+		{name: "both modes", set: multi, wantErr: []string{"SLACK_BOT_TOKEN and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are both set: choose one mode"}},
+		{name: "neither", unset: []string{"SLACK_BOT_TOKEN"}, wantErr: []string{"SLACK_BOT_TOKEN is required", "or, to install Flagbot in many workspaces through OAuth, set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and FLAGBOT_PUBLIC_URL"}},
+		{name: "secret without id", set: map[string]string{"SLACK_CLIENT_SECRET": secretValue, "FLAGBOT_PUBLIC_URL": "https://f.example"}, unset: []string{"SLACK_BOT_TOKEN"},
+			wantErr: []string{"SLACK_CLIENT_ID is required with SLACK_CLIENT_SECRET"}},
+		{name: "id without secret or URL", set: map[string]string{"SLACK_CLIENT_ID": "1.2"}, unset: []string{"SLACK_BOT_TOKEN"},
+			wantErr: []string{"SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID", "FLAGBOT_PUBLIC_URL is required with SLACK_CLIENT_ID"}},
+		{name: "bad client id", set: map[string]string{"SLACK_CLIENT_ID": "A0FLAGBOT", "SLACK_CLIENT_SECRET": "s", "FLAGBOT_PUBLIC_URL": "https://f.example"}, unset: []string{"SLACK_BOT_TOKEN"},
+			wantErr: []string{`SLACK_CLIENT_ID must look like 1234567890.1234567890`}},
+		{name: "http public URL", set: map[string]string{"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "FLAGBOT_PUBLIC_URL": "http://flagbot.example.com"}, unset: []string{"SLACK_BOT_TOKEN"},
+			wantErr: []string{"FLAGBOT_PUBLIC_URL must be https://"}},
+		{name: "public URL not a URL", set: map[string]string{"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "FLAGBOT_PUBLIC_URL": "flagbot.example.com"}, unset: []string{"SLACK_BOT_TOKEN"},
+			wantErr: []string{`FLAGBOT_PUBLIC_URL must be an https:// URL such as https://flagbot.example.com, not "flagbot.example.com"`}},
+		{name: "install and ops on one port", set: map[string]string{"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "FLAGBOT_PUBLIC_URL": "https://f.example", "FLAGBOT_INSTALL_ADDR": ":8080"},
+			unset: []string{"SLACK_BOT_TOKEN"}, wantErr: []string{"FLAGBOT_INSTALL_ADDR and FLAGBOT_HTTP_ADDR must use different ports"}},
+		{name: "bad install address", set: map[string]string{"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "FLAGBOT_PUBLIC_URL": "https://f.example", "FLAGBOT_INSTALL_ADDR": "3000"},
+			unset: []string{"SLACK_BOT_TOKEN"}, wantErr: []string{`FLAGBOT_INSTALL_ADDR must be host:port such as :3000, not "3000"`}},
+		{name: "public URL in one-workspace mode", set: map[string]string{"FLAGBOT_PUBLIC_URL": "https://f.example"},
+			wantErr: []string{"FLAGBOT_PUBLIC_URL is set, but it is only used for OAuth installs"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := validEnv()
+			for k, v := range tt.set {
+				m[k] = v
+			}
+			for _, k := range tt.unset {
+				delete(m, k)
+			}
+			c, err := loadConfig(env(m))
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("loadConfig: %v", err)
+				}
+				if c.MultiWorkspace() != tt.wantMulti {
+					t.Errorf("MultiWorkspace() = %v, want %v", c.MultiWorkspace(), tt.wantMulti)
+				}
+				if tt.wantMulti && (c.InstallAddr != defaultInstallAddr || strings.HasSuffix(c.PublicURL, "/")) {
+					t.Errorf("InstallAddr = %q, PublicURL = %q; want the default and no trailing slash", c.InstallAddr, c.PublicURL)
+				}
+				if s := fmt.Sprintf("%v %+v", c, c); strings.Contains(s, secretValue) {
+					t.Errorf("Config prints the client secret")
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("loadConfig accepted it")
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not say %q:\n%v", want, err)
+				}
+			}
+			if strings.Contains(err.Error(), secretValue) {
+				t.Errorf("the error shows the client secret: %v", err)
+			}
+		})
+	}
+}
