@@ -335,10 +335,12 @@ func TestDigestLaunchDarkly429MidFetch(t *testing.T) {
 
 // TestDigestThroughRun drives the digest commands through run, the fake
 // Slack and the fake LaunchDarkly.
-func TestDigestThroughRun(t *testing.T) {
+func TestDigestThroughRun(t *testing.T) { forEachMode(t, testDigestThroughRun) }
+
+func testDigestThroughRun(t *testing.T, m mode) {
 	t.Parallel()
 	sl, lds := newSlack(t), newLD(t)
-	b := startBot(t, sl, lds)
+	b := m.start(t, sl, lds)
 	b.connect(t, teamID, adminID, writerToken, "web", "production")
 
 	r := b.command(t, teamID, userID, "digest subscribe daily 09:00 Europe/Berlin --env production,staging")

@@ -20,8 +20,14 @@ const approverID = "UAPPROVER"
 // request's Approve button, after checking it was posted in the channel.
 func (b *bot) request(t testing.TB, user, text string) (id string, posted slackfake.Call) {
 	t.Helper()
+	return b.requestIn(t, teamID, channelID, user, text)
+}
+
+// requestIn is request in a channel of team.
+func (b *bot) requestIn(t testing.TB, team, channel, user, text string) (id string, posted slackfake.Call) {
+	t.Helper()
 	sent := time.Now()
-	eid, err := b.slack.SlashCommand(slackfake.SlashCommand{UserID: user, ChannelID: channelID, Text: text})
+	eid, err := b.slack.SlashCommand(slackfake.SlashCommand{TeamID: team, UserID: user, ChannelID: channel, Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +38,7 @@ func (b *bot) request(t testing.TB, user, text string) (id string, posted slackf
 	if err != nil {
 		t.Fatalf("/flag %s posted no request: %v", text, err)
 	}
-	if posted.Error != "" || posted.Params["channel"] != channelID {
+	if posted.Error != "" || posted.Params["channel"] != channel {
 		t.Fatalf("request post failed (%s) or went to %q", posted.Error, posted.Params["channel"])
 	}
 	for _, action := range []string{"change_approve_delete", "change_approve"} {
@@ -47,8 +53,14 @@ func (b *bot) request(t testing.TB, user, text string) (id string, posted slackf
 // edited (chat.update) or, when the click was refused, the ephemeral reply.
 func (b *bot) click(t testing.TB, user, action, id string) (updated *slackfake.Call, refused *slackfake.Response) {
 	t.Helper()
+	return b.clickIn(t, teamID, channelID, user, action, id)
+}
+
+// clickIn is click in a channel of team.
+func (b *bot) clickIn(t testing.TB, team, channel, user, action, id string) (updated *slackfake.Call, refused *slackfake.Response) {
+	t.Helper()
 	sent := time.Now()
-	if _, err := b.slack.BlockAction(slackfake.BlockAction{UserID: user, ChannelID: channelID, ActionID: action, Value: id, MessageTS: "1700000000.000001"}); err != nil {
+	if _, err := b.slack.BlockAction(slackfake.BlockAction{TeamID: team, UserID: user, ChannelID: channel, ActionID: action, Value: id, MessageTS: "1700000000.000001"}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := waitCtx(t)
@@ -115,9 +127,11 @@ func patches(lds *ldtest.Server) int {
 	return n
 }
 
-func TestApprovalFlow(t *testing.T) {
+func TestApprovalFlow(t *testing.T) { forEachMode(t, testApprovalFlow) }
+
+func testApprovalFlow(t *testing.T, m mode) {
 	sl, lds := newApprovalSlack(t), newLD(t)
-	b := connected(t, sl, lds, writerToken)
+	b := connectedIn(t, m, sl, lds, writerToken)
 
 	id, posted := b.request(t, userID, `on dark-mode production --reason "launch the dark theme"`)
 	if id == "" {
@@ -323,8 +337,12 @@ func TestApprovalRequiredByLaunchDarkly(t *testing.T) {
 }
 
 func TestTwoOfNApprovalsAndOtherWorkspace(t *testing.T) {
+	forEachMode(t, testTwoOfNApprovalsAndOtherWorkspace)
+}
+
+func testTwoOfNApprovalsAndOtherWorkspace(t *testing.T, m mode) {
 	sl, lds := newApprovalSlack(t), newLD(t)
-	b := connected(t, sl, lds, writerToken)
+	b := connectedIn(t, m, sl, lds, writerToken)
 	r := b.command(t, teamID, adminID, "config approvals production 2")
 	wantContains(t, "config", string(r.Body), "2")
 

@@ -11,10 +11,14 @@ import (
 // Slack Connect channel gets help and nothing else, from slash commands as
 // from buttons, and nothing they do reaches LaunchDarkly or the stores.
 func TestOutsidersAreRefusedEverywhere(t *testing.T) {
+	forEachMode(t, testOutsidersAreRefusedEverywhere)
+}
+
+func testOutsidersAreRefusedEverywhere(t *testing.T, m mode) {
 	sl, lds := newApprovalSlack(t), newLD(t)
 	const outsider = "UPARTNER"
 	sl.SetUser(slackfake.User{ID: outsider, TeamID: otherTeamID, Name: "pat", RealName: "Pat Partner"})
-	b := connected(t, sl, lds, writerToken)
+	b := connectedIn(t, m, sl, lds, writerToken)
 	const refusal = "Flagbot acts for the workspace that installed it, so people from other organisations in this channel can't use it. `/flag help` still works."
 
 	before := len(lds.Requests())

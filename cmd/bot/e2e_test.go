@@ -13,9 +13,11 @@ import (
 // TestEndToEnd drives the real bot (run → socketmode → handlers → executor
 // → ld client → token store) against the fake Slack and fake LaunchDarkly:
 // an admin connects, then every read command answers.
-func TestEndToEnd(t *testing.T) {
+func TestEndToEnd(t *testing.T) { forEachMode(t, testEndToEnd) }
+
+func testEndToEnd(t *testing.T, m mode) {
 	sl, lds := newSlack(t), newLD(t)
-	b := startBot(t, sl, lds)
+	b := m.start(t, sl, lds)
 
 	t.Run("not connected", func(t *testing.T) {
 		before := len(lds.Requests())

@@ -110,7 +110,14 @@ func (a *App) begin(w who, command string, budget time.Duration) (*request, cont
 	ctx, cancel := context.WithTimeout(a.base, budget)
 	log := a.log.With("team_id", w.ws.TeamID, "user_id", w.userID, "channel_id", w.channelID)
 	actor := commands.Actor{Workspace: w.ws, UserID: w.userID, ChannelID: w.channelID}
-	out, guest, err := a.users.Who(ctx, w.ws, w.userID)
+	// The workspace's installation first (cached): users.info answers are
+	// cached longer, and nothing may run for a workspace that removed
+	// Flagbot.
+	_, err := a.client(ctx, w.ws)
+	var out, guest bool
+	if err == nil {
+		out, guest, err = a.users.Who(ctx, w.ws, w.userID)
+	}
 	var cerr *commands.Error
 	switch {
 	case err == nil:

@@ -62,7 +62,11 @@ func (a *App) onUninstalled(evt *socketmode.Event, c *socketmode.Client) {
 		ctx, cancel := context.WithTimeout(a.base, uninstallTimeout)
 		defer cancel()
 		start := time.Now()
-		if err := a.uninst.Uninstalled(ctx, inst); err != nil {
+		err := a.uninst.Uninstalled(ctx, inst)
+		// Again: a command may have cached the client while the
+		// installation was being removed.
+		a.clients.Forget(inst)
+		if err != nil {
 			log.Error("could not forget an uninstalled installation; Slack sends the event again if it was not acked, else forget it by hand",
 				"installation", inst.String(), "ref", newRef(), "err", err)
 			return
@@ -96,7 +100,9 @@ func (a *App) onTeamAccessRevoked(evt *socketmode.Event, c *socketmode.Client) {
 		for _, team := range in.TeamIDs {
 			ws := commands.Workspace{TeamID: team, EnterpriseID: ent}
 			a.clients.ForgetWorkspace(ws)
-			if err := a.uninst.UninstalledFromTeam(ctx, ws); err != nil {
+			err := a.uninst.UninstalledFromTeam(ctx, ws)
+			a.clients.ForgetWorkspace(ws)
+			if err != nil {
 				log.Error("could not forget the data of a workspace Flagbot was removed from", "team_id", team, "ref", newRef(), "err", err)
 				continue
 			}
