@@ -25,6 +25,10 @@
 // finds the changes it requested before under the old keys, so they stay
 // decidable where they are.
 //
+// When Flagbot is uninstalled from a workspace, Policies.Forget and
+// Changes.Forget (forget.go) remove its policy and cancel its pending
+// changes; package uninstall calls them.
+//
 // It stands on internal/redisstore, which owns the Redis connection, the
 // workspace key scheme (redisstore.WorkspaceKey) and script loading: every
 // Redis failure comes back as an error wrapping redisstore.ErrUnavailable.

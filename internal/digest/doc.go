@@ -23,8 +23,13 @@
 //
 // Wiring (cmd/bot run):
 //
-//	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
+//	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(slackClients, slackOpts),
 //		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
+//
+// The Slack interface names the workspace of every call, so that each
+// digest is posted with the bot token of its workspace's installation.
+// RedisStore.Forget removes a workspace's subscriptions when Flagbot is
+// uninstalled (package uninstall).
 //	exec := commands.NewExecutor(..., digests, commands.Options{...})
 //	go digests.Run(ctx) // ticks every 30 s until ctx ends
 //

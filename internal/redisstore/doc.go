@@ -18,10 +18,13 @@
 //     replies as plain Go values), on which internal/approvals builds the
 //     two-person rule and internal/digest its exactly-once runs;
 //   - the few other commands those packages need (HGetAll, SMembers,
-//     ZRangeUpTo, and a lock: TryLock, Unlock);
-//   - the key scheme of workspace data (WorkspaceKey, ParseWorkspaceKey),
-//     which every package uses and none copies, so that a change of the
-//     scheme is a change of keys.go alone.
+//     ZRangeUpTo, a lock: TryLock, Unlock, and single-use values:
+//     SetIfAbsent, Take, which the OAuth install flow's states use);
+//   - the key scheme of workspace data (WorkspaceKey, ParseWorkspaceKey,
+//     and EnterpriseKey for an Enterprise Grid org's own data), which every
+//     package uses and none copies, so that a change of the scheme is a
+//     change of keys.go alone; EnterpriseTeams walks it (SCAN) to find an
+//     org's workspaces when an org-wide installation is removed.
 //
 // Scripts may name keys they do not declare (the approvals sweeper finds a
 // change's workspace indexes from the change), so Flagbot needs one Redis
