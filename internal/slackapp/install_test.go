@@ -478,3 +478,34 @@ func TestNewInstallerRefuses(t *testing.T) {
 		t.Errorf("installer = %q %q %q secure %v", in.InstallURL(), in.RedirectURL(), in.authURL, in.secure)
 	}
 }
+
+// TestInstallCookie: the state cookie is HttpOnly, SameSite=Lax, scoped to
+// /slack/, lives as long as the state, and is Secure behind https.
+func TestInstallCookie(t *testing.T) {
+	t.Parallel()
+	for _, pub := range []string{"https://flagbot.example.com", "http://127.0.0.1:3000"} {
+		states := &memStates{now: time.Now, keys: map[string]time.Time{}}
+		in, err := NewInstaller(InstallConfig{ClientID: "1.2", ClientSecret: "s", PublicURL: pub}, &memInstalls{}, states, nil, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		in.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, InstallPath, nil))
+		cookies := rec.Result().Cookies()
+		if len(cookies) != 1 {
+			t.Fatalf("%s: cookies %v", pub, cookies)
+		}
+		c := cookies[0]
+		secure := strings.HasPrefix(pub, "https://")
+		if c.Name != stateCookie || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/slack/" || c.MaxAge != 600 || c.Secure != secure {
+			t.Errorf("%s: cookie %+v; want HttpOnly, SameSite=Lax, Path /slack/, Max-Age 600, Secure %v", pub, c, secure)
+		}
+		if _, err := verifyState(in.stateKey, c.Value, time.Now()); err != nil {
+			t.Errorf("%s: the cookie holds no valid state: %v", pub, err)
+		}
+		h := rec.Result().Header
+		if h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") || h.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("%s: headers %v", pub, h)
+		}
+	}
+}
