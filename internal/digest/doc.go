@@ -30,6 +30,7 @@
 // digest is posted with the bot token of its workspace's installation.
 // RedisStore.Forget removes a workspace's subscriptions when Flagbot is
 // uninstalled (package uninstall).
+//
 //	exec := commands.NewExecutor(..., digests, commands.Options{...})
 //	go digests.Run(ctx) // ticks every 30 s until ctx ends
 //
