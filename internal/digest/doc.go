@@ -25,14 +25,13 @@
 //
 //	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(slackClients, slackOpts),
 //		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
+//	exec := commands.NewExecutor(..., digests, commands.Options{...})
+//	go digests.Run(ctx) // ticks every 30 s until ctx ends
 //
 // The Slack interface names the workspace of every call, so that each
 // digest is posted with the bot token of its workspace's installation.
 // RedisStore.Forget removes a workspace's subscriptions when Flagbot is
 // uninstalled (package uninstall).
-//
-//	exec := commands.NewExecutor(..., digests, commands.Options{...})
-//	go digests.Run(ctx) // ticks every 30 s until ctx ends
 //
 // Every replica runs the loop; Redis makes each run happen once. The
 // subscription commands need commands.Actor.ChannelID set from the slash

@@ -54,7 +54,8 @@ type InstallConfig struct {
 	// PublicURL is the externally reachable base of the install listener,
 	// such as https://flagbot.example.com: the redirect URL is
 	// PublicURL + RedirectPath, and must be listed in the app's OAuth
-	// settings.
+	// settings. With a path (https://example.com/flagbot) the proxy in
+	// front strips it: the listener serves /slack/... at its root.
 	PublicURL string
 }
 
@@ -87,7 +88,8 @@ type Installer struct {
 	apiURL   string // for oauth.v2.access
 	authURL  string // Slack's authorize page
 	redirect string
-	secure   bool // cookies only over https
+	secure   bool   // cookies only over https
+	cookie   string // the cookie's path: /slack/ under the public URL's path
 	stateKey []byte
 	now      func() time.Time
 	page     *template.Template
@@ -145,6 +147,7 @@ func NewInstaller(cfg InstallConfig, installs InstallStore, states StateStore, l
 		authURL:  auth.String(),
 		redirect: pub.String() + RedirectPath,
 		secure:   pub.Scheme == "https",
+		cookie:   strings.TrimRight(pub.Path, "/") + "/slack/",
 		stateKey: key,
 		now:      opts.Now,
 		page:     page,
@@ -213,7 +216,7 @@ func (i *Installer) serveInstall(w http.ResponseWriter, r *http.Request) {
 	}
 	state := signState(i.stateKey, nonce, i.now().Add(stateTTL))
 	http.SetCookie(w, &http.Cookie{
-		Name: stateCookie, Value: state, Path: "/slack/", MaxAge: int(stateTTL / time.Second),
+		Name: stateCookie, Value: state, Path: i.cookie, MaxAge: int(stateTTL / time.Second),
 		HttpOnly: true, Secure: i.secure, SameSite: http.SameSiteLaxMode,
 	})
 	q := url.Values{
@@ -392,7 +395,7 @@ func (i *Installer) fail(w http.ResponseWriter, r *http.Request, ref, what strin
 }
 
 func (i *Installer) clearCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: "/slack/", MaxAge: -1, HttpOnly: true, Secure: i.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: i.cookie, MaxAge: -1, HttpOnly: true, Secure: i.secure, SameSite: http.SameSiteLaxMode})
 }
 
 // pageData is one page of the install flow.

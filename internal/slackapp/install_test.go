@@ -483,7 +483,7 @@ func TestNewInstallerRefuses(t *testing.T) {
 // /slack/, lives as long as the state, and is Secure behind https.
 func TestInstallCookie(t *testing.T) {
 	t.Parallel()
-	for _, pub := range []string{"https://flagbot.example.com", "http://127.0.0.1:3000"} {
+	for pub, path := range map[string]string{"https://flagbot.example.com": "/slack/", "http://127.0.0.1:3000": "/slack/", "https://example.com/flagbot/": "/flagbot/slack/"} {
 		states := &memStates{now: time.Now, keys: map[string]time.Time{}}
 		in, err := NewInstaller(InstallConfig{ClientID: "1.2", ClientSecret: "s", PublicURL: pub}, &memInstalls{}, states, nil, Options{})
 		if err != nil {
@@ -497,8 +497,8 @@ func TestInstallCookie(t *testing.T) {
 		}
 		c := cookies[0]
 		secure := strings.HasPrefix(pub, "https://")
-		if c.Name != stateCookie || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/slack/" || c.MaxAge != 600 || c.Secure != secure {
-			t.Errorf("%s: cookie %+v; want HttpOnly, SameSite=Lax, Path /slack/, Max-Age 600, Secure %v", pub, c, secure)
+		if c.Name != stateCookie || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != path || c.MaxAge != 600 || c.Secure != secure {
+			t.Errorf("%s: cookie %+v; want HttpOnly, SameSite=Lax, Path %s, Max-Age 600, Secure %v", pub, c, path, secure)
 		}
 		if _, err := verifyState(in.stateKey, c.Value, time.Now()); err != nil {
 			t.Errorf("%s: the cookie holds no valid state: %v", pub, err)
