@@ -112,7 +112,10 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	tokens := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }, tokenstore.Options{Logger: log})
+	tokens := tokenstore.NewCache(
+		tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }, tokenstore.Options{Logger: log}),
+		store, tokenstore.CacheOptions{MaxAge: cfg.ConnectionCacheTTL, Logger: log})
+	defer background(ctx, log, "connection cache", tokens.Run)()
 
 	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log})
 	if err != nil {
@@ -143,24 +146,8 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		OnExpired: app.ChangesExpired,
 		OnStuck:   app.ResumeStuck,
 	})
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	sweepDone := make(chan struct{})
-	go func() {
-		defer close(sweepDone)
-		if err := sweeper.Run(sweepCtx); err != nil {
-			log.Error("expiry sweeper stopped", "err", err)
-		}
-	}()
-	defer func() { stopSweep(); <-sweepDone }()
-	digestCtx, stopDigests := context.WithCancel(ctx)
-	digestsDone := make(chan struct{})
-	go func() {
-		defer close(digestsDone)
-		if err := digests.Run(digestCtx); err != nil {
-			log.Error("digest scheduler stopped", "err", err)
-		}
-	}()
-	defer func() { stopDigests(); <-digestsDone }()
+	defer background(ctx, log, "expiry sweeper", sweeper.Run)()
+	defer background(ctx, log, "digest scheduler", digests.Run)()
 
 	srv := &http.Server{Handler: opsHandler(app, store, m, cfg.Pprof), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -178,6 +165,20 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		log.Warn("ops http server shutdown", "err", err)
 	}
 	return runErr
+}
+
+// background runs fn in a goroutine until ctx ends or the returned stop is
+// called; stop waits for it. An error from fn is logged under name.
+func background(ctx context.Context, log *slog.Logger, name string, fn func(context.Context) error) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := fn(ctx); err != nil {
+			log.Error(name+" stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // openStore connects to REDIS_URL, or starts the embedded Redis with an

@@ -123,6 +123,7 @@ type App struct {
 	http    *http.Client
 
 	connected atomic.Bool
+	workers   *workers
 	// In-flight work: spawn may race with Run's final wait (handlers keep
 	// arriving until the socket closes), so a mutex guards the count and
 	// drained is closed when it drops to zero while Run waits.
@@ -192,6 +193,7 @@ func New(appToken, botToken secret.Secret, exec Executor, users Users, logger *s
 
 		connecting:     -1,
 		connectedCount: -1,
+		workers:        newWorkers(workerIdle),
 	}
 	a.handler = socketmode.NewSocketmodeHandler(sm)
 	a.routes(a.handler)
@@ -261,7 +263,7 @@ func (a *App) spawn(f func()) {
 	a.mu.Lock()
 	a.running++
 	a.mu.Unlock()
-	go func() {
+	a.workers.run(func() {
 		defer func() {
 			if r := recover(); r != nil {
 				a.log.Error("handler panicked", "ref", newRef(), "panic", r, "stack", string(debug.Stack()))
@@ -275,7 +277,7 @@ func (a *App) spawn(f func()) {
 			a.mu.Unlock()
 		}()
 		f()
-	}()
+	})
 }
 
 // newHTTPClient returns the default client for the Web API and
