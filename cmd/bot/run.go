@@ -117,13 +117,17 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		store, tokenstore.CacheOptions{MaxAge: cfg.ConnectionCacheTTL, Logger: log})
 	defer background(ctx, log, "connection cache", tokens.Run)()
 
-	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log})
+	m := metrics.New()
+	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log,
+		Observe: func(ctx context.Context, status int) {
+			ws, _ := commands.WorkspaceFrom(ctx)
+			m.LaunchDarkly(ws.TeamID, status)
+		}})
 	if err != nil {
 		return fmt.Errorf("LD_BASE_URL: %w", err)
 	}
 	clients := func(token secret.Secret) commands.LaunchDarkly { return ld.NewService(ldClient.WithToken(token)) }
 
-	m := metrics.New()
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, DrainTimeout: cfg.ShutdownTimeout, Metrics: m}
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
 	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
@@ -145,7 +149,11 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		LockTTL:   sweepLockTTL,
 		OnExpired: app.ChangesExpired,
 		OnStuck:   app.ResumeStuck,
+		OnSweep:   func(r approvals.SweepReport) { m.Swept(r.Swept, r.At, r.Stuck, r.Err) },
 	})
+	m.Pending(func(ctx context.Context) ([]int64, error) {
+		return changes.PendingByAge(ctx, time.Now(), cfg.ApprovalTTL, metrics.PendingBounds)
+	}, readyTimeout, log)
 	defer background(ctx, log, "expiry sweeper", sweeper.Run)()
 	defer background(ctx, log, "digest scheduler", digests.Run)()
 

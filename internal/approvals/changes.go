@@ -389,6 +389,33 @@ func (c *Changes) History(ctx context.Context, ws commands.Workspace, flag strin
 	return slices.Clip(out), nil
 }
 
+// PendingByAge counts the pending changes of all workspaces by age, for
+// operators: counts[i] is how many are younger than bounds[i] (and at least
+// bounds[i-1] old), and the last element counts those at least the last
+// bound old. bounds must be increasing. Ages come from the expiry index, so
+// they assume every change was given ttl to live (Options.ApprovalTTL):
+// true for changes requested through Flagbot today.
+func (c *Changes) PendingByAge(ctx context.Context, now time.Time, ttl time.Duration, bounds []time.Duration) ([]int64, error) {
+	// A change a old expires at now + ttl - a: younger means later.
+	counts := make([]int64, len(bounds)+1)
+	hi := math.Inf(1)
+	for i, b := range bounds {
+		lo := float64(now.Add(ttl - b).UnixMilli())
+		n, err := c.store.ZCount(ctx, expiryKey, lo, hi)
+		if err != nil {
+			return nil, storeError("count pending changes", "", err)
+		}
+		counts[i] = n
+		hi = lo - 1 // scores are whole milliseconds
+	}
+	n, err := c.store.ZCount(ctx, expiryKey, math.Inf(-1), hi)
+	if err != nil {
+		return nil, storeError("count pending changes", "", err)
+	}
+	counts[len(bounds)] = n
+	return counts, nil
+}
+
 // ExpireDue marks at most limit pending changes whose ExpiresAt is before
 // now as expired, across all workspaces, and returns them. Each change is
 // returned by exactly one call, whichever replica makes it. limit <= 0

@@ -66,6 +66,8 @@ type Metrics interface {
 	Command(name, outcome string, d time.Duration)
 	// Connected records whether the Socket Mode connection is up.
 	Connected(up bool)
+	// Reconnected records a Socket Mode connection made after the first.
+	Reconnected()
 }
 
 // Options tune an App; the zero value is valid.
@@ -314,3 +316,4 @@ type nopMetrics struct{}
 func (nopMetrics) Ack(string, time.Duration)             {}
 func (nopMetrics) Command(string, string, time.Duration) {}
 func (nopMetrics) Connected(bool)                        {}
+func (nopMetrics) Reconnected()                          {}

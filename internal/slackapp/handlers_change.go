@@ -229,7 +229,7 @@ const resumeTimeout = 10 * time.Second
 func (a *App) ResumeStuck(ctx context.Context, stuck []commands.Change) {
 	for _, c := range stuck {
 		log := a.log.With("team_id", c.Workspace.TeamID, "approval_id", c.ID)
-		rctx, cancel := context.WithTimeout(ctx, resumeTimeout)
+		rctx, cancel := context.WithTimeout(commands.WithWorkspace(ctx, c.Workspace), resumeTimeout)
 		res, err := a.exec.ResumeApproved(rctx, c)
 		cancel()
 		switch {
