@@ -96,6 +96,19 @@ type DigestRun struct {
 	Changes      int
 }
 
+// DigestChannel is what Slack says about a channel digests are posted in.
+type DigestChannel struct {
+	ID   string
+	Name string
+	// Private is set for private channels, group DMs and DMs: only their
+	// members see them, so only members may subscribe one to digests or
+	// see its subscriptions listed.
+	Private bool
+	// Postable is set when the bot is a member and the channel is not
+	// archived.
+	Postable bool
+}
+
 // Errors returned by Digests, matched with errors.Is.
 var (
 	ErrDigestNotFound = errors.New("digest subscription not found")
@@ -109,10 +122,21 @@ var (
 // Digests keeps digest subscriptions and posts them. Failures of the store
 // or of Slack other than the errors above are returned wrapped.
 type Digests interface {
+	// Channel returns what Slack says about channelID; the error wraps
+	// ErrCannotPost when Slack does not show the bot that channel (none
+	// such, or a private channel the bot is not in).
+	Channel(ctx context.Context, channelID string) (DigestChannel, error)
+	// MemberOf reports which of channelIDs userID is a member of. Slack
+	// answers only for channels the bot is in; the others are reported as
+	// not.
+	MemberOf(ctx context.Context, userID string, channelIDs []string) (map[string]bool, error)
 	// Subscribe checks that the bot can post in sub.ChannelID
 	// (ErrCannotPost), stores sub under a new ID and returns it with its
 	// channel name and next run filled in.
 	Subscribe(ctx context.Context, sub DigestSubscription) (DigestSubscription, error)
+	// Get returns one of the workspace's subscriptions with its next run;
+	// ErrDigestNotFound when it has none with that ID.
+	Get(ctx context.Context, ws Workspace, id string) (DigestSubscription, error)
 	// List returns the workspace's subscriptions with their next runs.
 	List(ctx context.Context, ws Workspace) ([]DigestSubscription, error)
 	// Unsubscribe deletes a subscription and returns it; ErrDigestNotFound

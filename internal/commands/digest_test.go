@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,15 +88,53 @@ func TestDigestHelp(t *testing.T) {
 	}
 }
 
-// memDigests is an in-memory Digests.
+// memDigests is an in-memory Digests. Channels are public unless listed
+// in private (with their members); hidden channels are not shown to the
+// bot at all.
 type memDigests struct {
 	subs      map[string]DigestSubscription
 	n         int
 	cannot    bool  // Subscribe answers ErrCannotPost
 	subErr    error // Subscribe's error otherwise
 	runErr    error // RunNow's error
+	slackErr  error // Channel's and MemberOf's error
+	private   map[string][]string
+	hidden    map[string]bool
 	ran       []string
 	subscribe []DigestSubscription
+	asked     []string // Channel and MemberOf calls
+}
+
+func (m *memDigests) Channel(_ context.Context, id string) (DigestChannel, error) {
+	m.asked = append(m.asked, "info "+id)
+	if m.slackErr != nil {
+		return DigestChannel{}, m.slackErr
+	}
+	if m.hidden[id] || m.cannot {
+		return DigestChannel{}, fmt.Errorf("slack: %w", ErrCannotPost)
+	}
+	_, private := m.private[id]
+	return DigestChannel{ID: id, Name: "name-of-" + id, Private: private, Postable: true}, nil
+}
+
+func (m *memDigests) MemberOf(_ context.Context, user string, ids []string) (map[string]bool, error) {
+	m.asked = append(m.asked, "members "+strings.Join(ids, ","))
+	if m.slackErr != nil {
+		return nil, m.slackErr
+	}
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = slices.Contains(m.private[id], user)
+	}
+	return out, nil
+}
+
+func (m *memDigests) Get(_ context.Context, ws Workspace, id string) (DigestSubscription, error) {
+	s, ok := m.subs[id]
+	if !ok || s.Workspace != ws {
+		return DigestSubscription{}, ErrDigestNotFound
+	}
+	return s, nil
 }
 
 func (m *memDigests) Subscribe(_ context.Context, s DigestSubscription) (DigestSubscription, error) {

@@ -149,6 +149,9 @@ func digestHighlights(d digest.Digest) string {
 	if d.OutsideFlagbot > 0 {
 		lines = append(lines, fmt.Sprintf(":wrench: %s made outside Flagbot", countNoun(d.OutsideFlagbot, "change", "changes")))
 	}
+	if d.Unverified > 0 {
+		lines = append(lines, fmt.Sprintf(":warning: %s say they came through Flagbot, but match no Flagbot request", countNoun(d.Unverified, "change", "changes")))
+	}
 	for i, f := range d.Switched {
 		if i == maxDigestFlaps {
 			lines = append(lines, fmt.Sprintf(":repeat: …and %d more flags switched several times", len(d.Switched)-i))
