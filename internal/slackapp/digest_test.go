@@ -163,6 +163,8 @@ func digestResultCases() []renderCase {
 		{"digest_subscribed", commands.DigestSubscribedResult{Subscription: sub}},
 		{"digest_list", commands.DigestListResult{Subscriptions: []commands.DigestSubscription{sub}}},
 		{"digest_list_empty", commands.DigestListResult{}},
+		{"digest_list_hidden", commands.DigestListResult{Subscriptions: []commands.DigestSubscription{sub}, Hidden: 2}},
+		{"digest_list_hidden_admin", commands.DigestListResult{Hidden: 1, HiddenIDs: []string{"x9z8"}}},
 		{"digest_unsubscribed", commands.DigestUnsubscribedResult{Subscription: sub}},
 		{"digest_unsubscribed_escaped", commands.DigestUnsubscribedResult{Subscription: evil}},
 		{"digest_now", commands.DigestNowResult{Run: commands.DigestRun{Subscription: sub, Changes: 3, From: when}}},
