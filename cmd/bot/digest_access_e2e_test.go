@@ -163,7 +163,7 @@ func TestDigestCrashAfterPostPostsOnce(t *testing.T) {
 			t.Parallel()
 			r := newDigestRig(t, store(t))
 			const lease = 300 * time.Millisecond
-			opts := digest.Options{Clock: r.clock.Clock, Lease: lease}
+			opts := digest.Options{Clock: r.clock.Clock, Now: r.clock.Now, Lease: lease}
 			dying := r.schedulerWith(t, "dying", func(s digest.Store) digest.Store { return dyingStore{s} }, opts)
 			next := r.schedulerWith(t, "next", func(s digest.Store) digest.Store { return s }, opts)
 			subscribeDigest(t, next, channelID, berlinNine, false)

@@ -104,7 +104,7 @@ func newDigestRig(t *testing.T, store *redisstore.Store) *digestRig {
 // scheduler builds a replica the way run does, on the rig's clock.
 func (r *digestRig) scheduler(t *testing.T, owner string) *digest.Service {
 	t.Helper()
-	return r.schedulerWith(t, owner, func(s digest.Store) digest.Store { return s }, digest.Options{Clock: r.clock.Clock})
+	return r.schedulerWith(t, owner, func(s digest.Store) digest.Store { return s }, digest.Options{Clock: r.clock.Clock, Now: r.clock.Now})
 }
 
 // schedulerWith builds a replica the way run does, on the store wrap

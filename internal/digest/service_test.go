@@ -209,7 +209,7 @@ func (h *harness) service(owner string) *Service {
 	}
 	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
 	log := slog.New(slog.NewTextHandler(h.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return New(h.store, h.ws, clients, h.slack, h.changes, Options{Clock: h.clock.Clock, Logger: log, BaseURL: "https://app.launchdarkly.com", Owner: owner})
+	return New(h.store, h.ws, clients, h.slack, h.changes, Options{Clock: h.clock.Clock, Now: h.clock.Now, Logger: log, BaseURL: "https://app.launchdarkly.com", Owner: owner})
 }
 
 func (h *harness) entry(id string, at time.Time, project, env, flag, comment string) {
@@ -947,4 +947,37 @@ func TestWindowEndsAtRedisClock(t *testing.T) {
 			t.Errorf("the ahead replica's window ended at %v, in the future", end)
 		}
 	})
+}
+
+// A replica whose clock is off Redis's says so, once in a while.
+func TestClockSkewWarning(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, redistest.NewTestStore(t))
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	local := h.clock.Now().Add(90 * time.Second)
+	s := New(h.store, h.ws, nil, h.slack, h.changes, Options{Clock: h.clock.Clock, Now: func() time.Time { return local }, Logger: log})
+	h.tick(s)
+	h.tick(s)
+	if n := strings.Count(logs.String(), "this replica's clock is off Redis's clock"); n != 1 || !strings.Contains(logs.String(), "skew=1m30s") {
+		t.Errorf("%d warnings in:\n%s\nwant one, with the skew", n, logs.String())
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
