@@ -130,10 +130,14 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, DrainTimeout: cfg.ShutdownTimeout, Metrics: m}
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
+	// Changes made before the workspace joined an Enterprise Grid org stay
+	// findable for deciding them and for digests' "via Flagbot" labels.
+	grid := approvals.NewGridChanges(changes)
+	// Digests label a change "via Flagbot" only when the change store holds it.
 	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
-		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
+		grid, digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
 	dir := slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts)
-	exec := commands.NewExecutor(tokens, clients, dir, approvals.NewGridChanges(changes), approvals.NewPolicies(store), digests,
+	exec := commands.NewExecutor(tokens, clients, dir, grid, approvals.NewPolicies(store), digests,
 		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL})
 	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, dir, log, slackOpts)
 	if err != nil {

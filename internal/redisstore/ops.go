@@ -129,3 +129,17 @@ func (s *Store) Unlock(ctx context.Context, key, token string) (bool, error) {
 	}
 	return n == 1, nil
 }
+
+// Time returns the Redis server's clock (TIME), to the microsecond: the
+// one clock every replica of Flagbot shares, so that work split between
+// replicas (a digest's window, a due time) does not depend on whose clock
+// is right. The embedded server answers with the wall clock.
+func (s *Store) Time(ctx context.Context) (time.Time, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	t, err := s.client.Time(ctx).Result()
+	if err != nil {
+		return time.Time{}, unavailable("time", "", err)
+	}
+	return t, nil
+}
