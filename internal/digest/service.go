@@ -705,6 +705,7 @@ func (s *Service) collect(ctx context.Context, sub commands.DigestSubscription, 
 		return Digest{}, cur, fmt.Errorf("digest: workspace connection: %w", err)
 	}
 	client := s.clients(conn.Token)
+	ctx = commands.WithWorkspace(ctx, sub.Workspace) // LaunchDarkly metrics per workspace
 	f := sub.Filter
 	env := ""
 	if len(f.Envs) == 1 {
