@@ -45,8 +45,13 @@ const (
 	RoleUnknown = "unknown"
 )
 
-// ConnectResult reports a successful connection.
-type ConnectResult struct{ Info ConnectionInfo }
+// ConnectResult reports a successful connection. Defaults says how its
+// default project and environment were chosen: typed in the modal, or
+// inferred from what the token sees.
+type ConnectResult struct {
+	Info     ConnectionInfo
+	Defaults DefaultsChoice
+}
 
 func (ConnectModal) result()  {}
 func (ConnectResult) result() {}
@@ -91,8 +96,12 @@ type ConnectInput struct {
 }
 
 // Connect validates in.Token against LaunchDarkly and stores it for the
-// actor's workspace. Problems with a field are *FieldError values, so the
-// modal can show them inline; other failures are *Error values.
+// actor's workspace, with in.Project and in.Env as its defaults when typed
+// (they must exist) or else defaults inferred from what the token sees:
+// the only project, the one with key "default" or the first by name, and
+// its "production" environment or its first critical one. Problems with a
+// field are *FieldError values, so the modal can show them inline; other
+// failures are *Error values.
 func (e *Executor) Connect(ctx context.Context, actor Actor, in ConnectInput) (ConnectResult, error) {
 	if actor.Outsider {
 		return ConnectResult{}, &FieldError{Field: FieldToken, Msg: Notation("Only members of this workspace can connect it."), Err: outsiderError()}
@@ -146,27 +155,19 @@ func (e *Executor) Connect(ctx context.Context, actor Actor, in ConnectInput) (C
 			return ConnectResult{}, tokenFieldError(err)
 		}
 	}
-	if project != "" {
-		envs, err := client.ListEnvironments(ctx, project)
-		switch {
-		case KindOf(err) == KindNotFound:
-			return ConnectResult{}, &FieldError{Field: FieldProject, Msg: Textf("LaunchDarkly has no project %q (or this token can't see it).", project), Err: err}
-		case err != nil:
-			return ConnectResult{}, tokenFieldError(err)
+	d, err := inferDefaults(ctx, client, project, env)
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return ConnectResult{}, fe
 		}
-		if env != "" {
-			key, ok := matchEnv(envs, env)
-			if !ok {
-				return ConnectResult{}, &FieldError{Field: FieldEnv, Msg: Textf("Project %q has no environment %q. It has: %s.", project, env, strings.Join(envKeys(envs), ", "))}
-			}
-			env = key
-		}
-		conn.DefaultProject, conn.DefaultEnv = project, env
+		return ConnectResult{}, tokenFieldError(err)
 	}
+	conn.DefaultProject, conn.DefaultEnv = d.Project, d.Env
 	if err := e.ws.Put(ctx, actor.Workspace, conn); err != nil {
 		return ConnectResult{}, storeError("store workspace connection", err)
 	}
-	return ConnectResult{Info: conn.Info()}, nil
+	return ConnectResult{Info: conn.Info(), Defaults: d}, nil
 }
 
 func fieldError(field, msg string) *FieldError {

@@ -150,13 +150,14 @@ func (a *App) runSlashCommand(r *request, sc slack.SlashCommand) {
 		if err != nil {
 			return Message{}, err
 		}
+		res, notice := commands.SplitNotice(res)
 		switch res := res.(type) {
 		case commands.ConnectModal:
-			return Message{}, a.openConnectModal(r.ctx, sc, res)
+			return withNotice(Message{}, notice), a.openConnectModal(r.ctx, sc, res)
 		case commands.ChangeResult:
-			return a.postChange(r.ctx, r.log, sc.ChannelID, sc.ResponseURL, res), nil
+			return withNotice(a.postChange(r.ctx, r.log, sc.ChannelID, sc.ResponseURL, res), notice), nil
 		}
-		return a.render.Result(res), nil
+		return withNotice(a.render.Result(res), notice), nil
 	}()
 	a.finish(r, err)
 	if err != nil {

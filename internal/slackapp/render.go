@@ -90,11 +90,27 @@ func (rd *Renderer) Renders(r commands.Result) bool {
 // limits. A result type without a renderer (a bug the table test catches)
 // becomes "Something went wrong".
 func (rd *Renderer) Result(r commands.Result) Message {
+	if n, ok := r.(commands.Noticed); ok {
+		return withNotice(rd.Result(n.Result), n.Notice)
+	}
 	f, ok := rd.table[reflect.TypeOf(r)]
 	if !ok {
 		return Fit(textMessage(somethingWrong("", "")))
 	}
 	return Fit(f(r))
+}
+
+// withNotice puts notice above m, in a context block of its own, and
+// before m's fallback text.
+func withNotice(m Message, notice commands.Text) Message {
+	if notice.IsZero() {
+		return m
+	}
+	n := ":information_source: " + md(notice)
+	blocks := make([]slack.Block, 0, len(m.Blocks)+1)
+	blocks = append(blocks, contextBlock(n))
+	blocks = append(blocks, m.Blocks...)
+	return Fit(Message{Text: strings.TrimSpace(n + "\n" + m.Text), Blocks: blocks})
 }
 
 // WorkingOn is the small message acknowledging a command while it runs. cmd
