@@ -34,6 +34,10 @@ const (
 type Executor interface {
 	Execute(ctx context.Context, actor commands.Actor, cmd commands.Command) (commands.Result, error)
 	Connect(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectResult, error)
+	// SuggestFlags answers the request form's flag picker.
+	SuggestFlags(ctx context.Context, actor commands.Actor, project, query string) (commands.FlagSuggestions, error)
+	// RequestChange files the change a submitted request form stands for.
+	RequestChange(ctx context.Context, actor commands.Actor, channelID string, cmd commands.Command, dedupeKey string) (commands.ChangeResult, error)
 
 	// The two-person rule: decisions, and where requests are posted.
 	Approve(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)

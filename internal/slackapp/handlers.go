@@ -146,6 +146,10 @@ func (a *App) runSlashCommand(r *request, sc slack.SlashCommand) {
 			return Message{}, err
 		}
 		r.name, shared = cmd.Name(), commands.IsShared(cmd)
+		if req, ok := cmd.(commands.Request); ok {
+			notice, err := a.openRequest(r, sc.TriggerID, sc.ChannelID, req)
+			return withNotice(Message{}, notice), err
+		}
 		res, err := a.exec.Execute(r.ctx, r.actor, cmd)
 		if err != nil {
 			return Message{}, err

@@ -49,6 +49,16 @@ func (f *fakeExec) Connect(context.Context, commands.Actor, commands.ConnectInpu
 	return commands.ConnectResult{}, errUnplanned
 }
 
+func (f *fakeExec) SuggestFlags(_ context.Context, a commands.Actor, _, _ string) (commands.FlagSuggestions, error) {
+	f.saw(a)
+	return commands.FlagSuggestions{}, errUnplanned
+}
+
+func (f *fakeExec) RequestChange(_ context.Context, a commands.Actor, _ string, _ commands.Command, _ string) (commands.ChangeResult, error) {
+	f.saw(a)
+	return commands.ChangeResult{}, errUnplanned
+}
+
 func (f *fakeExec) Approve(_ context.Context, a commands.Actor, id string) (commands.ChangeResult, error) {
 	f.saw(a)
 	if f.approve == nil {

@@ -28,7 +28,16 @@ const (
 	MaxButtonURL       = 3000 // a button's url
 	MaxID              = 255  // block_id, action_id, callback_id
 	MaxModalTitle      = 24   // a modal's title, submit and close labels
+	MaxViewBlocks      = 100  // blocks in a modal or a Home tab
+	MaxOptions         = 100  // options of a select, or of a block_suggestion answer
+	MaxOptionText      = 75   // an option's text
+	MaxOptionValue     = 150  // an option's value
+	MaxPrivateMetadata = 3000 // a view's private_metadata
+	MaxUnfurlBlocks    = 50   // blocks in one link's unfurl (a message's limit)
 )
+
+// maxPrivateMetadata bounds what decodePrefill reads.
+const maxPrivateMetadata = MaxPrivateMetadata
 
 // ellipsis marks text that Fit cut short.
 const ellipsis = "…"
@@ -259,16 +268,67 @@ func CheckLimits(blocks []slack.Block) error {
 		return fmt.Errorf("unmarshal blocks: %w", err)
 	}
 	var c checker
-	if len(bs) > MaxBlocks {
-		c.fail("message", "%d blocks, limit %d", len(bs), MaxBlocks)
+	c.blocks("message", bs, MaxBlocks)
+	return errors.Join(c.errs...)
+}
+
+// CheckView is CheckLimits for a modal or Home tab view (a
+// slack.ModalViewRequest or slack.HomeTabViewRequest): at most
+// MaxViewBlocks blocks, a title, submit and close of at most MaxModalTitle
+// characters, private_metadata and callback_id within their limits, and
+// selects of at most MaxOptions options.
+func CheckView(view any) error {
+	raw, err := json.Marshal(view)
+	if err != nil {
+		return fmt.Errorf("marshal view: %w", err)
 	}
-	for i, b := range bs {
-		c.block(fmt.Sprintf("block %d", i), b)
+	var v map[string]any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("unmarshal view: %w", err)
 	}
+	var c checker
+	typ, _ := v["type"].(string)
+	if typ != "modal" && typ != "home" {
+		c.fail("view", "type %q", typ)
+	}
+	for _, k := range []string{"title", "submit", "close"} {
+		if t, ok := v[k]; ok {
+			c.text("view "+k, t, MaxModalTitle, "plain_text")
+		} else if k == "title" && typ == "modal" {
+			c.fail("view", "no title")
+		}
+	}
+	if s, _ := v["private_metadata"].(string); runeLen(s) > MaxPrivateMetadata {
+		c.fail("view", "private_metadata has %d characters, limit %d", runeLen(s), MaxPrivateMetadata)
+	}
+	c.id("view", "callback_id", v["callback_id"])
+	bs, _ := v["blocks"].([]any)
+	blocks := make([]map[string]any, 0, len(bs))
+	for _, b := range bs {
+		m, _ := b.(map[string]any)
+		blocks = append(blocks, m)
+	}
+	c.blocks("view", blocks, MaxViewBlocks)
 	return errors.Join(c.errs...)
 }
 
 type checker struct{ errs []error }
+
+func (c *checker) blocks(where string, bs []map[string]any, limit int) {
+	if len(bs) > limit {
+		c.fail(where, "%d blocks, limit %d", len(bs), limit)
+	}
+	inputs := map[string]bool{}
+	for i, b := range bs {
+		c.block(fmt.Sprintf("block %d", i), b)
+		if id, _ := b["block_id"].(string); id != "" && b["type"] == "input" {
+			if inputs[id] {
+				c.fail(fmt.Sprintf("block %d", i), "block_id %q used twice", id)
+			}
+			inputs[id] = true
+		}
+	}
+}
 
 func (c *checker) fail(where, format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...)))
@@ -315,9 +375,16 @@ func (c *checker) block(where string, b map[string]any) {
 		if len(els) == 0 || len(els) > MaxActionElements {
 			c.fail(where, "%d elements, want 1..%d", len(els), MaxActionElements)
 		}
+		seen := map[string]bool{}
 		for i, e := range els {
 			m, _ := e.(map[string]any)
 			c.element(fmt.Sprintf("%s element %d", where, i), m)
+			if id, _ := m["action_id"].(string); id != "" {
+				if seen[id] {
+					c.fail(where, "action_id %q used twice", id)
+				}
+				seen[id] = true
+			}
 		}
 	case "input":
 		c.text(where+" label", b["label"], 2000, "plain_text")
@@ -351,8 +418,30 @@ func (c *checker) element(where string, e map[string]any) {
 		if v, _ := e["initial_value"].(string); runeLen(v) > MaxButtonURL {
 			c.fail(where, "initial_value has %d characters, limit %d", runeLen(v), MaxButtonURL)
 		}
+	case "static_select", "external_select":
+		opts, _ := e["options"].([]any)
+		if typ == "static_select" && (len(opts) == 0 || len(opts) > MaxOptions) {
+			c.fail(where, "%d options, want 1..%d", len(opts), MaxOptions)
+		}
+		if typ == "external_select" && len(opts) > 0 {
+			c.fail(where, "an external select lists no options of its own")
+		}
+		for i, o := range opts {
+			m, _ := o.(map[string]any)
+			c.option(fmt.Sprintf("%s option %d", where, i), m)
+		}
+		if init, ok := e["initial_option"].(map[string]any); ok {
+			c.option(where+" initial_option", init)
+		}
 	default:
 		c.fail(where, "unexpected element type %q", typ)
+	}
+}
+
+func (c *checker) option(where string, o map[string]any) {
+	c.text(where+" text", o["text"], MaxOptionText, "")
+	if v, _ := o["value"].(string); v == "" || runeLen(v) > MaxOptionValue {
+		c.fail(where, "value has %d characters, want 1..%d", runeLen(v), MaxOptionValue)
 	}
 }
 

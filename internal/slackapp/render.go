@@ -77,6 +77,7 @@ func NewRenderer() *Renderer {
 	register(t, renderDigestList)
 	register(t, renderDigestUnsubscribed)
 	register(t, renderDigestNow)
+	register(t, renderRequestModal)
 	return &Renderer{table: t}
 }
 

@@ -380,6 +380,7 @@ func goldenResults() []renderCase {
 		{"context_multi", commands.ContextResult{Project: "web", Env: "production", Kind: "org", Key: "acme", Records: []commands.ContextRecord{multi}}},
 		{"audit", auditFixture()},
 		{"audit_empty", commands.AuditResult{Query: commands.Audit{Flag: "new-checkout"}, Since: when}},
+		{"request", commands.RequestModal{Project: "web"}},
 		{"unknown", unknownResult{}},
 	}
 }

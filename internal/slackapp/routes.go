@@ -3,6 +3,7 @@ package slackapp
 import (
 	"runtime/debug"
 
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -26,6 +27,17 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 		h.HandleInteractionBlockAction(string(id), safe(a.onChangeAction))
 	}
 	h.HandleViewSubmission(string(CallbackConfirmDelete), safe(a.onConfirmDelete))
+
+	// The request form: opened by /flag, /flag request and buttons; its
+	// flag, action and environment rebuild it; the flag picker asks for
+	// options.
+	h.HandleInteractionBlockAction(string(ActionRequestOpen), safe(a.onRequestOpen))
+	h.HandleInteractionBlockAction(string(ActionRequestToggle), safe(a.onRequestOpen))
+	for _, id := range []ActionID{ActionReqFlag, ActionReqAction, ActionReqEnv} {
+		h.HandleInteractionBlockAction(string(id), safe(a.onRequestFormChange))
+	}
+	h.HandleInteraction(slack.InteractionTypeBlockSuggestion, safe(a.onBlockSuggestion))
+	h.HandleViewSubmission(string(CallbackRequest), safe(a.onRequestSubmit))
 
 	h.HandleDefault(safe(a.onUnhandled))
 }
