@@ -69,6 +69,13 @@ type Click struct {
 	// OptionText is the picked option's text for external selects, whose
 	// options the fake does not store.
 	OptionText string
+	// Values, for an element in a modal, are what the person has typed or
+	// picked in the modal's inputs so far (block ID → action ID → text or
+	// option value, as SubmitView takes them); nil keeps what the modal
+	// held. The payload's view.state carries them with the clicked
+	// element's new value, as Slack sends the full state with every
+	// block_actions.
+	Values map[string]map[string]string
 }
 
 // Click sends the block_actions payload for c.
@@ -120,6 +127,8 @@ func (s *Server) blockActionsLocked(c Click) (map[string]any, error) {
 		if st := str(el["style"]); st != "" {
 			action["style"] = st
 		}
+	case "plain_text_input":
+		action["value"] = c.Value
 	default:
 		opt := findOption(el, c.Value)
 		if opt == nil {
@@ -142,8 +151,31 @@ func (s *Server) blockActionsLocked(c Click) (map[string]any, error) {
 		"actions":               []any{action},
 	}
 	if view != nil {
+		typed := c.Values
+		if typed == nil {
+			typed = typedValues(view.Values)
+		}
+		merged := make(map[string]map[string]string, len(typed)+1)
+		for b, acts := range typed {
+			merged[b] = make(map[string]string, len(acts))
+			for a, v := range acts {
+				merged[b][a] = v
+			}
+		}
+		if merged[c.BlockID] == nil {
+			merged[c.BlockID] = map[string]string{}
+		}
+		merged[c.BlockID][c.ActionID] = c.Value
+		values := s.stateValuesLocked(view, merged)
+		if opt, ok := action["selected_option"]; ok {
+			if st := values[c.BlockID][c.ActionID]; st != nil {
+				st.(map[string]any)["selected_option"] = opt
+			}
+		}
+		view.Values = values
 		p["container"] = map[string]any{"type": "view", "view_id": view.ID}
-		p["view"] = s.viewPayloadLocked(view, nil)
+		p["view"] = s.viewPayloadLocked(view, values)
+		p["state"] = map[string]any{"values": values}
 		return p, nil
 	}
 	responseURL := s.newResponseURLLocked()
@@ -269,6 +301,24 @@ func (s *Server) stateValuesLocked(v *View, typed map[string]map[string]string) 
 			}
 		}
 		out[blockID] = map[string]any{actionID: state}
+	}
+	return out
+}
+
+// typedValues turns view.state.values back into what a person typed or
+// picked: the text of text inputs, the value of selected options.
+func typedValues(values map[string]map[string]any) map[string]map[string]string {
+	out := make(map[string]map[string]string, len(values))
+	for b, acts := range values {
+		out[b] = map[string]string{}
+		for a, st := range acts {
+			m, _ := st.(map[string]any)
+			if opt, ok := m["selected_option"].(map[string]any); ok {
+				out[b][a] = str(opt["value"])
+			} else {
+				out[b][a] = str(m["value"])
+			}
+		}
 	}
 	return out
 }
