@@ -181,3 +181,177 @@ func TestDefaultsChosenOnFirstUse(t *testing.T) {
 	r = b.command(t, teamID, userID, "status")
 	wantContains(t, "status", string(r.Body), "*Default project*\\n`web`", "*Default environment*\\n`production`")
 }
+
+// waitModal waits until user's top modal satisfies ok and returns it.
+func waitModal(t *testing.T, sl *slackfake.Server, user string, what string, ok func(v slackfake.View) bool) slackfake.View {
+	t.Helper()
+	ctx := waitCtx(t)
+	for {
+		if ms := sl.Modals(user); len(ms) > 0 && ok(ms[len(ms)-1]) {
+			return ms[len(ms)-1]
+		}
+		select {
+		case <-ctx.Done():
+			ms := sl.Modals(user)
+			if len(ms) > 0 {
+				t.Fatalf("%s: the modal never did; it is %s (errors %v, problem %q)", what, ms[len(ms)-1].JSON, ms[len(ms)-1].Errors, ms[len(ms)-1].Problem)
+			}
+			t.Fatalf("%s: no modal open", what)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func hasText(s string) func(v slackfake.View) bool {
+	return func(v slackfake.View) bool {
+		return strings.Contains(strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(v.JSON)), s)
+	}
+}
+
+// TestRequestForm requests a change without its syntax: /flag opens the
+// form, the flag picker answers a block_suggestion, picking a flag and an
+// action rebuilds the form, problems show inline, and the submission posts
+// exactly the request the typed command would.
+func TestRequestForm(t *testing.T) {
+	t.Parallel()
+	sl, lds := newApprovalSlack(t), newLD(t)
+	b := connected(t, sl, lds, writerToken)
+	if _, err := sl.SlashCommand(slackfake.SlashCommand{UserID: userID, ChannelID: channelID, Text: ""}); err != nil {
+		t.Fatal(err)
+	}
+	form := waitModal(t, sl, userID, "/flag opens the request form", func(v slackfake.View) bool { return v.CallbackID == "flag_request" })
+
+	// The flag picker: a block_suggestion round trip, answered in the ack.
+	sent := time.Now()
+	opts, err := sl.Suggest(waitCtx(t), slackfake.Click{UserID: userID, ViewID: form.ID, BlockID: "req_flag", ActionID: "req_flag_pick", Value: "dark"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(sent); d > 3*time.Second {
+		t.Errorf("suggestions took %v; Slack waits 3s", d)
+	}
+	var answer struct {
+		Options []struct {
+			Text  struct{ Text string } `json:"text"`
+			Value string                `json:"value"`
+		} `json:"options"`
+	}
+	if err := json.Unmarshal(opts, &answer); err != nil {
+		t.Fatal(err)
+	}
+	if len(answer.Options) != 1 || answer.Options[0].Value != "dark-mode" {
+		t.Fatalf("suggestions for %q = %s, want dark-mode alone", "dark", opts)
+	}
+	wantText(t, "suggestion", answer.Options[0].Text.Text, "dark-mode · Dark mode · off")
+	// Tags match too, once the catalog has the flags.
+	waitFor(t, "the catalog to have the checkout tag", func() bool {
+		opts, _ := sl.Suggest(waitCtx(t), slackfake.Click{UserID: userID, ViewID: form.ID, BlockID: "req_flag", ActionID: "req_flag_pick", Value: "ui"})
+		return strings.Contains(string(opts), `"dark-mode"`)
+	})
+
+	// Picking the flag shows its state; choosing "serve" asks for a variation.
+	if err := sl.Click(slackfake.Click{UserID: userID, ViewID: form.ID, BlockID: "req_flag", ActionID: "req_flag_pick", Value: "dark-mode", OptionText: answer.Options[0].Text.Text}); err != nil {
+		t.Fatal(err)
+	}
+	form = waitModal(t, sl, userID, "the form shows the flag", hasText("*Dark mode*: `production` off · `staging` on"))
+	if err := sl.Click(slackfake.Click{UserID: userID, ViewID: form.ID, BlockID: "req_action", ActionID: "req_action_pick", Value: "serve"}); err != nil {
+		t.Fatal(err)
+	}
+	form = waitModal(t, sl, userID, "the form asks for a variation", hasText(`"req_variation"`))
+
+	// Problems show inline, on the field to fix; nothing is posted.
+	posts := len(sl.Calls("chat.postMessage"))
+	values := map[string]map[string]string{
+		"req_flag": {"req_flag_pick": "dark-mode"}, "req_env": {"req_env_pick": "production"}, "req_action": {"req_action_pick": "off"},
+	}
+	if err := sl.SubmitView(waitCtx(t), userID, form.ID, values); err != nil {
+		t.Fatal(err)
+	}
+	form = waitModal(t, sl, userID, "an inline error", func(v slackfake.View) bool { return len(v.Errors) > 0 })
+	if want := map[string]string{"req_action": "dark-mode is already off in production."}; !equalMaps(form.Errors, want) {
+		t.Errorf("inline errors = %q, want %q", form.Errors, want)
+	}
+	values["req_action"]["req_action_pick"] = "serve"
+	values["req_variation"] = map[string]string{"req_variation_pick": "false"}
+	values["req_reason"] = map[string]string{"req_reason_input": "dark by default"}
+	sent = time.Now()
+	if err := sl.SubmitView(waitCtx(t), userID, form.ID, values); err != nil {
+		t.Fatal(err)
+	}
+	posted, err := sl.WaitCall(waitCtx(t), "chat.postMessage", func(c slackfake.Call) bool { return c.At.After(sent) })
+	if err != nil {
+		t.Fatalf("the form posted no request: %v", err)
+	}
+	if n := len(sl.Calls("chat.postMessage")); n != posts+1 {
+		t.Errorf("%d posts, want exactly the one request", n-posts)
+	}
+	if ms := sl.Modals(userID); len(ms) != 0 {
+		t.Errorf("the form is still open after a good submission: %s", ms[0].JSON)
+	}
+	wantText(t, "request", posted.Params["text"], "<@"+userID+"> wants to change what `dark-mode` serves by default in *production* (pending).")
+	wantContains(t, "request", posted.Params["blocks"], "/flag serve dark-mode false production --project web --reason \\\"dark by default\\\"")
+	id := buttonValue(t, json.RawMessage(posted.Params["blocks"]), "change_approve")
+	if updated, _ := b.click(t, approverID, "change_approve", id); updated == nil {
+		t.Fatal("the request from the form could not be approved")
+	}
+	f, _ := lds.Flag("web", "dark-mode")
+	if fv := f.Environments["production"].Fallthrough; fv == nil || fv.Variation == nil || *fv.Variation != 1 {
+		t.Errorf("production serves %+v by default, want variation 1 (false)", fv)
+	}
+	b.assertNoSecrets(t)
+}
+
+// TestShowButtonsOpenTheForm clicks "Turn off in production" under /flag
+// show: the form opens with the flag, environment and action chosen.
+func TestShowButtonsOpenTheForm(t *testing.T) {
+	t.Parallel()
+	sl, lds := newApprovalSlack(t), newLD(t)
+	b := connected(t, sl, lds, writerToken)
+	r := b.command(t, teamID, userID, "show new-checkout production")
+	value := buttonValue(t, r.Blocks, "flag_request_toggle")
+	wantContains(t, "show", string(r.Body), "Turn off in production", "Request a change…")
+	if _, err := sl.BlockAction(slackfake.BlockAction{UserID: userID, ChannelID: channelID, ActionID: "flag_request_toggle", Value: value, MessageTS: "1.1"}); err != nil {
+		t.Fatal(err)
+	}
+	form := waitModal(t, sl, userID, "the button opens the form", func(v slackfake.View) bool { return v.CallbackID == "flag_request" })
+	want := map[string]string{"req_flag": "new-checkout", "req_env": "production", "req_action": "off"}
+	if got := initialOptions(t, form); !equalMaps(got, want) {
+		t.Errorf("form starts with %v, want %v", got, want)
+	}
+}
+
+// initialOptions returns the value of each input's initial option.
+func initialOptions(t *testing.T, v slackfake.View) map[string]string {
+	t.Helper()
+	var view struct {
+		Blocks []struct {
+			BlockID string `json:"block_id"`
+			Element struct {
+				InitialOption *struct{ Value string } `json:"initial_option"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(v.JSON, &view); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, b := range view.Blocks {
+		if b.Element.InitialOption != nil {
+			out[b.BlockID] = b.Element.InitialOption.Value
+		}
+	}
+	return out
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx := waitCtx(t)
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
