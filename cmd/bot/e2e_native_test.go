@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -353,5 +354,103 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+}
+
+// homeTexts returns the texts of user's published Home, block by block
+// (sections, contexts, headers), and the view's ID.
+func homeTexts(t *testing.T, sl *slackfake.Server, user string) ([]string, string) {
+	t.Helper()
+	v, ok := sl.Home(user)
+	if !ok {
+		return nil, ""
+	}
+	var view struct {
+		Blocks []struct {
+			Type     string                 `json:"type"`
+			Text     *struct{ Text string } `json:"text"`
+			Elements []json.RawMessage      `json:"elements"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(v.JSON, &view); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range view.Blocks {
+		switch {
+		case b.Text != nil:
+			out = append(out, b.Text.Text)
+		case b.Type == "context" && len(b.Elements) > 0:
+			var el struct{ Text string }
+			_ = json.Unmarshal(b.Elements[0], &el)
+			out = append(out, el.Text)
+		}
+	}
+	return slices.Clip(out), v.ID
+}
+
+// waitHome waits until user's Home holds a block with text want.
+func waitHome(t *testing.T, sl *slackfake.Server, user, want string) ([]string, string) {
+	t.Helper()
+	var texts []string
+	var id string
+	waitFor(t, "the Home of "+user+" to show "+want, func() bool {
+		texts, id = homeTexts(t, sl, user)
+		for _, s := range texts {
+			if slackDates.ReplaceAllString(s, "<DATE>") == want {
+				return true
+			}
+		}
+		return false
+	})
+	return texts, id
+}
+
+// TestAppHome is the Home tab of a requester and of an approver, before
+// and after the approver decides from their Home.
+func TestAppHome(t *testing.T) {
+	t.Parallel()
+	sl, lds := newApprovalSlack(t), newLD(t)
+	b := connected(t, sl, lds, writerToken)
+	if err := sl.OpenHome(approverID); err != nil {
+		t.Fatal(err)
+	}
+	waitHome(t, sl, approverID, "Nothing is waiting for you.")
+	if err := sl.OpenHome(userID); err != nil {
+		t.Fatal(err)
+	}
+	waitHome(t, sl, userID, "You have no requests yet. Type `/flag` in a channel to make one.")
+
+	// A request refreshes both Homes.
+	id, _ := b.request(t, userID, `off new-checkout production --reason "errors spiking"`)
+	waiting := "<@" + userID + "> wants to turn off `new-checkout` in *production*.\nproject `web` · environment `production` · 0 of 1 approvals · expires <DATE>\n> errors spiking"
+	_, homeID := waitHome(t, sl, approverID, waiting)
+	waitHome(t, sl, userID, ":hourglass_flowing_sand: Turn off `new-checkout` in *production* · 0 of 1 approvals · expires <DATE>")
+	texts, _ := homeTexts(t, sl, approverID)
+	wantText(t, "approver's connection line", texts[1], ":white_check_mark: Connected to LaunchDarkly as token *flagbot-writer* (Writer).\nDefault project `web`, environment `production`.")
+
+	// The requester's Home has nothing to approve; a guest's says why.
+	sl.SetUser(slackfake.User{ID: "UGUEST", Name: "gus", IsRestricted: true})
+	if err := sl.OpenHome("UGUEST"); err != nil {
+		t.Fatal(err)
+	}
+	waitHome(t, sl, "UGUEST", "Guests can't approve or reject changes.")
+
+	// Approve from the Home: the same action as the request message.
+	if err := sl.Click(slackfake.Click{UserID: approverID, ViewID: homeID, BlockID: "home_decide_" + id, ActionID: "change_approve"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the change to apply", func() bool { return !flagOn(t, lds, "new-checkout", "production") })
+	updated, err := sl.WaitCall(waitCtx(t), "chat.update", func(c slackfake.Call) bool { return strings.Contains(c.Params["blocks"], "Applied") })
+	if err != nil {
+		t.Fatalf("the request message was not updated: %v", err)
+	}
+	if updated.Params["channel"] != channelID {
+		t.Errorf("updated a message in %q, want the request's channel", updated.Params["channel"])
+	}
+	waitHome(t, sl, approverID, "Nothing is waiting for you.")
+	waitHome(t, sl, userID, ":white_check_mark: Turn off `new-checkout` in *production* · *applied* <DATE>")
+	if n := patches(lds); n != 1 {
+		t.Errorf("%d patches, want 1", n)
 	}
 }

@@ -36,6 +36,9 @@ type Executor interface {
 	Connect(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectResult, error)
 	// SuggestFlags answers the request form's flag picker.
 	SuggestFlags(ctx context.Context, actor commands.Actor, project, query string) (commands.FlagSuggestions, error)
+	// Home and Homes build App Home tabs.
+	Home(ctx context.Context, actor commands.Actor) commands.HomeResult
+	Homes(ctx context.Context, ws commands.Workspace, actors []commands.Actor) []commands.HomeResult
 	// RequestChange files the change a submitted request form stands for.
 	RequestChange(ctx context.Context, actor commands.Actor, channelID string, cmd commands.Command, dedupeKey string) (commands.ChangeResult, error)
 
@@ -118,6 +121,8 @@ type App struct {
 	http    *http.Client
 
 	connected atomic.Bool
+	// homes remembers who looked at their Home tab, to refresh it.
+	homes homeViewers
 	// In-flight work: spawn may race with Run's final wait (handlers keep
 	// arriving until the socket closes), so a mutex guards the count and
 	// drained is closed when it drops to zero while Run waits.

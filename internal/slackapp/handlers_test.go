@@ -54,6 +54,20 @@ func (f *fakeExec) SuggestFlags(_ context.Context, a commands.Actor, _, _ string
 	return commands.FlagSuggestions{}, errUnplanned
 }
 
+func (f *fakeExec) Home(_ context.Context, a commands.Actor) commands.HomeResult {
+	f.saw(a)
+	return commands.HomeResult{UserID: a.UserID, Outsider: a.Outsider}
+}
+
+func (f *fakeExec) Homes(_ context.Context, _ commands.Workspace, as []commands.Actor) []commands.HomeResult {
+	out := make([]commands.HomeResult, len(as))
+	for i, a := range as {
+		f.saw(a)
+		out[i] = commands.HomeResult{UserID: a.UserID, Outsider: a.Outsider}
+	}
+	return out
+}
+
 func (f *fakeExec) RequestChange(_ context.Context, a commands.Actor, _ string, _ commands.Command, _ string) (commands.ChangeResult, error) {
 	f.saw(a)
 	return commands.ChangeResult{}, errUnplanned

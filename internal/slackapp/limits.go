@@ -50,23 +50,30 @@ const ellipsis = "…"
 // when one is near, and never inside a link, an &entity; or a code span. Fit
 // does not modify m or the blocks it points to; changed blocks are copies.
 func Fit(m Message) Message {
-	out := Message{Text: truncMrkdwn(m.Text, MaxMessageText)}
-	blocks := m.Blocks
-	if len(blocks) > MaxBlocks {
-		keep := MaxBlocks - 1
+	return Message{Text: truncMrkdwn(m.Text, MaxMessageText), Blocks: fitBlocks(m.Blocks, MaxBlocks)}
+}
+
+// FitView is Fit for the blocks of a modal or Home tab: at most
+// MaxViewBlocks of them.
+func FitView(blocks []slack.Block) []slack.Block { return fitBlocks(blocks, MaxViewBlocks) }
+
+func fitBlocks(in []slack.Block, limit int) []slack.Block {
+	blocks := in
+	if len(blocks) > limit {
+		keep := limit - 1
 		var tail []slack.Block
 		if _, ok := blocks[len(blocks)-1].(*slack.ActionBlock); ok {
-			keep = MaxBlocks - 2
+			keep = limit - 2
 			tail = blocks[len(blocks)-1:]
 		}
 		dropped := len(blocks) - keep - len(tail)
 		more := slack.NewContextBlock("", mrkdwn(fmt.Sprintf("…and %d more, narrow your search.", dropped)))
-		trimmed := make([]slack.Block, 0, MaxBlocks)
+		trimmed := make([]slack.Block, 0, limit)
 		trimmed = append(trimmed, blocks[:keep]...)
 		trimmed = append(trimmed, more)
 		blocks = append(trimmed, tail...)
 	}
-	owned := len(m.Blocks) > MaxBlocks // blocks is then a new slice, ours to change
+	owned := len(in) > limit // blocks is then a new slice, ours to change
 	for i, b := range blocks {
 		if !needsFit(b) {
 			continue
@@ -76,8 +83,7 @@ func Fit(m Message) Message {
 		}
 		blocks[i] = fitBlock(b)
 	}
-	out.Blocks = blocks
-	return out
+	return blocks
 }
 
 // needsFit reports whether fitBlock would change b. Most blocks are within

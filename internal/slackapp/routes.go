@@ -4,6 +4,7 @@ import (
 	"runtime/debug"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -38,6 +39,8 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 	}
 	h.HandleInteraction(slack.InteractionTypeBlockSuggestion, safe(a.onBlockSuggestion))
 	h.HandleViewSubmission(string(CallbackRequest), safe(a.onRequestSubmit))
+
+	h.HandleEvents(slackevents.AppHomeOpened, safe(a.onHomeOpened))
 
 	h.HandleDefault(safe(a.onUnhandled))
 }
