@@ -454,3 +454,79 @@ func TestAppHome(t *testing.T) {
 		t.Errorf("%d patches, want 1", n)
 	}
 }
+
+// TestUnfurl pastes LaunchDarkly flag links: a member's unfurls into a
+// flag card whose button opens the request form; an outsider's, one in a
+// channel shared with another organisation and links that are no flag's
+// do not.
+func TestUnfurl(t *testing.T) {
+	t.Parallel()
+	sl, lds := newApprovalSlack(t), newLD(t)
+	host := strings.TrimPrefix(lds.URL(), "http://")
+	sl.SetUnfurlDomains(host)
+	sl.SetChannel(slackfake.Channel{ID: "CSHARED", Name: "with-partner", ExtShared: true})
+	b := connected(t, sl, lds, writerToken)
+
+	flagURL := lds.URL() + "/web/production/features/new-checkout/targeting"
+	if err := sl.Compose(userID, channelID, "the new checkout: <"+flagURL+">"); err != nil {
+		t.Fatal(err)
+	}
+	var msg slackfake.Message
+	waitFor(t, "the link to unfurl", func() bool {
+		for _, m := range sl.Messages(channelID, userID) {
+			if m.UserID == userID && len(m.Unfurls) == 1 {
+				msg = m
+				return true
+			}
+		}
+		return false
+	})
+	if msg.Unfurls[0].URL != flagURL {
+		t.Errorf("unfurled %q, want %q", msg.Unfurls[0].URL, flagURL)
+	}
+	var card []struct {
+		Text   *struct{ Text string } `json:"text"`
+		Fields []struct{ Text string } `json:"fields"`
+	}
+	if err := json.Unmarshal(msg.Unfurls[0].Blocks, &card); err != nil {
+		t.Fatal(err)
+	}
+	wantText(t, "card title", card[0].Text.Text, "*<"+flagURL+"|New checkout>* `new-checkout` · temporary\nThe redesigned checkout flow")
+	if len(card[1].Fields) != 2 || card[1].Fields[0].Text != "*Production*\n:large_green_circle: On" || card[1].Fields[1].Text != "*Staging*\n:white_circle: Off" {
+		t.Errorf("card environments = %+v", card[1].Fields)
+	}
+
+	// The card's button opens the request form on that flag.
+	if err := sl.Click(slackfake.Click{UserID: approverID, MessageKey: msg.Key, BlockID: "flag_card", ActionID: "flag_request_open"}); err != nil {
+		t.Fatal(err)
+	}
+	form := waitModal(t, sl, approverID, "the card's button opens the form", func(v slackfake.View) bool { return v.CallbackID == "flag_request" })
+	if got := initialOptions(t, form); got["req_flag"] != "new-checkout" || got["req_env"] != "production" || got["req_action"] != "off" {
+		t.Errorf("form starts with %v", got)
+	}
+
+	// No card for an outsider, in a shared channel, or for links that are
+	// not a flag's.
+	unfurls := len(sl.Calls("chat.unfurl"))
+	sl.SetUser(slackfake.User{ID: "UPARTNER", TeamID: otherTeamID, Name: "pat"})
+	for _, post := range []struct{ user, channel, text string }{
+		{"UPARTNER", channelID, flagURL},
+		{userID, "CSHARED", flagURL},
+		{userID, channelID, lds.URL() + "/settings/tokens"},
+		{userID, channelID, "https://example.com/web/production/features/new-checkout"},
+	} {
+		if err := sl.Compose(post.user, post.channel, post.text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the outsider's and the shared channel's links to be turned down", func() bool {
+		logs := b.logs.String()
+		return strings.Contains(logs, `"msg":"not unfurling in a channel shared with another organisation"`) &&
+			strings.Contains(logs, `"msg":"not unfurling a flag link","component":"slack","team_id":"T0FLAG","user_id":"UPARTNER"`)
+	})
+	time.Sleep(50 * time.Millisecond) // the links that are no flag's make no call at all
+	if n := len(sl.Calls("chat.unfurl")); n != unfurls {
+		t.Errorf("%d more unfurls, want none", n-unfurls)
+	}
+	b.assertNoSecrets(t)
+}

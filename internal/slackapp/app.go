@@ -36,6 +36,9 @@ type Executor interface {
 	Connect(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectResult, error)
 	// SuggestFlags answers the request form's flag picker.
 	SuggestFlags(ctx context.Context, actor commands.Actor, project, query string) (commands.FlagSuggestions, error)
+	// FlagLink reads a URL as a link to a flag on the configured
+	// LaunchDarkly (what unfurls).
+	FlagLink(raw string) (commands.FlagLink, bool)
 	// Home and Homes build App Home tabs.
 	Home(ctx context.Context, actor commands.Actor) commands.HomeResult
 	Homes(ctx context.Context, ws commands.Workspace, actors []commands.Actor) []commands.HomeResult

@@ -54,6 +54,10 @@ func (f *fakeExec) SuggestFlags(_ context.Context, a commands.Actor, _, _ string
 	return commands.FlagSuggestions{}, errUnplanned
 }
 
+func (f *fakeExec) FlagLink(raw string) (commands.FlagLink, bool) {
+	return commands.ParseFlagLink("https://app.launchdarkly.com", raw)
+}
+
 func (f *fakeExec) Home(_ context.Context, a commands.Actor) commands.HomeResult {
 	f.saw(a)
 	return commands.HomeResult{UserID: a.UserID, Outsider: a.Outsider}

@@ -127,3 +127,15 @@ func TestHomeViewers(t *testing.T) {
 		t.Errorf("%d homes refreshed at once, want %d", n, maxHomeRefresh)
 	}
 }
+
+func TestFlagCardGolden(t *testing.T) {
+	t.Parallel()
+	for name, r := range map[string]commands.FlagResult{"show": showFixture(), "big": showBigFixture(), "no_env": {Project: "web", Flag: commands.Flag{Key: "bare"}}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			m := FlagCard(r, "https://app.launchdarkly.com/web/production/features/"+r.Flag.Key)
+			checkMessage(t, m)
+			golden(t, "flag_card_"+name, m)
+		})
+	}
+}

@@ -41,6 +41,7 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 	h.HandleViewSubmission(string(CallbackRequest), safe(a.onRequestSubmit))
 
 	h.HandleEvents(slackevents.AppHomeOpened, safe(a.onHomeOpened))
+	h.HandleEvents(slackevents.LinkShared, safe(a.onLinkShared))
 
 	h.HandleDefault(safe(a.onUnhandled))
 }
