@@ -485,7 +485,7 @@ func TestUnfurl(t *testing.T) {
 		t.Errorf("unfurled %q, want %q", msg.Unfurls[0].URL, flagURL)
 	}
 	var card []struct {
-		Text   *struct{ Text string } `json:"text"`
+		Text   *struct{ Text string }  `json:"text"`
 		Fields []struct{ Text string } `json:"fields"`
 	}
 	if err := json.Unmarshal(msg.Unfurls[0].Blocks, &card); err != nil {

@@ -327,7 +327,7 @@ func TestLinksSharedAndUnfurled(t *testing.T) {
 	}{
 		{form("unfurl_id", "nope", "source", "composer", "unfurls", card), "cannot_find_message"},
 		{form("unfurl_id", ev["unfurl_id"].(string), "source", "conversations_history", "unfurls", `{"https://other.example/y":{"blocks":[]}}`), "cannot_unfurl_url"},
-		{form("channel", "C2", "ts", ev["message_ts"].(string), "unfurls", `{"https://ld.example:8443/web/prod/features/x":{"blocks":[{"type":"header","text":{"type":"plain_text","text":"` + strings.Repeat("x", 151) + `"}}]}}`), "invalid_blocks"},
+		{form("channel", "C2", "ts", ev["message_ts"].(string), "unfurls", `{"https://ld.example:8443/web/prod/features/x":{"blocks":[{"type":"header","text":{"type":"plain_text","text":"`+strings.Repeat("x", 151)+`"}}]}}`), "invalid_blocks"},
 		{form("unfurl_id", ev["unfurl_id"].(string), "source", "conversations_history", "unfurls", card), ""},
 	} {
 		res := postForm(t, f, "chat.unfurl", tt.values)
