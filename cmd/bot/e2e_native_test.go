@@ -530,3 +530,40 @@ func TestUnfurl(t *testing.T) {
 	}
 	b.assertNoSecrets(t)
 }
+
+// TestConnectModalOffersChoices pastes a token into the connect modal: it
+// is checked at once and the project and environment fields become selects
+// of what it sees, Flagbot's choice selected; the admin picks others.
+func TestConnectModalOffersChoices(t *testing.T) {
+	t.Parallel()
+	sl, lds := newSlack(t), newLD(t)
+	b := startBot(t, sl, lds)
+	if _, err := sl.SlashCommand(slackfake.SlashCommand{UserID: adminID, ChannelID: channelID, Text: "connect"}); err != nil {
+		t.Fatal(err)
+	}
+	modal := waitModal(t, sl, adminID, "the connect modal", func(v slackfake.View) bool { return v.CallbackID == "flag_connect" })
+	if err := sl.Click(slackfake.Click{UserID: adminID, ViewID: modal.ID, BlockID: "ld_token", ActionID: "ld_token_input", Value: writerToken}); err != nil {
+		t.Fatal(err)
+	}
+	modal = waitModal(t, sl, adminID, "the modal offers projects", hasText(`"ld_project_pick"`))
+	if got := initialOptions(t, modal); got["ld_project"] != "mobile" || got["ld_env"] != "production" {
+		t.Errorf("the modal starts with %v, want Flagbot's choice mobile/production", got)
+	}
+	if strings.Contains(string(modal.JSON), writerToken) {
+		t.Error("the token was sent back in a view")
+	}
+	// Another project: its environments replace the list.
+	if err := sl.Click(slackfake.Click{UserID: adminID, ViewID: modal.ID, BlockID: "ld_project", ActionID: "ld_project_pick", Value: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	modal = waitModal(t, sl, adminID, "web's environments", hasText(`"value":"staging"`))
+	sent := time.Now()
+	if err := sl.SubmitView(waitCtx(t), adminID, modal.ID, map[string]map[string]string{
+		"ld_token": {"ld_token_input": writerToken}, "ld_project": {"ld_project_pick": "web"}, "ld_env": {"ld_env_pick": "staging"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantText(t, "confirmation", connectedNote(t, sl, sent),
+		":white_check_mark: Connected to LaunchDarkly as token *flagbot-writer* (Writer), ending in `c2e7`.\nDefault project `web`, environment `staging`.")
+	b.assertNoSecrets(t)
+}

@@ -14,9 +14,17 @@ import (
 type Connect struct{}
 
 // ConnectModal asks the transport to open the connect modal, prefilled.
+// Once the pasted token was checked (ConnectChoices), Checked is set and
+// Projects and Envs hold what it sees, for the modal to offer as choices,
+// with the defaults Flagbot would pick selected.
 type ConnectModal struct {
 	DefaultProject string
 	DefaultEnv     string
+	Checked        bool
+	TokenName      string
+	Role           string
+	Projects       []Project
+	Envs           []Environment
 }
 
 // ConnectionInfo is what Flagbot shows about a stored connection; it never
@@ -169,6 +177,58 @@ func (e *Executor) Connect(ctx context.Context, actor Actor, in ConnectInput) (C
 	}
 	return ConnectResult{Info: conn.Info(), Defaults: d}, nil
 }
+
+// ConnectChoices checks a token pasted into the connect modal, before it
+// is submitted, and returns the modal again with the projects the token
+// sees and the environments of in.Project (typed or chosen as Connect
+// would), so an admin picks defaults from a list. Nothing is stored.
+// Errors are Connect's.
+func (e *Executor) ConnectChoices(ctx context.Context, actor Actor, in ConnectInput) (ConnectModal, error) {
+	if actor.Outsider {
+		return ConnectModal{}, outsiderError()
+	}
+	if err := e.requireAdmin(ctx, actor, "connect this workspace to LaunchDarkly"); err != nil {
+		return ConnectModal{}, err
+	}
+	token := secret.Secret(strings.TrimSpace(in.Token.Reveal()))
+	if raw := token.Reveal(); raw == "" || looksLikeSDKKey(raw) || strings.ContainsAny(raw, " \t\r\n") {
+		return ConnectModal{}, fieldError(FieldToken, "Paste a LaunchDarkly access token.")
+	}
+	client := e.clients(token)
+	id, err := client.CallerIdentity(ctx)
+	if err != nil {
+		return ConnectModal{}, tokenFieldError(err)
+	}
+	m := ConnectModal{Checked: true, TokenName: id.TokenName, Role: RoleUnknown}
+	if id.TokenID != "" {
+		if tok, err := client.GetToken(ctx, id.TokenID); err == nil {
+			m.Role = roleOf(tok)
+			if tok.Name != "" {
+				m.TokenName = tok.Name
+			}
+		}
+	}
+	projects, err := client.ListProjects(ctx)
+	if err != nil {
+		if KindOf(err) == KindForbidden {
+			return ConnectModal{Checked: true, TokenName: m.TokenName, Role: m.Role, DefaultProject: in.Project, DefaultEnv: in.Env}, nil
+		}
+		return ConnectModal{}, tokenFieldError(err)
+	}
+	m.Projects = projects
+	d, envs, err := chooseDefaults(ctx, client, projects, nil, strings.TrimSpace(in.Project), "")
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return m, fe
+		}
+		return ConnectModal{}, tokenFieldError(err)
+	}
+	m.DefaultProject, m.DefaultEnv, m.Envs = d.Project, d.Env, envs
+	return m, nil
+}
+
+func looksLikeSDKKey(s string) bool { return strings.HasPrefix(s, "sdk-") || strings.HasPrefix(s, "mob-") }
 
 func fieldError(field, msg string) *FieldError {
 	return &FieldError{Field: field, Msg: Notation(msg)}

@@ -84,47 +84,55 @@ func (d DefaultsChoice) Text() Text {
 // *FieldError for FieldEnv), or else "production", or else the first
 // critical environment, or none. Other errors are LaunchDarkly's, as is.
 func inferDefaults(ctx context.Context, client ProjectReader, typedProject, typedEnv string) (DefaultsChoice, error) {
-	var d DefaultsChoice
 	projects, err := client.ListProjects(ctx)
+	d, _, err := chooseDefaults(ctx, client, projects, err, typedProject, typedEnv)
+	return d, err
+}
+
+// chooseDefaults is inferDefaults with the projects (or the error) that
+// ListProjects answered; it also returns the chosen project's
+// environments.
+func chooseDefaults(ctx context.Context, client ProjectReader, projects []Project, err error, typedProject, typedEnv string) (DefaultsChoice, []Environment, error) {
+	var d DefaultsChoice
 	switch {
 	case KindOf(err) == KindForbidden && typedProject != "":
 		// A narrow role may read a project without listing them all.
 		d.Project, d.ProjectReason = typedProject, ReasonTyped
 	case KindOf(err) == KindForbidden:
-		return DefaultsChoice{}, nil
+		return DefaultsChoice{}, nil, nil
 	case err != nil:
-		return DefaultsChoice{}, err
+		return DefaultsChoice{}, nil, err
 	default:
 		d.Projects = len(projects)
 		if typedProject != "" {
 			i := slices.IndexFunc(projects, func(p Project) bool { return strings.EqualFold(p.Key, typedProject) })
 			if i < 0 {
-				return DefaultsChoice{}, &FieldError{Field: FieldProject, Msg: unknownProjectMsg(typedProject, projects)}
+				return DefaultsChoice{}, nil, &FieldError{Field: FieldProject, Msg: unknownProjectMsg(typedProject, projects)}
 			}
 			d.Project, d.ProjectReason = projects[i].Key, ReasonTyped
 		} else if p, why := pickProject(projects); p != "" {
 			d.Project, d.ProjectReason = p, why
 		} else {
-			return DefaultsChoice{}, nil
+			return DefaultsChoice{}, nil, nil
 		}
 	}
 	envs, err := client.ListEnvironments(ctx, d.Project)
 	switch {
 	case KindOf(err) == KindNotFound:
-		return DefaultsChoice{}, &FieldError{Field: FieldProject, Msg: Textf("LaunchDarkly has no project %q (or this token can't see it).", d.Project), Err: err}
+		return DefaultsChoice{}, nil, &FieldError{Field: FieldProject, Msg: Textf("LaunchDarkly has no project %q (or this token can't see it).", d.Project), Err: err}
 	case err != nil:
-		return DefaultsChoice{}, err
+		return DefaultsChoice{}, nil, err
 	}
 	if typedEnv != "" {
 		key, ok := matchEnv(envs, typedEnv)
 		if !ok {
-			return DefaultsChoice{}, &FieldError{Field: FieldEnv, Msg: Textf("Project %q has no environment %q. It has: %s.", d.Project, typedEnv, strings.Join(envKeys(envs), ", "))}
+			return DefaultsChoice{}, nil, &FieldError{Field: FieldEnv, Msg: Textf("Project %q has no environment %q. It has: %s.", d.Project, typedEnv, strings.Join(envKeys(envs), ", "))}
 		}
 		d.Env, d.EnvReason = key, ReasonTyped
-		return d, nil
+		return d, envs, nil
 	}
 	d.Env, d.EnvReason = pickEnv(envs)
-	return d, nil
+	return d, envs, nil
 }
 
 // pickProject chooses among projects: the only one, else the one with key

@@ -184,3 +184,44 @@ func TestDefaultsNotAdoptedOverAConcurrentChoice(t *testing.T) {
 		t.Errorf("stored project %q, want web", c.DefaultProject)
 	}
 }
+
+func TestConnectChoices(t *testing.T) {
+	r := newRig(t)
+	r.ld.CallerIdentityFn = func(context.Context) (CallerIdentity, error) { return CallerIdentity{TokenID: "t1", TokenName: "id name"}, nil }
+	r.ld.GetTokenFn = func(context.Context, string) (Token, error) { return Token{Name: "flagbot", Role: "writer"}, nil }
+	r.ld.ListProjectsFn = func(context.Context) ([]Project, error) { return []Project{{Key: "web"}, {Key: "default"}}, nil }
+	r.ld.ListEnvironmentsFn = func(_ context.Context, p string) ([]Environment, error) {
+		if p == "web" {
+			return []Environment{{Key: "staging"}, {Key: "production"}}, nil
+		}
+		return []Environment{{Key: "test"}, {Key: "live", Critical: true}}, nil
+	}
+	m, err := r.exec.ConnectChoices(t.Context(), alice, ConnectInput{Token: " api-x "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Checked || m.TokenName != "flagbot" || m.Role != RoleWriter || len(m.Projects) != 2 || m.DefaultProject != "default" || m.DefaultEnv != "live" || len(m.Envs) != 2 {
+		t.Errorf("choices = %+v", m)
+	}
+	m, err = r.exec.ConnectChoices(t.Context(), alice, ConnectInput{Token: "api-x", Project: "web"})
+	if err != nil || m.DefaultProject != "web" || m.DefaultEnv != "production" || m.Envs[0].Key != "staging" {
+		t.Errorf("choices for web = %+v, %v", m, err)
+	}
+	if _, err := r.exec.ConnectChoices(t.Context(), alice, ConnectInput{Token: "api-x", Project: "nope"}); !isField(err, FieldProject) {
+		t.Errorf("unknown project: %v", err)
+	}
+	if _, err := r.exec.ConnectChoices(t.Context(), alice, ConnectInput{Token: "sdk-123"}); !isField(err, FieldToken) {
+		t.Errorf("sdk key: %v", err)
+	}
+	if _, err := r.exec.ConnectChoices(t.Context(), bob, ConnectInput{Token: "api-x"}); KindOf(err) != KindNotAdmin {
+		t.Errorf("non-admin: %v", err)
+	}
+	if s, _ := r.ws.Get(t.Context(), wsA); s.Token != "" {
+		t.Error("checking a token stored it")
+	}
+}
+
+func isField(err error, field string) bool {
+	var fe *FieldError
+	return errors.As(err, &fe) && fe.Field == field
+}

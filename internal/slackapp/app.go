@@ -34,6 +34,9 @@ const (
 type Executor interface {
 	Execute(ctx context.Context, actor commands.Actor, cmd commands.Command) (commands.Result, error)
 	Connect(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectResult, error)
+	// ConnectChoices checks a token pasted into the connect modal and
+	// returns what it sees.
+	ConnectChoices(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectModal, error)
 	// SuggestFlags answers the request form's flag picker.
 	SuggestFlags(ctx context.Context, actor commands.Actor, project, query string) (commands.FlagSuggestions, error)
 	// FlagLink reads a URL as a link to a flag on the configured

@@ -49,6 +49,11 @@ func (f *fakeExec) Connect(context.Context, commands.Actor, commands.ConnectInpu
 	return commands.ConnectResult{}, errUnplanned
 }
 
+func (f *fakeExec) ConnectChoices(_ context.Context, a commands.Actor, _ commands.ConnectInput) (commands.ConnectModal, error) {
+	f.saw(a)
+	return commands.ConnectModal{}, errUnplanned
+}
+
 func (f *fakeExec) SuggestFlags(_ context.Context, a commands.Actor, _, _ string) (commands.FlagSuggestions, error) {
 	f.saw(a)
 	return commands.FlagSuggestions{}, errUnplanned

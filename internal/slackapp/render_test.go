@@ -524,6 +524,13 @@ func TestConnectModalGolden(t *testing.T) {
 		t.Errorf("CheckLimits: %v", err)
 	}
 	golden(t, "connect_modal", v)
+	checked := ConnectModal(commands.ConnectModal{Checked: true, TokenName: "flagbot", Role: commands.RoleWriter, DefaultProject: "default", DefaultEnv: "live",
+		Projects: []commands.Project{{Key: "web", Name: "Web app"}, {Key: "default"}},
+		Envs:     []commands.Environment{{Key: "test", Name: "Test"}, {Key: "live", Name: "Live", Critical: true}}})
+	if err := CheckView(checked); err != nil {
+		t.Errorf("CheckView of the checked modal: %v", err)
+	}
+	golden(t, "connect_modal_checked", checked)
 
 	// The inputs are found where the submit handler looks for them.
 	inputs := map[string]string{}

@@ -23,6 +23,8 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 	h.HandleSlashCommand(SlashCommand, safe(a.onSlashCommand))
 	h.HandleInteractionBlockAction(string(ActionNextPage), safe(a.onNextPage))
 	h.HandleViewSubmission(string(CallbackConnect), safe(a.onConnectSubmit))
+	h.HandleInteractionBlockAction(string(ActionToken), safe(a.onConnectChange))
+	h.HandleInteractionBlockAction(string(ActionProjectPick), safe(a.onConnectChange))
 
 	for _, id := range []ActionID{ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain} {
 		h.HandleInteractionBlockAction(string(id), safe(a.onChangeAction))
