@@ -228,7 +228,9 @@ func (e *Executor) ConnectChoices(ctx context.Context, actor Actor, in ConnectIn
 	return m, nil
 }
 
-func looksLikeSDKKey(s string) bool { return strings.HasPrefix(s, "sdk-") || strings.HasPrefix(s, "mob-") }
+func looksLikeSDKKey(s string) bool {
+	return strings.HasPrefix(s, "sdk-") || strings.HasPrefix(s, "mob-")
+}
 
 func fieldError(field, msg string) *FieldError {
 	return &FieldError{Field: field, Msg: Notation(msg)}

@@ -187,7 +187,9 @@ func TestDefaultsNotAdoptedOverAConcurrentChoice(t *testing.T) {
 
 func TestConnectChoices(t *testing.T) {
 	r := newRig(t)
-	r.ld.CallerIdentityFn = func(context.Context) (CallerIdentity, error) { return CallerIdentity{TokenID: "t1", TokenName: "id name"}, nil }
+	r.ld.CallerIdentityFn = func(context.Context) (CallerIdentity, error) {
+		return CallerIdentity{TokenID: "t1", TokenName: "id name"}, nil
+	}
 	r.ld.GetTokenFn = func(context.Context, string) (Token, error) { return Token{Name: "flagbot", Role: "writer"}, nil }
 	r.ld.ListProjectsFn = func(context.Context) ([]Project, error) { return []Project{{Key: "web"}, {Key: "default"}}, nil }
 	r.ld.ListEnvironmentsFn = func(_ context.Context, p string) ([]Environment, error) {
