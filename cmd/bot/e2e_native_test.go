@@ -567,3 +567,50 @@ func TestConnectModalOffersChoices(t *testing.T) {
 		":white_check_mark: Connected to LaunchDarkly as token *flagbot-writer* (Writer), ending in `c2e7`.\nDefault project `web`, environment `staging`.")
 	b.assertNoSecrets(t)
 }
+
+// TestFlagPickerWithASlowLaunchDarkly: the picker answers within Slack's 3
+// seconds whatever LaunchDarkly does, with what the flag catalog has.
+func TestFlagPickerWithASlowLaunchDarkly(t *testing.T) {
+	t.Parallel()
+	sl, lds := newApprovalSlack(t), newLD(t)
+	connected(t, sl, lds, writerToken)
+	if _, err := sl.SlashCommand(slackfake.SlashCommand{UserID: userID, ChannelID: channelID}); err != nil {
+		t.Fatal(err)
+	}
+	form := waitModal(t, sl, userID, "the request form", func(v slackfake.View) bool { return v.CallbackID == "flag_request" })
+	suggest := func(q string) (string, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		opts, err := sl.Suggest(waitCtx(t), slackfake.Click{UserID: userID, ViewID: form.ID, BlockID: "req_flag", ActionID: "req_flag_pick", Value: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(opts), time.Since(start)
+	}
+
+	// Cold and slow: an answer in time, empty, rather than none.
+	lds.SetDelay(4 * time.Second)
+	opts, took := suggest("dark")
+	if took > 2500*time.Millisecond || opts != `{"options":[]}` {
+		t.Errorf("cold, slow LaunchDarkly: %s after %v, want no options within Slack's 3 s", opts, took)
+	}
+	// Once the catalog has the flags, a slow LaunchDarkly does not matter.
+	lds.SetDelay(0)
+	waitFor(t, "the catalog to fill", func() bool {
+		// Only the catalog matches tags: LaunchDarkly's search does not.
+		opts, _ := suggest("ui")
+		return strings.Contains(opts, `"value":"dark-mode"`)
+	})
+	lds.SetDelay(4 * time.Second)
+	opts, took = suggest("dark")
+	if took > time.Second || !strings.Contains(opts, `"value":"dark-mode"`) {
+		t.Errorf("warm catalog, slow LaunchDarkly: %s after %v, want dark-mode at once", opts, took)
+	}
+	opts, _ = suggest("")
+	var answer struct{ Options []json.RawMessage }
+	_ = json.Unmarshal([]byte(opts), &answer)
+	if n := len(answer.Options); n != 32 {
+		t.Errorf("an empty query offers %d flags, want all 32", n)
+	}
+	lds.SetDelay(0)
+}

@@ -202,6 +202,7 @@ func (a *App) requestAgain(r *request, id, responseURL string) error {
 	if err != nil {
 		return err
 	}
+	res, _ = commands.SplitNotice(res)
 	cr, ok := res.(commands.ChangeResult)
 	if !ok {
 		return &commands.Error{Kind: commands.KindInternal, Err: fmt.Errorf("slackapp: request again of %s gave %T", id, res)}
