@@ -75,7 +75,7 @@ func requestModalView(m commands.RequestModal, meta requestMeta, v formValues) s
 		picker := slack.NewOptionsSelectBlockElement(slack.OptTypeExternal, plainText("Type a key, a name or a tag"), string(ActionReqFlag))
 		zero := 0
 		picker.MinQueryLength = &zero
-		if m.Flag != nil {
+		if m.Flag != nil && runeLen(m.Flag.Key) <= MaxOptionValue {
 			picker.InitialOption = flagOption(commands.FlagChoice{Key: m.Flag.Key, Name: m.Flag.Name, On: m.Flag.Environments[m.Env].On}, m.Env)
 		}
 		in := slack.NewInputBlock(string(BlockReqFlag), plainText("Flag"), nil, picker)
