@@ -66,6 +66,8 @@ func requestViewCases() []struct {
 		{"delete", RequestModalView(requestFixture(commands.RequestDelete), "C0FLAGS")},
 		{"many_envs", RequestModalView(many, "C0FLAGS")},
 		{"many_variations", RequestModalView(long, "C0FLAGS")},
+		{"loading", requestLoadingView()},
+		{"filing", requestDoneView(":hourglass_flowing_sand: Filing your request: LaunchDarkly is slow to answer. This updates when it is done.")},
 	}
 }
 
