@@ -38,7 +38,7 @@ func (c Archive) Plan(ctx context.Context, x *Executor, conn Connection, p strin
 		return Change{}, err
 	}
 	if f.Archived {
-		return Change{}, Errorf(KindInvalid, "`%s` is already archived.", f.Key)
+		return Change{}, inField(Errorf(KindInvalid, "`%s` is already archived.", f.Key), FieldAction)
 	}
 	ch.Patch = &Patch{Instructions: []Instruction{{Kind: InstrArchive}}}
 	ch.Diff = []DiffLine{{Field: "archived", Before: "no", After: "yes"}}

@@ -148,7 +148,7 @@ func resolveVariation(f Flag, typed string) (int, error) {
 	for i := range f.Variations {
 		names[i] = Textf("`%s` (%d)", plain(variationLabel(f, i)), i)
 	}
-	return 0, &Error{Kind: KindInvalid, Msg: Textf("`%s` has no variation %s. Its variations are %s; name one by its name, value or index.", f.Key, echo(typed), Join(names, ", "))}
+	return 0, &Error{Kind: KindInvalid, Msg: Textf("`%s` has no variation %s. Its variations are %s; name one by its name, value or index.", f.Key, echo(typed), Join(names, ", ")), Field: FieldVariation}
 }
 
 func isBoolValue(raw json.RawMessage) bool {

@@ -79,19 +79,18 @@ func (e *Executor) requestChange(ctx context.Context, actor Actor, cmd ChangeCom
 	if err != nil {
 		return ChangeResult{}, err
 	}
-	if conn.Role == RoleReader {
-		return ChangeResult{}, Errorf(KindForbidden, "%s", readOnlyMsg)
-	}
-	pol, err := e.policies.Policy(ctx, actor.Workspace)
+	pol, err := e.mayRequest(ctx, actor, conn)
 	if err != nil {
-		return ChangeResult{}, storeError("read approval policy", err)
+		return ChangeResult{}, err
 	}
-	if actor.Guest && !pol.GuestsMayRequest {
-		return ChangeResult{}, Errorf(KindForbidden, "Guests can't request changes in this workspace. An admin can allow it with `/flag config guests on`.")
+	if conn.DefaultProject == "" {
+		conn = e.adoptDefaults(ctx, actor.Workspace, conn, e.clients(conn.Token))
 	}
 	opts := cmd.Options()
 	if pol.RequireReason && opts.Reason == "" {
-		return ChangeResult{}, Errorf(KindInvalid, "This workspace asks for a reason with every change. Add one: `/flag %s --reason \"...\"`.", CommandText(cmd, Scope{Project: opts.Project}))
+		e := Errorf(KindInvalid, "This workspace asks for a reason with every change. Add one: `/flag %s --reason \"...\"`.", CommandText(cmd, Scope{Project: opts.Project}))
+		e.Field = FieldReason
+		return ChangeResult{}, e
 	}
 	p, err := project(opts.Project, conn)
 	if err != nil {
@@ -124,6 +123,23 @@ func (e *Executor) requestChange(ctx context.Context, actor Actor, cmd ChangeCom
 		return ChangeResult{}, storeError("store change", err)
 	}
 	return ChangeResult{Change: stored, Created: created, FlagURL: e.flagURL(stored)}, nil
+}
+
+// mayRequest refuses actor's change request before anything is planned:
+// for a read-only token, or a guest where the policy does not let guests
+// request. It returns the workspace's policy.
+func (e *Executor) mayRequest(ctx context.Context, actor Actor, conn Connection) (Policy, error) {
+	if conn.Role == RoleReader {
+		return Policy{}, Errorf(KindForbidden, "%s", readOnlyMsg)
+	}
+	pol, err := e.policies.Policy(ctx, actor.Workspace)
+	if err != nil {
+		return Policy{}, storeError("read approval policy", err)
+	}
+	if actor.Guest && !pol.GuestsMayRequest {
+		return Policy{}, Errorf(KindForbidden, "Guests can't request changes in this workspace. An admin can allow it with `/flag config guests on`.")
+	}
+	return pol, nil
 }
 
 // needsApproval reports whether a change in env of project waits for

@@ -49,6 +49,25 @@ type Scope struct {
 // Every result type implements it.
 type Result interface{ result() }
 
+// Noticed is a result with something to say first: what the command did on
+// the way that the user should know (the workspace's defaults chosen on
+// first use). Transports show Notice, then Result as usual.
+type Noticed struct {
+	Result Result
+	Notice Text
+}
+
+func (Noticed) result() {}
+
+// SplitNotice returns the result inside r and its notice when r is a
+// Noticed, else r itself and no notice.
+func SplitNotice(r Result) (Result, Text) {
+	if n, ok := r.(Noticed); ok {
+		return n.Result, n.Notice
+	}
+	return r, nil
+}
+
 // Output holds the options every read command shares.
 type Output struct {
 	// Share posts the answer in the channel instead of only to the caller.

@@ -188,7 +188,7 @@ func (c Create) Plan(ctx context.Context, x *Executor, conn Connection, p string
 	existing, err := client.GetFlag(ctx, p, c.Key)
 	switch {
 	case err == nil:
-		return Change{}, Errorf(KindInvalid, "Project `%s` already has a flag `%s`. Try `/flag show %s`.", p, existing.Key, existing.Key)
+		return Change{}, inField(Errorf(KindInvalid, "Project `%s` already has a flag `%s`. Try `/flag show %s`.", p, existing.Key, existing.Key), FieldNewKey)
 	case KindOf(err) != KindNotFound:
 		return Change{}, serviceError(ctx, err)
 	}
@@ -238,7 +238,7 @@ func (c Create) newFlag() (NewFlag, error) {
 			raw = b
 		default:
 			if !json.Valid([]byte(v)) {
-				return NewFlag{}, Errorf(KindInvalid, "%s isn't a valid %s value.", echo(v), c.FlagKind)
+				return NewFlag{}, inField(Errorf(KindInvalid, "%s isn't a valid %s value.", echo(v), c.FlagKind), FieldVariations)
 			}
 			raw = json.RawMessage(v)
 		}

@@ -38,7 +38,7 @@ func (c Restore) Plan(ctx context.Context, x *Executor, conn Connection, p strin
 		return Change{}, err
 	}
 	if !f.Archived {
-		return Change{}, Errorf(KindInvalid, "`%s` isn't archived, so there is nothing to restore.", f.Key)
+		return Change{}, inField(Errorf(KindInvalid, "`%s` isn't archived, so there is nothing to restore.", f.Key), FieldAction)
 	}
 	ch.Patch = &Patch{Instructions: []Instruction{{Kind: InstrRestore}}}
 	ch.Diff = []DiffLine{{Field: "archived", Before: "yes", After: "no"}}

@@ -50,6 +50,7 @@ func subcommands() []subcommand {
 		rolloutSpec(),
 		offVariationSpec(),
 		targetSpec(),
+		requestSpec(),
 		createSpec(),
 		archiveSpec(),
 		restoreSpec(),

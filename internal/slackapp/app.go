@@ -38,6 +38,19 @@ const (
 type Executor interface {
 	Execute(ctx context.Context, actor commands.Actor, cmd commands.Command) (commands.Result, error)
 	Connect(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectResult, error)
+	// ConnectChoices checks a token pasted into the connect modal and
+	// returns what it sees.
+	ConnectChoices(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectModal, error)
+	// SuggestFlags answers the request form's flag picker.
+	SuggestFlags(ctx context.Context, actor commands.Actor, project, query string) (commands.FlagSuggestions, error)
+	// FlagLink reads a URL as a link to a flag on the configured
+	// LaunchDarkly (what unfurls).
+	FlagLink(raw string) (commands.FlagLink, bool)
+	// Home and Homes build App Home tabs.
+	Home(ctx context.Context, actor commands.Actor) commands.HomeResult
+	Homes(ctx context.Context, ws commands.Workspace, actors []commands.Actor) []commands.HomeResult
+	// RequestChange files the change a submitted request form stands for.
+	RequestChange(ctx context.Context, actor commands.Actor, channelID string, cmd commands.Command, dedupeKey string) (commands.ChangeResult, error)
 
 	// The two-person rule: decisions, and where requests are posted.
 	Approve(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
@@ -126,6 +139,8 @@ type App struct {
 
 	connected atomic.Bool
 	workers   *workers
+	// homes remembers who looked at their Home tab, to refresh it.
+	homes homeViewers
 	// In-flight work: spawn may race with Run's final wait (handlers keep
 	// arriving until the socket closes), so a mutex guards the count and
 	// drained is closed when it drops to zero while Run waits.

@@ -151,17 +151,22 @@ func (a *App) runSlashCommand(r *request, sc slack.SlashCommand) {
 			return Message{}, err
 		}
 		r.name, shared = cmd.Name(), commands.IsShared(cmd)
+		if req, ok := cmd.(commands.Request); ok {
+			notice, err := a.openRequest(r, sc.TriggerID, sc.ChannelID, req)
+			return withNotice(Message{}, notice), err
+		}
 		res, err := a.exec.Execute(r.ctx, r.actor, cmd)
 		if err != nil {
 			return Message{}, err
 		}
+		res, notice := commands.SplitNotice(res)
 		switch res := res.(type) {
 		case commands.ConnectModal:
-			return Message{}, a.openConnectModal(r.ctx, sc, res)
+			return withNotice(Message{}, notice), a.openConnectModal(r.ctx, sc, res)
 		case commands.ChangeResult:
-			return a.postChange(r.ctx, r.log, sc.ChannelID, sc.ResponseURL, res), nil
+			return withNotice(a.postChange(r.ctx, r.log, sc.ChannelID, sc.ResponseURL, res), notice), nil
 		}
-		return a.render.Result(res), nil
+		return withNotice(a.render.Result(res), notice), nil
 	}()
 	a.finish(r, err)
 	if err != nil {
@@ -252,8 +257,8 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 	values := cb.View.State.Values
 	in := commands.ConnectInput{
 		Token:   secret.Secret(values[string(BlockToken)][string(ActionToken)].Value),
-		Project: values[string(BlockProject)][string(ActionProject)].Value,
-		Env:     values[string(BlockEnv)][string(ActionEnv)].Value,
+		Project: connectValue(values, BlockProject, ActionProject, ActionProjectPick),
+		Env:     connectValue(values, BlockEnv, ActionEnv, ActionEnvPick),
 	}
 	res, err := a.exec.Connect(r.ctx, r.actor, in)
 	if err != nil {
@@ -273,6 +278,67 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 		ctx, cancel := context.WithTimeout(a.base, a.opts.CommandTimeout)
 		defer cancel()
 		a.tell(ctx, r.log, w.channelID, w.userID, a.render.Result(res))
+	})
+}
+
+// connectValue is what the connect modal holds in block: typed into its
+// text input, or picked in its select ("no default" being "").
+func connectValue(values map[string]map[string]slack.BlockAction, block BlockID, text, pick ActionID) string {
+	if v := values[string(block)][string(text)].Value; v != "" {
+		return v
+	}
+	if v := values[string(block)][string(pick)].SelectedOption.Value; v != noDefaultEnv {
+		return v
+	}
+	return ""
+}
+
+// plausibleToken reports whether s looks like a whole access token, worth
+// asking LaunchDarkly about while it is being pasted.
+func plausibleToken(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "api-") && len(s) >= 24 && len(s) <= 200 && !strings.ContainsAny(s, " \t\r\n")
+}
+
+// onConnectChange offers what a token sees once it is pasted into the
+// connect modal (or its project changes): the project and environment
+// fields become selects, the defaults Flagbot would pick selected. Nothing
+// is stored; the token stays in Slack's state of the modal, never in a view
+// Flagbot sends.
+func (a *App) onConnectChange(evt *socketmode.Event, c *socketmode.Client) {
+	a.ack(evt, c, "block_actions")
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok || CallbackID(cb.View.CallbackID) != CallbackConnect {
+		return
+	}
+	var values map[string]map[string]slack.BlockAction
+	if cb.View.State != nil {
+		values = cb.View.State.Values
+	}
+	token := values[string(BlockToken)][string(ActionToken)].Value
+	project := connectValue(values, BlockProject, ActionProject, ActionProjectPick)
+	for _, act := range cb.ActionCallback.BlockActions {
+		switch ActionID(act.ActionID) {
+		case ActionToken:
+			token = act.Value
+		case ActionProjectPick:
+			project = act.SelectedOption.Value
+		}
+	}
+	if !plausibleToken(token) {
+		return
+	}
+	w := whoOfCallback(cb)
+	w.channelID = cb.View.PrivateMetadata
+	a.work(w, "connect_check", func(r *request) {
+		m, err := a.exec.ConnectChoices(r.ctx, r.actor, commands.ConnectInput{Token: secret.Secret(token), Project: project})
+		a.finish(r, err)
+		if err != nil {
+			return // the submission says what is wrong, inline
+		}
+		view := ConnectModal(m)
+		view.PrivateMetadata = cb.View.PrivateMetadata
+		a.updateView(r.ctx, r.log, cb.View.ID, cb.View.Hash, view)
 	})
 }
 

@@ -41,6 +41,7 @@ func (a *App) postChange(ctx context.Context, log *slog.Logger, channelID, respo
 		}
 	}
 	log.Info("change requested", "status", string(c.Status))
+	a.refreshHomes(c.Workspace)
 	return Message{}
 }
 
@@ -85,7 +86,7 @@ func (a *App) onChangeAction(evt *socketmode.Event, c *socketmode.Client) {
 		}
 		a.finish(r, err)
 		if err != nil {
-			a.respond(r.ctx, r.log, cb.ResponseURL, a.failure(r.ctx, r.log, err), false, false)
+			a.reply(r, cb.ResponseURL, a.failure(r.ctx, r.log, err))
 		} else if res.Change.ID != "" {
 			a.showDecision(r.ctx, r.log, cb.Channel.ID, ts, cb.ResponseURL, res)
 		}
@@ -95,6 +96,10 @@ func (a *App) onChangeAction(evt *socketmode.Event, c *socketmode.Client) {
 // showDecision edits the request message to its new state and, once the
 // change is final, tells the requester.
 func (a *App) showDecision(ctx context.Context, log *slog.Logger, channelID, ts, responseURL string, res commands.ChangeResult) {
+	if channelID == "" || ts == "" { // decided in the App Home: the request message is where the change says
+		channelID, ts = res.Change.ChannelID, res.Change.MessageTS
+	}
+	defer a.refreshHomes(res.Change.Workspace)
 	msg := RenderChange(res)
 	if err := a.updateMessage(ctx, channelID, ts, msg); err != nil {
 		log.Info("chat.update failed, replacing through response_url", "err", err)
@@ -197,6 +202,7 @@ func (a *App) requestAgain(r *request, id, responseURL string) error {
 	if err != nil {
 		return err
 	}
+	res, _ = commands.SplitNotice(res)
 	cr, ok := res.(commands.ChangeResult)
 	if !ok {
 		return &commands.Error{Kind: commands.KindInternal, Err: fmt.Errorf("slackapp: request again of %s gave %T", id, res)}
@@ -216,6 +222,13 @@ func (a *App) ChangesExpired(ctx context.Context, changes []commands.Change) {
 			log.Warn("could not mark an expired request", "err", err)
 		}
 		a.tellRequester(ctx, log, c)
+	}
+	refreshed := map[commands.Workspace]bool{}
+	for _, c := range changes {
+		if !refreshed[c.Workspace] {
+			refreshed[c.Workspace] = true
+			a.refreshHomes(c.Workspace)
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package slackapp
 import (
 	"runtime/debug"
 
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -21,11 +23,27 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 	h.HandleSlashCommand(SlashCommand, safe(a.onSlashCommand))
 	h.HandleInteractionBlockAction(string(ActionNextPage), safe(a.onNextPage))
 	h.HandleViewSubmission(string(CallbackConnect), safe(a.onConnectSubmit))
+	h.HandleInteractionBlockAction(string(ActionToken), safe(a.onConnectChange))
+	h.HandleInteractionBlockAction(string(ActionProjectPick), safe(a.onConnectChange))
 
 	for _, id := range []ActionID{ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain} {
 		h.HandleInteractionBlockAction(string(id), safe(a.onChangeAction))
 	}
 	h.HandleViewSubmission(string(CallbackConfirmDelete), safe(a.onConfirmDelete))
+
+	// The request form: opened by /flag, /flag request and buttons; its
+	// flag, action and environment rebuild it; the flag picker asks for
+	// options.
+	h.HandleInteractionBlockAction(string(ActionRequestOpen), safe(a.onRequestOpen))
+	h.HandleInteractionBlockAction(string(ActionRequestToggle), safe(a.onRequestOpen))
+	for _, id := range []ActionID{ActionReqFlag, ActionReqAction, ActionReqEnv} {
+		h.HandleInteractionBlockAction(string(id), safe(a.onRequestFormChange))
+	}
+	h.HandleInteraction(slack.InteractionTypeBlockSuggestion, safe(a.onBlockSuggestion))
+	h.HandleViewSubmission(string(CallbackRequest), safe(a.onRequestSubmit))
+
+	h.HandleEvents(slackevents.AppHomeOpened, safe(a.onHomeOpened))
+	h.HandleEvents(slackevents.LinkShared, safe(a.onLinkShared))
 
 	h.HandleDefault(safe(a.onUnhandled))
 }

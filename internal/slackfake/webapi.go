@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -204,6 +205,8 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		m := s.addMessageLocked(Message{Channel: p["channel"], UserID: BotUserID, Text: p["text"], Blocks: rawBlocks(p["blocks"]),
 			VisibleTo: p["user"], Via: "chat.postEphemeral"})
 		return okReply(map[string]any{"message_ts": m.TS})
+	case "chat.unfurl":
+		return s.unfurlLocked(p)
 	case "views.open", "views.push":
 		user, code := s.useTriggerLocked(p["trigger_id"])
 		if code != "" {
@@ -499,3 +502,45 @@ func rawOrEmpty(raw json.RawMessage) string {
 
 // runeLen counts characters the way Slack's limits do.
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+// unfurlLocked answers chat.unfurl: by channel and ts, or by unfurl_id and
+// source; each unfurl's blocks must be within a message's limits and its
+// URL a link of the message.
+func (s *Server) unfurlLocked(p map[string]string) reply {
+	var m *Message
+	switch {
+	case p["unfurl_id"] != "" && p["source"] != "":
+		m = s.findMessageLocked(s.ws.unfurlIDs[p["unfurl_id"]])
+	case p["channel"] != "" && p["ts"] != "":
+		m = s.findMessageLocked(p["channel"] + "/" + p["ts"])
+	default:
+		return errReply("invalid_arguments")
+	}
+	if m == nil {
+		return errReply("cannot_find_message")
+	}
+	var unfurls map[string]struct {
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal([]byte(p["unfurls"]), &unfurls); err != nil || len(unfurls) == 0 {
+		return errReply("invalid_unfurls_format")
+	}
+	links := messageLinks(m.Text)
+	urls := make([]string, 0, len(unfurls))
+	for u, un := range unfurls {
+		if !slices.Contains(links, u) || !s.ws.unfurlDomains[linkHost(u)] {
+			return errReply("cannot_unfurl_url")
+		}
+		if code := checkMessage("", rawOrEmpty(un.Blocks), "", false); code != "" {
+			return errReply(code)
+		}
+		urls = append(urls, u)
+	}
+	slices.Sort(urls)
+	for _, u := range urls {
+		m.Unfurls = slices.DeleteFunc(m.Unfurls, func(x Unfurl) bool { return x.URL == u })
+		m.Unfurls = append(m.Unfurls, Unfurl{URL: u, Blocks: normalizeBlocks(unfurls[u].Blocks)})
+	}
+	s.changedLocked()
+	return okReply(map[string]any{})
+}
