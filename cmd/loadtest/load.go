@@ -54,10 +54,10 @@ type result struct {
 	// peakAnon is the largest anonymous resident memory sampled during
 	// the measurement (heap, stacks: what the bot allocated), without the
 	// pages of its binary that VmHWM also counts.
-	peakAnon int64
-	conns            int64
-	errors           int
-	errorSamples     []string
+	peakAnon     int64
+	conns        int64
+	errors       int
+	errorSamples []string
 }
 
 func (r result) String() string {
