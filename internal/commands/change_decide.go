@@ -247,17 +247,18 @@ func plural(n int, one, many string) string {
 }
 
 // moved re-reads c's flag and describes what changed since the request
-// (nil Text when nothing did). err is a LaunchDarkly failure.
-func (e *Executor) moved(ctx context.Context, client FlagReader, c Change) (Text, error) {
+// (nil Text when nothing did). before is the flag as read (nil when it
+// does not exist). err is a LaunchDarkly failure.
+func (e *Executor) moved(ctx context.Context, client FlagReader, c Change) (Text, *Flag, error) {
 	if c.NewFlag != nil {
 		_, err := client.GetFlag(ctx, c.Project, c.Flag)
 		switch {
 		case err == nil:
-			return Textf("A flag `%s` was created in LaunchDarkly after this request.", c.Flag), nil
+			return Textf("A flag `%s` was created in LaunchDarkly after this request.", c.Flag), nil, nil
 		case KindOf(err) == KindNotFound:
-			return nil, nil
+			return nil, nil, nil
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	var envs []string
 	if c.Env != "" {
@@ -266,9 +267,9 @@ func (e *Executor) moved(ctx context.Context, client FlagReader, c Change) (Text
 	f, err := client.GetFlag(ctx, c.Project, c.Flag, envs...)
 	switch {
 	case KindOf(err) == KindNotFound:
-		return Textf("The flag `%s` no longer exists in LaunchDarkly.", c.Flag), nil
+		return Textf("The flag `%s` no longer exists in LaunchDarkly.", c.Flag), nil, nil
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
 	var parts []string
 	if f.Version != c.FlagVersion {
@@ -277,20 +278,20 @@ func (e *Executor) moved(ctx context.Context, client FlagReader, c Change) (Text
 	if c.Env != "" {
 		fe, ok := f.Environments[c.Env]
 		if !ok {
-			return Textf("The environment `%s` no longer exists in LaunchDarkly.", c.Env), nil
+			return Textf("The environment `%s` no longer exists in LaunchDarkly.", c.Env), &f, nil
 		}
 		if fe.Version != c.EnvVersion {
 			parts = append(parts, fmt.Sprintf("%s version %d → %d", c.Env, c.EnvVersion, fe.Version))
 		}
 	}
 	if len(parts) == 0 {
-		return nil, nil
+		return nil, &f, nil
 	}
 	s := Textf("Changed in LaunchDarkly since the request (%s)", strings.Join(parts, ", "))
 	if now := currentState(c, f); !now.IsZero() {
 		s = Textf("%s; %s", s, now)
 	}
-	return Textf("%s. Not applied: request it again if it is still wanted.", s), nil
+	return Textf("%s. Not applied: request it again if it is still wanted.", s), &f, nil
 }
 
 // appliedOutcome describes the state after c was applied; f is the flag

@@ -54,8 +54,12 @@ func subcommands() []subcommand {
 		archiveSpec(),
 		restoreSpec(),
 		deleteSpec(),
+		killSpec(),
+		undoSpec(),
 		pendingSpec(),
+		scheduledSpec(),
 		historySpec(),
+		notifySpec(),
 		digestSpec(),
 	}
 }
