@@ -125,6 +125,10 @@ func (e *Executor) approve(ctx context.Context, actor Actor, id string, typedKey
 	if !approvedNow {
 		return ChangeResult{Change: c, FlagURL: e.flagURL(c)}, nil
 	}
+	if c.Status == StatusScheduled {
+		// Approved for later: ApplyScheduled takes it at its time.
+		return ChangeResult{Change: c, ApprovedNow: true, FlagURL: e.flagURL(c)}, nil
+	}
 	return e.applyApproved(ctx, c, claim)
 }
 

@@ -449,3 +449,11 @@ func (m *memPolicies) Update(_ context.Context, ws Workspace, fn func(*Policy) e
 	m.p[ws] = p
 	return p, nil
 }
+
+// Overwrite replaces a stored change as is (a record written by an older
+// version, say).
+func (m *memChanges) Overwrite(c Change) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.changes[memKey(c.Workspace, c.ID)] = c
+}
