@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 1 && args[1] == "playground" {
 		return runPlayground(ctx, args, getenv, stdout, stderr)
 	}
-	return runBot(ctx, args, getenv, stdout, stderr, nil)
+	return runBot(ctx, args, getenv, stdout, stderr, botHooks{})
 }
 
 // wired is called by runBot once the bot is built, before it connects to
@@ -50,8 +50,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // bot's own executor and token store. An error stops the bot.
 type wired func(ctx context.Context, exec *commands.Executor) error
 
+// botHooks are what the playground and the end-to-end tests change about
+// runBot; the zero value is production's.
+type botHooks struct {
+	// wired, if set, runs once the bot is built (see wired).
+	wired wired
+	// now is the clock of the executor, the sweeper and the digests
+	// (default time.Now): tests move it hours on to reach reminders,
+	// deadlines and scheduled times without waiting.
+	now func() time.Time
+}
+
 // runBot is the bot itself: production and the playground both run it.
-func runBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, onWired wired) error {
+func runBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, hooks botHooks) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -114,28 +125,36 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	clients := func(token secret.Secret) commands.LaunchDarkly { return ld.NewService(ldClient.WithToken(token)) }
 
+	now := hooks.now
+	if now == nil {
+		now = time.Now
+	}
 	m := metrics.New()
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, Metrics: m}
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
 	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
-		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
+		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL, Now: now, Unsigned: changes.Overdue})
 	dir := slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts)
 	exec := commands.NewExecutor(tokens, clients, dir, changes, approvals.NewPolicies(store), digests,
-		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL})
+		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL, Now: now, SignoffTTL: cfg.SignoffTTL, ScheduleGrace: cfg.ScheduleGrace})
 	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, dir, log, slackOpts)
 	if err != nil {
 		return err
 	}
-	if onWired != nil {
-		if err := onWired(ctx, exec); err != nil {
+	if hooks.wired != nil {
+		if err := hooks.wired(ctx, exec); err != nil {
 			return err
 		}
 	}
 	sweeper := approvals.NewSweeper(store, changes, log, approvals.SweeperOptions{
-		Interval:  cfg.SweepInterval,
-		LockTTL:   sweepLockTTL,
-		OnExpired: app.ChangesExpired,
-		OnStuck:   app.ResumeStuck,
+		Interval:    cfg.SweepInterval,
+		LockTTL:     sweepLockTTL,
+		Now:         now,
+		OnExpired:   app.ChangesExpired,
+		OnStuck:     app.ResumeStuck,
+		OnScheduled: app.ApplyDue,
+		OnRemind:    app.RemindApprovers,
+		OnSignoff:   app.SignoffDue,
 	})
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})

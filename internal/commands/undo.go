@@ -126,6 +126,9 @@ func (u Undo) Run(ctx context.Context, x *Executor, actor Actor) (Result, error)
 	if err != nil {
 		return nil, err
 	}
+	if orig.ChannelID != "" {
+		actor.ChannelID = orig.ChannelID // the undo is posted next to what it undoes
+	}
 	text := "undo " + orig.ID
 	if u.Reason != "" {
 		text += " --reason " + quoteArg(u.Reason)

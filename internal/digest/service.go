@@ -107,6 +107,11 @@ type Options struct {
 	// entries that reached the audit log late, reporting those it has not
 	// (default 5 minutes; negative turns it off).
 	Lookback time.Duration
+	// Unsigned lists a workspace's break-glass kills that nobody signed off
+	// by their deadline (at now); every digest lists those of its project
+	// under a heading of their own until someone signs them off, and posts
+	// even when no change was made. Nil lists none.
+	Unsigned func(ctx context.Context, ws commands.Workspace, now time.Time) ([]commands.Change, error)
 }
 
 // Service keeps digest subscriptions, runs the scheduler and implements
@@ -381,8 +386,9 @@ func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual b
 		}
 		return commands.DigestRun{}, release(err)
 	}
+	d.Unsigned = s.unsigned(ctx, sub, now)
 	run := commands.DigestRun{Subscription: sub, From: d.From, To: d.To, Changes: d.Total}
-	if d.Total > 0 || sub.PostEmpty || manual {
+	if d.Total > 0 || len(d.Unsigned) > 0 || sub.PostEmpty || manual {
 		if err := s.slack.PostDigest(ctx, sub.ChannelID, d); err != nil {
 			err = fmt.Errorf("digest: post to %s: %w", sub.ChannelID, err)
 			if !manual && errors.Is(err, commands.ErrCannotPost) {
@@ -415,8 +421,30 @@ func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual b
 		}
 	}
 	s.log.InfoContext(ctx, "digest run", "team", k.TeamID, "id", k.ID, "channel", sub.ChannelID,
-		"changes", d.Total, "posted", d.Total > 0 || sub.PostEmpty || manual, "next_run", next)
+		"changes", d.Total, "posted", d.Total > 0 || len(d.Unsigned) > 0 || sub.PostEmpty || manual, "next_run", next)
 	return run, nil
+}
+
+// unsigned lists the kills of sub's project (and environments and flag,
+// when it names them) nobody signed off by their deadline. A failure is
+// logged: the digest goes out without them.
+func (s *Service) unsigned(ctx context.Context, sub commands.DigestSubscription, now time.Time) []commands.Change {
+	if s.opts.Unsigned == nil {
+		return nil
+	}
+	all, err := s.opts.Unsigned(ctx, sub.Workspace, now)
+	if err != nil {
+		s.log.WarnContext(ctx, "digest: unsigned kills unavailable", "team", sub.Workspace.TeamID, "id", sub.ID, "err", err)
+		return nil
+	}
+	var out []commands.Change
+	for _, c := range all {
+		f := sub.Filter
+		if c.Project == f.Project && (len(f.Envs) == 0 || slices.Contains(f.Envs, c.Env)) && (f.Flag == "" || f.Flag == c.Flag) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // sleepCtx waits d unless ctx ends first; it reports whether it waited.

@@ -22,7 +22,8 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 	h.HandleInteractionBlockAction(string(ActionNextPage), safe(a.onNextPage))
 	h.HandleViewSubmission(string(CallbackConnect), safe(a.onConnectSubmit))
 
-	for _, id := range []ActionID{ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain} {
+	for _, id := range []ActionID{ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain,
+		ActionUndo, ActionRevert, ActionUndoConfirm, ActionSignOff, ActionCancelSchedule} {
 		h.HandleInteractionBlockAction(string(id), safe(a.onChangeAction))
 	}
 	h.HandleViewSubmission(string(CallbackConfirmDelete), safe(a.onConfirmDelete))
