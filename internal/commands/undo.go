@@ -384,9 +384,7 @@ func (r rolloutAs) Plan(ctx context.Context, x *Executor, conn Connection, p str
 		return c, err
 	}
 	for i := range c.Patch.Instructions {
-		if r.contextKind != "" {
-			c.Patch.Instructions[i].RolloutContextKind = r.contextKind
-		}
+		c.Patch.Instructions[i].RolloutContextKind = r.contextKind
 		c.Patch.Instructions[i].RolloutBucketBy = r.bucketBy
 	}
 	return c, nil

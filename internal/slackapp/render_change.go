@@ -149,18 +149,23 @@ func signoffField(c commands.Change) string {
 	return "pending: someone else signs off by " + slackDate(c.SignoffDue)
 }
 
-// undoLinkLine says what became of the undo requested for c, if any.
+// undoLinkLine says what became of the undo requested for c (the revert,
+// for a kill), if any.
 func undoLinkLine(r commands.ChangeResult) string {
 	u := r.UndoLink
+	undo, undone := "Undo", "Undone"
+	if r.Change.Emergency {
+		undo, undone = "Revert", "Reverted"
+	}
 	switch {
 	case u == nil:
 		return ""
 	case u.Status == commands.StatusApplied:
-		return ":leftwards_arrow_with_hook: *Undone* by request " + code(u.ID) + " " + slackDate(u.DecidedAt) + "."
+		return ":leftwards_arrow_with_hook: *" + undone + "* by request " + code(u.ID) + " " + slackDate(u.DecidedAt) + "."
 	case u.Status.Live():
-		return ":leftwards_arrow_with_hook: Undo requested by " + mention(u.RequesterID) + ": request " + code(u.ID) + "."
+		return ":leftwards_arrow_with_hook: " + undo + " requested by " + mention(u.RequesterID) + ": request " + code(u.ID) + "."
 	}
-	return ":leftwards_arrow_with_hook: Undo request " + code(u.ID) + " was " + oneLine(string(u.Status)) + "; it can be asked for again."
+	return ":leftwards_arrow_with_hook: " + undo + " request " + code(u.ID) + " was " + oneLine(string(u.Status)) + "; it can be asked for again."
 }
 
 // undoOffered reports whether c's message offers Undo (or Revert): it is
