@@ -352,6 +352,14 @@ func FuzzParseWrite(f *testing.F) {
 		"history f",
 		"serve f -- -1",
 		"target f add \"-x\" ,a,",
+		"on f production --at tomorrow 09:00 Europe/Berlin --reason r",
+		"off f --in 90s",
+		`archive f --at "mon 07:15 UTC"`,
+		"on f --at 2030-01-31T09:00:00+01:00 staging",
+		`kill f production --reason "x y"`,
+		"undo bgcha4hp --reason z",
+		"config breakglass <!subteam^S1|@g>",
+		"notify off",
 	} {
 		f.Add(s)
 	}
