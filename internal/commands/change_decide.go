@@ -233,6 +233,10 @@ func DecidedMessage(c Change) Text {
 		return Textf("%s already approved this, but the flag had changed in LaunchDarkly, so it was not applied.", who)
 	case StatusLDApproval:
 		return Textf("%s already approved this; it now waits for LaunchDarkly's own approval.", who)
+	case StatusScheduled:
+		return Textf("%s already approved this; it applies at %s UTC.", who, c.ApplyAt.UTC().Format("2006-01-02 15:04"))
+	case StatusMissed:
+		return Textf("%s already approved this, but no Flagbot replica ran in time to apply it at %s UTC, so it was not applied.", who, c.ApplyAt.UTC().Format("2006-01-02 15:04"))
 	case StatusRejected:
 		return Textf("%s already rejected this.", User(c.DecidedBy))
 	case StatusCancelled:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Kill is the break-glass switch: it turns a flag off at once, with no
@@ -48,7 +49,7 @@ func killSpec() subcommand {
 				return nil, err
 			}
 			if w.Reason == "" {
-				return nil, a.usagef("A kill needs a reason, for the people who sign it off: `/flag kill %s --reason \"...\"`.", flag)
+				return nil, a.usagef("A kill needs a reason, for the people who sign it off: `/flag %s --reason \"...\"`.", strings.Join(append([]string{"kill"}, envArgs(Scope{}, flag, env)...), " "))
 			}
 			return Kill{Flag: flag, Env: env, WriteOptions: w}, nil
 		},

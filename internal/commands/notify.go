@@ -175,12 +175,3 @@ func (e *Executor) withLinks(ctx context.Context, res ChangeResult) ChangeResult
 	}
 	return res
 }
-
-// SummaryLine is one line about change c for a direct message or a
-// reminder: who wants what, as the core says it.
-func SummaryLine(c Change) Text {
-	if c.Emergency {
-		return Textf("%s used the kill switch to %s", User(c.RequesterID), c.Verb())
-	}
-	return Textf("%s wants to %s", User(c.RequesterID), c.Verb())
-}

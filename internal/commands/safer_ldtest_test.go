@@ -2,10 +2,12 @@ package commands_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,7 +52,7 @@ func two(i int) *int { return &i }
 // newSaferRig: project web with production (critical) and staging; flag f
 // (on in production with a 25/75 rollout bucketed by org, targets ana and
 // bo; off in staging serving true), archived flag g. Admin UALICE; group
-// S-ONCALL holds UALICE and UDAN, group S-REL holds UBOB and UCAROL.
+// S0ONCALL holds UALICE and UDAN, group S0REL holds UBOB and UCAROL.
 func newSaferRig(t *testing.T) *saferRig {
 	t.Helper()
 	s := ldtest.NewServer(t)
@@ -69,9 +71,10 @@ func newSaferRig(t *testing.T) *saferRig {
 		t.Fatal(err)
 	}
 	r := &saferRig{t: t, s: s, changes: NewMemChanges(), policies: NewMemPolicies(), clock: &clock{now: time.Now().UTC().Truncate(time.Minute)}}
-	dir := AdminSet{"UALICE": true, "S-ONCALL/UALICE": true, "S-ONCALL/UDAN": true, "S-REL/UBOB": true, "S-REL/UCAROL": true}
+	dir := AdminSet{"UALICE": true, "S0ONCALL/UALICE": true, "S0ONCALL/UDAN": true, "S0REL/UBOB": true, "S0REL/UCAROL": true}
+	var ids atomic.Int32
 	r.exec = NewExecutor(ws, func(tok secret.Secret) LaunchDarkly { return ld.NewService(s.Client(tok.Reveal())) }, dir, r.changes, r.policies, nil,
-		Options{BaseURL: s.URL(), Now: r.clock.Now})
+		Options{BaseURL: s.URL(), Now: r.clock.Now, NewID: func() string { return fmt.Sprintf("c%02drequest", ids.Add(1)) }})
 	return r
 }
 
@@ -261,7 +264,7 @@ func TestUndoCreateDeleteAndOld(t *testing.T) {
 	stored, _ := r.changes.Get(t.Context(), TestWorkspaceA, old.ID)
 	stored.Undo = nil
 	forget(t, r.changes, stored)
-	_, err = r.run(carol, "undo "+old.ID[:8])
+	_, err = r.run(carol, "undo "+old.ID[:len(old.ID)-1])
 	if want := "Undo is unavailable for request `" + old.ID + "`: it was applied by an earlier version of Flagbot, which did not record what the change replaced. Make the change back by hand (`/flag help` lists the commands)."; Message(err) != want {
 		t.Errorf("undo of an old record = %q, want %q", Message(err), want)
 	}
@@ -344,10 +347,10 @@ func TestKillSwitch(t *testing.T) {
 	if _, err := r.run(TestAlice, kill); KindOf(err) != KindForbidden || !strings.Contains(Message(err), "/flag config breakglass @group") {
 		t.Fatalf("kill without responders = %v", err)
 	}
-	if _, err := r.run(TestAlice, "config breakglass subteam^S-ONCALL"); err != nil {
+	if _, err := r.run(TestAlice, "config breakglass subteam^S0ONCALL"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.run(TestBob, kill); Message(err) != "Only members of <!subteam^S-ONCALL> can use the kill switch. Ask for the change with `/flag off f` instead." {
+	if _, err := r.run(TestBob, kill); Message(err) != "Only members of <!subteam^S0ONCALL> can use the kill switch. Ask for the change with `/flag off f` instead." {
 		t.Fatalf("kill by a non-responder = %q", Message(err))
 	}
 	guest := Actor{Workspace: TestWorkspaceA, UserID: "UDAN", Guest: true}
@@ -549,7 +552,7 @@ func TestApproverDMs(t *testing.T) {
 	if got, err := r.exec.ApproverDMs(t.Context(), c); err != nil || len(got) != 0 {
 		t.Errorf("without an approver group = %v, %v", got, err)
 	}
-	if _, err := r.run(TestAlice, "config approvers subteam^S-REL"); err != nil {
+	if _, err := r.run(TestAlice, "config approvers subteam^S0REL"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := r.exec.ApproverDMs(t.Context(), c); len(got) != 1 || got[0] != "UCAROL" {

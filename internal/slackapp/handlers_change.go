@@ -207,7 +207,10 @@ func (a *App) showDecision(ctx context.Context, log *slog.Logger, channelID, ts,
 	a.updateDMs(ctx, log, res, commands.PostRef{Channel: channelID, TS: ts})
 	log.Info("change decided", "status", string(c.Status), "approvals", len(c.Approvals))
 	if c.Status.Final() || c.Status == commands.StatusScheduled {
-		if !c.Emergency && !c.Exempt {
+		// Who used the kill switch, or changed an exempt environment at
+		// once, saw the outcome as they asked; a scheduled change's
+		// requester is told when it applies.
+		if !c.Emergency && (!c.Exempt || !c.ApplyAt.IsZero()) {
 			a.tellRequester(ctx, log, c)
 		}
 		if c.UndoOf != "" {

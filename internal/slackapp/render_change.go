@@ -333,6 +333,9 @@ func renderChangeList(title, empty string, changes []commands.Change) Message {
 	for _, c := range changes {
 		emoji, _ := changeState(commands.ChangeResult{Change: c})
 		line := fmt.Sprintf("%s %s: %s wants to %s", emoji, code(c.ID[:min(len(c.ID), 8)]), mention(c.RequesterID), changeVerb(c))
+		if c.Emergency {
+			line = fmt.Sprintf("%s %s: %s killed %s in %s (%s)", emoji, code(c.ID[:min(len(c.ID), 8)]), mention(c.RequesterID), code(c.Flag), code(c.Env), signoffWord(c))
+		}
 		switch c.Status {
 		case commands.StatusPending:
 			line += fmt.Sprintf(" · %d of %d approvals · expires %s", len(c.Approvals), max(c.RequiredApprovals, 1), slackDate(c.ExpiresAt))
