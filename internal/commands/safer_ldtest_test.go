@@ -578,3 +578,29 @@ func TestApproverDMs(t *testing.T) {
 		t.Errorf("approver DMs after notify on = %v", got)
 	}
 }
+
+// TestScheduledUnderLaunchDarklyApprovals: in an environment where
+// LaunchDarkly requires its own approval, the scheduled apply creates a
+// LaunchDarkly approval request at its time, as an approved change does.
+func TestScheduledUnderLaunchDarklyApprovals(t *testing.T) {
+	t.Parallel()
+	r := newSaferRig(t)
+	r.s.AddProject(ld.Project{Key: "gated"}, ldtest.EnvSpec{Key: "production", RequireApproval: true})
+	r.s.AddFlag("gated", ld.Flag{Key: "f", Kind: "boolean", Variations: []ld.Variation{{ID: "v-true", Value: json.RawMessage("true")}, {ID: "v-false", Value: json.RawMessage("false")}},
+		Environments: map[string]ld.FlagEnvironment{"production": {On: false}}})
+	c := r.change(TestAlice, "on f production --project gated --in 1h").Change
+	if s := r.approve(c.ID).Change; s.Status != StatusScheduled {
+		t.Fatalf("approved into %s", s.Status)
+	}
+	if n := len(r.s.ApprovalRequests()); n != 0 {
+		t.Fatalf("%d LaunchDarkly approval requests before the time", n)
+	}
+	r.clock.Add(time.Hour)
+	res, err := r.exec.ApplyScheduled(t.Context(), Change{Workspace: TestWorkspaceA, ID: c.ID})
+	if err != nil || res.Change.Status != StatusLDApproval || len(r.s.ApprovalRequests()) != 1 {
+		t.Fatalf("at its time = %s %q, %v; %d approval requests", res.Change.Status, res.Change.Outcome, err, len(r.s.ApprovalRequests()))
+	}
+	if ar := r.s.ApprovalRequests()[0]; !strings.Contains(ar.Comment, "scheduled for") || !strings.Contains(ar.Comment, "request "+c.ID) {
+		t.Errorf("approval request comment %q", ar.Comment)
+	}
+}
