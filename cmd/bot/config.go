@@ -6,10 +6,12 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flagbot/flagbot/internal/secret"
+	"github.com/flagbot/flagbot/internal/tokenstore"
 )
 
 // Defaults, named so README and code agree.
@@ -33,21 +35,28 @@ const (
 // start. The struct tags follow envconfig's conventions (envconfig, default,
 // desc); envconfig itself prints them for `flagbot -help`.
 type Config struct {
-	SlackAppToken  secret.Secret `envconfig:"SLACK_APP_TOKEN" desc:"xapp- app-level token with connections:write (required)"`
-	SlackBotToken  secret.Secret `envconfig:"SLACK_BOT_TOKEN" desc:"xoxb- bot token (required)"`
-	SlackAPIURL    string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
-	LDBaseURL      string        `envconfig:"LD_BASE_URL" default:"https://app.launchdarkly.com" desc:"LaunchDarkly base URL (https://app.launchdarkly.us federal, https://app.eu.launchdarkly.com EU)"`
-	RedisURL       secret.Secret `envconfig:"REDIS_URL" desc:"redis:// or rediss:// URL; empty runs an embedded in-memory Redis that keeps nothing across restarts"`
-	EncryptionKey  secret.Secret `envconfig:"FLAGBOT_ENCRYPTION_KEY" desc:"base64 of 32 random bytes; required with REDIS_URL"`
-	Admins         []string      `envconfig:"FLAGBOT_ADMINS" desc:"comma-separated Slack user IDs allowed to connect, disconnect and configure"`
-	HTTPAddr       string        `envconfig:"FLAGBOT_HTTP_ADDR" default:":8080" desc:"address for /healthz, /readyz and /metrics"`
-	CommandTimeout time.Duration `envconfig:"FLAGBOT_COMMAND_TIMEOUT" default:"10s" desc:"deadline for one command's work"`
-	ApprovalTTL    time.Duration `envconfig:"FLAGBOT_APPROVAL_TTL" default:"24h" desc:"how long a requested change waits for approval before it expires"`
-	SweepInterval  time.Duration `envconfig:"FLAGBOT_SWEEP_INTERVAL" default:"30s" desc:"how often expired requests are marked and their messages updated, scheduled changes applied and reminders sent"`
-	SignoffTTL     time.Duration `envconfig:"FLAGBOT_SIGNOFF_TTL" default:"24h" desc:"how long someone has to sign off a /flag kill (a reminder goes out halfway)"`
-	ScheduleGrace  time.Duration `envconfig:"FLAGBOT_SCHEDULE_GRACE" default:"1h" desc:"how late a scheduled change is still applied when no replica ran at its time; later it is missed"`
-	LogLevel       string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	LogFormat      string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+	SlackAppToken      secret.Secret `envconfig:"SLACK_APP_TOKEN" desc:"xapp- app-level token with connections:write (required)"`
+	SlackBotToken      secret.Secret `envconfig:"SLACK_BOT_TOKEN" desc:"xoxb- bot token (required)"`
+	SlackAPIURL        string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
+	LDBaseURL          string        `envconfig:"LD_BASE_URL" default:"https://app.launchdarkly.com" desc:"LaunchDarkly base URL (https://app.launchdarkly.us federal, https://app.eu.launchdarkly.com EU)"`
+	RedisURL           secret.Secret `envconfig:"REDIS_URL" desc:"redis:// or rediss:// URL; empty runs an embedded in-memory Redis that keeps nothing across restarts"`
+	EncryptionKey      secret.Secret `envconfig:"FLAGBOT_ENCRYPTION_KEY" desc:"base64 of 32 random bytes; required with REDIS_URL"`
+	Admins             []string      `envconfig:"FLAGBOT_ADMINS" desc:"comma-separated Slack user IDs allowed to connect, disconnect and configure"`
+	HTTPAddr           string        `envconfig:"FLAGBOT_HTTP_ADDR" default:":8080" desc:"address for /healthz, /readyz and /metrics"`
+	CommandTimeout     time.Duration `envconfig:"FLAGBOT_COMMAND_TIMEOUT" default:"10s" desc:"deadline for one command's work"`
+	ApprovalTTL        time.Duration `envconfig:"FLAGBOT_APPROVAL_TTL" default:"24h" desc:"how long a requested change waits for approval before it expires"`
+	SweepInterval      time.Duration `envconfig:"FLAGBOT_SWEEP_INTERVAL" default:"30s" desc:"how often expired requests are marked and their messages updated, scheduled changes applied and reminders sent"`
+	SignoffTTL         time.Duration `envconfig:"FLAGBOT_SIGNOFF_TTL" default:"24h" desc:"how long someone has to sign off a /flag kill (a reminder goes out halfway)"`
+	ScheduleGrace      time.Duration `envconfig:"FLAGBOT_SCHEDULE_GRACE" default:"1h" desc:"how late a scheduled change is still applied when no replica ran at its time; later it is missed"`
+	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat          string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+	Pprof              bool          `envconfig:"FLAGBOT_PPROF" default:"false" desc:"serve /debug/pprof on FLAGBOT_HTTP_ADDR (profiling; off by default)"`
+	ConnectionCacheTTL time.Duration `envconfig:"FLAGBOT_CONNECTION_CACHE_TTL" default:"1s" desc:"how long a replica may use its in-memory copy of a workspace's decrypted LaunchDarkly connection if an invalidation is lost (0 turns the cache off)"`
+	ShutdownTimeout    time.Duration `envconfig:"FLAGBOT_SHUTDOWN_TIMEOUT" default:"20s" desc:"on SIGTERM, how long in-flight commands may take to finish before the bot exits"`
+
+	// OldEncryptionKeys decrypt connections stored before a key rotation;
+	// each connection read with one is encrypted again with EncryptionKey.
+	OldEncryptionKeys []secret.Secret `envconfig:"FLAGBOT_ENCRYPTION_OLD_KEYS" desc:"comma-separated earlier FLAGBOT_ENCRYPTION_KEY values, accepted for decryption during a key rotation"`
 }
 
 // loadConfig reads Config through getenv using the struct tags, then
@@ -80,14 +89,20 @@ func loadConfig(getenv func(string) string) (Config, error) {
 				d, _ = time.ParseDuration(f.Tag.Get("default"))
 			}
 			field.SetInt(int64(d))
+		case f.Type.Kind() == reflect.Bool:
+			b, err := strconv.ParseBool(raw)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s must be true or false (or 1 or 0), not %q", name, raw))
+			}
+			field.SetBool(b)
 		case f.Type.Kind() == reflect.Slice:
-			var items []string
+			items := reflect.MakeSlice(f.Type, 0, strings.Count(raw, ",")+1)
 			for _, s := range strings.Split(raw, ",") {
 				if s = strings.TrimSpace(s); s != "" {
-					items = append(items, s)
+					items = reflect.Append(items, reflect.ValueOf(s).Convert(f.Type.Elem()))
 				}
 			}
-			field.Set(reflect.ValueOf(items))
+			field.Set(items)
 		default:
 			field.SetString(raw)
 		}
@@ -143,6 +158,14 @@ func (c Config) problems() []string {
 			p = append(p, "FLAGBOT_ENCRYPTION_KEY must be base64 of exactly 32 bytes (try `openssl rand -base64 32`)")
 		}
 	}
+	if len(c.OldEncryptionKeys) > 0 && c.EncryptionKey.Empty() {
+		p = append(p, "FLAGBOT_ENCRYPTION_OLD_KEYS needs FLAGBOT_ENCRYPTION_KEY: old keys only decrypt, the current key encrypts")
+	}
+	for i, k := range c.OldEncryptionKeys {
+		if _, err := tokenstore.ParseKey(k.Reveal()); err != nil {
+			p = append(p, fmt.Sprintf("FLAGBOT_ENCRYPTION_OLD_KEYS: key %d of %d must be base64 of exactly 32 bytes", i+1, len(c.OldEncryptionKeys)))
+		}
+	}
 	for _, id := range c.Admins {
 		if !looksLikeUserID(id) {
 			p = append(p, fmt.Sprintf("FLAGBOT_ADMINS: %q is not a Slack user ID (they look like U024BE7LH)", id))
@@ -165,6 +188,12 @@ func (c Config) problems() []string {
 	}
 	if c.ScheduleGrace < minScheduleGrace || c.ScheduleGrace > maxScheduleGrace {
 		p = append(p, fmt.Sprintf("FLAGBOT_SCHEDULE_GRACE must be between %s and %s", minScheduleGrace, maxScheduleGrace))
+	}
+	if c.ConnectionCacheTTL < 0 || c.ConnectionCacheTTL > time.Minute {
+		p = append(p, "FLAGBOT_CONNECTION_CACHE_TTL must be between 0 (off) and 1m")
+	}
+	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 10*time.Minute {
+		p = append(p, "FLAGBOT_SHUTDOWN_TIMEOUT must be between 1s and 10m")
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -93,5 +94,56 @@ func TestConfigErrorsNeverShowSecrets(t *testing.T) {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error leaks %q: %v", s, err)
 		}
+	}
+}
+
+func TestLoadConfigOldEncryptionKeys(t *testing.T) {
+	const (
+		cur  = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+		old1 = "b2xkLWtleS1vbmUtMDEyMzQ1Njc4OWFiY2RlZjAxMjM=" // 32 bytes
+		old2 = "b2xkLWtleS10d28tMDEyMzQ1Njc4OWFiY2RlZjAxMjM=" // 32 bytes
+		bad  = "c2hvcnQtc2VjcmV0LWtleQ=="                     // 16 bytes
+	)
+	tests := []struct {
+		name     string
+		current  string
+		old      string
+		wantKeys int
+		wantErr  string // a substring of the error; empty: no error
+	}{
+		{name: "none", current: cur},
+		{name: "two", current: cur, old: old1 + ", " + old2, wantKeys: 2},
+		{name: "stray commas", current: cur, old: "," + old1 + ",,", wantKeys: 1},
+		{name: "second is short", current: cur, old: old1 + "," + bad, wantErr: "FLAGBOT_ENCRYPTION_OLD_KEYS: key 2 of 2 must be base64 of exactly 32 bytes"},
+		{name: "not base64", current: cur, old: "not base64 at all!", wantErr: "FLAGBOT_ENCRYPTION_OLD_KEYS: key 1 of 1 must be base64"},
+		{name: "without a current key", old: old1, wantErr: "FLAGBOT_ENCRYPTION_OLD_KEYS needs FLAGBOT_ENCRYPTION_KEY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := validEnv()
+			m["FLAGBOT_ENCRYPTION_KEY"] = tt.current
+			m["FLAGBOT_ENCRYPTION_OLD_KEYS"] = tt.old
+			c, err := loadConfig(env(m))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("loadConfig: %v", err)
+				}
+				if len(c.OldEncryptionKeys) != tt.wantKeys {
+					t.Errorf("OldEncryptionKeys has %d keys, want %d", len(c.OldEncryptionKeys), tt.wantKeys)
+				}
+				if s := fmt.Sprintf("%v %+v", c, c); strings.Contains(s, old1) || strings.Contains(s, old2) {
+					t.Errorf("Config prints an old key: %s", s)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("loadConfig error = %v, want %q", err, tt.wantErr)
+			}
+			for _, k := range []string{old1, bad, "not base64 at all!"} {
+				if strings.Contains(err.Error(), k) {
+					t.Errorf("error shows a key: %v", err)
+				}
+			}
+		})
 	}
 }

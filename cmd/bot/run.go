@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -29,8 +30,8 @@ import (
 )
 
 const (
-	shutdownTimeout = 5 * time.Second
-	readyTimeout    = time.Second
+	opsShutdownTimeout = 5 * time.Second
+	readyTimeout       = time.Second
 	// sweepLockTTL keeps one replica's sweep exclusive while it resumes
 	// stuck changes (each bounded by slackapp's resume timeout).
 	sweepLockTTL = 5 * time.Minute
@@ -39,8 +40,13 @@ const (
 // run wires Flagbot together and serves until ctx ends or SIGINT/SIGTERM;
 // `flagbot playground` runs the playground instead.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 1 && args[1] == "playground" {
-		return runPlayground(ctx, args, getenv, stdout, stderr)
+	if len(args) > 1 {
+		switch args[1] {
+		case "playground":
+			return runPlayground(ctx, args, getenv, stdout, stderr)
+		case "healthcheck":
+			return runHealthcheck(ctx, getenv, stdout)
+		}
 	}
 	return runBot(ctx, args, getenv, stdout, stderr, botHooks{})
 }
@@ -113,13 +119,21 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer store.Close()
-	ring, err := tokenstore.NewKeyring(tokenstore.KeyID(key), map[string]secret.Secret{tokenstore.KeyID(key): key})
+	ring, err := newKeyring(key, cfg.OldEncryptionKeys, log)
 	if err != nil {
-		return fmt.Errorf("encryption key: %w", err)
+		return err
 	}
-	tokens := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) })
+	tokens := tokenstore.NewCache(
+		tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }, tokenstore.Options{Logger: log}),
+		store, tokenstore.CacheOptions{MaxAge: cfg.ConnectionCacheTTL, Logger: log})
+	defer background(ctx, log, "connection cache", tokens.Run)()
 
-	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log})
+	m := metrics.New()
+	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log,
+		Observe: func(ctx context.Context, status int) {
+			ws, _ := commands.WorkspaceFrom(ctx)
+			m.LaunchDarkly(ws.TeamID, status)
+		}})
 	if err != nil {
 		return fmt.Errorf("LD_BASE_URL: %w", err)
 	}
@@ -129,13 +143,22 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	if now == nil {
 		now = time.Now
 	}
-	m := metrics.New()
-	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, Metrics: m}
+	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, DrainTimeout: cfg.ShutdownTimeout, Metrics: m}
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
+	// Changes made before the workspace joined an Enterprise Grid org stay
+	// findable for deciding them and for digests' "via Flagbot" labels.
+	grid := approvals.NewGridChanges(changes)
+	digestOpts := digest.Options{Logger: log, BaseURL: cfg.LDBaseURL, Unsigned: changes.Overdue}
+	if hooks.now != nil {
+		// Tests' clock, not Redis's: a digest's window and which kills are
+		// overdue follow the hours the test moved on.
+		digestOpts.Now, digestOpts.Clock = now, func(context.Context) (time.Time, error) { return now(), nil }
+	}
+	// Digests label a change "via Flagbot" only when the change store holds it.
 	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
-		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL, Now: now, Unsigned: changes.Overdue})
+		grid, digestOpts)
 	dir := slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts)
-	exec := commands.NewExecutor(tokens, clients, dir, changes, approvals.NewPolicies(store), digests,
+	exec := commands.NewExecutor(tokens, clients, dir, grid, approvals.NewPolicies(store), digests,
 		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL, Now: now, SignoffTTL: cfg.SignoffTTL, ScheduleGrace: cfg.ScheduleGrace})
 	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, dir, log, slackOpts)
 	if err != nil {
@@ -155,27 +178,15 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		OnScheduled: app.ApplyDue,
 		OnRemind:    app.RemindApprovers,
 		OnSignoff:   app.SignoffDue,
+		OnSweep:     func(r approvals.SweepReport) { m.Swept(r.Swept, r.At, r.Stuck, r.Err) },
 	})
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	sweepDone := make(chan struct{})
-	go func() {
-		defer close(sweepDone)
-		if err := sweeper.Run(sweepCtx); err != nil {
-			log.Error("expiry sweeper stopped", "err", err)
-		}
-	}()
-	defer func() { stopSweep(); <-sweepDone }()
-	digestCtx, stopDigests := context.WithCancel(ctx)
-	digestsDone := make(chan struct{})
-	go func() {
-		defer close(digestsDone)
-		if err := digests.Run(digestCtx); err != nil {
-			log.Error("digest scheduler stopped", "err", err)
-		}
-	}()
-	defer func() { stopDigests(); <-digestsDone }()
+	m.Pending(func(ctx context.Context) ([]int64, error) {
+		return changes.PendingByAge(ctx, now(), cfg.ApprovalTTL, metrics.PendingBounds)
+	}, readyTimeout, log)
+	defer background(ctx, log, "expiry sweeper", sweeper.Run)()
+	defer background(ctx, log, "digest scheduler", digests.Run)()
 
-	srv := &http.Server{Handler: opsHandler(app, store, m), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: opsHandler(app, store, m, cfg.Pprof), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("ops http server stopped", "err", err)
@@ -185,12 +196,26 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 
 	runErr := app.Run(ctx)
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opsShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("ops http server shutdown", "err", err)
 	}
 	return runErr
+}
+
+// background runs fn in a goroutine until ctx ends or the returned stop is
+// called; stop waits for it. An error from fn is logged under name.
+func background(ctx context.Context, log *slog.Logger, name string, fn func(context.Context) error) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := fn(ctx); err != nil {
+			log.Error(name+" stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // openStore connects to REDIS_URL, or starts the embedded Redis with an
@@ -236,10 +261,43 @@ func parseKey(s secret.Secret) (secret.Secret, error) {
 	return key, nil
 }
 
+// newKeyring returns the keyring that encrypts with current and also
+// decrypts with the old keys (FLAGBOT_ENCRYPTION_OLD_KEYS, validated by
+// loadConfig), and logs the key ids, which reveal nothing about the keys.
+func newKeyring(current secret.Secret, old []secret.Secret, log *slog.Logger) (*tokenstore.Keyring, error) {
+	keys := map[string]secret.Secret{tokenstore.KeyID(current): current}
+	var oldIDs []string
+	for i, o := range old {
+		k, err := tokenstore.ParseKey(o.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("FLAGBOT_ENCRYPTION_OLD_KEYS: key %d: %w", i+1, err)
+		}
+		if id := tokenstore.KeyID(k); keys[id] == "" {
+			keys[id] = k
+			oldIDs = append(oldIDs, id)
+		}
+	}
+	ring, err := tokenstore.NewKeyring(tokenstore.KeyID(current), keys)
+	if err != nil {
+		return nil, fmt.Errorf("encryption keys: %w", err)
+	}
+	log.Info("encryption keys", "key_id", ring.CurrentID(), "old_key_ids", oldIDs)
+	return ring, nil
+}
+
 // opsHandler serves the operator endpoints: /healthz (the process is up),
 // /readyz (Slack connected and Redis reachable) and /metrics.
-func opsHandler(app *slackapp.App, store *redisstore.Store, m *metrics.Metrics) http.Handler {
+func opsHandler(app *slackapp.App, store *redisstore.Store, m *metrics.Metrics, profiling bool) http.Handler {
 	mux := http.NewServeMux()
+	if profiling {
+		// Off by default: profiles show internals. FLAGBOT_PPROF=1 on a
+		// private FLAGBOT_HTTP_ADDR only.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

@@ -548,8 +548,23 @@ const maxOverdue = 50
 // their deadline (at or before now), oldest first, at most 50: what a
 // digest lists under its own heading until someone signs them off. A
 // change is kept Retention after it was applied, and leaves the list then.
+// A workspace in an Enterprise Grid org also lists those made before it
+// joined the org (see GridChanges).
 func (c *Changes) Overdue(ctx context.Context, ws commands.Workspace, now time.Time) ([]commands.Change, error) {
-	return c.list(ctx, c.overdue, "list overdue emergency changes", []string{c.wsKey(ws, "unsigned")}, now.UnixMilli(), maxOverdue)
+	out, err := c.list(ctx, c.overdue, "list overdue emergency changes", []string{c.wsKey(ws, "unsigned")}, now.UnixMilli(), maxOverdue)
+	old, ok := before(ws)
+	if err != nil || !ok {
+		return out, err
+	}
+	earlier, err := c.list(ctx, c.overdue, "list overdue emergency changes", []string{c.wsKey(old, "unsigned")}, now.UnixMilli(), maxOverdue)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range earlier {
+		out = append(out, relabel(e, old, ws))
+	}
+	slices.SortStableFunc(out, func(a, b commands.Change) int { return a.SignoffDue.Compare(b.SignoffDue) })
+	return out, nil
 }
 
 // Claim takes the lease on approved change id; see commands.Changes.
@@ -629,6 +644,33 @@ func (c *Changes) History(ctx context.Context, ws commands.Workspace, flag strin
 		}
 	}
 	return slices.Clip(out), nil
+}
+
+// PendingByAge counts the pending changes of all workspaces by age, for
+// operators: counts[i] is how many are younger than bounds[i] (and at least
+// bounds[i-1] old), and the last element counts those at least the last
+// bound old. bounds must be increasing. Ages come from the expiry index, so
+// they assume every change was given ttl to live (Options.ApprovalTTL):
+// true for changes requested through Flagbot today.
+func (c *Changes) PendingByAge(ctx context.Context, now time.Time, ttl time.Duration, bounds []time.Duration) ([]int64, error) {
+	// A change a old expires at now + ttl - a: younger means later.
+	counts := make([]int64, len(bounds)+1)
+	hi := math.Inf(1)
+	for i, b := range bounds {
+		lo := float64(now.Add(ttl - b).UnixMilli())
+		n, err := c.store.ZCount(ctx, expiryKey, lo, hi)
+		if err != nil {
+			return nil, storeError("count pending changes", "", err)
+		}
+		counts[i] = n
+		hi = lo - 1 // scores are whole milliseconds
+	}
+	n, err := c.store.ZCount(ctx, expiryKey, math.Inf(-1), hi)
+	if err != nil {
+		return nil, storeError("count pending changes", "", err)
+	}
+	counts[len(bounds)] = n
+	return counts, nil
 }
 
 // ExpireDue marks at most limit pending changes whose ExpiresAt is before

@@ -1003,3 +1003,36 @@ func TestNewChangeID(t *testing.T) {
 		t.Errorf("a change ID is escaped in keys: %q", k)
 	}
 }
+
+// TestPendingByAge: pending changes counted by age across workspaces;
+// decided ones are not pending.
+func TestPendingByAge(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
+		c := NewChanges(s, ChangesOptions{})
+		const ttl = 24 * time.Hour
+		now := at(48 * time.Hour)
+		for i, age := range []time.Duration{time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 7 * time.Hour, 23 * time.Hour} {
+			ws := wsA()
+			if i%2 == 1 {
+				ws = commands.Workspace{TeamID: "T0OTHER"}
+			}
+			ch := newChange(ws, fmt.Sprintf("p%d", i), 1)
+			ch.CreatedAt, ch.ExpiresAt = now.Add(-age), now.Add(-age).Add(ttl)
+			mustCreate(t, c, ch)
+		}
+		decided := newChange(wsA(), "gone", 1)
+		decided.CreatedAt, decided.ExpiresAt = now.Add(-time.Minute), now.Add(-time.Minute).Add(ttl)
+		mustCreate(t, c, decided)
+		if _, err := c.Reject(t.Context(), wsA(), "gone", "bob", now); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.PendingByAge(t.Context(), now, ttl, []time.Duration{time.Hour, 6 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != "[2 2 2]" {
+			t.Errorf("PendingByAge = %v, want [2 2 2] (under 1h, 1h to 6h, over 6h)", got)
+		}
+	})
+}

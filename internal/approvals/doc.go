@@ -19,6 +19,12 @@
 // workspace's approval policy. The key layout and lifetimes are documented
 // on Changes; testdata/redis-layout.golden pins them.
 //
+// A workspace that joins an Enterprise Grid org changes keys (Slack sends an
+// enterprise ID from then on): Policies moves its policy on first read, and
+// GridChanges (NewGridChanges, wrapped around Changes for the executor)
+// finds the changes it requested before under the old keys, so they stay
+// decidable where they are.
+//
 // The same store keeps what makes changes safer to make: a change that needs
 // no approval (an exempt environment, a break-glass kill) is created
 // approved under the caller's lease (CreateApproved); one with a time

@@ -74,6 +74,22 @@ type SweeperOptions struct {
 	// Change.Signoff says which), every stage of every change exactly once
 	// across all replicas. Nil: only logged.
 	OnSignoff func(ctx context.Context, unsigned []commands.Change)
+	// OnSweep, if set, is told how each of Run's sweeps went, for metrics.
+	OnSweep func(SweepReport)
+}
+
+// SweepReport says how one sweep went.
+type SweepReport struct {
+	// Swept is false when another replica held the sweep lock (or the
+	// lock could not be taken: then Err says why).
+	Swept bool
+	// At is when the sweep started and Took how long it ran.
+	At   time.Time
+	Took time.Duration
+	// Expired counts the changes marked expired, Stuck those handed to
+	// OnStuck.
+	Expired, Stuck int
+	Err            error
 }
 
 func (o SweeperOptions) withDefaults() SweeperOptions {
@@ -131,10 +147,14 @@ func (sw *Sweeper) Run(ctx context.Context) error {
 	t := time.NewTicker(sw.opts.Interval)
 	defer t.Stop()
 	for {
-		if n, err := sw.Sweep(ctx); err != nil && ctx.Err() == nil {
-			sw.log.WarnContext(ctx, "sweep failed", "err", err)
-		} else if n > 0 {
-			sw.log.InfoContext(ctx, "swept expired changes", "count", n)
+		r := sw.sweep(ctx)
+		if r.Err != nil && ctx.Err() == nil {
+			sw.log.WarnContext(ctx, "sweep failed", "err", r.Err)
+		} else if r.Expired > 0 {
+			sw.log.InfoContext(ctx, "swept expired changes", "count", r.Expired)
+		}
+		if sw.opts.OnSweep != nil && ctx.Err() == nil {
+			sw.opts.OnSweep(r)
 		}
 		select {
 		case <-ctx.Done():
@@ -153,13 +173,27 @@ func (sw *Sweeper) Run(ctx context.Context) error {
 // OnSignoff, and releases the lock. It returns how many changes it marked
 // expired (0 when another replica holds the lock).
 func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
+	r := sw.sweep(ctx)
+	return r.Expired, r.Err
+}
+
+// sweep is Sweep, reported.
+func (sw *Sweeper) sweep(ctx context.Context) SweepReport {
+	r := SweepReport{At: time.Now()}
+	r.Expired, r.Stuck, r.Swept, r.Err = sw.locked(ctx)
+	r.Took = time.Since(r.At)
+	return r
+}
+
+// locked runs one sweep under the lock, if this replica gets it.
+func (sw *Sweeper) locked(ctx context.Context) (expiredCount, stuckCount int, swept bool, err error) {
 	token, err := newLockToken()
 	if err != nil {
-		return 0, err
+		return 0, 0, false, err
 	}
 	got, err := sw.lock(ctx, token)
 	if err != nil || !got {
-		return 0, err
+		return 0, 0, false, err
 	}
 	defer sw.release(ctx, token)
 	// A sweep ends when its lock would lapse: another replica may then
@@ -171,7 +205,7 @@ func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
 	for {
 		expired, err := sw.changes.ExpireDue(ctx, sw.opts.Now(), sw.opts.Batch)
 		if err != nil {
-			return total, fmt.Errorf("approvals: sweep: %w", err)
+			return total, 0, true, fmt.Errorf("approvals: sweep: %w", err)
 		}
 		total += len(expired)
 		for _, ch := range expired {
@@ -185,16 +219,17 @@ func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
 			break
 		}
 	}
-	if err := sw.stuck(ctx); err != nil {
-		return total, err
+	n, err := sw.stuck(ctx)
+	if err != nil {
+		return total, n, true, err
 	}
 	if err := sw.scheduled(ctx); err != nil {
-		return total, err
+		return total, n, true, err
 	}
 	if err := sw.handOut(ctx, "remind", sw.changes.RemindDue, sw.opts.OnRemind); err != nil {
-		return total, err
+		return total, n, true, err
 	}
-	return total, sw.handOut(ctx, "sign-off", sw.changes.SignoffDue, sw.opts.OnSignoff)
+	return total, n, true, sw.handOut(ctx, "sign-off", sw.changes.SignoffDue, sw.opts.OnSignoff)
 }
 
 // scheduled hands the scheduled changes whose time came to OnScheduled.
@@ -235,13 +270,13 @@ func (sw *Sweeper) handOut(ctx context.Context, what string, next func(context.C
 	}
 }
 
-// stuck hands the approved changes nobody is applying to OnStuck.
-// Reclaimable does not change them, so it is called once per sweep, not
-// until a batch comes back short.
-func (sw *Sweeper) stuck(ctx context.Context) error {
+// stuck hands the approved changes nobody is applying to OnStuck and
+// returns how many. Reclaimable does not change them, so it is called once
+// per sweep, not until a batch comes back short.
+func (sw *Sweeper) stuck(ctx context.Context) (int, error) {
 	stuck, err := sw.changes.Reclaimable(ctx, sw.opts.Now(), sw.opts.StuckAfter, sw.opts.Batch)
 	if err != nil {
-		return fmt.Errorf("approvals: sweep: %w", err)
+		return 0, fmt.Errorf("approvals: sweep: %w", err)
 	}
 	for _, ch := range stuck {
 		sw.log.WarnContext(ctx, "approved change never finished",
@@ -250,7 +285,7 @@ func (sw *Sweeper) stuck(ctx context.Context) error {
 	if len(stuck) > 0 && sw.opts.OnStuck != nil {
 		sw.opts.OnStuck(ctx, stuck)
 	}
-	return nil
+	return len(stuck), nil
 }
 
 func (sw *Sweeper) lock(ctx context.Context, token string) (bool, error) {

@@ -105,11 +105,8 @@ func (e *Executor) applyApproved(ctx context.Context, c Change, claim Claim) (Ch
 	workCtx, stop := e.holdLease(ctx, c, claim)
 	defer stop()
 	conn, err := e.ws.Get(workCtx, c.Workspace)
-	switch {
-	case errors.Is(err, ErrNotConnected):
-		return e.finish(ctx, c, StatusFailed, Notation("This workspace is no longer connected to LaunchDarkly."), nil, ChangeResult{}, false)
-	case err != nil:
-		return e.finish(ctx, c, StatusFailed, Notation("Flagbot couldn't read this workspace's LaunchDarkly connection."), nil, ChangeResult{}, false)
+	if err != nil {
+		return e.noConnection(ctx, c, err)
 	}
 	client := e.clients(conn.Token)
 
@@ -184,13 +181,16 @@ func (e *Executor) applyComment(c Change, who string, approvers []string, reques
 	default:
 		s = fmt.Sprintf("Requested by %s, approved by %s via Flagbot", who, strings.Join(approvers, ", "))
 	}
+	// The reason comes right after "via Flagbot", where digests read it
+	// (digest.ParseFlagbotComment); the id comes last.
+	s += reasonSuffix(c.Reason)
 	if c.UndoOf != "" {
 		s += "; undo of request " + c.UndoOf
 	}
 	if !c.ApplyAt.IsZero() {
 		s += "; scheduled for " + c.ApplyAt.UTC().Format("2006-01-02 15:04") + " UTC"
 	}
-	return s + reasonSuffix(c.Reason) + "; request " + c.ID
+	return s + "; request " + c.ID
 }
 
 // lateNote prefixes the outcome of a scheduled change applied well after
@@ -217,6 +217,29 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// noConnection ends an apply that could not read the workspace's
+// connection. A gone or unreadable connection fails a change that was never
+// sent; a change an earlier attempt may have sent stays approved, because
+// only LaunchDarkly can say whether it landed, and Flagbot checks once it
+// can read the connection again. A store that did not answer fails
+// nothing: the change stays approved and is applied when the store is back.
+func (e *Executor) noConnection(ctx context.Context, c Change, err error) (ChangeResult, error) {
+	gone := errors.Is(err, ErrNotConnected) || errors.Is(err, ErrUnreadable)
+	switch {
+	case gone && c.Lease.Sent == 0 && errors.Is(err, ErrNotConnected):
+		return e.finish(ctx, c, StatusFailed, Notation("This workspace is no longer connected to LaunchDarkly."), nil, ChangeResult{}, false)
+	case gone && c.Lease.Sent == 0:
+		return e.finish(ctx, c, StatusFailed, Notation("Flagbot couldn't read this workspace's LaunchDarkly connection."), nil, ChangeResult{}, false)
+	case gone:
+		kind := KindNotConnected
+		if errors.Is(err, ErrUnreadable) {
+			kind = KindUnreadable
+		}
+		return ChangeResult{Change: c}, &Error{Kind: kind, Err: err, Msg: Notation("An earlier attempt may already have applied this change, and Flagbot can't check LaunchDarkly because it can't use this workspace's LaunchDarkly connection. After an admin runs `/flag connect`, Flagbot checks and records the outcome by itself.")}
+	}
+	return ChangeResult{Change: c}, &Error{Kind: KindStoreUnavailable, Err: err, Msg: Notation("The change is approved, but the state store stopped answering before Flagbot could apply it. Flagbot checks LaunchDarkly and applies it by itself once the store is back, and updates the request.")}
 }
 
 // leaseLost returns the lease-lost error when ctx ended because the lease

@@ -75,7 +75,8 @@ func (Connect) Run(ctx context.Context, x *Executor, actor Actor) (Result, error
 	}
 	conn, err := x.ws.Get(ctx, actor.Workspace)
 	switch {
-	case errors.Is(err, ErrNotConnected):
+	case errors.Is(err, ErrNotConnected), errors.Is(err, ErrUnreadable):
+		// Nothing to prefill: connecting replaces an unreadable token.
 		return ConnectModal{}, nil
 	case err != nil:
 		return nil, storeError("read workspace connection", err)

@@ -132,15 +132,19 @@ func (c Connection) Info() ConnectionInfo {
 }
 
 // Workspaces stores each workspace's connection. Get returns ErrNotConnected
-// when the workspace has none; any other error means the store is
-// unavailable. Delete of a missing connection is not an error.
+// when the workspace has none, and an error matching ErrUnreadable when it
+// has one that cannot be decrypted; any other error means the store is
+// unavailable. Put and Delete never read the stored connection, so they
+// work on an unreadable one. Delete of a missing connection is not an
+// error.
 //
 // Update changes ws's connection atomically: it calls fn with the stored
 // connection and stores what fn leaves in it, unless the connection was
 // replaced or removed in between, in which case it calls fn again on the
 // fresh value (a few times at most). fn must be cheap and free of I/O; an
 // error from fn is returned as is and nothing is written. Update returns an
-// error wrapping ErrNotConnected when ws has no connection at write time.
+// error wrapping ErrNotConnected when ws has no connection at write time,
+// and one matching ErrUnreadable as Get does.
 type Workspaces interface {
 	Get(ctx context.Context, ws Workspace) (Connection, error)
 	Put(ctx context.Context, ws Workspace, c Connection) error
@@ -157,4 +161,20 @@ type Directory interface {
 	DisplayName(ctx context.Context, userID string) (string, error)
 	// GroupMembers lists the user IDs in a Slack user group.
 	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+}
+
+// workspaceKey is the context key of WithWorkspace.
+type workspaceKey struct{}
+
+// WithWorkspace returns ctx marked as work for ws, so that what happens on
+// its behalf deep down (a LaunchDarkly request, say) can be counted per
+// workspace without every call passing it along.
+func WithWorkspace(ctx context.Context, ws Workspace) context.Context {
+	return context.WithValue(ctx, workspaceKey{}, ws)
+}
+
+// WorkspaceFrom returns the workspace ctx was marked with by WithWorkspace.
+func WorkspaceFrom(ctx context.Context) (Workspace, bool) {
+	ws, ok := ctx.Value(workspaceKey{}).(Workspace)
+	return ws, ok
 }

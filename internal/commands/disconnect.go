@@ -5,8 +5,12 @@ import "context"
 // Disconnect forgets the workspace's LaunchDarkly token.
 type Disconnect struct{}
 
-// DisconnectResult reports that a connection was removed.
-type DisconnectResult struct{ Info ConnectionInfo }
+// DisconnectResult reports that a connection was removed. Unreadable is
+// set when the stored token could not be decrypted (Info is then empty).
+type DisconnectResult struct {
+	Info       ConnectionInfo
+	Unreadable bool
+}
 
 func (DisconnectResult) result() {}
 
@@ -32,11 +36,17 @@ func (Disconnect) Run(ctx context.Context, x *Executor, actor Actor) (Result, er
 		return nil, err
 	}
 	conn, err := x.connection(ctx, actor.Workspace)
-	if err != nil {
+	unreadable := KindOf(err) == KindUnreadable
+	if err != nil && !unreadable {
 		return nil, err
 	}
+	// An unreadable token is deleted all the same: forgetting it is what
+	// an admin who lost the key wants.
 	if err := x.ws.Delete(ctx, actor.Workspace); err != nil {
 		return nil, storeError("delete workspace connection", err)
+	}
+	if unreadable {
+		return DisconnectResult{Unreadable: true}, nil
 	}
 	return DisconnectResult{Info: conn.Info()}, nil
 }

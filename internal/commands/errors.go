@@ -26,6 +26,7 @@ const (
 	KindTimeout               // the command ran out of time
 	KindOutsider              // a user of another Slack organisation (Slack Connect)
 	KindConfirm               // the action needs a confirmation first (type the flag key)
+	KindUnreadable            // the stored token can't be decrypted with the configured keys
 )
 
 var kindNames = [...]string{
@@ -44,6 +45,7 @@ var kindNames = [...]string{
 	KindTimeout:          "timeout",
 	KindOutsider:         "outsider",
 	KindConfirm:          "confirm",
+	KindUnreadable:       "connection_unreadable",
 }
 
 // String returns a short stable name, used in logs and metrics.
@@ -157,6 +159,13 @@ var ErrApprovalRequired = errors.New("launchdarkly requires its own approval")
 // ErrNotConnected is returned by Workspaces.Get when a workspace has no
 // stored connection.
 var ErrNotConnected = errors.New("workspace not connected")
+
+// ErrUnreadable is matched by the error Workspaces.Get and Update return
+// when a workspace has a stored connection that no configured encryption
+// key opens (the key was changed without keeping the old one, or the
+// stored value is damaged). Only a new connection fixes it; Put and Delete
+// work regardless.
+var ErrUnreadable = errors.New("stored workspace connection cannot be read with the configured keys")
 
 // FieldError reports a problem with one field of a form (the connect modal,
 // the delete confirmation), so the transport can show it inline next to

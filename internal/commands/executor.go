@@ -144,13 +144,16 @@ func outsiderError() error {
 // now returns the current time in UTC.
 func (e *Executor) now() time.Time { return e.opts.Now().UTC() }
 
-// connection returns the actor's workspace connection, or a KindNotConnected
-// or KindStoreUnavailable error. No LaunchDarkly call happens without one.
+// connection returns the actor's workspace connection, or a
+// KindNotConnected, KindUnreadable or KindStoreUnavailable error. No
+// LaunchDarkly call happens without one.
 func (e *Executor) connection(ctx context.Context, ws Workspace) (Connection, error) {
 	conn, err := e.ws.Get(ctx, ws)
 	switch {
 	case errors.Is(err, ErrNotConnected):
 		return Connection{}, &Error{Kind: KindNotConnected, Err: err}
+	case errors.Is(err, ErrUnreadable):
+		return Connection{}, &Error{Kind: KindUnreadable, Err: err}
 	case err != nil:
 		return Connection{}, storeError("read workspace connection", err)
 	}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -119,21 +120,42 @@ func (f *fakeLD) DeleteFlag(ctx context.Context, project, key string) error {
 }
 
 // memWorkspaces is an in-memory Workspaces; Err, when set, fails every call.
+// A workspace marked unreadable (see markUnreadable) has a connection that
+// Get and Update cannot read, until Put or Delete replaces it.
 type memWorkspaces struct {
-	mu    sync.Mutex
-	conns map[Workspace]Connection
-	Err   error
+	mu         sync.Mutex
+	conns      map[Workspace]Connection
+	unreadable map[Workspace]bool
+	Err        error
 	// BeforeUpdate, when set, runs at the start of Update, outside the lock.
 	BeforeUpdate func(ctx context.Context, ws Workspace)
 }
 
-func newMemWorkspaces() *memWorkspaces { return &memWorkspaces{conns: map[Workspace]Connection{}} }
+func newMemWorkspaces() *memWorkspaces {
+	return &memWorkspaces{conns: map[Workspace]Connection{}, unreadable: map[Workspace]bool{}}
+}
+
+// markUnreadable stores a connection for ws that no key opens, as the
+// token store does after the encryption key changed.
+func (m *memWorkspaces) markUnreadable(ws Workspace) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.conns, ws)
+	m.unreadable[ws] = true
+}
+
+func (m *memWorkspaces) unreadableErr(ws Workspace) error {
+	return fmt.Errorf("memWorkspaces: team %s: key deadbeef: %w", ws.TeamID, ErrUnreadable)
+}
 
 func (m *memWorkspaces) Get(_ context.Context, ws Workspace) (Connection, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
 		return Connection{}, m.Err
+	}
+	if m.unreadable[ws] {
+		return Connection{}, m.unreadableErr(ws)
 	}
 	c, ok := m.conns[ws]
 	if !ok {
@@ -149,6 +171,7 @@ func (m *memWorkspaces) Put(_ context.Context, ws Workspace, c Connection) error
 		return m.Err
 	}
 	m.conns[ws] = c
+	delete(m.unreadable, ws)
 	return nil
 }
 
@@ -159,6 +182,7 @@ func (m *memWorkspaces) Delete(_ context.Context, ws Workspace) error {
 		return m.Err
 	}
 	delete(m.conns, ws)
+	delete(m.unreadable, ws)
 	return nil
 }
 
@@ -172,6 +196,9 @@ func (m *memWorkspaces) Update(ctx context.Context, ws Workspace, fn func(c *Con
 	defer m.mu.Unlock()
 	if m.Err != nil {
 		return m.Err
+	}
+	if m.unreadable[ws] {
+		return m.unreadableErr(ws)
 	}
 	c, ok := m.conns[ws]
 	if !ok {

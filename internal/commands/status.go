@@ -1,9 +1,6 @@
 package commands
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 // Status shows whether and how the workspace is connected.
 type Status struct{}
@@ -35,12 +32,14 @@ func statusSpec() subcommand {
 
 // Run implements Command.
 func (Status) Run(ctx context.Context, x *Executor, actor Actor) (Result, error) {
-	conn, err := x.ws.Get(ctx, actor.Workspace)
+	conn, err := x.connection(ctx, actor.Workspace)
 	switch {
-	case errors.Is(err, ErrNotConnected):
+	case KindOf(err) == KindNotConnected:
 		return StatusResult{BaseURL: x.opts.BaseURL}, nil
 	case err != nil:
-		return nil, storeError("read workspace connection", err)
+		// Unreadable: the answer says so, and that an admin must
+		// reconnect.
+		return nil, err
 	}
 	return StatusResult{Connected: true, Info: conn.Info(), BaseURL: x.opts.BaseURL}, nil
 }

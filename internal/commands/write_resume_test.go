@@ -217,3 +217,70 @@ func TestResumeApprovedErrors(t *testing.T) {
 	_, err = r.exec.ResumeApproved(t.Context(), c)
 	wantKind(t, err, KindStoreUnavailable)
 }
+
+// TestApplyWithoutAConnection: an approved change whose workspace
+// connection is gone, unreadable or unanswered. A change never sent fails
+// truthfully (or, when only the store did not answer, stays approved); a
+// change an earlier attempt may have sent is never marked failed, because
+// only LaunchDarkly knows whether it landed.
+func TestApplyWithoutAConnection(t *testing.T) {
+	t.Parallel()
+	const sentMsg = "An earlier attempt may already have applied this change, and Flagbot can't check LaunchDarkly because it can't use this workspace's LaunchDarkly connection. After an admin runs `/flag connect`, Flagbot checks and records the outcome by itself."
+	disconnect := func(r *writeRig) {
+		if err := r.ws.Delete(context.Background(), wsA); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	unreadable := func(r *writeRig) { r.ws.markUnreadable(wsA) }
+	storeDown := func(r *writeRig) { r.ws.Err = errors.New("redis: i/o timeout") }
+	for _, tc := range []struct {
+		name       string
+		sent       bool
+		breakIt    func(*writeRig)
+		wantStatus ChangeStatus
+		wantKind   Kind // for a change left approved
+		wantMsg    string
+	}{
+		{"never sent, disconnected", false, disconnect, StatusFailed, 0, "This workspace is no longer connected to LaunchDarkly."},
+		{"never sent, unreadable", false, unreadable, StatusFailed, 0, "Flagbot couldn't read this workspace's LaunchDarkly connection."},
+		{"never sent, store down", false, storeDown, StatusApproved, KindStoreUnavailable, "The change is approved, but the state store stopped answering before Flagbot could apply it. Flagbot checks LaunchDarkly and applies it by itself once the store is back, and updates the request."},
+		{"maybe sent, disconnected", true, disconnect, StatusApproved, KindNotConnected, sentMsg},
+		{"maybe sent, unreadable", true, unreadable, StatusApproved, KindUnreadable, sentMsg},
+		{"maybe sent, store down", true, storeDown, StatusApproved, KindStoreUnavailable, "The change is approved, but the state store stopped answering before Flagbot could apply it. Flagbot checks LaunchDarkly and applies it by itself once the store is back, and updates the request."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newWriteRig(t)
+			c := stuckChange(t, r)
+			if tc.sent {
+				// The dead attempt recorded its intent before it stopped.
+				if _, err := r.changes.Renew(t.Context(), wsA, c.ID, c.Lease.Fence, deadClaim, t0.Add(-45*time.Second), true); err != nil {
+					t.Fatal(err)
+				}
+				stuck, err := r.changes.Reclaimable(t.Context(), t0, time.Hour, 10)
+				if err != nil || len(stuck) != 1 || stuck[0].Lease.Sent == 0 {
+					t.Fatalf("Reclaimable = %+v, %v; want the change, maybe sent", stuck, err)
+				}
+				c = stuck[0]
+			}
+			tc.breakIt(r)
+			res, err := r.exec.ResumeApproved(t.Context(), c)
+			if tc.wantKind == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Change.Status != tc.wantStatus || res.Change.Outcome.String() != tc.wantMsg {
+					t.Errorf("result %q %q, want %q %q", res.Change.Status, res.Change.Outcome.String(), tc.wantStatus, tc.wantMsg)
+				}
+			} else if e := wantKind(t, err, tc.wantKind); e.Msg.String() != tc.wantMsg {
+				t.Errorf("told %q, want %q", e.Msg.String(), tc.wantMsg)
+			}
+			r.ws.Err = nil
+			if stored, err := r.changes.Get(t.Context(), wsA, c.ID); err != nil || stored.Status != tc.wantStatus {
+				t.Errorf("stored %q, %v; want %q", stored.Status, err, tc.wantStatus)
+			}
+			if len(r.patches) != 0 {
+				t.Errorf("%d patches sent without a connection", len(r.patches))
+			}
+		})
+	}
+}

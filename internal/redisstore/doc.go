@@ -18,7 +18,7 @@
 //     replies as plain Go values), on which internal/approvals builds the
 //     two-person rule and internal/digest its exactly-once runs;
 //   - the few other commands those packages need (HGetAll, SMembers,
-//     ZRangeUpTo, and a lock: TryLock, Unlock);
+//     ZRangeUpTo, a lock: TryLock, Unlock, and the server's clock: Time);
 //   - the key scheme of workspace data (WorkspaceKey, ParseWorkspaceKey),
 //     which every package uses and none copies, so that a change of the
 //     scheme is a change of keys.go alone.

@@ -19,6 +19,10 @@ import (
 	"github.com/flagbot/flagbot/internal/secret"
 )
 
+// maxIdleConns is how many idle connections to Slack the default HTTP
+// client keeps: more than the bot ever has requests in flight.
+const maxIdleConns = 64
+
 // Defaults for Options' zero values.
 const (
 	defaultCommandTimeout = 10 * time.Second
@@ -72,6 +76,8 @@ type Metrics interface {
 	Command(name, outcome string, d time.Duration)
 	// Connected records whether the Socket Mode connection is up.
 	Connected(up bool)
+	// Reconnected records a Socket Mode connection made after the first.
+	Reconnected()
 }
 
 // Options tune an App; the zero value is valid.
@@ -80,6 +86,11 @@ type Options struct {
 	APIURL string
 	// CommandTimeout bounds one command's work (default 10 s).
 	CommandTimeout time.Duration
+	// DrainTimeout bounds how long Run waits, after ctx ends, for in-flight
+	// commands and approvals to finish (default CommandTimeout plus the
+	// reply timeout). Work still running then keeps its lease until the lease
+	// expires, and another replica's sweeper finishes it.
+	DrainTimeout time.Duration
 	// PingInterval is how long the client waits for Slack's pings before it
 	// reconnects (default the library's 30 s; tests set it short).
 	PingInterval time.Duration
@@ -124,6 +135,7 @@ type App struct {
 	http    *http.Client
 
 	connected atomic.Bool
+	workers   *workers
 	// In-flight work: spawn may race with Run's final wait (handlers keep
 	// arriving until the socket closes), so a mutex guards the count and
 	// drained is closed when it drops to zero while Run waits.
@@ -150,6 +162,9 @@ func New(appToken, botToken secret.Secret, exec Executor, users Users, logger *s
 	}
 	if opts.CommandTimeout <= 0 {
 		opts.CommandTimeout = defaultCommandTimeout
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = opts.CommandTimeout + replyTimeout + time.Second
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = newHTTPClient()
@@ -190,6 +205,7 @@ func New(appToken, botToken secret.Secret, exec Executor, users Users, logger *s
 
 		connecting:     -1,
 		connectedCount: -1,
+		workers:        newWorkers(workerIdle),
 	}
 	a.handler = socketmode.NewSocketmodeHandler(sm)
 	a.routes(a.handler)
@@ -216,7 +232,7 @@ func (a *App) Run(ctx context.Context) error {
 	if done != nil {
 		select {
 		case <-done:
-		case <-time.After(a.opts.CommandTimeout + replyTimeout + time.Second):
+		case <-time.After(a.opts.DrainTimeout):
 			a.log.Warn("shutdown: in-flight commands did not finish in time")
 		}
 	}
@@ -259,7 +275,7 @@ func (a *App) spawn(f func()) {
 	a.mu.Lock()
 	a.running++
 	a.mu.Unlock()
-	go func() {
+	a.workers.run(func() {
 		defer func() {
 			if r := recover(); r != nil {
 				a.log.Error("handler panicked", "ref", newRef(), "panic", r, "stack", string(debug.Stack()))
@@ -273,14 +289,18 @@ func (a *App) spawn(f func()) {
 			a.mu.Unlock()
 		}()
 		f()
-	}()
+	})
 }
 
 // newHTTPClient returns the default client for the Web API and
 // response_url: a timeout, and a transport of its own, so that code closing
 // http.DefaultTransport's idle connections cannot cut a request short.
 func newHTTPClient() *http.Client {
-	return &http.Client{Timeout: defaultHTTPTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// Keep a connection per reply in flight: the default keeps two per
+	// host, so under load most replies dialled afresh.
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = maxIdleConns, maxIdleConns
+	return &http.Client{Timeout: defaultHTTPTimeout, Transport: t}
 }
 
 // slogPrinter adapts slog to the Output(int, string) logger socketmode wants.
@@ -306,3 +326,4 @@ type nopMetrics struct{}
 func (nopMetrics) Ack(string, time.Duration)             {}
 func (nopMetrics) Command(string, string, time.Duration) {}
 func (nopMetrics) Connected(bool)                        {}
+func (nopMetrics) Reconnected()                          {}

@@ -62,7 +62,16 @@ func NewDirectory(botToken secret.Secret, allow []string, opts Options) *Directo
 }
 
 // IsAdmin reports whether the actor may connect, disconnect and configure
-// the workspace. A user from another workspace is never an admin here.
+// the workspace: a user in FLAGBOT_ADMINS, an admin or owner of the
+// workspace, or an admin or owner of its Enterprise Grid org. A user of
+// another organisation is never an admin here.
+//
+// users.info's is_admin and is_owner describe the user's own team (its
+// team_id). In an org-wide install a Grid user also acts in the org's other
+// workspaces, and there those flags say nothing: an admin of one workspace
+// is not an admin of the next. So outside the user's own team only the
+// org-level flags (enterprise_user) count, and a user whose team Slack does
+// not name is no workspace admin anywhere.
 func (d *Directory) IsAdmin(ctx context.Context, a commands.Actor) (bool, error) {
 	if d.allow[a.UserID] {
 		return true, nil
@@ -74,7 +83,16 @@ func (d *Directory) IsAdmin(ctx context.Context, a commands.Actor) (bool, error)
 	if u.Deleted || foreign(u, a.Workspace) {
 		return false, nil
 	}
-	return u.IsAdmin || u.IsOwner || u.IsPrimaryOwner, nil
+	return adminOf(u, a.Workspace), nil
+}
+
+// adminOf reports whether u, who is of ws's organisation, administers ws;
+// see IsAdmin.
+func adminOf(u *slack.User, ws commands.Workspace) bool {
+	e := u.Enterprise
+	orgAdmin := ws.EnterpriseID != "" && e.EnterpriseID == ws.EnterpriseID && (e.IsAdmin || e.IsOwner || e.IsPrimaryOwner)
+	ownTeam := u.TeamID != "" && u.TeamID == ws.TeamID
+	return orgAdmin || (ownTeam && (u.IsAdmin || u.IsOwner || u.IsPrimaryOwner))
 }
 
 // Who reports whether userID belongs to another organisation than ws (a
@@ -90,10 +108,14 @@ func (d *Directory) Who(ctx context.Context, ws commands.Workspace, userID strin
 
 // foreign reports whether u is not of ws: outside Enterprise Grid a user
 // belongs to exactly one team; in a grid the same user acts across the
-// org's workspaces.
+// org's workspaces. A user whose team Slack does not name is foreign:
+// the check fails closed.
 func foreign(u *slack.User, ws commands.Workspace) bool {
-	if u.TeamID == "" || u.TeamID == ws.TeamID {
+	switch u.TeamID {
+	case ws.TeamID:
 		return false
+	case "":
+		return true
 	}
 	return ws.EnterpriseID == "" || u.Enterprise.EnterpriseID != ws.EnterpriseID
 }

@@ -23,11 +23,13 @@ import (
 // the bot down. Each cycle carries its connection count, so only a
 // "connecting" for a newer cycle does.
 func (a *App) onConnectionChange(evt *socketmode.Event, _ *socketmode.Client) {
+	reconnected := false
 	a.mu.Lock()
 	switch d := evt.Data.(type) {
 	case *slack.ConnectingEvent:
 		a.connecting = max(a.connecting, d.ConnectionCount)
 	case *socketmode.ConnectedEvent:
+		reconnected = a.connectedCount >= 0 && d.ConnectionCount > a.connectedCount
 		a.connectedCount = max(a.connectedCount, d.ConnectionCount)
 	}
 	up := a.connectedCount >= 0 && a.connectedCount >= a.connecting
@@ -37,6 +39,9 @@ func (a *App) onConnectionChange(evt *socketmode.Event, _ *socketmode.Client) {
 	a.connected.Store(up)
 	a.mu.Unlock()
 	a.opts.Metrics.Connected(up)
+	if reconnected {
+		a.opts.Metrics.Reconnected()
+	}
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
 		a.log.Info("connected to Slack")
@@ -92,7 +97,7 @@ type request struct {
 // users.info marks restricted) and returns the request, with a context of budget derived from
 // the App's base context. Call done when the work ends.
 func (a *App) begin(w who, command string, budget time.Duration) (*request, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(a.base, budget)
+	ctx, cancel := context.WithTimeout(commands.WithWorkspace(a.base, w.ws), budget)
 	log := a.log.With("team_id", w.ws.TeamID, "user_id", w.userID, "channel_id", w.channelID)
 	actor := commands.Actor{Workspace: w.ws, UserID: w.userID, ChannelID: w.channelID}
 	out, guest, err := a.users.Who(ctx, w.ws, w.userID)

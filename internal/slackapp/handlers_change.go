@@ -408,7 +408,7 @@ func (a *App) ApplyDue(ctx context.Context, due []commands.Change) {
 func (a *App) applyEach(ctx context.Context, changes []commands.Change, done string, apply func(context.Context, commands.Change) (commands.ChangeResult, error)) {
 	for _, c := range changes {
 		log := a.log.With("team_id", c.Workspace.TeamID, "approval_id", c.ID)
-		rctx, cancel := context.WithTimeout(ctx, resumeTimeout)
+		rctx, cancel := context.WithTimeout(commands.WithWorkspace(ctx, c.Workspace), resumeTimeout)
 		res, err := apply(rctx, c)
 		cancel()
 		switch {

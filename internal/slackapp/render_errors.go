@@ -29,6 +29,10 @@ func RenderError(err error, ref string) Message {
 	return Fit(textMessage(somethingWrong("", ref)))
 }
 
+// unreadableText is what every command answers when the workspace's
+// stored token cannot be decrypted with the configured encryption keys.
+const unreadableText = "This workspace's stored LaunchDarkly token can't be read with the current encryption key; an admin must run `/flag connect`."
+
 // kindDefaults is what each kind of error says when the core gave no
 // message of its own.
 func kindDefault(k commands.Kind) string {
@@ -59,6 +63,8 @@ func kindDefault(k commands.Kind) string {
 		return "Flagbot acts for the workspace that installed it, so people from other organisations can't use it."
 	case commands.KindConfirm:
 		return "That needs a confirmation first."
+	case commands.KindUnreadable:
+		return unreadableText
 	}
 	return ""
 }

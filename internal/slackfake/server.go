@@ -66,6 +66,12 @@ type Options struct {
 	// MaxRecords each, and AllTraffic about the newest MaxRecords KB. A
 	// long-running playground sets it; tests leave it 0 (keep everything).
 	MaxRecords int
+	// OnAck, if set, is called with every ack as it arrives, outside the
+	// server's lock: for a load benchmark that must not scan the records.
+	OnAck func(Ack)
+	// ConnState, if set, is the HTTP server's http.Server.ConnState hook
+	// (to count the connections clients open).
+	ConnState func(net.Conn, http.ConnState)
 	// TriggerTTL is how long a trigger_id issued by the fake stays valid
 	// for views.open and views.push, counted from when its envelope was
 	// written to the socket. Default 3s, like Slack; negative disables the
@@ -195,7 +201,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /api/{method}", s.handleAPI)
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("POST /response_url/{id}", s.handleResponseURL)
-	s.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnState: opts.ConnState}
 	go func() {
 		defer close(s.served)
 		_ = s.hs.Serve(ln) // returns http.ErrServerClosed after Close

@@ -149,14 +149,18 @@ func (s *Server) recordAck(data []byte) {
 	if isEmptyJSON(payload) {
 		payload = nil
 	}
+	ack := Ack{EnvelopeID: frame.EnvelopeID, Payload: payload, At: time.Now(), Size: len(data)}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.traffic.Write(data)
 	s.traffic.WriteByte('\n')
 	s.trimTrafficLocked()
-	s.acks = trimLocked(s, append(s.acks, Ack{EnvelopeID: frame.EnvelopeID, Payload: payload, At: time.Now(), Size: len(data)}), &s.acksDropped)
+	s.acks = trimLocked(s, append(s.acks, ack), &s.acksDropped)
 	s.applyAckLocked(frame.EnvelopeID, payload)
 	s.notifyLocked()
+	s.mu.Unlock()
+	if s.opts.OnAck != nil {
+		s.opts.OnAck(ack)
+	}
 }
 
 // isEmptyJSON reports whether raw is absent, null or an empty object (Bolt

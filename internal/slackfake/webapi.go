@@ -157,6 +157,9 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 	case call.Token != s.opts.BotToken:
 		return errReply("invalid_auth")
 	}
+	if rep, ok := s.answerChannelsLocked(call); ok {
+		return rep
+	}
 	p := call.Params
 	switch call.Method {
 	case "auth.test":
@@ -171,7 +174,8 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		if code := checkMessage(p["text"], p["blocks"], p["attachments"], false); code != "" {
 			return errReply(code)
 		}
-		m := s.addMessageLocked(Message{Channel: p["channel"], UserID: BotUserID, Text: p["text"], Blocks: rawBlocks(p["blocks"]), Via: "chat.postMessage"})
+		m := s.addMessageLocked(Message{Channel: p["channel"], UserID: BotUserID, Text: p["text"], Blocks: rawBlocks(p["blocks"]), Via: "chat.postMessage",
+			Metadata: rawMetadata(p["metadata"])})
 		return okReply(map[string]any{"channel": p["channel"], "ts": m.TS, "message": botMessage(p["text"], m.TS)})
 	case "chat.update":
 		if p["channel"] == "" {
@@ -258,11 +262,7 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		}
 		return okReply(map[string]any{"usergroups": groups})
 	case "conversations.members":
-		c, ok := s.ws.channels[p["channel"]]
-		if !ok {
-			return errReply("channel_not_found")
-		}
-		return okReply(map[string]any{"members": append([]string{}, c.Members...), "response_metadata": map[string]any{"next_cursor": ""}})
+		return s.membersLocked(p)
 	case "users.info":
 		return s.usersInfoLocked(p)
 	case "usergroups.users.list":

@@ -33,6 +33,9 @@ type Message struct {
 	// response_url, ack (a slash command's ack) or composer (typed by a
 	// person), or slackbot (a notice from Slack itself).
 	Via string
+	// Metadata is the message metadata the bot posted with it
+	// (chat.postMessage's "metadata"), nil when none.
+	Metadata json.RawMessage
 }
 
 // View is a modal or an App Home the bot opened or published.
@@ -56,11 +59,16 @@ type View struct {
 }
 
 // Channel describes a conversation for conversations.info and the page.
+// The zero values of the last three fields are a public channel the bot is
+// in; see webapi_digests.go for how the others are answered.
 type Channel struct {
 	ID        string
 	Name      string // without the #
 	ExtShared bool   // a Slack Connect channel shared with another organisation
 	Members   []string
+	Private   bool // a private channel
+	Archived  bool
+	BotAbsent bool // the bot is not a member
 }
 
 // UserGroup is a Slack user group (a "subteam"), mentioned as

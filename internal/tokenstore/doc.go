@@ -14,12 +14,33 @@
 //
 // where ct is the AES-256-GCM sealing of the connection's JSON, with the key
 // string as additional data so that a ciphertext copied under another
-// workspace's key does not decrypt. kid names the key (see KeyID), so a
-// Keyring holding the current key and older ones can read connections
-// written before a key rotation.
+// workspace's key does not decrypt.
+//
+// # Key rotation
+//
+// kid names the key that sealed the envelope (see KeyID), and a Keyring
+// holds the current key and older ones. Get opens a connection with
+// whichever key its kid names and, when that is an older key, seals it
+// again with the current one (a compare-and-swap: a concurrent reconnect
+// wins). A connection that no key of the Keyring opens is reported with an
+// error matching commands.ErrUnreadable; Put and Delete never need to read
+// it, so an admin can always reconnect or disconnect.
+//
+// # Enterprise Grid
+//
+// A Slack team ID names one workspace, in or out of an Enterprise Grid org,
+// but Slack sends an enterprise ID only once the workspace is in an org. A
+// workspace connected before it joined one has its connection under
+// ws:_:{team}:connection. The first Get or Update with the enterprise moves
+// it, in one atomic script, to ws:{enterprise}:{team}:connection (sealed
+// anew for that key) and records the org in ws:_:{team}:enterprise. From
+// then on, a lookup without the enterprise (a change or a digest recorded
+// before the move names the workspace that way) follows that record. Put
+// and Delete with the enterprise also remove the old key, so a disconnected
+// workspace cannot get its old connection back.
 //
 // tokenstore talks to storage through the small KV interface, which
-// *redisstore.Store satisfies; from internal/redisstore it uses only the key
-// scheme, so its keys are those of every other package. It must not import
-// slack-go, go-redis, miniredis or internal/approvals.
+// *redisstore.Store satisfies; from internal/redisstore it uses the key
+// scheme and Lua scripts, so its keys are those of every other package. It
+// must not import slack-go, go-redis, miniredis or internal/approvals.
 package tokenstore

@@ -117,10 +117,10 @@ func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		ctx := t.Context()
-		s := tokenstore.New(kv, ring(t, newKey(t)), notFound)
+		s := tokenstore.New(kv, ring(t, newKey(t)), notFound, tokenstore.Options{})
 		workspaces := []commands.Workspace{
 			{TeamID: "T0123ABC"},
-			{TeamID: "T0123ABC", EnterpriseID: "E0999"}, // same team id, inside a grid
+			{TeamID: "T0456DEF", EnterpriseID: "E0999"}, // inside a grid (a team ID is one workspace: see TestGrid)
 			{TeamID: "T9:x", EnterpriseID: "_"},         // escaped like redisstore.WorkspaceKey
 		}
 		for i, ws := range workspaces {
@@ -171,7 +171,7 @@ func TestRoundTrip(t *testing.T) {
 func TestGetMissing(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
-		s := tokenstore.New(kv, ring(t, newKey(t)), notFound)
+		s := tokenstore.New(kv, ring(t, newKey(t)), notFound, tokenstore.Options{})
 		_, err := s.Get(t.Context(), commands.Workspace{TeamID: "T404"})
 		if !errors.Is(err, commands.ErrNotConnected) {
 			t.Errorf("Get of a missing workspace error = %v, want ErrNotConnected", err)
@@ -184,7 +184,7 @@ func TestStoredBytes(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		ctx := t.Context()
 		key := newKey(t)
-		s := tokenstore.New(kv, ring(t, key), notFound)
+		s := tokenstore.New(kv, ring(t, key), notFound, tokenstore.Options{})
 		ws := commands.Workspace{TeamID: "T1"}
 		if err := s.Put(ctx, ws, connection()); err != nil {
 			t.Fatalf("Put: %v", err)
@@ -261,7 +261,7 @@ func TestUnreadable(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				ctx := t.Context()
 				key := newKey(t)
-				s := tokenstore.New(kv, ring(t, key), notFound)
+				s := tokenstore.New(kv, ring(t, key), notFound, tokenstore.Options{})
 				if err := s.Put(ctx, ws, connection()); err != nil {
 					t.Fatalf("Put: %v", err)
 				}
@@ -296,6 +296,9 @@ func TestUnreadable(t *testing.T) {
 				if errors.Is(err, commands.ErrNotConnected) {
 					t.Errorf("unreadable connection reported as not connected: %v", err)
 				}
+				if !errors.Is(err, commands.ErrUnreadable) {
+					t.Errorf("Get error = %v, want it to match commands.ErrUnreadable", err)
+				}
 				checkClean(t, err, key)
 			})
 		}
@@ -322,11 +325,11 @@ func TestRotation(t *testing.T) {
 		ctx := t.Context()
 		a, b := newKey(t), newKey(t)
 		ws := commands.Workspace{TeamID: "T1", EnterpriseID: "E1"}
-		if err := tokenstore.New(kv, ring(t, a), notFound).Put(ctx, ws, connection()); err != nil {
+		if err := tokenstore.New(kv, ring(t, a), notFound, tokenstore.Options{}).Put(ctx, ws, connection()); err != nil {
 			t.Fatalf("Put with key A: %v", err)
 		}
 
-		rotated := tokenstore.New(kv, ring(t, b, a), notFound)
+		rotated := tokenstore.New(kv, ring(t, b, a), notFound, tokenstore.Options{})
 		got, err := rotated.Get(ctx, ws)
 		if err != nil {
 			t.Fatalf("Get with current B and old A: %v", err)
@@ -345,12 +348,12 @@ func TestRotation(t *testing.T) {
 		if err := json.Unmarshal(raw, &env); err != nil || env.KID != tokenstore.KeyID(b) {
 			t.Errorf("kid after re-Put = %q, %v; want %s", env.KID, err, tokenstore.KeyID(b))
 		}
-		if _, err := tokenstore.New(kv, ring(t, b), notFound).Get(ctx, ws); err != nil {
+		if _, err := tokenstore.New(kv, ring(t, b), notFound, tokenstore.Options{}).Get(ctx, ws); err != nil {
 			t.Errorf("Get with only B after re-Put: %v", err)
 		}
 
 		// Key A alone cannot read what B wrote: a clear error, no panic.
-		_, err = tokenstore.New(kv, ring(t, a), notFound).Get(ctx, ws)
+		_, err = tokenstore.New(kv, ring(t, a), notFound, tokenstore.Options{}).Get(ctx, ws)
 		if !errors.Is(err, tokenstore.ErrUnknownKey) || !strings.Contains(err.Error(), tokenstore.KeyID(b)) {
 			t.Errorf("Get with only A error = %v, want ErrUnknownKey naming %s", err, tokenstore.KeyID(b))
 		}
@@ -366,7 +369,7 @@ func TestKVDown(t *testing.T) {
 		t.Fatalf("OpenEmbedded: %v", err)
 	}
 	key := newKey(t)
-	s := tokenstore.New(kv, ring(t, key), notFound)
+	s := tokenstore.New(kv, ring(t, key), notFound, tokenstore.Options{})
 	ws := commands.Workspace{TeamID: "T1"}
 	if err := s.Put(t.Context(), ws, connection()); err != nil {
 		t.Fatalf("Put: %v", err)
@@ -395,7 +398,7 @@ func TestKVDown(t *testing.T) {
 func TestInvalidInput(t *testing.T) {
 	t.Parallel()
 	kv := redistest.NewTestStore(t)
-	s := tokenstore.New(kv, ring(t, newKey(t)), notFound)
+	s := tokenstore.New(kv, ring(t, newKey(t)), notFound, tokenstore.Options{})
 	ctx := t.Context()
 	noTeam := commands.Workspace{EnterpriseID: "E1"}
 
@@ -427,9 +430,9 @@ func TestNewPanicsOnMissingDependency(t *testing.T) {
 		name string
 		new  func()
 	}{
-		{"nil kv", func() { tokenstore.New(nil, r, notFound) }},
-		{"nil keyring", func() { tokenstore.New(kv, nil, notFound) }},
-		{"nil isNotFound", func() { tokenstore.New(kv, r, nil) }},
+		{"nil kv", func() { tokenstore.New(nil, r, notFound, tokenstore.Options{}) }},
+		{"nil keyring", func() { tokenstore.New(kv, nil, notFound, tokenstore.Options{}) }},
+		{"nil isNotFound", func() { tokenstore.New(kv, r, nil, tokenstore.Options{}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

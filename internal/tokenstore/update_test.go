@@ -21,6 +21,15 @@ type racingKV struct {
 	mu        sync.Mutex
 	calls     int
 	beforeCAS func(ctx context.Context, call int)
+	// beforeRun, when set, runs before each script, likewise.
+	beforeRun func(ctx context.Context)
+}
+
+func (k *racingKV) Run(ctx context.Context, script *redisstore.Script, keys []string, args ...any) (any, error) {
+	if k.beforeRun != nil {
+		k.beforeRun(ctx)
+	}
+	return k.KV.Run(ctx, script, keys, args...)
 }
 
 func (k *racingKV) CompareAndSwap(ctx context.Context, key string, old, val []byte, ttl time.Duration) (bool, error) {
@@ -45,7 +54,7 @@ func TestUpdate(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		ctx := t.Context()
 		key := newKey(t)
-		s := tokenstore.New(kv, ring(t, key), notFound)
+		s := tokenstore.New(kv, ring(t, key), notFound, tokenstore.Options{})
 		ws := commands.Workspace{TeamID: "T1", EnterpriseID: "E1"}
 		if err := s.Put(ctx, ws, connection()); err != nil {
 			t.Fatalf("Put: %v", err)
@@ -113,7 +122,7 @@ func TestUpdateNotConnected(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
 		ctx := t.Context()
-		s := tokenstore.New(kv, ring(t, newKey(t)), notFound)
+		s := tokenstore.New(kv, ring(t, newKey(t)), notFound, tokenstore.Options{})
 		ws := commands.Workspace{TeamID: "T1"}
 		called := false
 		err := s.Update(ctx, ws, func(*commands.Connection) error { called = true; return nil })
@@ -136,7 +145,7 @@ func TestUpdateRaces(t *testing.T) {
 			ctx := t.Context()
 			ws := commands.Workspace{TeamID: "TDEL"}
 			rkv := &racingKV{KV: kv}
-			s := tokenstore.New(rkv, ring(t, newKey(t)), notFound)
+			s := tokenstore.New(rkv, ring(t, newKey(t)), notFound, tokenstore.Options{})
 			if err := s.Put(ctx, ws, connection()); err != nil {
 				t.Fatalf("Put: %v", err)
 			}
@@ -168,7 +177,7 @@ func TestUpdateRaces(t *testing.T) {
 			ctx := t.Context()
 			ws := commands.Workspace{TeamID: "TPUT"}
 			rkv := &racingKV{KV: kv}
-			s := tokenstore.New(rkv, ring(t, newKey(t)), notFound)
+			s := tokenstore.New(rkv, ring(t, newKey(t)), notFound, tokenstore.Options{})
 			if err := s.Put(ctx, ws, connection()); err != nil {
 				t.Fatalf("Put: %v", err)
 			}
@@ -209,7 +218,7 @@ func TestUpdateRaces(t *testing.T) {
 			ctx := t.Context()
 			ws := commands.Workspace{TeamID: "TBUSY"}
 			rkv := &racingKV{KV: kv}
-			s := tokenstore.New(rkv, ring(t, newKey(t)), notFound)
+			s := tokenstore.New(rkv, ring(t, newKey(t)), notFound, tokenstore.Options{})
 			if err := s.Put(ctx, ws, connection()); err != nil {
 				t.Fatalf("Put: %v", err)
 			}

@@ -2,7 +2,9 @@ package ldtest
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,16 @@ type Server struct {
 	*ldfake.Server
 	t   testing.TB
 	srv *httptest.Server
+
+	mu    sync.Mutex
+	gates []*gate
+}
+
+// gate holds the next request with a method until released.
+type gate struct {
+	method  string
+	arrived chan struct{}
+	release chan struct{}
 }
 
 // NewServer starts a fake LaunchDarkly server; it is closed through
@@ -37,9 +49,46 @@ type Server struct {
 func NewServer(t testing.TB) *Server {
 	t.Helper()
 	fake := ldfake.New()
-	s := &Server{Server: fake, t: t, srv: httptest.NewServer(fake.Handler())}
+	s := &Server{Server: fake, t: t}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.wait(r)
+		fake.Handler().ServeHTTP(w, r)
+	}))
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// Gate holds the next request with method (e.g. PATCH) before the fake
+// sees it: arrived closes when it arrives, and the request proceeds once
+// release is called. Tests use it to stop a write in flight. release is
+// also called through t.Cleanup, so a forgotten gate never hangs a test.
+func (s *Server) Gate(method string) (arrived <-chan struct{}, release func()) {
+	g := &gate{method: method, arrived: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	s.gates = append(s.gates, g)
+	s.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(g.release) }) }
+	s.t.Cleanup(release)
+	return g.arrived, release
+}
+
+func (s *Server) wait(r *http.Request) {
+	s.mu.Lock()
+	var g *gate
+	for i, c := range s.gates {
+		if c.method == r.Method {
+			g = c
+			s.gates = append(s.gates[:i], s.gates[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	if g == nil {
+		return
+	}
+	close(g.arrived)
+	<-g.release
 }
 
 // URL returns the server's base URL, e.g. http://127.0.0.1:41234.

@@ -1,0 +1,497 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/ld/ldfake"
+	"github.com/flagbot/flagbot/internal/playground"
+	"github.com/flagbot/flagbot/internal/slackfake"
+)
+
+// options are the load test's knobs.
+type options struct {
+	n, c, warmup   int
+	text           string
+	redisURL       string
+	cpu            int
+	bot            string
+	label          string
+	cpuprofile     string
+	profileSeconds int
+}
+
+// Limits of one run.
+const (
+	startTimeout   = 30 * time.Second // the bot connecting to the fake Slack
+	commandTimeout = 30 * time.Second // one command's ack and reply
+	// clockTicks is the unit of utime and stime in /proc/PID/stat
+	// (sysconf(_SC_CLK_TCK), 100 on Linux).
+	clockTicks = 100
+)
+
+// result is what one run measured.
+type result struct {
+	o                options
+	ack, done        []time.Duration
+	elapsed          time.Duration
+	cpu              time.Duration
+	idleRSS, peakRSS int64 // bytes
+	// peakAnon is the largest anonymous resident memory sampled during
+	// the measurement (heap, stacks: what the bot allocated), without the
+	// pages of its binary that VmHWM also counts.
+	peakAnon int64
+	conns            int64
+	errors           int
+	errorSamples     []string
+}
+
+func (r result) String() string {
+	pct := func(ds []time.Duration, p float64) string {
+		if len(ds) == 0 {
+			return "-"
+		}
+		return fmtDur(ds[min(len(ds)-1, int(float64(len(ds))*p))])
+	}
+	n := len(r.done)
+	rate := float64(n) / r.elapsed.Seconds()
+	perCmd := time.Duration(0)
+	if n > 0 {
+		perCmd = r.cpu / time.Duration(n)
+	}
+	var b strings.Builder
+	if r.o.label != "" {
+		b.WriteString(r.o.label + " ")
+	}
+	fmt.Fprintf(&b, "n=%d c=%d %q ack p50=%s p95=%s p99=%s done p50=%s p95=%s p99=%s rate=%.0f/s cpu=%.2fs cpu/cmd=%s idleRSS=%.1fMB peakRSS=%.1fMB peakAnon=%.1fMB newconns=%d errors=%d",
+		n, r.o.c, r.o.text, pct(r.ack, .5), pct(r.ack, .95), pct(r.ack, .99), pct(r.done, .5), pct(r.done, .95), pct(r.done, .99),
+		rate, r.cpu.Seconds(), fmtDur(perCmd), float64(r.idleRSS)/(1<<20), float64(r.peakRSS)/(1<<20), float64(r.peakAnon)/(1<<20), r.conns, r.errors)
+	for _, e := range r.errorSamples {
+		b.WriteString("\n  error: " + e)
+	}
+	return b.String()
+}
+
+func fmtDur(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) + "ms"
+}
+
+// connCounter counts the connections a server accepted.
+type connCounter struct{ n atomic.Int64 }
+
+func (c *connCounter) hook(_ net.Conn, s http.ConnState) {
+	if s == http.StateNew {
+		c.n.Add(1)
+	}
+}
+
+// loadTest runs the whole test.
+func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) {
+	res := result{o: o}
+	bin := o.bot
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "flagbot-loadtest-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(dir)
+		bin = filepath.Join(dir, "flagbot")
+		// Built as the Dockerfile builds it: static, stripped.
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/bot")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stderr = stderr
+		if err := build.Run(); err != nil {
+			return res, fmt.Errorf("build the bot (run me from the repository root): %w", err)
+		}
+	}
+
+	var conns connCounter
+	// The demo LaunchDarkly.
+	lds := ldfake.New()
+	lds.LimitRequests(1000)
+	if err := playground.SeedLaunchDarkly(lds, time.Now()); err != nil {
+		return res, err
+	}
+	ldSrv, ldURL, err := serve(lds.Handler(), conns.hook)
+	if err != nil {
+		return res, err
+	}
+	defer ldSrv.Close()
+
+	// The fake Slack; acks are routed to their waiting command.
+	var acksMu sync.Mutex
+	acks := map[string]chan time.Time{}
+	sl, err := slackfake.Start(slackfake.Options{
+		MaxRecords:   1000,
+		PingInterval: 10 * time.Second,
+		ConnState:    conns.hook,
+		OnAck: func(a slackfake.Ack) {
+			acksMu.Lock()
+			ch := acks[a.EnvelopeID]
+			delete(acks, a.EnvelopeID)
+			acksMu.Unlock()
+			if ch != nil {
+				ch <- a.At
+			}
+		},
+	})
+	if err != nil {
+		return res, err
+	}
+	defer sl.Close()
+	demo := playground.SeedSlack(sl)
+
+	// Replies arrive at our own response_url server, keyed by command.
+	var repliesMu sync.Mutex
+	replies := map[string]chan []byte{}
+	replySrv, replyURL, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		repliesMu.Lock()
+		ch := replies[r.URL.Path]
+		delete(replies, r.URL.Path)
+		repliesMu.Unlock()
+		if ch != nil {
+			ch <- body
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}), conns.hook)
+	if err != nil {
+		return res, err
+	}
+	defer replySrv.Close()
+
+	// The bot, as its own process.
+	var botLog bytes.Buffer
+	cmdArgs := []string{bin}
+	if o.cpu >= 0 {
+		cmdArgs = append([]string{"taskset", "-c", strconv.Itoa(o.cpu)}, cmdArgs...)
+	}
+	bot := exec.CommandContext(ctx, cmdArgs[0], cmdArgs[1:]...)
+	bot.Env = append(os.Environ(),
+		"SLACK_APP_TOKEN="+slackfake.DefaultAppToken, "SLACK_BOT_TOKEN="+slackfake.DefaultBotToken,
+		"SLACK_API_URL="+sl.APIURL(), "LD_BASE_URL="+ldURL, "FLAGBOT_HTTP_ADDR=127.0.0.1:0",
+		"LOG_LEVEL=warn", "REDIS_URL="+o.redisURL)
+	if o.redisURL != "" {
+		bot.Env = append(bot.Env, "FLAGBOT_ENCRYPTION_KEY=bG9hZHRlc3QtbG9hZHRlc3QtbG9hZHRlc3QtbG9hZHQ=")
+	}
+	opsAddr := ""
+	if o.cpuprofile != "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return res, err
+		}
+		opsAddr = ln.Addr().String()
+		ln.Close()
+		bot.Env = append(bot.Env, "FLAGBOT_PPROF=1", "FLAGBOT_HTTP_ADDR="+opsAddr)
+	}
+	bot.Stdout, bot.Stderr = &botLog, &botLog
+	if err := bot.Start(); err != nil {
+		return res, fmt.Errorf("start the bot: %w", err)
+	}
+	defer func() {
+		_ = bot.Process.Signal(os.Interrupt)
+		_ = bot.Wait()
+	}()
+	pid := bot.Process.Pid
+	fail := func(err error) (result, error) {
+		return res, fmt.Errorf("%w\nbot output:\n%s", err, tail(botLog.String(), 2000))
+	}
+	if err := waitUntil(ctx, startTimeout, func() bool { return sl.Connected() > 0 }); err != nil {
+		return fail(errors.New("the bot did not connect to the fake Slack"))
+	}
+	if err := connect(ctx, sl, demo); err != nil {
+		return fail(err)
+	}
+
+	var seq atomic.Int64
+	one := func(ctx context.Context) (ack, done time.Duration, body []byte, err error) {
+		i := seq.Add(1)
+		path := "/r/" + strconv.FormatInt(i, 10)
+		ackCh, replyCh := make(chan time.Time, 1), make(chan []byte, 1)
+		repliesMu.Lock()
+		replies[path] = replyCh
+		repliesMu.Unlock()
+		payload := map[string]any{
+			"token": "slackfake-verification-token", "team_id": slackfake.TeamID, "team_domain": "demo",
+			"channel_id": demo.Channel, "channel_name": "flags-demo", "user_id": playground.DemoMember, "user_name": "bo",
+			"command": "/flag", "text": o.text, "api_app_id": slackfake.AppID, "is_enterprise_install": "false",
+			"response_url": replyURL + path, "trigger_id": sl.NewTriggerID(),
+		}
+		start := time.Now()
+		// Holding acksMu across Send keeps OnAck from looking for the
+		// channel before it is registered.
+		acksMu.Lock()
+		id, err := sl.Send("slash_commands", payload, true)
+		if err == nil {
+			acks[id] = ackCh
+		}
+		acksMu.Unlock()
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		tctx, cancel := context.WithTimeout(ctx, commandTimeout)
+		defer cancel()
+		select {
+		case at := <-ackCh:
+			ack = at.Sub(start)
+		case <-tctx.Done():
+			return 0, 0, nil, errors.New("no ack")
+		}
+		select {
+		case body = <-replyCh:
+			done = time.Since(start)
+		case <-tctx.Done():
+			return ack, 0, nil, errors.New("no reply")
+		}
+		return ack, done, body, nil
+	}
+
+	// Warm up, then measure.
+	if _, err := drive(ctx, o.warmup, o.c, one); err != nil {
+		return fail(err)
+	}
+	res.idleRSS = procStatus(pid, "VmRSS")
+	cpu0, err := procCPU(pid)
+	if err != nil {
+		return fail(err)
+	}
+	conns0 := conns.n.Load()
+	start := time.Now()
+	profiled := make(chan error, 1)
+	if o.cpuprofile != "" {
+		go func() { profiled <- profile(ctx, opsAddr, o.profileSeconds, o.cpuprofile) }()
+	}
+	sampled := make(chan int64, 1)
+	stopSampling := make(chan struct{})
+	go func() { sampled <- peakOf(pid, "RssAnon", stopSampling) }()
+	samples, err := drive(ctx, o.n, o.c, one)
+	close(stopSampling)
+	res.peakAnon = <-sampled
+	if err != nil {
+		return fail(err)
+	}
+	res.elapsed = time.Since(start)
+	if o.cpuprofile != "" {
+		if err := <-profiled; err != nil {
+			return fail(fmt.Errorf("cpu profile: %w", err))
+		}
+	}
+	cpu1, err := procCPU(pid)
+	if err != nil {
+		return fail(err)
+	}
+	res.cpu = cpu1 - cpu0
+	res.conns = conns.n.Load() - conns0
+	res.peakRSS = procStatus(pid, "VmHWM")
+	for _, s := range samples {
+		if s.err != nil || isError(s.body) {
+			res.errors++
+			if len(res.errorSamples) < 3 {
+				msg := string(s.body)
+				if s.err != nil {
+					msg = s.err.Error()
+				}
+				res.errorSamples = append(res.errorSamples, tail(msg, 300))
+			}
+			continue
+		}
+		res.ack = append(res.ack, s.ack)
+		res.done = append(res.done, s.done)
+	}
+	slices.Sort(res.ack)
+	slices.Sort(res.done)
+	return res, nil
+}
+
+// sample is one command's measurement.
+type sample struct {
+	ack, done time.Duration
+	body      []byte
+	err       error
+}
+
+// drive runs n commands with c in flight at once.
+func drive(ctx context.Context, n, c int, one func(context.Context) (time.Duration, time.Duration, []byte, error)) ([]sample, error) {
+	out := make([]sample, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(c, max(n, 1)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				a, d, body, err := one(ctx)
+				out[i] = sample{ack: a, done: d, body: body, err: err}
+			}
+		})
+	}
+	wg.Wait()
+	return out, ctx.Err()
+}
+
+// isError reports whether a reply is one of the bot's failure answers.
+func isError(body []byte) bool {
+	for _, s := range []string{"Something went wrong", "took too long", "isn't answering", "rate-limiting", "state store is unavailable", "not connected"} {
+		if bytes.Contains(body, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// connect connects the demo workspace through the connect modal, as an
+// admin would.
+func connect(ctx context.Context, sl *slackfake.Server, demo playground.Demo) error {
+	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	sent := time.Now()
+	if _, err := sl.SlashCommand(slackfake.SlashCommand{UserID: playground.DemoAdmin, ChannelID: demo.Channel, Text: "connect"}); err != nil {
+		return err
+	}
+	if _, err := sl.WaitCall(ctx, "views.open", func(c slackfake.Call) bool { return c.At.After(sent) }); err != nil {
+		return fmt.Errorf("the connect modal did not open: %w", err)
+	}
+	id, err := sl.ViewSubmission(slackfake.ViewSubmission{
+		UserID: playground.DemoAdmin, CallbackID: "flag_connect", PrivateMetadata: demo.Channel,
+		Values: map[string]map[string]any{
+			"ld_token":   {"ld_token_input": map[string]any{"type": "plain_text_input", "value": playground.DemoWriterToken}},
+			"ld_project": {"ld_project_input": map[string]any{"type": "plain_text_input", "value": "web"}},
+			"ld_env":     {"ld_env_input": map[string]any{"type": "plain_text_input", "value": "production"}},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	ack, err := sl.WaitAck(ctx, id)
+	if err != nil {
+		return fmt.Errorf("no ack for the connect modal: %w", err)
+	}
+	if ack.Payload != nil {
+		return fmt.Errorf("connecting the demo workspace failed: %s", ack.Payload)
+	}
+	return nil
+}
+
+// serve serves h on a fresh loopback port and returns its base URL.
+func serve(h http.Handler, hook func(net.Conn, http.ConnState)) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ConnState: hook}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, "http://" + ln.Addr().String(), nil
+}
+
+func waitUntil(ctx context.Context, d time.Duration, ok func() bool) error {
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return errors.New("timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+// procCPU returns a process's user plus system CPU time.
+func procCPU(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the bot's CPU time (Linux only): %w", err)
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14, stime 15.
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat line")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// procStatus returns a kB field of /proc/PID/status in bytes (0 if unknown).
+// peakOf samples a /proc/PID/status field every 20 ms until stop closes
+// and returns the largest value seen.
+func peakOf(pid int, field string, stop <-chan struct{}) int64 {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	peak := procStatus(pid, field)
+	for {
+		select {
+		case <-stop:
+			return max(peak, procStatus(pid, field))
+		case <-t.C:
+			peak = max(peak, procStatus(pid, field))
+		}
+	}
+}
+
+func procStatus(pid int, field string) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// profile fetches a CPU profile of the bot's next seconds and writes it to
+// file.
+func profile(ctx context.Context, addr string, seconds int, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("pprof answered %s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
