@@ -211,6 +211,17 @@ func TestUndoEveryKindEndToEnd(t *testing.T) {
 		t.Fatal("a second undo was not refused")
 	}
 	wantText(t, "second undo", replyText(t, refused), "An undo of request `"+id+"` is already requested: request `"+undoID+"`.")
+
+	// `/flag undo` typed in another channel posts next to the original.
+	id, _ = b.request(t, userID, "off bulk-flag-02 production")
+	b.click(t, approverID, "change_approve", id)
+	sent = time.Now()
+	if _, err := sl.SlashCommand(slackfake.SlashCommand{UserID: "USECOND", ChannelID: "C0OTHER", Text: "undo " + id[:8]}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitCall(t, "chat.postMessage", sent, "undo typed elsewhere", in(channelID, has("Undo of request `"+id+"`")))
+	r := b.responseAfter(t, sent, "undo typed elsewhere")
+	wantText(t, "undo typed elsewhere", replyText(t, &r), "I posted the request in <#C0FLAGS>, next to the change it undoes.")
 	b.assertNoSecrets(t)
 }
 

@@ -28,6 +28,7 @@ func (a *App) postChange(ctx context.Context, log *slog.Logger, channelID, respo
 	if !res.Created && !res.Applied {
 		return textMessage(fmt.Sprintf("That request is already posted (request %s).", code(c.ID)))
 	}
+	asked := channelID
 	if c.ChannelID != "" {
 		channelID = c.ChannelID
 	}
@@ -56,6 +57,10 @@ func (a *App) postChange(ctx context.Context, log *slog.Logger, channelID, respo
 	}
 	if c.UndoOf != "" {
 		a.refresh(ctx, log, c.Workspace, c.UndoOf)
+	}
+	if asked != "" && asked != channelID {
+		// An undo goes next to what it undoes.
+		return textMessage("I posted the request in " + md(commands.Text{commands.Channel(channelID)}) + ", next to the change it undoes.")
 	}
 	return Message{}
 }
