@@ -24,6 +24,11 @@ const (
 	maxCommandTimeout     = 5 * time.Minute
 	minApprovalTTL        = time.Second
 	maxApprovalTTL        = 30 * 24 * time.Hour
+	// A kill's sign-off time and a scheduled change's grace.
+	minSignoffTTL    = time.Minute
+	maxSignoffTTL    = 30 * 24 * time.Hour
+	minScheduleGrace = time.Minute
+	maxScheduleGrace = 24 * time.Hour
 )
 
 // Config is everything Flagbot reads from its environment, read once at
@@ -40,7 +45,9 @@ type Config struct {
 	HTTPAddr           string        `envconfig:"FLAGBOT_HTTP_ADDR" default:":8080" desc:"address for /healthz, /readyz and /metrics"`
 	CommandTimeout     time.Duration `envconfig:"FLAGBOT_COMMAND_TIMEOUT" default:"10s" desc:"deadline for one command's work"`
 	ApprovalTTL        time.Duration `envconfig:"FLAGBOT_APPROVAL_TTL" default:"24h" desc:"how long a requested change waits for approval before it expires"`
-	SweepInterval      time.Duration `envconfig:"FLAGBOT_SWEEP_INTERVAL" default:"30s" desc:"how often expired requests are marked and their messages updated"`
+	SweepInterval      time.Duration `envconfig:"FLAGBOT_SWEEP_INTERVAL" default:"30s" desc:"how often expired requests are marked and their messages updated, scheduled changes applied and reminders sent"`
+	SignoffTTL         time.Duration `envconfig:"FLAGBOT_SIGNOFF_TTL" default:"24h" desc:"how long someone has to sign off a /flag kill (a reminder goes out halfway)"`
+	ScheduleGrace      time.Duration `envconfig:"FLAGBOT_SCHEDULE_GRACE" default:"1h" desc:"how late a scheduled change is still applied when no replica ran at its time; later it is missed"`
 	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat          string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 	Pprof              bool          `envconfig:"FLAGBOT_PPROF" default:"false" desc:"serve /debug/pprof on FLAGBOT_HTTP_ADDR (profiling; off by default)"`
@@ -175,6 +182,12 @@ func (c Config) problems() []string {
 	}
 	if c.SweepInterval < 100*time.Millisecond || c.SweepInterval > time.Hour {
 		p = append(p, "FLAGBOT_SWEEP_INTERVAL must be between 100ms and 1h")
+	}
+	if c.SignoffTTL < minSignoffTTL || c.SignoffTTL > maxSignoffTTL {
+		p = append(p, fmt.Sprintf("FLAGBOT_SIGNOFF_TTL must be between %s and 720h (30 days)", minSignoffTTL))
+	}
+	if c.ScheduleGrace < minScheduleGrace || c.ScheduleGrace > maxScheduleGrace {
+		p = append(p, fmt.Sprintf("FLAGBOT_SCHEDULE_GRACE must be between %s and %s", minScheduleGrace, maxScheduleGrace))
 	}
 	if c.ConnectionCacheTTL < 0 || c.ConnectionCacheTTL > time.Minute {
 		p = append(p, "FLAGBOT_CONNECTION_CACHE_TTL must be between 0 (off) and 1m")

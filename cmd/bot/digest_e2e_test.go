@@ -143,7 +143,7 @@ func (r *digestRig) flagbotChange(t *testing.T, ws commands.Workspace, id, reque
 	if _, ok, err := r.changes.Approve(ctx, ws, id, approver, at, commands.Claim{}); err != nil || !ok {
 		t.Fatalf("approve %s: %v, %v", id, ok, err)
 	}
-	if _, err := r.changes.Finish(ctx, ws, id, 0, commands.StatusApplied, commands.Notation("applied"), at.Add(time.Second)); err != nil {
+	if _, err := r.changes.Finish(ctx, ws, id, 0, commands.StatusApplied, commands.Notation("applied"), nil, at.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 }

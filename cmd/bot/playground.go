@@ -134,7 +134,7 @@ func runPlayground(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return nil
 	}
-	return runBot(ctx, []string{args[0]}, func(k string) string { return env[k] }, io.Discard, stderr, connect)
+	return runBot(ctx, []string{args[0]}, func(k string) string { return env[k] }, io.Discard, stderr, botHooks{wired: connect})
 }
 
 // demoLaunchDarkly serves the demo LaunchDarkly's API, and a short page for

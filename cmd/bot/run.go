@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runHealthcheck(ctx, getenv, stdout)
 		}
 	}
-	return runBot(ctx, args, getenv, stdout, stderr, nil)
+	return runBot(ctx, args, getenv, stdout, stderr, botHooks{})
 }
 
 // wired is called by runBot once the bot is built, before it connects to
@@ -56,8 +56,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // bot's own executor and token store. An error stops the bot.
 type wired func(ctx context.Context, exec *commands.Executor) error
 
+// botHooks are what the playground and the end-to-end tests change about
+// runBot; the zero value is production's.
+type botHooks struct {
+	// wired, if set, runs once the bot is built (see wired).
+	wired wired
+	// now is the clock of the executor, the sweeper and the digests
+	// (default time.Now): tests move it hours on to reach reminders,
+	// deadlines and scheduled times without waiting.
+	now func() time.Time
+}
+
 // runBot is the bot itself: production and the playground both run it.
-func runBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, onWired wired) error {
+func runBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, hooks botHooks) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -128,35 +139,49 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	clients := func(token secret.Secret) commands.LaunchDarkly { return ld.NewService(ldClient.WithToken(token)) }
 
+	now := hooks.now
+	if now == nil {
+		now = time.Now
+	}
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, DrainTimeout: cfg.ShutdownTimeout, Metrics: m}
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
 	// Changes made before the workspace joined an Enterprise Grid org stay
 	// findable for deciding them and for digests' "via Flagbot" labels.
 	grid := approvals.NewGridChanges(changes)
+	digestOpts := digest.Options{Logger: log, BaseURL: cfg.LDBaseURL, Unsigned: changes.Overdue}
+	if hooks.now != nil {
+		// Tests' clock, not Redis's: a digest's window and which kills are
+		// overdue follow the hours the test moved on.
+		digestOpts.Now, digestOpts.Clock = now, func(context.Context) (time.Time, error) { return now(), nil }
+	}
 	// Digests label a change "via Flagbot" only when the change store holds it.
 	digests := digest.New(digest.NewRedisStore(store, log), tokens, clients, slackapp.NewDigestSlack(cfg.SlackBotToken, slackOpts),
-		grid, digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
+		grid, digestOpts)
 	dir := slackapp.NewDirectory(cfg.SlackBotToken, cfg.Admins, slackOpts)
 	exec := commands.NewExecutor(tokens, clients, dir, grid, approvals.NewPolicies(store), digests,
-		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL})
+		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL, Now: now, SignoffTTL: cfg.SignoffTTL, ScheduleGrace: cfg.ScheduleGrace})
 	app, err := slackapp.New(cfg.SlackAppToken, cfg.SlackBotToken, exec, dir, log, slackOpts)
 	if err != nil {
 		return err
 	}
-	if onWired != nil {
-		if err := onWired(ctx, exec); err != nil {
+	if hooks.wired != nil {
+		if err := hooks.wired(ctx, exec); err != nil {
 			return err
 		}
 	}
 	sweeper := approvals.NewSweeper(store, changes, log, approvals.SweeperOptions{
-		Interval:  cfg.SweepInterval,
-		LockTTL:   sweepLockTTL,
-		OnExpired: app.ChangesExpired,
-		OnStuck:   app.ResumeStuck,
-		OnSweep:   func(r approvals.SweepReport) { m.Swept(r.Swept, r.At, r.Stuck, r.Err) },
+		Interval:    cfg.SweepInterval,
+		LockTTL:     sweepLockTTL,
+		Now:         now,
+		OnExpired:   app.ChangesExpired,
+		OnStuck:     app.ResumeStuck,
+		OnScheduled: app.ApplyDue,
+		OnRemind:    app.RemindApprovers,
+		OnSignoff:   app.SignoffDue,
+		OnSweep:     func(r approvals.SweepReport) { m.Swept(r.Swept, r.At, r.Stuck, r.Err) },
 	})
 	m.Pending(func(ctx context.Context) ([]int64, error) {
-		return changes.PendingByAge(ctx, time.Now(), cfg.ApprovalTTL, metrics.PendingBounds)
+		return changes.PendingByAge(ctx, now(), cfg.ApprovalTTL, metrics.PendingBounds)
 	}, readyTimeout, log)
 	defer background(ctx, log, "expiry sweeper", sweeper.Run)()
 	defer background(ctx, log, "digest scheduler", digests.Run)()

@@ -50,10 +50,10 @@ func TestLeaseClaimRenewFinish(t *testing.T) {
 		if _, err := c.Renew(ctx, wsA(), "l1", 1, a, at(151*time.Second), false); !errors.Is(err, commands.ErrLeaseLost) {
 			t.Errorf("old holder's Renew = %v, want ErrLeaseLost", err)
 		}
-		if _, err := c.Finish(ctx, wsA(), "l1", 1, commands.StatusApplied, commands.Notation("a"), at(151*time.Second)); !errors.Is(err, commands.ErrLeaseLost) {
+		if _, err := c.Finish(ctx, wsA(), "l1", 1, commands.StatusApplied, commands.Notation("a"), nil, at(151*time.Second)); !errors.Is(err, commands.ErrLeaseLost) {
 			t.Errorf("old holder's Finish = %v, want ErrLeaseLost", err)
 		}
-		if got, err := c.Finish(ctx, wsA(), "l1", 2, commands.StatusApplied, commands.Notation("b"), at(152*time.Second)); err != nil || got.Outcome.String() != "b" {
+		if got, err := c.Finish(ctx, wsA(), "l1", 2, commands.StatusApplied, commands.Notation("b"), nil, at(152*time.Second)); err != nil || got.Outcome.String() != "b" {
 			t.Fatalf("new holder's Finish = %+v, %v", got, err)
 		}
 		if _, err := c.Claim(ctx, wsA(), "l1", a, at(time.Hour), 0); !errors.Is(err, commands.ErrDecided) {

@@ -60,6 +60,20 @@ type SweeperOptions struct {
 	// time works on it. Its ctx ends when the sweep's time is up; nil
 	// means stuck changes are only logged.
 	OnStuck func(ctx context.Context, stuck []commands.Change)
+	// OnScheduled receives, once per sweep, up to Batch scheduled changes
+	// whose time has come (Changes.DueScheduled), soonest first, so the
+	// caller can claim and apply them (commands.Executor.ApplyScheduled).
+	// As with OnStuck, the claim makes one attempt win. Nil: only logged.
+	OnScheduled func(ctx context.Context, due []commands.Change)
+	// OnRemind receives each batch of pending changes halfway to their
+	// expiry (Changes.RemindDue), every change exactly once across all
+	// replicas. Nil: only logged.
+	OnRemind func(ctx context.Context, pending []commands.Change)
+	// OnSignoff receives each batch of applied emergency changes nobody
+	// signed off whose reminder or deadline came (Changes.SignoffDue;
+	// Change.Signoff says which), every stage of every change exactly once
+	// across all replicas. Nil: only logged.
+	OnSignoff func(ctx context.Context, unsigned []commands.Change)
 	// OnSweep, if set, is told how each of Run's sweeps went, for metrics.
 	OnSweep func(SweepReport)
 }
@@ -153,9 +167,11 @@ func (sw *Sweeper) Run(ctx context.Context) error {
 // Sweep runs one sweep if this replica gets the lock: it marks every
 // change due at Now expired and hands each batch to OnExpired, then lists
 // up to Batch changes approved before Now - StuckAfter and still not
-// finished and hands them to OnStuck, and releases the lock. It returns
-// how many changes it marked expired (0 when another replica holds the
-// lock).
+// finished and hands them to OnStuck, then the scheduled changes whose time
+// came to OnScheduled, the pending changes halfway to their expiry to
+// OnRemind and the unsigned emergency changes due a reminder or overdue to
+// OnSignoff, and releases the lock. It returns how many changes it marked
+// expired (0 when another replica holds the lock).
 func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
 	r := sw.sweep(ctx)
 	return r.Expired, r.Err
@@ -204,7 +220,54 @@ func (sw *Sweeper) locked(ctx context.Context) (expiredCount, stuckCount int, sw
 		}
 	}
 	n, err := sw.stuck(ctx)
-	return total, n, true, err
+	if err != nil {
+		return total, n, true, err
+	}
+	if err := sw.scheduled(ctx); err != nil {
+		return total, n, true, err
+	}
+	if err := sw.handOut(ctx, "remind", sw.changes.RemindDue, sw.opts.OnRemind); err != nil {
+		return total, n, true, err
+	}
+	return total, n, true, sw.handOut(ctx, "sign-off", sw.changes.SignoffDue, sw.opts.OnSignoff)
+}
+
+// scheduled hands the scheduled changes whose time came to OnScheduled.
+// DueScheduled does not change them, so it is called once per sweep.
+func (sw *Sweeper) scheduled(ctx context.Context) error {
+	due, err := sw.changes.DueScheduled(ctx, sw.opts.Now(), sw.opts.Batch)
+	if err != nil {
+		return fmt.Errorf("approvals: sweep: %w", err)
+	}
+	for _, ch := range due {
+		sw.log.InfoContext(ctx, "scheduled change due",
+			"approval_id", ch.ID, "team_id", ch.Workspace.TeamID, "flag_key", ch.Flag, "env_key", ch.Env)
+	}
+	if len(due) > 0 && sw.opts.OnScheduled != nil {
+		sw.opts.OnScheduled(ctx, due)
+	}
+	return nil
+}
+
+// handOut hands what next returns (each change once, across replicas) to
+// to in batches until a batch comes back short.
+func (sw *Sweeper) handOut(ctx context.Context, what string, next func(context.Context, time.Time, int) ([]commands.Change, error), to func(context.Context, []commands.Change)) error {
+	for {
+		batch, err := next(ctx, sw.opts.Now(), sw.opts.Batch)
+		if err != nil {
+			return fmt.Errorf("approvals: sweep: %s: %w", what, err)
+		}
+		for _, ch := range batch {
+			sw.log.InfoContext(ctx, "change due: "+what,
+				"approval_id", ch.ID, "team_id", ch.Workspace.TeamID, "flag_key", ch.Flag, "env_key", ch.Env)
+		}
+		if len(batch) > 0 && to != nil {
+			to(ctx, batch)
+		}
+		if len(batch) < sw.opts.Batch {
+			return nil
+		}
+	}
 }
 
 // stuck hands the approved changes nobody is applying to OnStuck and

@@ -299,7 +299,9 @@ func TestSweepReports(t *testing.T) {
 	if ok, err := s.TryLock(t.Context(), "changes:sweeper-lock", holder, time.Minute); err != nil || !ok {
 		t.Fatalf("TryLock = %v, %v", ok, err)
 	}
-	sw := NewSweeper(s, c, nil, SweeperOptions{Interval: 10 * time.Millisecond, Now: now, OnSweep: record})
+	// LockTTL bounds a sweep's work, which now includes scheduled changes,
+	// reminders and sign-offs: more than one 10 ms interval under load.
+	sw := NewSweeper(s, c, nil, SweeperOptions{Interval: 10 * time.Millisecond, LockTTL: time.Second, Now: now, OnSweep: record})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- sw.Run(ctx) }()

@@ -15,9 +15,9 @@ func archiveSpec() subcommand {
 	return subcommand{
 		entry: HelpEntry{
 			Name:     "archive",
-			Usage:    "archive <flag> [--reason r] [--project p]",
+			Usage:    "archive <flag>" + flagWideUsageTail,
 			Summary:  "Asks to archive a flag in every environment (it keeps serving its values; `restore` undoes it).",
-			Examples: []string{`archive old-banner --reason "launched in March"`, "archive old-banner --project web"},
+			Examples: []string{`archive old-banner --reason "launched in March"`, "archive old-banner --project web", "archive old-banner --in 2h"},
 		},
 		options: flagWideOptions(),
 		parse: parseFlagWide("archive", func(flag string, w WriteOptions) Command {

@@ -127,10 +127,16 @@ func valueText(raw json.RawMessage) string {
 	return strings.TrimSpace(string(raw))
 }
 
-// resolveVariation finds the variation the user named: by name (ignoring
-// case), then by value, then by index.
+// resolveVariation finds the variation the user named: by its _id (how an
+// undo names it; LaunchDarkly's ids are UUIDs nobody types), by name
+// (ignoring case), then by value, then by index.
 func resolveVariation(f Flag, typed string) (int, error) {
 	t := strings.TrimSpace(typed)
+	for i, v := range f.Variations {
+		if v.ID != "" && v.ID == t {
+			return i, nil
+		}
+	}
 	for i, v := range f.Variations {
 		if v.Name != "" && strings.EqualFold(v.Name, t) {
 			return checkVariationID(f, i)

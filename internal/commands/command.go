@@ -87,6 +87,8 @@ func IsShared(cmd Command) bool {
 type WriteOptions struct {
 	Project string // --project; empty means the workspace's default project
 	Reason  string // --reason; why the change is wanted, shown to approvers and in LaunchDarkly's audit log
+	// Schedule is --at or --in: when the change applies once approved.
+	Schedule Schedule
 }
 
 // Options implements ChangeCommand.
@@ -100,8 +102,8 @@ func IsWrite(cmd Command) bool {
 
 // CommandText writes a change command back as the text after "/flag" that
 // parses to it: what a change records and what "Request again" re-runs.
-// Project and env are resolved to scope where it sets them; --project and
-// --reason follow.
+// Project and env are resolved to scope where it sets them; --project,
+// --reason and --at or --in follow.
 func CommandText(cmd ChangeCommand, scope Scope) string {
 	w := append([]string{cmd.Name()}, cmd.Args(scope)...)
 	p := scope.Project
@@ -113,6 +115,12 @@ func CommandText(cmd ChangeCommand, scope Scope) string {
 	}
 	if r := cmd.Options().Reason; r != "" {
 		w = append(w, "--reason", quoteArg(r))
+	}
+	switch s := cmd.Options().Schedule; {
+	case s.In > 0:
+		w = append(w, "--"+optIn, s.In.String())
+	case s.At != "":
+		w = append(w, "--"+optAt, quoteArg(s.At))
 	}
 	return strings.Join(w, " ")
 }

@@ -14,6 +14,7 @@ const (
 	defaultAuditWindow = 24 * time.Hour
 	defaultAuditLimit  = 20
 	defaultApprovalTTL = 24 * time.Hour
+	defaultSignoffTTL  = 24 * time.Hour
 	maxSuggestions     = 3
 	// suggestionScanPages bounds how many pages of flags a "did you mean"
 	// lookup reads after a miss (100 flags a page).
@@ -47,6 +48,12 @@ type Options struct {
 	FinishTimeout time.Duration
 	// Catalog bounds the flag catalog that answers flag pickers.
 	Catalog CatalogOptions
+	// SignoffTTL is how long someone has to sign off a break-glass kill
+	// (default 24h); a reminder goes out halfway.
+	SignoffTTL time.Duration
+	// ScheduleGrace is how late a scheduled change is still applied when
+	// no replica was running at its time (default 1h); later it is missed.
+	ScheduleGrace time.Duration
 }
 
 // Executor runs parsed commands for a Slack user: it holds what commands
@@ -93,6 +100,12 @@ func NewExecutor(ws Workspaces, clients ClientFunc, dir Directory, changes Chang
 	}
 	if opts.FinishTimeout <= 0 {
 		opts.FinishTimeout = defaultFinishTimeout
+	}
+	if opts.SignoffTTL <= 0 {
+		opts.SignoffTTL = defaultSignoffTTL
+	}
+	if opts.ScheduleGrace <= 0 {
+		opts.ScheduleGrace = defaultScheduleGrace
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	return &Executor{ws: ws, clients: clients, dir: dir, changes: changes, policies: policies, digests: digests, opts: opts,

@@ -18,7 +18,7 @@ func onSpec() subcommand {
 			Name:     "on",
 			Usage:    "on <flag>" + envScopedUsageTail,
 			Summary:  "Asks to turn a flag on in an environment. " + writeOptionsHelp,
-			Examples: []string{"on new-checkout production", `on new-checkout --env staging --reason "QA signed off"`},
+			Examples: []string{"on new-checkout production", `on new-checkout --env staging --reason "QA signed off"`, `on new-checkout production --at tomorrow 09:00 Europe/Berlin --reason "launch"`},
 		},
 		options: envScopedOptions(),
 		parse:   parseToggle(true),

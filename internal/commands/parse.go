@@ -317,6 +317,10 @@ func optionExample(name string) string {
 		return "7d"
 	case optLimit:
 		return "20"
+	case optAt:
+		return "tomorrow 09:00 Europe/Berlin"
+	case optIn:
+		return "2h"
 	}
 	return "value"
 }
@@ -365,6 +369,9 @@ func collectArgs(sub subcommand, subs []subcommand, toks []parseToken) (*parseAr
 			if _, nextIsOpt := optionOf(toks[i+1]); !nextIsOpt {
 				i++
 				v = toks[i].text
+				if o.name == optAt {
+					v, i = atWords(toks, i)
+				}
 			}
 		}
 		if v == "" {

@@ -151,7 +151,7 @@ func (c Request) Run(ctx context.Context, x *Executor, actor Actor) (Result, err
 	if err != nil {
 		return nil, err
 	}
-	pol, err := x.mayRequest(ctx, actor, conn)
+	pol, err := x.mayRequest(ctx, actor, conn, false)
 	if err != nil {
 		return nil, err
 	}

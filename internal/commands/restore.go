@@ -15,7 +15,7 @@ func restoreSpec() subcommand {
 	return subcommand{
 		entry: HelpEntry{
 			Name:     "restore",
-			Usage:    "restore <flag> [--reason r] [--project p]",
+			Usage:    "restore <flag>" + flagWideUsageTail,
 			Summary:  "Asks to restore an archived flag.",
 			Examples: []string{"restore old-banner", `restore old-banner --project web --reason "still needed"`},
 		},

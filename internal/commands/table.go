@@ -55,8 +55,12 @@ func subcommands() []subcommand {
 		archiveSpec(),
 		restoreSpec(),
 		deleteSpec(),
+		killSpec(),
+		undoSpec(),
 		pendingSpec(),
+		scheduledSpec(),
 		historySpec(),
+		notifySpec(),
 		digestSpec(),
 	}
 }

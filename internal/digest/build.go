@@ -32,6 +32,9 @@ type Digest struct {
 	Highlights
 	AuditURL string // LaunchDarkly's audit log, for "and N more"
 	BaseURL  string // LaunchDarkly's base URL, for links in titles
+	// Unsigned are break-glass kills of the subscription's project nobody
+	// signed off by their deadline (Options.Unsigned), oldest first.
+	Unsigned []commands.Change
 }
 
 // FlagGroup is the changes to one flag, by environment.

@@ -144,6 +144,11 @@ type Options struct {
 	// entries that reached the audit log late, reporting those it has not
 	// (default 5 minutes; negative turns it off).
 	Lookback time.Duration
+	// Unsigned lists a workspace's break-glass kills that nobody signed off
+	// by their deadline (at now); every digest lists those of its project
+	// under a heading of their own until someone signs them off, and posts
+	// even when no change was made. Nil lists none.
+	Unsigned func(ctx context.Context, ws commands.Workspace, now time.Time) ([]commands.Change, error)
 }
 
 // Service keeps digest subscriptions, runs the scheduler and implements
@@ -532,8 +537,9 @@ func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual b
 		}
 		return commands.DigestRun{}, release(err)
 	}
+	d.Unsigned = s.unsigned(ctx, sub, now)
 	run := commands.DigestRun{Subscription: sub, From: d.From, To: d.To, Changes: d.Total}
-	posted := d.Total > 0 || sub.PostEmpty || manual
+	posted := d.Total > 0 || len(d.Unsigned) > 0 || sub.PostEmpty || manual
 	if posted {
 		d.RunID = newID()
 		in := intent{
@@ -643,6 +649,28 @@ func (s *Service) resolveIntent(ctx context.Context, k Key, sub commands.DigestS
 		return commands.DigestRun{}, false, fmt.Errorf("digest: record an earlier post: %w", err)
 	}
 	return commands.DigestRun{}, false, nil
+}
+
+// unsigned lists the kills of sub's project (and environments and flag,
+// when it names them) nobody signed off by their deadline. A failure is
+// logged: the digest goes out without them.
+func (s *Service) unsigned(ctx context.Context, sub commands.DigestSubscription, now time.Time) []commands.Change {
+	if s.opts.Unsigned == nil {
+		return nil
+	}
+	all, err := s.opts.Unsigned(ctx, sub.Workspace, now)
+	if err != nil {
+		s.log.WarnContext(ctx, "digest: unsigned kills unavailable", "team", sub.Workspace.TeamID, "id", sub.ID, "err", err)
+		return nil
+	}
+	var out []commands.Change
+	for _, c := range all {
+		f := sub.Filter
+		if c.Project == f.Project && (len(f.Envs) == 0 || slices.Contains(f.Envs, c.Env)) && (f.Flag == "" || f.Flag == c.Flag) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // sleepCtx waits d unless ctx ends first; it reports whether it waited.

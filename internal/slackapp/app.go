@@ -61,6 +61,16 @@ type Executor interface {
 	Change(ctx context.Context, actor commands.Actor, id string) (commands.Change, error)
 	ResumeApproved(ctx context.Context, c commands.Change) (commands.ChangeResult, error)
 	RecordPost(ctx context.Context, ws commands.Workspace, id, channelID, ts string) error
+
+	// Undo, the kill switch's sign-off, scheduled changes and who is told.
+	RequestUndo(ctx context.Context, actor commands.Actor, id, confirmed string) (commands.Result, error)
+	SignOff(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
+	CancelSchedule(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
+	ApplyScheduled(ctx context.Context, c commands.Change) (commands.ChangeResult, error)
+	Refresh(ctx context.Context, ws commands.Workspace, id string) (commands.ChangeResult, error)
+	ApproverDMs(ctx context.Context, c commands.Change) ([]string, error)
+	SignoffDMs(ctx context.Context, c commands.Change) ([]string, error)
+	RecordDMs(ctx context.Context, ws commands.Workspace, id string, dms []commands.PostRef) error
 }
 
 // Users tells who a Slack user is; *Directory implements it.

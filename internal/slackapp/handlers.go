@@ -156,6 +156,12 @@ func (a *App) runSlashCommand(r *request, sc slack.SlashCommand) {
 			return withNotice(Message{}, notice), err
 		}
 		res, err := a.exec.Execute(r.ctx, r.actor, cmd)
+		if cr, ok := res.(commands.ChangeResult); ok && err != nil && cr.Created {
+			// Stored, but its write ran into trouble (the error says what
+			// happened): post it, so its outcome can show there later.
+			a.postChange(r.ctx, r.log, sc.ChannelID, sc.ResponseURL, cr)
+			return Message{}, err
+		}
 		if err != nil {
 			return Message{}, err
 		}

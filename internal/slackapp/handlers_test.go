@@ -127,6 +127,34 @@ func (f *fakeExec) ResumeApproved(context.Context, commands.Change) (commands.Ch
 	return commands.ChangeResult{}, errUnplanned
 }
 
+func (f *fakeExec) RequestUndo(context.Context, commands.Actor, string, string) (commands.Result, error) {
+	return nil, errUnplanned
+}
+
+func (f *fakeExec) SignOff(context.Context, commands.Actor, string) (commands.ChangeResult, error) {
+	return commands.ChangeResult{}, errUnplanned
+}
+
+func (f *fakeExec) CancelSchedule(context.Context, commands.Actor, string) (commands.ChangeResult, error) {
+	return commands.ChangeResult{}, errUnplanned
+}
+
+func (f *fakeExec) ApplyScheduled(context.Context, commands.Change) (commands.ChangeResult, error) {
+	return commands.ChangeResult{}, errUnplanned
+}
+
+func (f *fakeExec) Refresh(context.Context, commands.Workspace, string) (commands.ChangeResult, error) {
+	return commands.ChangeResult{}, errUnplanned
+}
+
+func (f *fakeExec) ApproverDMs(context.Context, commands.Change) ([]string, error) { return nil, nil }
+
+func (f *fakeExec) SignoffDMs(context.Context, commands.Change) ([]string, error) { return nil, nil }
+
+func (f *fakeExec) RecordDMs(context.Context, commands.Workspace, string, []commands.PostRef) error {
+	return nil
+}
+
 func (f *fakeExec) RecordPost(context.Context, commands.Workspace, string, string, string) error {
 	return nil
 }

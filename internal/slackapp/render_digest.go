@@ -72,6 +72,9 @@ func RenderDigest(d digest.Digest) Message {
 		}
 		blocks = append(blocks, contextBlock(s))
 	}
+	if len(d.Unsigned) > 0 {
+		blocks = append(blocks, digestUnsigned(d.Unsigned))
+	}
 	if d.Total == 0 {
 		blocks = append(blocks, sectionBlock("No flag changes in this window."))
 		return Fit(Message{Text: "LaunchDarkly digest: no changes", Blocks: blocks})

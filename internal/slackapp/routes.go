@@ -26,7 +26,8 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 	h.HandleInteractionBlockAction(string(ActionToken), safe(a.onConnectChange))
 	h.HandleInteractionBlockAction(string(ActionProjectPick), safe(a.onConnectChange))
 
-	for _, id := range []ActionID{ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain} {
+	for _, id := range []ActionID{ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain,
+		ActionUndo, ActionRevert, ActionUndoConfirm, ActionSignOff, ActionCancelSchedule} {
 		h.HandleInteractionBlockAction(string(id), safe(a.onChangeAction))
 	}
 	h.HandleViewSubmission(string(CallbackConfirmDelete), safe(a.onConfirmDelete))
