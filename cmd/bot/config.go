@@ -25,27 +25,35 @@ const (
 	maxCommandTimeout     = 5 * time.Minute
 	minApprovalTTL        = time.Second
 	maxApprovalTTL        = 30 * 24 * time.Hour
+	// A kill's sign-off time and a scheduled change's grace.
+	minSignoffTTL    = time.Minute
+	maxSignoffTTL    = 30 * 24 * time.Hour
+	minScheduleGrace = time.Minute
+	maxScheduleGrace = 24 * time.Hour
 )
 
 // Config is everything Flagbot reads from its environment, read once at
 // start. The struct tags follow envconfig's conventions (envconfig, default,
 // desc); envconfig itself prints them for `flagbot -help`.
 type Config struct {
-	SlackAppToken   secret.Secret `envconfig:"SLACK_APP_TOKEN" desc:"xapp- app-level token with connections:write (required)"`
-	SlackBotToken   secret.Secret `envconfig:"SLACK_BOT_TOKEN" desc:"xoxb- bot token: one workspace (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)"`
-	SlackAPIURL     string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
-	LDBaseURL       string        `envconfig:"LD_BASE_URL" default:"https://app.launchdarkly.com" desc:"LaunchDarkly base URL (https://app.launchdarkly.us federal, https://app.eu.launchdarkly.com EU)"`
-	RedisURL        secret.Secret `envconfig:"REDIS_URL" desc:"redis:// or rediss:// URL; empty runs an embedded in-memory Redis that keeps nothing across restarts"`
-	EncryptionKey   secret.Secret `envconfig:"FLAGBOT_ENCRYPTION_KEY" desc:"base64 of 32 random bytes; required with REDIS_URL"`
-	Admins          []string      `envconfig:"FLAGBOT_ADMINS" desc:"comma-separated Slack user IDs allowed to connect, disconnect and configure"`
-	HTTPAddr        string        `envconfig:"FLAGBOT_HTTP_ADDR" default:":8080" desc:"address for /healthz, /readyz and /metrics"`
-	CommandTimeout  time.Duration `envconfig:"FLAGBOT_COMMAND_TIMEOUT" default:"10s" desc:"deadline for one command's work"`
-	ApprovalTTL     time.Duration `envconfig:"FLAGBOT_APPROVAL_TTL" default:"24h" desc:"how long a requested change waits for approval before it expires"`
-	SweepInterval   time.Duration `envconfig:"FLAGBOT_SWEEP_INTERVAL" default:"30s" desc:"how often expired requests are marked and their messages updated"`
-	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	LogFormat       string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
-	Pprof           bool          `envconfig:"FLAGBOT_PPROF" default:"false" desc:"serve /debug/pprof on FLAGBOT_HTTP_ADDR (profiling; off by default)"`
-	ShutdownTimeout time.Duration `envconfig:"FLAGBOT_SHUTDOWN_TIMEOUT" default:"20s" desc:"on SIGTERM, how long in-flight commands may take to finish before the bot exits"`
+	SlackAppToken      secret.Secret `envconfig:"SLACK_APP_TOKEN" desc:"xapp- app-level token with connections:write (required)"`
+	SlackBotToken      secret.Secret `envconfig:"SLACK_BOT_TOKEN" desc:"xoxb- bot token: one workspace (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)"`
+	SlackAPIURL        string        `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
+	LDBaseURL          string        `envconfig:"LD_BASE_URL" default:"https://app.launchdarkly.com" desc:"LaunchDarkly base URL (https://app.launchdarkly.us federal, https://app.eu.launchdarkly.com EU)"`
+	RedisURL           secret.Secret `envconfig:"REDIS_URL" desc:"redis:// or rediss:// URL; empty runs an embedded in-memory Redis that keeps nothing across restarts"`
+	EncryptionKey      secret.Secret `envconfig:"FLAGBOT_ENCRYPTION_KEY" desc:"base64 of 32 random bytes; required with REDIS_URL"`
+	Admins             []string      `envconfig:"FLAGBOT_ADMINS" desc:"comma-separated Slack user IDs allowed to connect, disconnect and configure"`
+	HTTPAddr           string        `envconfig:"FLAGBOT_HTTP_ADDR" default:":8080" desc:"address for /healthz, /readyz and /metrics"`
+	CommandTimeout     time.Duration `envconfig:"FLAGBOT_COMMAND_TIMEOUT" default:"10s" desc:"deadline for one command's work"`
+	ApprovalTTL        time.Duration `envconfig:"FLAGBOT_APPROVAL_TTL" default:"24h" desc:"how long a requested change waits for approval before it expires"`
+	SweepInterval      time.Duration `envconfig:"FLAGBOT_SWEEP_INTERVAL" default:"30s" desc:"how often expired requests are marked and their messages updated, scheduled changes applied and reminders sent"`
+	SignoffTTL         time.Duration `envconfig:"FLAGBOT_SIGNOFF_TTL" default:"24h" desc:"how long someone has to sign off a /flag kill (a reminder goes out halfway)"`
+	ScheduleGrace      time.Duration `envconfig:"FLAGBOT_SCHEDULE_GRACE" default:"1h" desc:"how late a scheduled change is still applied when no replica ran at its time; later it is missed"`
+	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogFormat          string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
+	Pprof              bool          `envconfig:"FLAGBOT_PPROF" default:"false" desc:"serve /debug/pprof on FLAGBOT_HTTP_ADDR (profiling; off by default)"`
+	ConnectionCacheTTL time.Duration `envconfig:"FLAGBOT_CONNECTION_CACHE_TTL" default:"1s" desc:"how long a replica may use its in-memory copy of a workspace's decrypted LaunchDarkly connection if an invalidation is lost (0 turns the cache off)"`
+	ShutdownTimeout    time.Duration `envconfig:"FLAGBOT_SHUTDOWN_TIMEOUT" default:"20s" desc:"on SIGTERM, how long in-flight commands may take to finish before the bot exits"`
 
 	// Multi-workspace mode: OAuth installs through the install listener.
 	SlackClientID     string        `envconfig:"SLACK_CLIENT_ID" desc:"the app's client ID: install Flagbot in many workspaces through OAuth (instead of SLACK_BOT_TOKEN)"`
@@ -184,6 +192,15 @@ func (c Config) problems() []string {
 	}
 	if c.SweepInterval < 100*time.Millisecond || c.SweepInterval > time.Hour {
 		p = append(p, "FLAGBOT_SWEEP_INTERVAL must be between 100ms and 1h")
+	}
+	if c.SignoffTTL < minSignoffTTL || c.SignoffTTL > maxSignoffTTL {
+		p = append(p, fmt.Sprintf("FLAGBOT_SIGNOFF_TTL must be between %s and 720h (30 days)", minSignoffTTL))
+	}
+	if c.ScheduleGrace < minScheduleGrace || c.ScheduleGrace > maxScheduleGrace {
+		p = append(p, fmt.Sprintf("FLAGBOT_SCHEDULE_GRACE must be between %s and %s", minScheduleGrace, maxScheduleGrace))
+	}
+	if c.ConnectionCacheTTL < 0 || c.ConnectionCacheTTL > time.Minute {
+		p = append(p, "FLAGBOT_CONNECTION_CACHE_TTL must be between 0 (off) and 1m")
 	}
 	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 10*time.Minute {
 		p = append(p, "FLAGBOT_SHUTDOWN_TIMEOUT must be between 1s and 10m")

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flagbot/flagbot/internal/approvals"
 	"github.com/flagbot/flagbot/internal/commands"
 	"github.com/flagbot/flagbot/internal/digest"
 	"github.com/flagbot/flagbot/internal/ld"
@@ -54,6 +55,10 @@ func (c *digestClock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
+// Clock is the shared clock (digest.Options.Clock), standing in for
+// Redis's TIME.
+func (c *digestClock) Clock(context.Context) (time.Time, error) { return c.Now(), nil }
+
 func (c *digestClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -80,20 +85,31 @@ func (digestWorkspaces) Update(context.Context, commands.Workspace, func(*comman
 }
 
 type digestRig struct {
-	slack *slackfake.Server
-	ld    *ldtest.Server
-	store *redisstore.Store
-	clock *digestClock
-	ldURL string // where the schedulers reach LaunchDarkly (default ld.URL())
+	slack   *slackfake.Server
+	ld      *ldtest.Server
+	store   *redisstore.Store
+	changes *approvals.Changes
+	clock   *digestClock
+	ldURL   string // where the schedulers reach LaunchDarkly (default ld.URL())
 }
 
 func newDigestRig(t *testing.T, store *redisstore.Store) *digestRig {
 	t.Helper()
-	return &digestRig{slack: newSlack(t), ld: newLD(t), store: store, clock: &digestClock{now: time.Date(2030, 1, 15, 6, 0, 0, 0, time.UTC)}}
+	return &digestRig{
+		slack: newSlack(t), ld: newLD(t), store: store, changes: approvals.NewChanges(store, approvals.ChangesOptions{}),
+		clock: &digestClock{now: time.Date(2030, 1, 15, 6, 0, 0, 0, time.UTC)},
+	}
 }
 
-// scheduler builds a replica the way run does.
+// scheduler builds a replica the way run does, on the rig's clock.
 func (r *digestRig) scheduler(t *testing.T, owner string) *digest.Service {
+	t.Helper()
+	return r.schedulerWith(t, owner, func(s digest.Store) digest.Store { return s }, digest.Options{Clock: r.clock.Clock, Now: r.clock.Now})
+}
+
+// schedulerWith builds a replica the way run does, on the store wrap
+// returns, with opts (Logger, BaseURL and Owner set here).
+func (r *digestRig) schedulerWith(t *testing.T, owner string, wrap func(digest.Store) digest.Store, opts digest.Options) *digest.Service {
 	t.Helper()
 	base := r.ldURL
 	if base == "" {
@@ -105,8 +121,31 @@ func (r *digestRig) scheduler(t *testing.T, owner string) *digest.Service {
 	}
 	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(client.WithToken(tok)) }
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sl := slackapp.NewDigestSlack(slackapp.NewClients(slackapp.SingleWorkspace(slackfake.DefaultBotToken), slackapp.Options{APIURL: r.slack.APIURL()}), slackapp.Options{Now: r.clock.Now, Sleep: r.clock.Sleep})
-	return digest.New(digest.NewRedisStore(r.store, log), digestWorkspaces{}, clients, sl, digest.Options{Now: r.clock.Now, Logger: log, BaseURL: r.ld.URL(), Owner: owner})
+	sl := slackapp.NewDigestSlack(slackapp.NewClients(slackapp.SingleWorkspace(slackfake.DefaultBotToken), slackapp.Options{APIURL: r.slack.APIURL()}), slackapp.Options{APIURL: r.slack.APIURL(), Now: r.clock.Now, Sleep: r.clock.Sleep})
+	opts.Logger, opts.BaseURL, opts.Owner = log, r.ld.URL(), owner
+	return digest.New(wrap(digest.NewRedisStore(r.store, log)), digestWorkspaces{}, clients, sl, r.changes, opts)
+}
+
+// flagbotChange stores Flagbot's record of request id as approvals keeps
+// it: requested by requester, approved by approver at at, applied a second
+// later, to flag in env of project web.
+func (r *digestRig) flagbotChange(t *testing.T, ws commands.Workspace, id, requester, approver string, at time.Time, env, flag, reason string) {
+	t.Helper()
+	ctx := t.Context()
+	c := commands.Change{
+		ID: id, Workspace: ws, ChannelID: channelID, RequesterID: requester, Kind: commands.ChangeKind("on"),
+		Project: "web", Env: env, Flag: flag, Patch: &commands.Patch{}, Reason: reason,
+		CreatedAt: at.Add(-10 * time.Minute), ExpiresAt: at.Add(time.Hour), RequiredApprovals: 1,
+	}
+	if _, _, err := r.changes.Create(ctx, c, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := r.changes.Approve(ctx, ws, id, approver, at, commands.Claim{}); err != nil || !ok {
+		t.Fatalf("approve %s: %v, %v", id, ok, err)
+	}
+	if _, err := r.changes.Finish(ctx, ws, id, 0, commands.StatusApplied, commands.Notation("applied"), nil, at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (r *digestRig) entry(id string, at time.Time, env, flag, comment string) {
@@ -172,6 +211,7 @@ func TestDigestScheduledEndToEnd(t *testing.T) {
 			r.entry("d1", time.Date(2030, 1, 14, 12, 0, 0, 0, time.UTC), "production", "new-checkout", "")
 			r.entry("d2", time.Date(2030, 1, 15, 7, 30, 0, 0, time.UTC), "staging", "dark-mode",
 				"Requested by Bo User (UUSER), approved by Ana Admin (UADMIN) via Flagbot; reason: fix the banner; request 7qk2")
+			r.flagbotChange(t, commands.Workspace{TeamID: teamID}, "7qk2", userID, adminID, time.Date(2030, 1, 15, 7, 29, 59, 0, time.UTC), "staging", "dark-mode", "fix the banner")
 			r.entry("d0", time.Date(2030, 1, 13, 12, 0, 0, 0, time.UTC), "production", "new-checkout", "") // before the window
 
 			r.clock.Set(time.Date(2030, 1, 15, 7, 59, 0, 0, time.UTC))

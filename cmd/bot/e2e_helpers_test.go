@@ -75,6 +75,13 @@ func withEnv(k, v string) botOption { return func(env map[string]string) { env[k
 // connected to the fake Slack. It stops through t.Cleanup.
 func startBot(t testing.TB, sl *slackfake.Server, lds *ldtest.Server, opts ...botOption) *bot {
 	t.Helper()
+	return startBotHooks(t, sl, lds, botHooks{}, opts...)
+}
+
+// startBotHooks is startBot with hooks (an injected clock): run's own
+// runBot. Zero hooks start run itself.
+func startBotHooks(t testing.TB, sl *slackfake.Server, lds *ldtest.Server, hooks botHooks, opts ...botOption) *bot {
+	t.Helper()
 	env := map[string]string{
 		"SLACK_APP_TOKEN":   slackfake.DefaultAppToken,
 		"SLACK_BOT_TOKEN":   slackfake.DefaultBotToken,
@@ -90,7 +97,12 @@ func startBot(t testing.TB, sl *slackfake.Server, lds *ldtest.Server, opts ...bo
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &bot{slack: sl, ld: lds, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		b.done <- run(ctx, []string{"flagbot"}, func(k string) string { return env[k] }, &bytes.Buffer{}, b.logs)
+		getenv := func(k string) string { return env[k] }
+		if hooks.now == nil && hooks.wired == nil {
+			b.done <- run(ctx, []string{"flagbot"}, getenv, &bytes.Buffer{}, b.logs)
+			return
+		}
+		b.done <- runBot(ctx, []string{"flagbot"}, getenv, &bytes.Buffer{}, b.logs, hooks)
 	}()
 	t.Cleanup(func() {
 		b.stop(t)

@@ -171,8 +171,8 @@ func TestDigestPausesOnLostKey(t *testing.T) {
 	}
 	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(client.WithToken(tok)) }
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sl := slackapp.NewDigestSlack(slackapp.NewClients(slackapp.SingleWorkspace(slackfake.DefaultBotToken), slackapp.Options{APIURL: r.slack.APIURL()}), slackapp.Options{Now: r.clock.Now, Sleep: r.clock.Sleep})
-	s := digest.New(digest.NewRedisStore(store, log), tokens, clients, sl, digest.Options{Now: r.clock.Now, Logger: log, BaseURL: r.ld.URL(), Owner: "r1"})
+	sl := slackapp.NewDigestSlack(slackapp.NewClients(slackapp.SingleWorkspace(slackfake.DefaultBotToken), slackapp.Options{APIURL: r.slack.APIURL()}), slackapp.Options{APIURL: r.slack.APIURL(), Now: r.clock.Now, Sleep: r.clock.Sleep})
+	s := digest.New(digest.NewRedisStore(store, log), tokens, clients, sl, r.changes, digest.Options{Clock: r.clock.Clock, Now: r.clock.Now, Logger: log, BaseURL: r.ld.URL(), Owner: "r1"})
 	sub := subscribeDigest(t, s, channelID, commands.DigestSchedule{Frequency: commands.DigestHourly}, true)
 
 	notices := func() []slackfake.Call {

@@ -219,7 +219,18 @@ func TestRedisDownThenBack(t *testing.T) {
 	wantContains(t, "before", string(b.command(t, teamID, userID, "show dark-mode").Body), "Dark mode")
 
 	rs.stop(t)
-	r := b.command(t, teamID, userID, "show dark-mode")
+	// A read may still be answered from the connection cache until the bot
+	// notices its Redis subscription is gone (milliseconds; at most
+	// FLAGBOT_CONNECTION_CACHE_TTL): what it shows comes from LaunchDarkly
+	// either way. Then every command says the store is down.
+	var r slackfake.Response
+	for start := time.Now(); ; {
+		r = b.command(t, teamID, userID, "show dark-mode")
+		if !strings.Contains(string(r.Body), "Dark mode") || time.Since(start) > 3*time.Second {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	wantContains(t, "reply with Redis down", string(r.Body), "state store is unavailable", "nothing was changed")
 	if status, _ := b.get(t, "/readyz"); status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz = %d with Redis down, want 503", status)

@@ -77,6 +77,7 @@ func runPlayground(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("playground: demo LaunchDarkly: %w", err)
 	}
+	sl.SetUnfurlDomains(ldLn.Addr().String()) // links to the demo LaunchDarkly unfurl, as app.launchdarkly.com's do
 	ldSrv := &http.Server{Handler: demoLaunchDarkly(lds.Handler()), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = ldSrv.Serve(ldLn) }()
 	defer ldSrv.Close()
@@ -133,7 +134,7 @@ func runPlayground(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return nil
 	}
-	return runBot(ctx, []string{args[0]}, func(k string) string { return env[k] }, io.Discard, stderr, connect)
+	return runBot(ctx, []string{args[0]}, func(k string) string { return env[k] }, io.Discard, stderr, botHooks{wired: connect})
 }
 
 // demoLaunchDarkly serves the demo LaunchDarkly's API, and a short page for

@@ -400,4 +400,29 @@ func TestPlaygroundInBrowser(t *testing.T) {
 			t.Errorf("the flag name became markup: %d <img> elements, alert called %v", imgs, alerted)
 		}
 	})
+
+	t.Run("request form with the flag picker", func(t *testing.T) {
+		p.t = t
+		p.actAs(playground.DemoMember)
+		p.send("/flag")
+		form := `//div[@role="dialog"][.//h2[contains(., "Request a change")]]`
+		p.waitXPath("the request form", form)
+		p.run("type in the flag picker", chromedp.SendKeys(form+`//input[@data-block-id="req_flag"]`, "maint"))
+		p.waitXPath("the picker's suggestion", `//ul[contains(@class, "suggestions")]/li[contains(., "maintenance-mode")]`)
+		p.run("pick it", chromedp.Click(`//ul[contains(@class, "suggestions")]/li[contains(., "maintenance-mode")]`))
+		p.waitXPath("the flag's state in the form", form+`//div[contains(@class, "sk-context")][contains(., "Maintenance mode")]`)
+		p.run("choose to serve a variation",
+			chromedp.SetValue(form+`//select[@data-block-id="req_action"]`, "serve"),
+			evalVoid(`document.querySelector('#modal-root select[data-block-id="req_action"]').dispatchEvent(new Event("change", {bubbles: true}))`))
+		p.waitXPath("the variation select", form+`//select[@data-block-id="req_variation"]`)
+		p.run("pick Off and give a reason",
+			evalVoid(`(() => { const s = document.querySelector('#modal-root select[data-block-id="req_variation"]'); s.value = [...s.options].find((o) => o.text.startsWith("Off")).value; return true; })()`),
+			chromedp.SendKeys(form+`//textarea[@data-block-id="req_reason"]`, "from the form"),
+			chromedp.Click(form+`//button[@type="submit"]`))
+		req := `(//ol[@id="messages"]/li[contains(., "maintenance-mode") and contains(., "serves by default")])[last()]`
+		p.waitXPath("the request from the form", req+`//button[normalize-space()="Approve"]`)
+		if eval[bool](p, "modal closed", `!!document.querySelector("#modal-root [role=dialog]")`) {
+			t.Error("the form is still open after its request was posted")
+		}
+	})
 }

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return runHealthcheck(ctx, getenv, stdout)
 		}
 	}
-	return runBot(ctx, args, getenv, stdout, stderr, nil)
+	return runBot(ctx, args, getenv, stdout, stderr, botHooks{})
 }
 
 // wired is called by runBot once the bot is built, before it connects to
@@ -57,8 +57,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // bot's own executor and token store. An error stops the bot.
 type wired func(ctx context.Context, exec *commands.Executor) error
 
+// botHooks are what the playground and the end-to-end tests change about
+// runBot; the zero value is production's.
+type botHooks struct {
+	// wired, if set, runs once the bot is built (see wired).
+	wired wired
+	// now is the clock of the executor, the sweeper and the digests
+	// (default time.Now): tests move it hours on to reach reminders,
+	// deadlines and scheduled times without waiting.
+	now func() time.Time
+}
+
 // runBot is the bot itself: production and the playground both run it.
-func runBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, onWired wired) error {
+func runBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, hooks botHooks) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -120,24 +131,37 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	tokens := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }, tokenstore.Options{Logger: log})
+	// tokenStore holds the encrypted LaunchDarkly connections and Slack
+	// installations; tokens caches the connections in memory, invalidated
+	// across replicas.
+	tokenStore := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }, tokenstore.Options{Logger: log})
+	tokens := tokenstore.NewCache(tokenStore, store, tokenstore.CacheOptions{MaxAge: cfg.ConnectionCacheTTL, Logger: log})
+	defer background(ctx, log, "connection cache", tokens.Run)()
 
-	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log})
+	m := metrics.New()
+	ldClient, err := ld.NewClient(cfg.LDBaseURL, ld.Options{UserAgent: "flagbot/" + version, Logger: log,
+		Observe: func(ctx context.Context, status int) {
+			ws, _ := commands.WorkspaceFrom(ctx)
+			m.LaunchDarkly(ws.TeamID, status)
+		}})
 	if err != nil {
 		return fmt.Errorf("LD_BASE_URL: %w", err)
 	}
 	clients := func(token secret.Secret) commands.LaunchDarkly { return ld.NewService(ldClient.WithToken(token)) }
 
-	m := metrics.New()
+	now := hooks.now
+	if now == nil {
+		now = time.Now
+	}
 	slackOpts := slackapp.Options{APIURL: cfg.SlackAPIURL, CommandTimeout: cfg.CommandTimeout, DrainTimeout: cfg.ShutdownTimeout, Metrics: m}
 	// Single-workspace mode: one bot token for everything. Multi-workspace
 	// mode: each envelope's installation, stored by the install listener.
 	var installs slackapp.Installations = slackapp.SingleWorkspace(cfg.SlackBotToken)
 	var installer *slackapp.Installer
 	if cfg.MultiWorkspace() {
-		installs = tokens
+		installs = tokenStore
 		installer, err = slackapp.NewInstaller(slackapp.InstallConfig{ClientID: cfg.SlackClientID, ClientSecret: cfg.SlackClientSecret, PublicURL: cfg.PublicURL},
-			tokens, store, log, slackOpts)
+			tokenStore, store, log, slackOpts)
 		if err != nil {
 			return err
 		}
@@ -150,46 +174,48 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	slackClients := slackapp.NewClients(installs, slackOpts)
 	changes := approvals.NewChanges(store, approvals.ChangesOptions{})
 	policies := approvals.NewPolicies(store)
+	// Changes made before the workspace joined an Enterprise Grid org stay
+	// findable for deciding them and for digests' "via Flagbot" labels.
+	grid := approvals.NewGridChanges(changes)
+	digestOpts := digest.Options{Logger: log, BaseURL: cfg.LDBaseURL, Unsigned: changes.Overdue}
+	if hooks.now != nil {
+		// Tests' clock, not Redis's: a digest's window and which kills are
+		// overdue follow the hours the test moved on.
+		digestOpts.Now, digestOpts.Clock = now, func(context.Context) (time.Time, error) { return now(), nil }
+	}
+	// Digests label a change "via Flagbot" only when the change store holds it.
 	digestStore := digest.NewRedisStore(store, log)
-	digests := digest.New(digestStore, tokens, clients, slackapp.NewDigestSlack(slackClients, slackOpts),
-		digest.Options{Logger: log, BaseURL: cfg.LDBaseURL})
+	digests := digest.New(digestStore, tokens, clients, slackapp.NewDigestSlack(slackClients, slackOpts), grid, digestOpts)
 	dir := slackapp.NewDirectory(slackClients, cfg.Admins)
-	exec := commands.NewExecutor(tokens, clients, dir, approvals.NewGridChanges(changes), policies, digests,
-		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL})
-	forget := uninstall.New(tokens, store, tokens, policies, changes, digestStore, uninstall.Options{Logger: log})
+	exec := commands.NewExecutor(tokens, clients, dir, grid, policies, digests,
+		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL, Now: now, SignoffTTL: cfg.SignoffTTL, ScheduleGrace: cfg.ScheduleGrace})
+	// The cache forgets a connection on every replica at once.
+	forget := uninstall.New(tokenStore, store, tokens, policies, changes, digestStore, uninstall.Options{Logger: log})
 	app, err := slackapp.New(cfg.SlackAppToken, slackClients, exec, dir, forget, log, slackOpts)
 	if err != nil {
 		return err
 	}
-	if onWired != nil {
-		if err := onWired(ctx, exec); err != nil {
+	if hooks.wired != nil {
+		if err := hooks.wired(ctx, exec); err != nil {
 			return err
 		}
 	}
 	sweeper := approvals.NewSweeper(store, changes, log, approvals.SweeperOptions{
-		Interval:  cfg.SweepInterval,
-		LockTTL:   sweepLockTTL,
-		OnExpired: app.ChangesExpired,
-		OnStuck:   app.ResumeStuck,
+		Interval:    cfg.SweepInterval,
+		LockTTL:     sweepLockTTL,
+		Now:         now,
+		OnExpired:   app.ChangesExpired,
+		OnStuck:     app.ResumeStuck,
+		OnScheduled: app.ApplyDue,
+		OnRemind:    app.RemindApprovers,
+		OnSignoff:   app.SignoffDue,
+		OnSweep:     func(r approvals.SweepReport) { m.Swept(r.Swept, r.At, r.Stuck, r.Err) },
 	})
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	sweepDone := make(chan struct{})
-	go func() {
-		defer close(sweepDone)
-		if err := sweeper.Run(sweepCtx); err != nil {
-			log.Error("expiry sweeper stopped", "err", err)
-		}
-	}()
-	defer func() { stopSweep(); <-sweepDone }()
-	digestCtx, stopDigests := context.WithCancel(ctx)
-	digestsDone := make(chan struct{})
-	go func() {
-		defer close(digestsDone)
-		if err := digests.Run(digestCtx); err != nil {
-			log.Error("digest scheduler stopped", "err", err)
-		}
-	}()
-	defer func() { stopDigests(); <-digestsDone }()
+	m.Pending(func(ctx context.Context) ([]int64, error) {
+		return changes.PendingByAge(ctx, now(), cfg.ApprovalTTL, metrics.PendingBounds)
+	}, readyTimeout, log)
+	defer background(ctx, log, "expiry sweeper", sweeper.Run)()
+	defer background(ctx, log, "digest scheduler", digests.Run)()
 
 	srv := &http.Server{Handler: opsHandler(app, store, m, cfg.Pprof), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -223,6 +249,20 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		log.Warn("ops http server shutdown", "err", err)
 	}
 	return runErr
+}
+
+// background runs fn in a goroutine until ctx ends or the returned stop is
+// called; stop waits for it. An error from fn is logged under name.
+func background(ctx context.Context, log *slog.Logger, name string, fn func(context.Context) error) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := fn(ctx); err != nil {
+			log.Error(name+" stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // openStore connects to REDIS_URL, or starts the embedded Redis with an

@@ -51,9 +51,13 @@ type result struct {
 	elapsed          time.Duration
 	cpu              time.Duration
 	idleRSS, peakRSS int64 // bytes
-	conns            int64
-	errors           int
-	errorSamples     []string
+	// peakAnon is the largest anonymous resident memory sampled during
+	// the measurement (heap, stacks: what the bot allocated), without the
+	// pages of its binary that VmHWM also counts.
+	peakAnon     int64
+	conns        int64
+	errors       int
+	errorSamples []string
 }
 
 func (r result) String() string {
@@ -73,9 +77,9 @@ func (r result) String() string {
 	if r.o.label != "" {
 		b.WriteString(r.o.label + " ")
 	}
-	fmt.Fprintf(&b, "n=%d c=%d %q ack p50=%s p95=%s p99=%s done p50=%s p95=%s p99=%s rate=%.0f/s cpu=%.2fs cpu/cmd=%s idleRSS=%.1fMB peakRSS=%.1fMB newconns=%d errors=%d",
+	fmt.Fprintf(&b, "n=%d c=%d %q ack p50=%s p95=%s p99=%s done p50=%s p95=%s p99=%s rate=%.0f/s cpu=%.2fs cpu/cmd=%s idleRSS=%.1fMB peakRSS=%.1fMB peakAnon=%.1fMB newconns=%d errors=%d",
 		n, r.o.c, r.o.text, pct(r.ack, .5), pct(r.ack, .95), pct(r.ack, .99), pct(r.done, .5), pct(r.done, .95), pct(r.done, .99),
-		rate, r.cpu.Seconds(), fmtDur(perCmd), float64(r.idleRSS)/(1<<20), float64(r.peakRSS)/(1<<20), r.conns, r.errors)
+		rate, r.cpu.Seconds(), fmtDur(perCmd), float64(r.idleRSS)/(1<<20), float64(r.peakRSS)/(1<<20), float64(r.peakAnon)/(1<<20), r.conns, r.errors)
 	for _, e := range r.errorSamples {
 		b.WriteString("\n  error: " + e)
 	}
@@ -106,7 +110,9 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 		}
 		defer os.RemoveAll(dir)
 		bin = filepath.Join(dir, "flagbot")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/bot")
+		// Built as the Dockerfile builds it: static, stripped.
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/bot")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stderr = stderr
 		if err := build.Run(); err != nil {
 			return res, fmt.Errorf("build the bot (run me from the repository root): %w", err)
@@ -270,7 +276,12 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	if o.cpuprofile != "" {
 		go func() { profiled <- profile(ctx, opsAddr, o.profileSeconds, o.cpuprofile) }()
 	}
+	sampled := make(chan int64, 1)
+	stopSampling := make(chan struct{})
+	go func() { sampled <- peakOf(pid, "RssAnon", stopSampling) }()
 	samples, err := drive(ctx, o.n, o.c, one)
+	close(stopSampling)
+	res.peakAnon = <-sampled
 	if err != nil {
 		return fail(err)
 	}
@@ -422,6 +433,22 @@ func procCPU(pid int) (time.Duration, error) {
 }
 
 // procStatus returns a kB field of /proc/PID/status in bytes (0 if unknown).
+// peakOf samples a /proc/PID/status field every 20 ms until stop closes
+// and returns the largest value seen.
+func peakOf(pid int, field string, stop <-chan struct{}) int64 {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	peak := procStatus(pid, field)
+	for {
+		select {
+		case <-stop:
+			return max(peak, procStatus(pid, field))
+		case <-t.C:
+			peak = max(peak, procStatus(pid, field))
+		}
+	}
+}
+
 func procStatus(pid int, field string) int64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

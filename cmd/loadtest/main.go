@@ -1,10 +1,12 @@
-// Command loadtest measures the real bot under load: it builds cmd/bot,
-// starts it as its own process against an embedded fake Slack (Socket Mode
+// Command loadtest measures the real bot under load: it builds cmd/bot (as
+// the Dockerfile does: static, stripped), starts it as its own process against an embedded fake Slack (Socket Mode
 // and Web API) and the playground's demo LaunchDarkly, both on loopback,
 // connects the demo workspace through the connect modal, fires slash
 // commands at a fixed concurrency after a warm-up, and prints one line:
 // ack and done latency percentiles, commands per second, the bot's CPU
-// time per command (from /proc), its peak resident memory (VmHWM), the TCP
+// time per command (from /proc), its peak resident memory (VmHWM, which
+// counts the pages of the binary the kernel mapped) and peak anonymous
+// memory (RssAnon sampled every 20 ms: what the bot allocated), the TCP
 // connections the bot opened to the fakes during the measurement, and
 // errors.
 //

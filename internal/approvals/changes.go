@@ -65,6 +65,20 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 //	                   change keys by the end of their lease (ms), or by their
 //	                   approval time when approved without a claim; see
 //	                   Reclaimable
+//	changes:remind     sorted set, all workspaces: pending change keys by
+//	                   the time halfway to their expiry (ms), taken out when
+//	                   reminded or decided (RemindDue)
+//	changes:scheduled  sorted set, all workspaces: scheduled change keys by
+//	                   the time they apply (ms); see DueScheduled
+//	changes:signoff    sorted set, all workspaces: applied emergency change
+//	                   keys not signed off, by their next reminder (ms); see
+//	                   SignoffDue
+//	W:scheduled        sorted set: the workspace's scheduled change keys by
+//	                   their time (ms), expiring MaxScheduleAhead plus
+//	                   Retention after the last one was added
+//	W:unsigned         sorted set: the workspace's applied emergency change
+//	                   keys not signed off, by their sign-off deadline (ms),
+//	                   expiring Retention after the last one was added
 //
 // The change hash holds the immutable request as JSON ("body", never
 // decoded by the scripts) and the state as plain fields: status, requester
@@ -73,10 +87,16 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 // who decided (by), when (dat), the outcome (out), the message (ch, ts),
 // the full workspace key with the prefix (wsk), from which the sweeper
 // finds the indexes, and
-// the tokens of the calls that changed it (ctok, k:{user}, dtok, ltok),
-// which make a resent call idempotent (see changes_lua.go), and, once
+// the tokens of the calls that changed it (ctok, k:{user}, dtok, ltok,
+// stok), which make a resent call idempotent (see changes_lua.go), and, once
 // approved, the lease: its holder (own), fence number (fence), end in ms
-// (lease) and the fence that recorded sending the write (sent).
+// (lease) and the fence that recorded sending the write (sent). Newer
+// fields: the time a scheduled change applies (at, ms); an emergency
+// change's sign-off deadline and reminder (sod, sor, ms), sign-off stage
+// (sost: 0 waiting, 1 reminded, 2 overdue), who signed it off and when (so,
+// sot); how to undo an applied change (inv, JSON) and the latest undo
+// request filed for it (undo); the approvers' direct messages (dms, JSON).
+// A hash without them reads as before: not scheduled, no undo recorded.
 //
 // Lifetime: a pending change's key expires Retention after its expiry, so
 // the sweeper always finds it first. When a change becomes final its key
@@ -95,14 +115,25 @@ type Changes struct {
 	create, approve, decide, finish, setMessage *redisstore.Script
 	claim, renew                                *redisstore.Script
 	expireDue, reclaimable, pending, history    *redisstore.Script
+	claimScheduled, unschedule, linkUndo        *redisstore.Script
+	signOff, setDMs, remindDue, signoffDue      *redisstore.Script
+	dueScheduled, listScheduled, overdue        *redisstore.Script
 	forget                                      *redisstore.Script
 }
 
 // Keys of the indexes across workspaces, without the prefix.
 const (
-	expiryKey   = "changes:expiry"
-	applyingKey = "changes:applying"
+	expiryKey    = "changes:expiry"
+	applyingKey  = "changes:applying"
+	remindKey    = "changes:remind"
+	scheduledKey = "changes:scheduled"
+	signoffKey   = "changes:signoff"
 )
+
+// MaxScheduleAhead is the furthest ahead a change may be scheduled; the
+// workspace's scheduled index lives this long plus the retention after its
+// last addition.
+const MaxScheduleAhead = 30 * 24 * time.Hour
 
 var _ commands.Changes = (*Changes)(nil)
 
@@ -123,6 +154,17 @@ func NewChanges(s *redisstore.Store, opts ChangesOptions) *Changes {
 		pending:     redisstore.NewScript(luaPending),
 		history:     redisstore.NewScript(luaHistory),
 		forget:      redisstore.NewScript(luaForgetChanges),
+
+		claimScheduled: redisstore.NewScript(luaClaimScheduled),
+		unschedule:     redisstore.NewScript(luaUnschedule),
+		linkUndo:       redisstore.NewScript(luaLinkUndo),
+		signOff:        redisstore.NewScript(luaSignOff),
+		setDMs:         redisstore.NewScript(luaSetDMs),
+		remindDue:      redisstore.NewScript(luaRemindDue),
+		signoffDue:     redisstore.NewScript(luaSignoffDue),
+		dueScheduled:   redisstore.NewScript(luaDueScheduled),
+		listScheduled:  redisstore.NewScript(luaListScheduled),
+		overdue:        redisstore.NewScript(luaOverdue),
 	}
 }
 
@@ -142,10 +184,46 @@ func NewChangeID() (string, error) {
 // a requester and CreatedAt before ExpiresAt; Status must be empty or
 // pending and Approvals empty; RequiredApprovals below 1 means 1. Otherwise
 // the error wraps ErrInvalidChange. An ID already stored gives
-// ErrChangeIDInUse.
+// ErrChangeIDInUse. Halfway to its expiry the change is due for its
+// reminder (RemindDue).
 func (c *Changes) Create(ctx context.Context, ch commands.Change, dedupeKey string) (commands.Change, bool, error) {
 	if err := validateNew(&ch); err != nil {
 		return commands.Change{}, false, fmt.Errorf("approvals: create change %q: %w", ch.ID, err)
+	}
+	remind := ch.CreatedAt.Add(ch.ExpiresAt.Sub(ch.CreatedAt) / 2)
+	return c.store1(ctx, ch, dedupeKey, "pending", remind, commands.Claim{})
+}
+
+// CreateApproved stores c as approved at once with the lease claim asks
+// for, or as scheduled when c.ApplyAt is after c.CreatedAt; see
+// commands.Changes. An emergency change (c.Emergency) needs a SignoffDue
+// after CreatedAt; its sign-off reminder is due halfway there. Validation
+// and dedupe as Create; RequiredApprovals is stored as given (0: none was
+// needed).
+func (c *Changes) CreateApproved(ctx context.Context, ch commands.Change, dedupeKey string, claim commands.Claim) (commands.Change, bool, error) {
+	need := ch.RequiredApprovals
+	ch.Status = ""
+	if err := validateNew(&ch); err != nil {
+		return commands.Change{}, false, fmt.Errorf("approvals: create approved change %q: %w", ch.ID, err)
+	}
+	ch.RequiredApprovals = need
+	mode := "approved"
+	switch {
+	case ch.ApplyAt.After(ch.CreatedAt):
+		mode = "scheduled"
+	case claim.Owner == "" || claim.For <= 0:
+		return commands.Change{}, false, fmt.Errorf("approvals: create approved change %q: %w: no owner or lease", ch.ID, ErrInvalidChange)
+	}
+	return c.store1(ctx, ch, dedupeKey, mode, time.Time{}, claim)
+}
+
+// store1 runs luaCreate for ch in mode.
+func (c *Changes) store1(ctx context.Context, ch commands.Change, dedupeKey, mode string, remind time.Time, claim commands.Claim) (commands.Change, bool, error) {
+	if ch.Emergency && !ch.SignoffDue.After(ch.CreatedAt) {
+		return commands.Change{}, false, fmt.Errorf("approvals: create change %q: %w: emergency change without a sign-off deadline", ch.ID, ErrInvalidChange)
+	}
+	if !ch.ApplyAt.IsZero() && (!validTime(ch.ApplyAt) || ch.ApplyAt.Sub(ch.CreatedAt) > MaxScheduleAhead) {
+		return commands.Change{}, false, fmt.Errorf("approvals: create change %q: %w: apply time out of range", ch.ID, ErrInvalidChange)
 	}
 	body := ch
 	body.Status, body.Approvals, body.DecidedBy, body.DecidedAt, body.Outcome, body.MessageTS = "", nil, "", time.Time{}, nil, ""
@@ -158,11 +236,29 @@ func (c *Changes) Create(ctx context.Context, ch commands.Change, dedupeKey stri
 	if dedupeKey != "" {
 		dedupeTTL = millis(life)
 	}
+	end := ch.ExpiresAt
+	if ch.ApplyAt.After(end) {
+		end = ch.ApplyAt
+	}
+	keyLife := end.Sub(ch.CreatedAt) + c.opts.Retention
+	remindScore, applyAt, sod, sor := "0", "0", "", ""
+	if !remind.IsZero() {
+		remindScore = strconv.FormatInt(remind.UnixMilli(), 10)
+	}
+	if !ch.ApplyAt.IsZero() {
+		applyAt = strconv.FormatInt(ch.ApplyAt.UnixMilli(), 10)
+	}
+	if ch.Emergency {
+		sod = strconv.FormatInt(ch.SignoffDue.UnixMilli(), 10)
+		sor = strconv.FormatInt(ch.CreatedAt.Add(ch.SignoffDue.Sub(ch.CreatedAt)/2).UnixMilli(), 10)
+	}
 	ws := ch.Workspace
-	keys := []string{c.changeKey(ws, ch.ID), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "dedupe", dedupeKey)}
+	keys := []string{c.changeKey(ws, ch.ID), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "dedupe", dedupeKey),
+		applyingKey, scheduledKey, c.wsKey(ws, "scheduled"), remindKey}
 	code, fields, err := c.runResent(ctx, c.create, "create", ch.ID, keys,
 		raw, ch.RequesterID, nanos(ch.ExpiresAt), ch.RequiredApprovals, ch.ChannelID, ch.MessageTS,
-		c.store.Key(c.wsKey(ws)), ch.CreatedAt.UnixMilli(), ch.ExpiresAt.UnixMilli(), millis(life+c.opts.Retention), dedupeTTL, callToken())
+		c.store.Key(c.wsKey(ws)), ch.CreatedAt.UnixMilli(), ch.ExpiresAt.UnixMilli(), millis(keyLife), dedupeTTL, callToken(),
+		mode, remindScore, claim.Owner, ch.CreatedAt.Add(claim.For).UnixMilli(), applyAt, sod, sor, millis(MaxScheduleAhead+c.opts.Retention))
 	if err != nil {
 		return commands.Change{}, false, err
 	}
@@ -239,9 +335,9 @@ func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approv
 	if approver == "" {
 		return commands.Change{}, false, fmt.Errorf("approvals: approve change %q: %w: no approver", id, ErrInvalidChange)
 	}
-	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, applyingKey}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, applyingKey, remindKey, scheduledKey, c.wsKey(ws, "scheduled")}
 	code, fields, err := c.runResent(ctx, c.approve, "approve change", id, keys, approver, nanos(now), callToken(), now.UnixMilli(),
-		claim.Owner, now.Add(claim.For).UnixMilli())
+		claim.Owner, now.Add(claim.For).UnixMilli(), millis(c.opts.Retention), millis(MaxScheduleAhead+c.opts.Retention))
 	if err != nil {
 		return commands.Change{}, false, err
 	}
@@ -271,7 +367,7 @@ func (c *Changes) decideAs(ctx context.Context, ws commands.Workspace, id, by st
 	if by == "" {
 		return commands.Change{}, fmt.Errorf("approvals: %s %q: %w: no user", op, id, ErrInvalidChange)
 	}
-	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history")}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history"), remindKey}
 	code, fields, err := c.runResent(ctx, c.decide, op, id, keys,
 		by, nanos(now), string(status), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
 	if err != nil {
@@ -283,16 +379,16 @@ func (c *Changes) decideAs(ctx context.Context, ws commands.Workspace, id, by st
 // finishStatus reports whether Finish may set s.
 func finishStatus(s commands.ChangeStatus) bool {
 	switch s {
-	case commands.StatusApplied, commands.StatusFailed, commands.StatusStale, commands.StatusLDApproval:
+	case commands.StatusApplied, commands.StatusFailed, commands.StatusStale, commands.StatusLDApproval, commands.StatusMissed:
 		return true
 	}
 	return false
 }
 
-// Finish moves an approved change to applied, failed, stale or
-// ld_approval, exactly once; see commands.Changes. Any other status is an
-// error wrapping ErrInvalidChange.
-func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, fence int64, status commands.ChangeStatus, outcome commands.Text, now time.Time) (commands.Change, error) {
+// Finish moves an approved change to applied, failed, stale, ld_approval or
+// missed, exactly once, recording undo with it; see commands.Changes. Any
+// other status is an error wrapping ErrInvalidChange.
+func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, fence int64, status commands.ChangeStatus, outcome commands.Text, undo *commands.UndoPlan, now time.Time) (commands.Change, error) {
 	if !finishStatus(status) {
 		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w: status %q is not an outcome", id, ErrInvalidChange, status)
 	}
@@ -303,13 +399,174 @@ func (c *Changes) Finish(ctx context.Context, ws commands.Workspace, id string, 
 	if err != nil {
 		return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w: %w", id, ErrInvalidChange, err)
 	}
-	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history"), applyingKey}
+	inv := ""
+	if undo != nil {
+		b, err := json.Marshal(undo)
+		if err != nil {
+			return commands.Change{}, fmt.Errorf("approvals: finish change %q: %w: %w", id, ErrInvalidChange, err)
+		}
+		inv = string(b)
+	}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history"), applyingKey,
+		remindKey, c.wsKey(ws, "unsigned"), signoffKey}
 	code, fields, err := c.runResent(ctx, c.finish, "finish change", id, keys,
-		string(status), out, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken(), strconv.FormatInt(fence, 10))
+		string(status), out, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken(), strconv.FormatInt(fence, 10), inv)
 	if err != nil {
 		return commands.Change{}, err
 	}
 	return c.outcome("finish change", id, code, fields)
+}
+
+// ClaimScheduled takes scheduled change id at its time; see
+// commands.Changes.
+func (c *Changes) ClaimScheduled(ctx context.Context, ws commands.Workspace, id string, claim commands.Claim, now time.Time) (commands.Change, error) {
+	if err := checkNow(now); err != nil {
+		return commands.Change{}, fmt.Errorf("approvals: claim scheduled change %q: %w", id, err)
+	}
+	if claim.Owner == "" || claim.For <= 0 {
+		return commands.Change{}, fmt.Errorf("approvals: claim scheduled change %q: %w: no owner or lease", id, ErrInvalidChange)
+	}
+	keys := []string{c.changeKey(ws, id), applyingKey, scheduledKey, c.wsKey(ws, "scheduled")}
+	code, fields, err := c.runResent(ctx, c.claimScheduled, "claim scheduled change", id, keys,
+		claim.Owner, now.UnixMilli(), now.Add(claim.For).UnixMilli(), callToken())
+	if err != nil {
+		return commands.Change{}, err
+	}
+	return c.outcome("claim scheduled change", id, code, fields)
+}
+
+// Unschedule cancels scheduled change id on behalf of by; see
+// commands.Changes.
+func (c *Changes) Unschedule(ctx context.Context, ws commands.Workspace, id, by string, now time.Time) (commands.Change, error) {
+	if err := checkNow(now); err != nil {
+		return commands.Change{}, fmt.Errorf("approvals: unschedule change %q: %w", id, err)
+	}
+	if by == "" {
+		return commands.Change{}, fmt.Errorf("approvals: unschedule change %q: %w: no user", id, ErrInvalidChange)
+	}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history"), remindKey,
+		scheduledKey, c.wsKey(ws, "scheduled")}
+	code, fields, err := c.runResent(ctx, c.unschedule, "unschedule change", id, keys,
+		by, nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), callToken())
+	if err != nil {
+		return commands.Change{}, err
+	}
+	return c.outcome("unschedule change", id, code, fields)
+}
+
+// LinkUndo links undo request undoID to change id; see commands.Changes.
+func (c *Changes) LinkUndo(ctx context.Context, ws commands.Workspace, id, expect, undoID string) (commands.Change, error) {
+	if undoID == "" {
+		return commands.Change{}, fmt.Errorf("approvals: link undo of change %q: %w: no undo request", id, ErrInvalidChange)
+	}
+	code, fields, err := c.runResent(ctx, c.linkUndo, "link undo of change", id, []string{c.changeKey(ws, id)}, expect, undoID)
+	if err != nil {
+		return commands.Change{}, err
+	}
+	return c.outcome("link undo of change", id, code, fields)
+}
+
+// SignOff records by's sign-off of emergency change id; see
+// commands.Changes.
+func (c *Changes) SignOff(ctx context.Context, ws commands.Workspace, id, by string, now time.Time) (commands.Change, error) {
+	if err := checkNow(now); err != nil {
+		return commands.Change{}, fmt.Errorf("approvals: sign off change %q: %w", id, err)
+	}
+	if by == "" {
+		return commands.Change{}, fmt.Errorf("approvals: sign off change %q: %w: no user", id, ErrInvalidChange)
+	}
+	keys := []string{c.changeKey(ws, id), c.wsKey(ws, "unsigned"), signoffKey}
+	code, fields, err := c.runResent(ctx, c.signOff, "sign off change", id, keys, by, nanos(now), callToken())
+	if err != nil {
+		return commands.Change{}, err
+	}
+	return c.outcome("sign off change", id, code, fields)
+}
+
+// maxDMs bounds the direct messages recorded per change.
+const maxDMs = 50
+
+// SetDMs records the approvers' direct messages about change id (at most
+// 50 are kept); see commands.Changes.
+func (c *Changes) SetDMs(ctx context.Context, ws commands.Workspace, id string, dms []commands.PostRef) error {
+	raw, err := json.Marshal(dms[:min(len(dms), maxDMs)])
+	if err != nil {
+		return fmt.Errorf("approvals: set direct messages of change %q: %w: %w", id, ErrInvalidChange, err)
+	}
+	code, _, err := c.run(ctx, c.setDMs, "set direct messages of change", id, []string{c.changeKey(ws, id)}, string(raw))
+	if err != nil {
+		return err
+	}
+	switch code {
+	case "ok":
+		return nil
+	case "notfound":
+		return fmt.Errorf("approvals: set direct messages of change %q: %w", id, commands.ErrChangeNotFound)
+	}
+	return badReply("set direct messages of change", id, fmt.Errorf("unexpected script result %q", code))
+}
+
+// Scheduled lists ws's scheduled changes, soonest first.
+func (c *Changes) Scheduled(ctx context.Context, ws commands.Workspace) ([]commands.Change, error) {
+	return c.list(ctx, c.listScheduled, "list scheduled changes", []string{c.wsKey(ws, "scheduled")})
+}
+
+// RemindDue hands out, across workspaces, at most limit pending changes
+// that are halfway to their expiry, each exactly once whichever replica
+// calls. limit <= 0 means 100.
+func (c *Changes) RemindDue(ctx context.Context, now time.Time, limit int) ([]commands.Change, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return c.list(ctx, c.remindDue, "list changes to remind", []string{remindKey}, now.UnixMilli(), limit)
+}
+
+// SignoffDue hands out, across workspaces, at most limit applied emergency
+// changes nobody signed off whose reminder (stage SignoffReminded) or
+// deadline (stage SignoffOverdue) came, each stage of each change exactly
+// once whichever replica calls. limit <= 0 means 100.
+func (c *Changes) SignoffDue(ctx context.Context, now time.Time, limit int) ([]commands.Change, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return c.list(ctx, c.signoffDue, "list unsigned emergency changes", []string{signoffKey}, now.UnixMilli(), limit)
+}
+
+// DueScheduled lists, across workspaces, at most limit scheduled changes
+// whose time is at or before now, soonest first. It is a read: a change is
+// listed by every call until it is claimed (ClaimScheduled: only one call
+// succeeds) or cancelled. limit <= 0 means 100.
+func (c *Changes) DueScheduled(ctx context.Context, now time.Time, limit int) ([]commands.Change, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return c.list(ctx, c.dueScheduled, "list due scheduled changes", []string{scheduledKey}, now.UnixMilli(), limit)
+}
+
+// maxOverdue bounds how many overdue emergency changes one call lists.
+const maxOverdue = 50
+
+// Overdue lists ws's applied emergency changes that nobody signed off by
+// their deadline (at or before now), oldest first, at most 50: what a
+// digest lists under its own heading until someone signs them off. A
+// change is kept Retention after it was applied, and leaves the list then.
+// A workspace in an Enterprise Grid org also lists those made before it
+// joined the org (see GridChanges).
+func (c *Changes) Overdue(ctx context.Context, ws commands.Workspace, now time.Time) ([]commands.Change, error) {
+	out, err := c.list(ctx, c.overdue, "list overdue emergency changes", []string{c.wsKey(ws, "unsigned")}, now.UnixMilli(), maxOverdue)
+	old, ok := before(ws)
+	if err != nil || !ok {
+		return out, err
+	}
+	earlier, err := c.list(ctx, c.overdue, "list overdue emergency changes", []string{c.wsKey(old, "unsigned")}, now.UnixMilli(), maxOverdue)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range earlier {
+		out = append(out, relabel(e, old, ws))
+	}
+	slices.SortStableFunc(out, func(a, b commands.Change) int { return a.SignoffDue.Compare(b.SignoffDue) })
+	return out, nil
 }
 
 // Claim takes the lease on approved change id; see commands.Changes.
@@ -391,6 +648,33 @@ func (c *Changes) History(ctx context.Context, ws commands.Workspace, flag strin
 	return slices.Clip(out), nil
 }
 
+// PendingByAge counts the pending changes of all workspaces by age, for
+// operators: counts[i] is how many are younger than bounds[i] (and at least
+// bounds[i-1] old), and the last element counts those at least the last
+// bound old. bounds must be increasing. Ages come from the expiry index, so
+// they assume every change was given ttl to live (Options.ApprovalTTL):
+// true for changes requested through Flagbot today.
+func (c *Changes) PendingByAge(ctx context.Context, now time.Time, ttl time.Duration, bounds []time.Duration) ([]int64, error) {
+	// A change a old expires at now + ttl - a: younger means later.
+	counts := make([]int64, len(bounds)+1)
+	hi := math.Inf(1)
+	for i, b := range bounds {
+		lo := float64(now.Add(ttl - b).UnixMilli())
+		n, err := c.store.ZCount(ctx, expiryKey, lo, hi)
+		if err != nil {
+			return nil, storeError("count pending changes", "", err)
+		}
+		counts[i] = n
+		hi = lo - 1 // scores are whole milliseconds
+	}
+	n, err := c.store.ZCount(ctx, expiryKey, math.Inf(-1), hi)
+	if err != nil {
+		return nil, storeError("count pending changes", "", err)
+	}
+	counts[len(bounds)] = n
+	return counts, nil
+}
+
 // ExpireDue marks at most limit pending changes whose ExpiresAt is before
 // now as expired, across all workspaces, and returns them. Each change is
 // returned by exactly one call, whichever replica makes it. limit <= 0
@@ -402,7 +686,7 @@ func (c *Changes) ExpireDue(ctx context.Context, now time.Time, limit int) ([]co
 	if limit <= 0 {
 		limit = 100
 	}
-	return c.list(ctx, c.expireDue, "expire changes", []string{expiryKey},
+	return c.list(ctx, c.expireDue, "expire changes", []string{expiryKey, remindKey},
 		nanos(now), now.UnixMilli(), limit, c.opts.HistoryLimit, millis(c.opts.Retention))
 }
 
@@ -459,6 +743,12 @@ func (c *Changes) outcome(op, id, code string, fields []any) (commands.Change, e
 		sentinel = commands.ErrClaimed
 	case "lost":
 		sentinel = commands.ErrLeaseLost
+	case "notdue":
+		sentinel = commands.ErrNotDue
+	case "linked":
+		sentinel = commands.ErrUndoLinked
+	case "nosignoff":
+		sentinel = commands.ErrNoSignoff
 	default:
 		return commands.Change{}, badReply(op, id, fmt.Errorf("unexpected script result %q", code))
 	}
@@ -589,6 +879,9 @@ func changeFromMap(m map[string]string) (commands.Change, error) {
 		}
 		ch.Lease.Sent = sent
 	}
+	if err := decodeState(&ch, m); err != nil {
+		return commands.Change{}, err
+	}
 	n, err := strconv.Atoi(m["n"])
 	if err != nil {
 		return commands.Change{}, fmt.Errorf("decode change approval count: %w", err)
@@ -601,6 +894,40 @@ func changeFromMap(m map[string]string) (commands.Change, error) {
 		ch.Approvals = append(ch.Approvals, commands.Approval{UserID: m["a"+strconv.Itoa(i)], At: at})
 	}
 	return ch, nil
+}
+
+// decodeState reads the state fields of the features after the two-person
+// rule: undo, sign-off and direct messages. Missing fields leave ch as is.
+func decodeState(ch *commands.Change, m map[string]string) error {
+	if v := m["inv"]; v != "" {
+		var plan commands.UndoPlan
+		if err := json.Unmarshal([]byte(v), &plan); err != nil {
+			return fmt.Errorf("decode change undo plan: %w", err)
+		}
+		ch.Undo = &plan
+	}
+	ch.UndoneBy = m["undo"]
+	ch.SignedOffBy = m["so"]
+	if v := m["sot"]; v != "" {
+		t, err := parseNanos(v)
+		if err != nil {
+			return fmt.Errorf("decode change sign-off time: %w", err)
+		}
+		ch.SignedOffAt = t
+	}
+	if v := m["sost"]; v != "" {
+		st, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("decode change sign-off stage: %w", err)
+		}
+		ch.Signoff = commands.SignoffStage(st)
+	}
+	if v := m["dms"]; v != "" {
+		if err := json.Unmarshal([]byte(v), &ch.DMs); err != nil {
+			return fmt.Errorf("decode change direct messages: %w", err)
+		}
+	}
+	return nil
 }
 
 // encodeOutcome writes an outcome for the "out" field: structured text as

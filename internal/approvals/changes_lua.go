@@ -44,11 +44,14 @@ end
 
 // luaFinal moves the change at ck to a final status: out of the indexes, its
 // key kept for the retention period, and pushed onto the workspace's capped
-// history list, which lives as long as its newest entry.
+// history list, which lives as long as its newest entry. The reminder index
+// is named by the global key remindKey (KEYS of every script that calls
+// final pass it).
 const luaFinal = `
-local function final(ck, pending, expiry, history, cap, retention)
+local function final(ck, pending, expiry, history, cap, retention, remind)
   redis.call('ZREM', pending, ck)
   redis.call('ZREM', expiry, ck)
+  redis.call('ZREM', remind, ck)
   redis.call('PEXPIRE', ck, retention)
   redis.call('LPUSH', history, ck)
   redis.call('LTRIM', history, 0, tonumber(cap) - 1)
@@ -56,12 +59,23 @@ local function final(ck, pending, expiry, history, cap, retention)
 end
 `
 
-// luaCreate stores a new pending change.
+// luaCreate stores a new change: pending (mode "pending"), approved at
+// once with a lease (mode "approved": an exempt environment or an emergency
+// change) or scheduled for its time (mode "scheduled": an exempt
+// environment with --at). A pending change is indexed for its expiry and,
+// halfway there, its reminder; an approved one in the applying index by the
+// end of its lease; a scheduled one in the scheduled indexes by its time.
+// "at" holds the time it applies, "sod" and "sor" an emergency change's
+// sign-off deadline and reminder (all in ms).
 //
-// KEYS: change, pending index, expiry index, dedupe key.
+// KEYS: change, pending index, expiry index, dedupe key, applying index,
+// scheduled index, workspace's scheduled index, reminder index.
 // ARGV: body, requester, expires (padded ns), required approvals, channel,
 // message ts, workspace key, created score (ms), expires score (ms), change
-// TTL (ms), dedupe TTL (ms; "0" means no dedupe), call token.
+// TTL (ms), dedupe TTL (ms; "0" means no dedupe), call token, mode,
+// reminder score (ms; "0" none), claim owner, lease end (ms), apply-at (ms;
+// "0" none), sign-off due (ms; "" none), sign-off reminder (ms), workspace
+// scheduled index TTL (ms).
 const luaCreate = `
 local ck = KEYS[1]
 local dedupe = ARGV[11] ~= '0'
@@ -74,27 +88,46 @@ if dedupe then
   end
 end
 if redis.call('EXISTS', ck) == 1 then return {'exists', {}} end
-redis.call('HSET', ck, 'body', ARGV[1], 'status', 'pending', 'req', ARGV[2],
+local mode = ARGV[13]
+redis.call('HSET', ck, 'body', ARGV[1], 'status', mode, 'req', ARGV[2],
   'exp', ARGV[3], 'need', ARGV[4], 'n', '0', 'ch', ARGV[5], 'ts', ARGV[6], 'wsk', ARGV[7], 'ctok', ARGV[12])
+if ARGV[17] ~= '0' then redis.call('HSET', ck, 'at', ARGV[17]) end
+if ARGV[18] ~= '' then redis.call('HSET', ck, 'sod', ARGV[18], 'sor', ARGV[19]) end
 redis.call('PEXPIRE', ck, ARGV[10])
-redis.call('ZADD', KEYS[2], ARGV[8], ck)
-redis.call('ZADD', KEYS[3], ARGV[9], ck)
+if mode == 'pending' then
+  redis.call('ZADD', KEYS[2], ARGV[8], ck)
+  redis.call('ZADD', KEYS[3], ARGV[9], ck)
+  if ARGV[14] ~= '0' then redis.call('ZADD', KEYS[8], ARGV[14], ck) end
+elseif mode == 'approved' then
+  redis.call('HSET', ck, 'by', ARGV[2], 'own', ARGV[15], 'fence', '1', 'lease', ARGV[16])
+  redis.call('ZADD', KEYS[5], ARGV[16], ck)
+else
+  redis.call('HSET', ck, 'by', ARGV[2])
+  redis.call('ZADD', KEYS[6], ARGV[17], ck)
+  redis.call('ZADD', KEYS[7], ARGV[17], ck)
+  redis.call('PEXPIRE', KEYS[7], ARGV[20])
+end
 if dedupe then redis.call('SET', KEYS[4], ck, 'PX', ARGV[11]) end
 return {'ok', redis.call('HGETALL', ck)}
 `
 
 // luaApprove records one approval. The approval that completes the count
-// moves the change to approved, out of the pending and expiry indexes and
-// into the applying index. With a claim owner it also takes the lease
-// (fence 1) and is scored by the lease's end; without one, by its approval
-// time (Reclaimable then compares the exact time, t{n}, with before()).
+// moves the change out of the pending, expiry and reminder indexes: to
+// scheduled when its time ("at") is still to come, into the scheduled
+// indexes by that time and with its key kept until then plus the
+// retention; else to approved and into the applying index. With a claim
+// owner it also takes the lease (fence 1) and is scored by the lease's end;
+// without one, by its approval time (Reclaimable then compares the exact
+// time, t{n}, with before()).
 //
-// KEYS: change, pending index, expiry index, applying index.
+// KEYS: change, pending index, expiry index, applying index, reminder
+// index, scheduled index, workspace's scheduled index.
 // ARGV: approver, now (padded ns), call token, now score (ms), claim owner
-// ("" for none), lease end (ms).
+// ("" for none), lease end (ms), retention (ms), workspace scheduled index
+// TTL (ms).
 const luaApprove = luaBefore + `
 local ck = KEYS[1]
-local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'need', 'n', 'k:' .. ARGV[1])
+local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'need', 'n', 'k:' .. ARGV[1], 'at')
 local st = f[1]
 if not st then return {'notfound', {}} end
 if f[6] == ARGV[3] then
@@ -114,14 +147,23 @@ local i = tostring(n)
 redis.call('HSET', ck, 'n', i, 'a' .. i, ARGV[1], 't' .. i, ARGV[2], 'u:' .. ARGV[1], i, 'k:' .. ARGV[1], ARGV[3])
 local code = 'ok'
 if n >= tonumber(f[4]) then
-  redis.call('HSET', ck, 'status', 'approved')
   redis.call('ZREM', KEYS[2], ck)
   redis.call('ZREM', KEYS[3], ck)
-  if ARGV[5] ~= '' then
-    redis.call('HSET', ck, 'own', ARGV[5], 'fence', '1', 'lease', ARGV[6])
-    redis.call('ZADD', KEYS[4], ARGV[6], ck)
+  redis.call('ZREM', KEYS[5], ck)
+  if f[7] and tonumber(f[7]) > tonumber(ARGV[4]) then
+    redis.call('HSET', ck, 'status', 'scheduled')
+    redis.call('ZADD', KEYS[6], f[7], ck)
+    redis.call('ZADD', KEYS[7], f[7], ck)
+    redis.call('PEXPIRE', KEYS[7], ARGV[8])
+    redis.call('PEXPIRE', ck, tonumber(f[7]) - tonumber(ARGV[4]) + tonumber(ARGV[7]))
   else
-    redis.call('ZADD', KEYS[4], ARGV[4], ck)
+    redis.call('HSET', ck, 'status', 'approved')
+    if ARGV[5] ~= '' then
+      redis.call('HSET', ck, 'own', ARGV[5], 'fence', '1', 'lease', ARGV[6])
+      redis.call('ZADD', KEYS[4], ARGV[6], ck)
+    else
+      redis.call('ZADD', KEYS[4], ARGV[4], ck)
+    end
   end
   code = 'approved'
 end
@@ -173,7 +215,7 @@ return {'ok', redis.call('HGETALL', ck)}
 
 // luaDecide rejects or cancels a pending change.
 //
-// KEYS: change, pending index, expiry index, history.
+// KEYS: change, pending index, expiry index, history, reminder index.
 // ARGV: by, now (padded ns), "rejected" or "cancelled", history cap,
 // retention (ms), call token.
 const luaDecide = luaBefore + luaFinal + `
@@ -187,29 +229,126 @@ if st ~= 'pending' then return {'decided', redis.call('HGETALL', ck)} end
 if before(f[2], ARGV[2]) then return {'expired', redis.call('HGETALL', ck)} end
 if ARGV[3] == 'cancelled' and f[3] ~= ARGV[1] then return {'notrequester', redis.call('HGETALL', ck)} end
 redis.call('HSET', ck, 'status', ARGV[3], 'by', ARGV[1], 'dat', ARGV[2], 'dtok', ARGV[6])
-final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5])
+final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5], KEYS[5])
 return {'ok', redis.call('HGETALL', ck)}
 `
 
 // luaFinish moves an approved change to its outcome and out of the
 // applying index, for the holder of its current lease only (fence "0" for a
-// change never claimed).
+// change never claimed), recording how to undo it ("inv") when given. An
+// applied emergency change (one with "sod") starts waiting for its sign-off:
+// stage "sost" 0, in the workspace's unsigned index by its deadline and in
+// the sign-off index by its reminder.
 //
-// KEYS: change, pending index, expiry index, history, applying index.
+// KEYS: change, pending index, expiry index, history, applying index,
+// reminder index, workspace's unsigned index, sign-off index.
 // ARGV: status, outcome, now (padded ns), history cap, retention (ms), call
-// token, fence.
+// token, fence, undo plan ("" none).
 const luaFinish = luaFinal + `
 local ck = KEYS[1]
-local f = redis.call('HMGET', ck, 'status', 'dtok', 'fence')
+local f = redis.call('HMGET', ck, 'status', 'dtok', 'fence', 'sod', 'sor')
 local st = f[1]
 if not st then return {'notfound', {}} end
 if f[2] == ARGV[6] then return {'ok', redis.call('HGETALL', ck)} end
 if st ~= 'approved' then return {'decided', redis.call('HGETALL', ck)} end
 if (f[3] or '0') ~= ARGV[7] then return {'lost', redis.call('HGETALL', ck)} end
 redis.call('HSET', ck, 'status', ARGV[1], 'out', ARGV[2], 'dat', ARGV[3], 'dtok', ARGV[6])
+if ARGV[8] ~= '' then redis.call('HSET', ck, 'inv', ARGV[8]) end
 redis.call('ZREM', KEYS[5], ck)
-final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5])
+final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[4], ARGV[5], KEYS[6])
+if ARGV[1] == 'applied' and f[4] then
+  redis.call('HSET', ck, 'sost', '0')
+  redis.call('ZADD', KEYS[7], f[4], ck)
+  redis.call('PEXPIRE', KEYS[7], ARGV[5])
+  redis.call('ZADD', KEYS[8], f[5], ck)
+end
 return {'ok', redis.call('HGETALL', ck)}
+`
+
+// luaClaimScheduled takes a scheduled change whose time has come for a new
+// attempt: it becomes approved with the next fence and a lease, out of the
+// scheduled indexes and into the applying index, so a replica that dies
+// while applying it is resumed like any other. A run that finds its own
+// call token answers as the first run did.
+//
+// KEYS: change, applying index, scheduled index, workspace's scheduled
+// index.
+// ARGV: owner, now (ms), lease end (ms), call token.
+const luaClaimScheduled = `
+local ck = KEYS[1]
+local f = redis.call('HMGET', ck, 'status', 'at', 'ltok')
+if not f[1] then return {'notfound', {}} end
+if f[3] == ARGV[4] then return {'ok', redis.call('HGETALL', ck)} end
+if f[1] ~= 'scheduled' then return {'decided', redis.call('HGETALL', ck)} end
+if tonumber(f[2]) > tonumber(ARGV[2]) then return {'notdue', redis.call('HGETALL', ck)} end
+redis.call('HINCRBY', ck, 'fence', 1)
+redis.call('HSET', ck, 'status', 'approved', 'own', ARGV[1], 'lease', ARGV[3], 'ltok', ARGV[4])
+redis.call('ZREM', KEYS[3], ck)
+redis.call('ZREM', KEYS[4], ck)
+redis.call('ZADD', KEYS[2], ARGV[3], ck)
+return {'ok', redis.call('HGETALL', ck)}
+`
+
+// luaUnschedule cancels a scheduled change.
+//
+// KEYS: change, pending index, expiry index, history, reminder index,
+// scheduled index, workspace's scheduled index.
+// ARGV: by, now (padded ns), history cap, retention (ms), call token.
+const luaUnschedule = luaFinal + `
+local ck = KEYS[1]
+local f = redis.call('HMGET', ck, 'status', 'dtok')
+if not f[1] then return {'notfound', {}} end
+if f[2] == ARGV[5] then return {'ok', redis.call('HGETALL', ck)} end
+if f[1] ~= 'scheduled' then return {'decided', redis.call('HGETALL', ck)} end
+redis.call('HSET', ck, 'status', 'cancelled', 'by', ARGV[1], 'dat', ARGV[2], 'dtok', ARGV[5])
+redis.call('ZREM', KEYS[6], ck)
+redis.call('ZREM', KEYS[7], ck)
+final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], KEYS[5])
+return {'ok', redis.call('HGETALL', ck)}
+`
+
+// luaLinkUndo links an undo request to the change it undoes, if the link
+// is still what the caller read (compare and set). A run that finds the
+// link already set to the new request (a resent call) succeeds.
+//
+// KEYS: change. ARGV: expected link ("" none), new link.
+const luaLinkUndo = `
+local ck = KEYS[1]
+local f = redis.call('HMGET', ck, 'status', 'undo')
+if not f[1] then return {'notfound', {}} end
+local cur = f[2] or ''
+if cur == ARGV[2] then return {'ok', redis.call('HGETALL', ck)} end
+if cur ~= ARGV[1] then return {'linked', redis.call('HGETALL', ck)} end
+redis.call('HSET', ck, 'undo', ARGV[2])
+return {'ok', redis.call('HGETALL', ck)}
+`
+
+// luaSignOff records the sign-off of an applied emergency change and takes
+// it out of the unsigned and sign-off indexes.
+//
+// KEYS: change, workspace's unsigned index, sign-off index.
+// ARGV: by, now (padded ns), call token.
+const luaSignOff = `
+local ck = KEYS[1]
+local f = redis.call('HMGET', ck, 'status', 'req', 'sost', 'so', 'stok')
+if not f[1] then return {'notfound', {}} end
+if f[5] == ARGV[3] then return {'ok', redis.call('HGETALL', ck)} end
+if f[1] ~= 'applied' or not f[3] or f[4] then return {'nosignoff', redis.call('HGETALL', ck)} end
+if f[2] == ARGV[1] then return {'self', redis.call('HGETALL', ck)} end
+redis.call('HSET', ck, 'so', ARGV[1], 'sot', ARGV[2], 'stok', ARGV[3])
+redis.call('ZREM', KEYS[2], ck)
+redis.call('ZREM', KEYS[3], ck)
+return {'ok', redis.call('HGETALL', ck)}
+`
+
+// luaSetDMs records the direct messages that told approvers about a
+// change.
+//
+// KEYS: change. ARGV: the messages as JSON.
+const luaSetDMs = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound', {}} end
+redis.call('HSET', KEYS[1], 'dms', ARGV[1])
+return {'ok', {}}
 `
 
 // luaSetMessage records where a change was posted.
@@ -224,7 +363,7 @@ return {'ok', {}}
 // luaExpireDue marks due pending changes expired, across workspaces.
 // Index entries whose change is gone or no longer pending are dropped.
 //
-// KEYS: expiry index.
+// KEYS: expiry index, reminder index.
 // ARGV: now (padded ns), now score (ms), limit, history cap, retention (ms).
 const luaExpireDue = luaBefore + luaFinal + `
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -235,7 +374,7 @@ for _, ck in ipairs(due) do
     redis.call('ZREM', KEYS[1], ck)
   elseif before(f[2], ARGV[1]) then
     redis.call('HSET', ck, 'status', 'expired', 'dat', ARGV[1])
-    final(ck, f[3] .. ':pending', KEYS[1], f[3] .. ':history', ARGV[4], ARGV[5])
+    final(ck, f[3] .. ':pending', KEYS[1], f[3] .. ':history', ARGV[4], ARGV[5], KEYS[2])
     out[#out + 1] = redis.call('HGETALL', ck)
   end
 end
@@ -290,6 +429,101 @@ local out = {}
 for _, ck in ipairs(redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
   local h = redis.call('HGETALL', ck)
   if #h > 0 then out[#out + 1] = h end
+end
+return out
+`
+
+// luaRemindDue hands out, once, the pending changes whose reminder is due
+// (halfway to their expiry): each due entry is taken out of the reminder
+// index, and those still pending are returned.
+//
+// KEYS: reminder index. ARGV: now (ms), limit.
+const luaRemindDue = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, ck in ipairs(due) do
+  redis.call('ZREM', KEYS[1], ck)
+  if redis.call('HGET', ck, 'status') == 'pending' then out[#out + 1] = redis.call('HGETALL', ck) end
+end
+return out
+`
+
+// luaSignoffDue moves unsigned emergency changes whose next sign-off step
+// is due one stage on and returns them, each stage once: stage 0 becomes 1
+// (reminded) and is scored by the deadline ("sod"), or straight 2 when that
+// passed too; stage 1 becomes 2 (overdue) and leaves the index. Entries of
+// changes that are gone or signed off are dropped.
+//
+// KEYS: sign-off index. ARGV: now (ms), limit.
+const luaSignoffDue = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, ck in ipairs(due) do
+  local f = redis.call('HMGET', ck, 'status', 'so', 'sost', 'sod')
+  if f[1] ~= 'applied' or f[2] or not f[3] or not f[4] then
+    redis.call('ZREM', KEYS[1], ck)
+  elseif f[3] == '0' and tonumber(f[4]) > tonumber(ARGV[1]) then
+    redis.call('HSET', ck, 'sost', '1')
+    redis.call('ZADD', KEYS[1], f[4], ck)
+    out[#out + 1] = redis.call('HGETALL', ck)
+  else
+    redis.call('HSET', ck, 'sost', '2')
+    redis.call('ZREM', KEYS[1], ck)
+    out[#out + 1] = redis.call('HGETALL', ck)
+  end
+end
+return out
+`
+
+// luaDueScheduled lists scheduled changes whose time has come, across
+// workspaces, soonest first. Index entries whose change is gone or no
+// longer scheduled are dropped. It changes no change: every call returns
+// them again until one is claimed (ClaimScheduled) or cancelled.
+//
+// KEYS: scheduled index. ARGV: now (ms), limit.
+const luaDueScheduled = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, ck in ipairs(due) do
+  if redis.call('HGET', ck, 'status') == 'scheduled' then
+    out[#out + 1] = redis.call('HGETALL', ck)
+  else
+    redis.call('ZREM', KEYS[1], ck)
+  end
+end
+return out
+`
+
+// luaListScheduled lists a workspace's scheduled changes, soonest first,
+// dropping index entries whose change is gone or no longer scheduled.
+//
+// KEYS: workspace's scheduled index.
+const luaListScheduled = `
+local out = {}
+for _, ck in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if redis.call('HGET', ck, 'status') == 'scheduled' then
+    out[#out + 1] = redis.call('HGETALL', ck)
+  else
+    redis.call('ZREM', KEYS[1], ck)
+  end
+end
+return out
+`
+
+// luaOverdue lists a workspace's emergency changes still not signed off
+// whose deadline is at or before now, oldest first, dropping index entries
+// whose change is gone or signed off.
+//
+// KEYS: workspace's unsigned index. ARGV: now (ms), limit.
+const luaOverdue = `
+local out = {}
+for _, ck in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))) do
+  local f = redis.call('HMGET', ck, 'status', 'so')
+  if f[1] ~= 'applied' or f[2] then
+    redis.call('ZREM', KEYS[1], ck)
+  else
+    out[#out + 1] = redis.call('HGETALL', ck)
+  end
 end
 return out
 `

@@ -87,7 +87,7 @@ func TestApproveRaceReplicas(t *testing.T) {
 				for g := range clickers {
 					wg.Go(func() {
 						<-start
-						_, finished[g] = replicas[g%2].Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation(fmt.Sprintf("by %d", g)), at(2*time.Minute))
+						_, finished[g] = replicas[g%2].Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation(fmt.Sprintf("by %d", g)), nil, at(2*time.Minute))
 					})
 				}
 				close(start)

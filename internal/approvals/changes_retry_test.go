@@ -162,12 +162,12 @@ func TestChangeOpsSurviveALostReply(t *testing.T) {
 		}
 
 		p.dropNextReply()
-		got, err = c.Finish(ctx, wsA(), "lost1", 0, commands.StatusApplied, commands.Notation("applied"), at(2*time.Minute))
+		got, err = c.Finish(ctx, wsA(), "lost1", 0, commands.StatusApplied, commands.Notation("applied"), nil, at(2*time.Minute))
 		cut("finish")
 		if err != nil || got.Status != commands.StatusApplied {
 			t.Errorf("Finish after a lost reply = %q, %v; want applied", got.Status, err)
 		}
-		if _, err := c.Finish(ctx, wsA(), "lost1", 0, commands.StatusFailed, commands.Notation("again"), at(3*time.Minute)); !errors.Is(err, commands.ErrDecided) {
+		if _, err := c.Finish(ctx, wsA(), "lost1", 0, commands.StatusFailed, commands.Notation("again"), nil, at(3*time.Minute)); !errors.Is(err, commands.ErrDecided) {
 			t.Errorf("a second Finish = %v; want ErrDecided", err)
 		}
 

@@ -95,7 +95,7 @@ func TestChangeReclaimable(t *testing.T) {
 			t.Errorf("second Reclaimable = %q, want [s1 s2]", again)
 		}
 
-		if _, err := c.Finish(ctx, wsA(), "s1", 0, commands.StatusApplied, commands.Notation("applied"), at(time.Hour)); err != nil {
+		if _, err := c.Finish(ctx, wsA(), "s1", 0, commands.StatusApplied, commands.Notation("applied"), nil, at(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		// Finish itself takes it out of the index, not the next listing.
@@ -140,7 +140,7 @@ func TestReclaimableAfterLostReplies(t *testing.T) {
 			t.Errorf("Reclaimable = %q, %v; want [lost] once", ids(got), err)
 		}
 		p.dropNextReply()
-		if _, err := c.Finish(ctx, wsA(), "lost", 0, commands.StatusApplied, commands.Notation("applied"), at(time.Hour)); err != nil {
+		if _, err := c.Finish(ctx, wsA(), "lost", 0, commands.StatusApplied, commands.Notation("applied"), nil, at(time.Hour)); err != nil {
 			t.Fatalf("Finish after a lost reply: %v", err)
 		}
 		if n := p.cut.Swap(0); n != 1 {
@@ -240,7 +240,7 @@ func TestSweeperHandsStuckChanges(t *testing.T) {
 			ws commands.Workspace
 			id string
 		}{{wsA(), "st1"}, {wsB(), "st2"}} {
-			if _, err := c.Finish(ctx, f.ws, f.id, 0, commands.StatusStale, commands.Notation("moved"), at(testTTL)); err != nil {
+			if _, err := c.Finish(ctx, f.ws, f.id, 0, commands.StatusStale, commands.Notation("moved"), nil, at(testTTL)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -297,7 +297,7 @@ func TestChangeStateMachine(t *testing.T) {
 				case "cancel":
 					got, err = c.Cancel(ctx, wsA(), id, st.by, when)
 				case "finish":
-					got, err = c.Finish(ctx, wsA(), id, 0, st.outcome, commands.Notation("finish "+string(st.outcome)), when)
+					got, err = c.Finish(ctx, wsA(), id, 0, st.outcome, commands.Notation("finish "+string(st.outcome)), nil, when)
 				default:
 					t.Fatalf("%s: unknown op %q", tt.name, st.op)
 				}
@@ -387,7 +387,7 @@ func TestChangeRoundTrip(t *testing.T) {
 		if _, now, err := c.Approve(ctx, wsB(), "rt1", "U0carol", t2, commands.Claim{}); err != nil || !now {
 			t.Fatalf("Approve carol = %v, %v", now, err)
 		}
-		got, err = c.Finish(ctx, wsB(), "rt1", 0, commands.StatusFailed, commands.Notation("LaunchDarkly said: no"), t3)
+		got, err = c.Finish(ctx, wsB(), "rt1", 0, commands.StatusFailed, commands.Notation("LaunchDarkly said: no"), nil, t3)
 		if err != nil {
 			t.Fatalf("Finish: %v", err)
 		}
@@ -501,7 +501,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 			t.Errorf("the first change was overwritten: %q, %v", got.Status, err)
 		}
 
-		if _, err := c.Finish(ctx, wsA(), "dup", 0, commands.StatusRejected, commands.Notation(""), at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
+		if _, err := c.Finish(ctx, wsA(), "dup", 0, commands.StatusRejected, commands.Notation(""), nil, at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Finish with status rejected: %v, want ErrInvalidChange", err)
 		}
 		if _, _, err := c.Approve(ctx, wsA(), "dup", "", at(time.Minute), commands.Claim{}); !errors.Is(err, ErrInvalidChange) {
@@ -543,7 +543,7 @@ func TestChangeNotFound(t *testing.T) {
 				"reject":  func() error { _, err := c.Reject(ctx, tt.ws, tt.id, "bob", now); return err },
 				"cancel":  func() error { _, err := c.Cancel(ctx, tt.ws, tt.id, "alice", now); return err },
 				"finish": func() error {
-					_, err := c.Finish(ctx, tt.ws, tt.id, 0, commands.StatusApplied, commands.Notation(""), now)
+					_, err := c.Finish(ctx, tt.ws, tt.id, 0, commands.StatusApplied, commands.Notation(""), nil, now)
 					return err
 				},
 				"set message": func() error { return c.SetMessage(ctx, tt.ws, tt.id, "C1", "1.2") },
@@ -636,7 +636,7 @@ func TestChangeHistory(t *testing.T) {
 				_, err = c.Cancel(ctx, wsA(), id, "alice", now)
 			case 2:
 				if _, _, err = c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}); err == nil {
-					_, err = c.Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation("ok"), now)
+					_, err = c.Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation("ok"), nil, now)
 				}
 			case 3:
 				var exp []commands.Change
@@ -789,7 +789,7 @@ func TestChangeExpireDue(t *testing.T) {
 				t.Errorf("%s of a swept change: %v, want ErrExpired", op.name, err)
 			}
 		}
-		if _, err := c.Finish(ctx, wsA(), "e1", 0, commands.StatusApplied, commands.Notation(""), at(time.Minute)); !errors.Is(err, commands.ErrDecided) {
+		if _, err := c.Finish(ctx, wsA(), "e1", 0, commands.StatusApplied, commands.Notation(""), nil, at(time.Minute)); !errors.Is(err, commands.ErrDecided) {
 			t.Errorf("Finish of an expired change: %v, want ErrDecided", err)
 		}
 		if p, err := c.Pending(ctx, wsA()); err != nil || !slices.Equal(ids(p), []string{"late"}) {
@@ -894,7 +894,7 @@ func TestChangeRoundTrips(t *testing.T) {
 			{"approve (first of two)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}); return err }},
 			{"approve (completing)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "carol", now, commands.Claim{}); return err }},
 			{"finish", func() error {
-				_, err := c.Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation(""), now)
+				_, err := c.Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation(""), nil, now)
 				return err
 			}},
 			{"create", func() error { return create(1, "") }},
@@ -949,7 +949,7 @@ func TestChangesUnavailable(t *testing.T) {
 		"reject":  func() error { _, err := c.Reject(ctx, wsA(), "u1", "bob", now); return err },
 		"cancel":  func() error { _, err := c.Cancel(ctx, wsA(), "u1", "alice", now); return err },
 		"finish": func() error {
-			_, err := c.Finish(ctx, wsA(), "u1", 0, commands.StatusApplied, commands.Notation(""), now)
+			_, err := c.Finish(ctx, wsA(), "u1", 0, commands.StatusApplied, commands.Notation(""), nil, now)
 			return err
 		},
 		"set message": func() error { return c.SetMessage(ctx, wsA(), "u1", "C", "1") },
@@ -1002,4 +1002,37 @@ func TestNewChangeID(t *testing.T) {
 	if k := redisstore.WorkspaceKey("T1", "", "change", "abcdefghijklmnopqrstuvwxyz"); k != "ws:_:T1:change:abcdefghijklmnopqrstuvwxyz" {
 		t.Errorf("a change ID is escaped in keys: %q", k)
 	}
+}
+
+// TestPendingByAge: pending changes counted by age across workspaces;
+// decided ones are not pending.
+func TestPendingByAge(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
+		c := NewChanges(s, ChangesOptions{})
+		const ttl = 24 * time.Hour
+		now := at(48 * time.Hour)
+		for i, age := range []time.Duration{time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 7 * time.Hour, 23 * time.Hour} {
+			ws := wsA()
+			if i%2 == 1 {
+				ws = commands.Workspace{TeamID: "T0OTHER"}
+			}
+			ch := newChange(ws, fmt.Sprintf("p%d", i), 1)
+			ch.CreatedAt, ch.ExpiresAt = now.Add(-age), now.Add(-age).Add(ttl)
+			mustCreate(t, c, ch)
+		}
+		decided := newChange(wsA(), "gone", 1)
+		decided.CreatedAt, decided.ExpiresAt = now.Add(-time.Minute), now.Add(-time.Minute).Add(ttl)
+		mustCreate(t, c, decided)
+		if _, err := c.Reject(t.Context(), wsA(), "gone", "bob", now); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.PendingByAge(t.Context(), now, ttl, []time.Duration{time.Hour, 6 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != "[2 2 2]" {
+			t.Errorf("PendingByAge = %v, want [2 2 2] (under 1h, 1h to 6h, over 6h)", got)
+		}
+	})
 }

@@ -25,6 +25,21 @@
 // finds the changes it requested before under the old keys, so they stay
 // decidable where they are.
 //
+// The same store keeps what makes changes safer to make: a change that needs
+// no approval (an exempt environment, a break-glass kill) is created
+// approved under the caller's lease (CreateApproved); one with a time
+// (ApplyAt) is approved into the scheduled state and claimed at its time by
+// exactly one caller (ClaimScheduled: the same fenced lease as any approved
+// change, so a replica that dies while applying it is resumed); Finish
+// records how to undo an applied change and LinkUndo links an undo request
+// to it with a compare-and-set; an applied kill waits for a SignOff. The
+// sweeper hands out, each exactly once across replicas, pending changes
+// halfway to their expiry (RemindDue) and the reminders and deadlines of
+// unsigned kills (SignoffDue), and lists due scheduled changes
+// (DueScheduled) to be claimed; Overdue lists a workspace's unsigned kills
+// past their deadline for digests. Every new index is emptied as its
+// changes move on, or expires.
+//
 // When Flagbot is uninstalled from a workspace, Policies.Forget and
 // Changes.Forget (forget.go) remove its policy and cancel its pending
 // changes; package uninstall calls them.

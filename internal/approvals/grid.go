@@ -111,10 +111,68 @@ func (g GridChanges) Cancel(ctx context.Context, ws commands.Workspace, id, by s
 }
 
 // Finish implements commands.Changes.
-func (g GridChanges) Finish(ctx context.Context, ws commands.Workspace, id string, fence int64, status commands.ChangeStatus, outcome commands.Text, now time.Time) (commands.Change, error) {
+func (g GridChanges) Finish(ctx context.Context, ws commands.Workspace, id string, fence int64, status commands.ChangeStatus, outcome commands.Text, undo *commands.UndoPlan, now time.Time) (commands.Change, error) {
 	return fallback(ws, func(w commands.Workspace) (commands.Change, error) {
-		return g.inner.Finish(ctx, w, id, fence, status, outcome, now)
+		return g.inner.Finish(ctx, w, id, fence, status, outcome, undo, now)
 	})
+}
+
+// CreateApproved implements commands.Changes: new changes go under
+// c.Workspace as given.
+func (g GridChanges) CreateApproved(ctx context.Context, c commands.Change, dedupeKey string, claim commands.Claim) (commands.Change, bool, error) {
+	return g.inner.CreateApproved(ctx, c, dedupeKey, claim)
+}
+
+// ClaimScheduled implements commands.Changes.
+func (g GridChanges) ClaimScheduled(ctx context.Context, ws commands.Workspace, id string, claim commands.Claim, now time.Time) (commands.Change, error) {
+	return fallback(ws, func(w commands.Workspace) (commands.Change, error) {
+		return g.inner.ClaimScheduled(ctx, w, id, claim, now)
+	})
+}
+
+// Unschedule implements commands.Changes.
+func (g GridChanges) Unschedule(ctx context.Context, ws commands.Workspace, id, by string, now time.Time) (commands.Change, error) {
+	return fallback(ws, func(w commands.Workspace) (commands.Change, error) { return g.inner.Unschedule(ctx, w, id, by, now) })
+}
+
+// LinkUndo implements commands.Changes.
+func (g GridChanges) LinkUndo(ctx context.Context, ws commands.Workspace, id, expect, undoID string) (commands.Change, error) {
+	return fallback(ws, func(w commands.Workspace) (commands.Change, error) {
+		return g.inner.LinkUndo(ctx, w, id, expect, undoID)
+	})
+}
+
+// SignOff implements commands.Changes.
+func (g GridChanges) SignOff(ctx context.Context, ws commands.Workspace, id, by string, now time.Time) (commands.Change, error) {
+	return fallback(ws, func(w commands.Workspace) (commands.Change, error) { return g.inner.SignOff(ctx, w, id, by, now) })
+}
+
+// SetDMs implements commands.Changes.
+func (g GridChanges) SetDMs(ctx context.Context, ws commands.Workspace, id string, dms []commands.PostRef) error {
+	_, err := fallback(ws, func(w commands.Workspace) (commands.Change, error) {
+		return commands.Change{}, g.inner.SetDMs(ctx, w, id, dms)
+	})
+	return err
+}
+
+// Scheduled implements commands.Changes: the workspace's scheduled changes
+// from before and after it joined its org, soonest first.
+func (g GridChanges) Scheduled(ctx context.Context, ws commands.Workspace) ([]commands.Change, error) {
+	cs, err := g.inner.Scheduled(ctx, ws)
+	old, ok := before(ws)
+	if err != nil || !ok {
+		return cs, err
+	}
+	earlier, err := g.inner.Scheduled(ctx, old)
+	if err != nil || len(earlier) == 0 {
+		return cs, err
+	}
+	for i := range earlier {
+		earlier[i] = relabel(earlier[i], old, ws)
+	}
+	all := append(earlier, cs...)
+	slices.SortStableFunc(all, func(a, b commands.Change) int { return a.ApplyAt.Compare(b.ApplyAt) })
+	return all, nil
 }
 
 // SetMessage implements commands.Changes.

@@ -60,7 +60,7 @@ func TestGridChangesStayDecidable(t *testing.T) {
 		if c, err := g.Renew(ctx, org, "c-approve", 1, claim, at(time.Minute+time.Second), true); err != nil || c.Workspace != org {
 			t.Fatalf("Renew = ws %+v, %v", c.Workspace, err)
 		}
-		if c, err := g.Finish(ctx, org, "c-approve", 1, commands.StatusApplied, commands.Notation("applied"), at(2*time.Minute)); err != nil || c.Status != commands.StatusApplied {
+		if c, err := g.Finish(ctx, org, "c-approve", 1, commands.StatusApplied, commands.Notation("applied"), nil, at(2*time.Minute)); err != nil || c.Status != commands.StatusApplied {
 			t.Fatalf("Finish = %s, %v", c.Status, err)
 		}
 		if _, _, err := g.Approve(ctx, org, "c-approve", "carol", at(3*time.Minute), commands.Claim{}); !errors.Is(err, commands.ErrDecided) {
@@ -81,13 +81,13 @@ func TestGridChangesStayDecidable(t *testing.T) {
 		if err != nil || c.Workspace != org || c.Lease.Fence != 1 {
 			t.Fatalf("Claim = ws %+v, fence %d, %v", c.Workspace, c.Lease.Fence, err)
 		}
-		if _, err := g.Finish(ctx, org, "c-claim", 1, commands.StatusStale, commands.Notation("moved"), at(31*time.Minute)); err != nil {
+		if _, err := g.Finish(ctx, org, "c-claim", 1, commands.StatusStale, commands.Notation("moved"), nil, at(31*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if c, _, err := g.Approve(ctx, org, "c-new", "bob", at(32*time.Minute), commands.Claim{}); err != nil || c.Status != commands.StatusApproved {
 			t.Errorf("Approve of a change made in the org = %s, %v", c.Status, err)
 		}
-		if _, err := g.Finish(ctx, org, "c-new", 0, commands.StatusFailed, commands.Notation("no"), at(33*time.Minute)); err != nil {
+		if _, err := g.Finish(ctx, org, "c-new", 0, commands.StatusFailed, commands.Notation("no"), nil, at(33*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 

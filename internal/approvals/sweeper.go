@@ -60,6 +60,36 @@ type SweeperOptions struct {
 	// time works on it. Its ctx ends when the sweep's time is up; nil
 	// means stuck changes are only logged.
 	OnStuck func(ctx context.Context, stuck []commands.Change)
+	// OnScheduled receives, once per sweep, up to Batch scheduled changes
+	// whose time has come (Changes.DueScheduled), soonest first, so the
+	// caller can claim and apply them (commands.Executor.ApplyScheduled).
+	// As with OnStuck, the claim makes one attempt win. Nil: only logged.
+	OnScheduled func(ctx context.Context, due []commands.Change)
+	// OnRemind receives each batch of pending changes halfway to their
+	// expiry (Changes.RemindDue), every change exactly once across all
+	// replicas. Nil: only logged.
+	OnRemind func(ctx context.Context, pending []commands.Change)
+	// OnSignoff receives each batch of applied emergency changes nobody
+	// signed off whose reminder or deadline came (Changes.SignoffDue;
+	// Change.Signoff says which), every stage of every change exactly once
+	// across all replicas. Nil: only logged.
+	OnSignoff func(ctx context.Context, unsigned []commands.Change)
+	// OnSweep, if set, is told how each of Run's sweeps went, for metrics.
+	OnSweep func(SweepReport)
+}
+
+// SweepReport says how one sweep went.
+type SweepReport struct {
+	// Swept is false when another replica held the sweep lock (or the
+	// lock could not be taken: then Err says why).
+	Swept bool
+	// At is when the sweep started and Took how long it ran.
+	At   time.Time
+	Took time.Duration
+	// Expired counts the changes marked expired, Stuck those handed to
+	// OnStuck.
+	Expired, Stuck int
+	Err            error
 }
 
 func (o SweeperOptions) withDefaults() SweeperOptions {
@@ -117,10 +147,14 @@ func (sw *Sweeper) Run(ctx context.Context) error {
 	t := time.NewTicker(sw.opts.Interval)
 	defer t.Stop()
 	for {
-		if n, err := sw.Sweep(ctx); err != nil && ctx.Err() == nil {
-			sw.log.WarnContext(ctx, "sweep failed", "err", err)
-		} else if n > 0 {
-			sw.log.InfoContext(ctx, "swept expired changes", "count", n)
+		r := sw.sweep(ctx)
+		if r.Err != nil && ctx.Err() == nil {
+			sw.log.WarnContext(ctx, "sweep failed", "err", r.Err)
+		} else if r.Expired > 0 {
+			sw.log.InfoContext(ctx, "swept expired changes", "count", r.Expired)
+		}
+		if sw.opts.OnSweep != nil && ctx.Err() == nil {
+			sw.opts.OnSweep(r)
 		}
 		select {
 		case <-ctx.Done():
@@ -133,17 +167,33 @@ func (sw *Sweeper) Run(ctx context.Context) error {
 // Sweep runs one sweep if this replica gets the lock: it marks every
 // change due at Now expired and hands each batch to OnExpired, then lists
 // up to Batch changes approved before Now - StuckAfter and still not
-// finished and hands them to OnStuck, and releases the lock. It returns
-// how many changes it marked expired (0 when another replica holds the
-// lock).
+// finished and hands them to OnStuck, then the scheduled changes whose time
+// came to OnScheduled, the pending changes halfway to their expiry to
+// OnRemind and the unsigned emergency changes due a reminder or overdue to
+// OnSignoff, and releases the lock. It returns how many changes it marked
+// expired (0 when another replica holds the lock).
 func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
+	r := sw.sweep(ctx)
+	return r.Expired, r.Err
+}
+
+// sweep is Sweep, reported.
+func (sw *Sweeper) sweep(ctx context.Context) SweepReport {
+	r := SweepReport{At: time.Now()}
+	r.Expired, r.Stuck, r.Swept, r.Err = sw.locked(ctx)
+	r.Took = time.Since(r.At)
+	return r
+}
+
+// locked runs one sweep under the lock, if this replica gets it.
+func (sw *Sweeper) locked(ctx context.Context) (expiredCount, stuckCount int, swept bool, err error) {
 	token, err := newLockToken()
 	if err != nil {
-		return 0, err
+		return 0, 0, false, err
 	}
 	got, err := sw.lock(ctx, token)
 	if err != nil || !got {
-		return 0, err
+		return 0, 0, false, err
 	}
 	defer sw.release(ctx, token)
 	// A sweep ends when its lock would lapse: another replica may then
@@ -155,7 +205,7 @@ func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
 	for {
 		expired, err := sw.changes.ExpireDue(ctx, sw.opts.Now(), sw.opts.Batch)
 		if err != nil {
-			return total, fmt.Errorf("approvals: sweep: %w", err)
+			return total, 0, true, fmt.Errorf("approvals: sweep: %w", err)
 		}
 		total += len(expired)
 		for _, ch := range expired {
@@ -169,16 +219,64 @@ func (sw *Sweeper) Sweep(ctx context.Context) (int, error) {
 			break
 		}
 	}
-	return total, sw.stuck(ctx)
+	n, err := sw.stuck(ctx)
+	if err != nil {
+		return total, n, true, err
+	}
+	if err := sw.scheduled(ctx); err != nil {
+		return total, n, true, err
+	}
+	if err := sw.handOut(ctx, "remind", sw.changes.RemindDue, sw.opts.OnRemind); err != nil {
+		return total, n, true, err
+	}
+	return total, n, true, sw.handOut(ctx, "sign-off", sw.changes.SignoffDue, sw.opts.OnSignoff)
 }
 
-// stuck hands the approved changes nobody is applying to OnStuck.
-// Reclaimable does not change them, so it is called once per sweep, not
-// until a batch comes back short.
-func (sw *Sweeper) stuck(ctx context.Context) error {
-	stuck, err := sw.changes.Reclaimable(ctx, sw.opts.Now(), sw.opts.StuckAfter, sw.opts.Batch)
+// scheduled hands the scheduled changes whose time came to OnScheduled.
+// DueScheduled does not change them, so it is called once per sweep.
+func (sw *Sweeper) scheduled(ctx context.Context) error {
+	due, err := sw.changes.DueScheduled(ctx, sw.opts.Now(), sw.opts.Batch)
 	if err != nil {
 		return fmt.Errorf("approvals: sweep: %w", err)
+	}
+	for _, ch := range due {
+		sw.log.InfoContext(ctx, "scheduled change due",
+			"approval_id", ch.ID, "team_id", ch.Workspace.TeamID, "flag_key", ch.Flag, "env_key", ch.Env)
+	}
+	if len(due) > 0 && sw.opts.OnScheduled != nil {
+		sw.opts.OnScheduled(ctx, due)
+	}
+	return nil
+}
+
+// handOut hands what next returns (each change once, across replicas) to
+// to in batches until a batch comes back short.
+func (sw *Sweeper) handOut(ctx context.Context, what string, next func(context.Context, time.Time, int) ([]commands.Change, error), to func(context.Context, []commands.Change)) error {
+	for {
+		batch, err := next(ctx, sw.opts.Now(), sw.opts.Batch)
+		if err != nil {
+			return fmt.Errorf("approvals: sweep: %s: %w", what, err)
+		}
+		for _, ch := range batch {
+			sw.log.InfoContext(ctx, "change due: "+what,
+				"approval_id", ch.ID, "team_id", ch.Workspace.TeamID, "flag_key", ch.Flag, "env_key", ch.Env)
+		}
+		if len(batch) > 0 && to != nil {
+			to(ctx, batch)
+		}
+		if len(batch) < sw.opts.Batch {
+			return nil
+		}
+	}
+}
+
+// stuck hands the approved changes nobody is applying to OnStuck and
+// returns how many. Reclaimable does not change them, so it is called once
+// per sweep, not until a batch comes back short.
+func (sw *Sweeper) stuck(ctx context.Context) (int, error) {
+	stuck, err := sw.changes.Reclaimable(ctx, sw.opts.Now(), sw.opts.StuckAfter, sw.opts.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("approvals: sweep: %w", err)
 	}
 	for _, ch := range stuck {
 		sw.log.WarnContext(ctx, "approved change never finished",
@@ -187,7 +285,7 @@ func (sw *Sweeper) stuck(ctx context.Context) error {
 	if len(stuck) > 0 && sw.opts.OnStuck != nil {
 		sw.opts.OnStuck(ctx, stuck)
 	}
-	return nil
+	return len(stuck), nil
 }
 
 func (sw *Sweeper) lock(ctx context.Context, token string) (bool, error) {

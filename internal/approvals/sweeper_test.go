@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -279,4 +280,71 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestSweepReports: OnSweep hears every sweep of Run: the replica that
+// held the lock says it swept and what, the other that it did not.
+func TestSweepReports(t *testing.T) {
+	t.Parallel()
+	s := redistest.NewTestStore(t)
+	c := NewChanges(s, ChangesOptions{})
+	createDue(t, c, wsA(), "r", 2)
+	now := func() time.Time { return at(testTTL + time.Second) }
+	var (
+		mu      sync.Mutex
+		reports []SweepReport
+	)
+	record := func(r SweepReport) { mu.Lock(); reports = append(reports, r); mu.Unlock() }
+	holder := "someone-else"
+	if ok, err := s.TryLock(t.Context(), "changes:sweeper-lock", holder, time.Minute); err != nil || !ok {
+		t.Fatalf("TryLock = %v, %v", ok, err)
+	}
+	// LockTTL bounds a sweep's work, which now includes scheduled changes,
+	// reminders and sign-offs: more than one 10 ms interval under load.
+	sw := NewSweeper(s, c, nil, SweeperOptions{Interval: 10 * time.Millisecond, LockTTL: time.Second, Now: now, OnSweep: record})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- sw.Run(ctx) }()
+	waitReports := func(n int) []SweepReport {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			mu.Lock()
+			got := append([]SweepReport(nil), reports...)
+			mu.Unlock()
+			if len(got) >= n {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d sweep reports, want %d", len(got), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if r := waitReports(1)[0]; r.Swept || r.Expired != 0 || r.Err != nil {
+		t.Errorf("report while another replica holds the lock = %+v, want not swept", r)
+	}
+	if ok, err := s.Unlock(t.Context(), "changes:sweeper-lock", holder); err != nil || !ok {
+		t.Fatalf("Unlock = %v, %v", ok, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := waitReports(1)
+		last := got[len(got)-1]
+		if last.Swept {
+			first := slices.IndexFunc(got, func(r SweepReport) bool { return r.Swept })
+			if r := got[first]; r.Expired != 2 || r.Err != nil || r.At.IsZero() || r.Took <= 0 {
+				t.Errorf("first sweep with the lock = %+v, want 2 expired", r)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no sweep after the lock was free")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
 }

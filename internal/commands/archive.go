@@ -15,9 +15,9 @@ func archiveSpec() subcommand {
 	return subcommand{
 		entry: HelpEntry{
 			Name:     "archive",
-			Usage:    "archive <flag> [--reason r] [--project p]",
+			Usage:    "archive <flag>" + flagWideUsageTail,
 			Summary:  "Asks to archive a flag in every environment (it keeps serving its values; `restore` undoes it).",
-			Examples: []string{`archive old-banner --reason "launched in March"`, "archive old-banner --project web"},
+			Examples: []string{`archive old-banner --reason "launched in March"`, "archive old-banner --project web", "archive old-banner --in 2h"},
 		},
 		options: flagWideOptions(),
 		parse: parseFlagWide("archive", func(flag string, w WriteOptions) Command {
@@ -38,7 +38,7 @@ func (c Archive) Plan(ctx context.Context, x *Executor, conn Connection, p strin
 		return Change{}, err
 	}
 	if f.Archived {
-		return Change{}, Errorf(KindInvalid, "`%s` is already archived.", f.Key)
+		return Change{}, inField(Errorf(KindInvalid, "`%s` is already archived.", f.Key), FieldAction)
 	}
 	ch.Patch = &Patch{Instructions: []Instruction{{Kind: InstrArchive}}}
 	ch.Diff = []DiffLine{{Field: "archived", Before: "no", After: "yes"}}

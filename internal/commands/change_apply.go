@@ -99,7 +99,8 @@ func (e *Executor) holdLease(ctx context.Context, c Change, claim Claim) (contex
 // applyApproved applies c, which the caller holds the lease on: re-read the
 // flag, record the intent, write, finish. Every path that returns without
 // an error recorded exactly one outcome; an error says truthfully what
-// happened in LaunchDarkly.
+// happened in LaunchDarkly. A scheduled change more than ScheduleGrace past
+// its time is marked missed instead of applied.
 func (e *Executor) applyApproved(ctx context.Context, c Change, claim Claim) (ChangeResult, error) {
 	workCtx, stop := e.holdLease(ctx, c, claim)
 	defer stop()
@@ -117,13 +118,18 @@ func (e *Executor) applyApproved(ctx context.Context, c Change, claim Claim) (Ch
 			return res, err
 		}
 	}
-	if moved, err := e.moved(workCtx, client, c); err != nil {
+	if now := e.now(); !c.ApplyAt.IsZero() && now.After(c.ApplyAt.Add(e.opts.ScheduleGrace)) {
+		return e.finish(ctx, c, StatusMissed, Textf("It was due at %s UTC, and no Flagbot replica was running until %s UTC, more than %s later; nothing was changed. Request it again if it is still wanted.",
+			c.ApplyAt.UTC().Format("2006-01-02 15:04"), now.UTC().Format("2006-01-02 15:04"), shortDuration(e.opts.ScheduleGrace)), nil, ChangeResult{}, false)
+	}
+	moved, before, err := e.moved(workCtx, client, c)
+	if err != nil {
 		if lost := leaseLost(workCtx); lost != nil {
 			return ChangeResult{Change: c}, lost
 		}
-		return e.finish(ctx, c, StatusFailed, ldOutcome(workCtx, err), ChangeResult{}, false)
+		return e.finish(ctx, c, StatusFailed, ldOutcome(workCtx, err), nil, ChangeResult{}, false)
 	} else if !moved.IsZero() {
-		return e.finish(ctx, c, StatusStale, moved, ChangeResult{}, false)
+		return e.finish(ctx, c, StatusStale, moved, nil, ChangeResult{}, false)
 	}
 
 	// Record the intent; without it nothing is sent.
@@ -138,25 +144,79 @@ func (e *Executor) applyApproved(ctx context.Context, c Change, claim Claim) (Ch
 	for i, a := range c.Approvals {
 		approvers[i] = e.person(workCtx, c.Workspace, a.UserID)
 	}
-	comment := fmt.Sprintf("Requested by %s, approved by %s via Flagbot%s; request %s",
-		e.person(workCtx, c.Workspace, c.RequesterID), strings.Join(approvers, ", "), reasonSuffix(c.Reason), c.ID)
-	f, err := e.apply(workCtx, client, c, comment)
+	who := e.person(workCtx, c.Workspace, c.RequesterID)
+	f, err := e.apply(workCtx, client, c, e.applyComment(c, who, approvers, false))
 	switch {
 	case err == nil:
-		return e.finish(ctx, c, StatusApplied, appliedOutcome(c, f), ChangeResult{Flag: f}, true)
+		return e.finish(ctx, c, StatusApplied, e.lateNote(c, appliedOutcome(c, f)), undoPlan(c, before, f), ChangeResult{Flag: f}, true)
 	case errors.Is(err, ErrApprovalRequired) && c.Patch != nil && c.Env != "":
-		ar, link, aerr := e.ldApprovalRequest(workCtx, client, c, comment, approvers)
+		ar, link, aerr := e.ldApprovalRequest(workCtx, client, c, e.applyComment(c, who, approvers, true), approvers)
 		if aerr != nil {
-			return e.finish(ctx, c, StatusFailed, Textf("LaunchDarkly requires its own approval for changes in `%s`, and creating a LaunchDarkly approval request failed: %s", c.Env, ldOutcome(workCtx, aerr)), ChangeResult{}, false)
+			return e.finish(ctx, c, StatusFailed, Textf("LaunchDarkly requires its own approval for changes in `%s`, and creating a LaunchDarkly approval request failed: %s", c.Env, ldOutcome(workCtx, aerr)), nil, ChangeResult{}, false)
 		}
-		return e.finish(ctx, c, StatusLDApproval, ldApprovalOutcome(c, ar, link), ChangeResult{LDApprovalURL: link}, false)
+		return e.finish(ctx, c, StatusLDApproval, ldApprovalOutcome(c, ar, link), nil, ChangeResult{LDApprovalURL: link}, false)
 	}
 	if workCtx.Err() != nil {
 		// The write was cut short (the lease was lost or time ran out):
 		// it may have landed. Leave it to the attempt that resumes it.
 		return ChangeResult{Change: c}, &Error{Kind: KindTimeout, Msg: Notation("LaunchDarkly did not answer in time, so Flagbot doesn't know yet whether the change was applied. It checks LaunchDarkly and records the outcome by itself within a minute or two; the request will say."), Err: err}
 	}
-	return e.finish(ctx, c, StatusFailed, ldOutcome(workCtx, err), ChangeResult{}, false)
+	return e.finish(ctx, c, StatusFailed, ldOutcome(workCtx, err), nil, ChangeResult{}, false)
+}
+
+// applyComment is the comment c's write carries into LaunchDarkly's audit
+// log: who asked and who approved (or why nobody had to), what it undoes,
+// when it was scheduled for, the reason, and the request id, by which a
+// resumed attempt finds the write. request is true for the comment of a
+// LaunchDarkly approval request, which must not claim anything was applied.
+func (e *Executor) applyComment(c Change, who string, approvers []string, request bool) string {
+	var s string
+	switch {
+	case c.Emergency:
+		s = fmt.Sprintf("Emergency change by %s via Flagbot, sign-off pending", who)
+	case c.Exempt && request:
+		s = fmt.Sprintf("Requested by %s via Flagbot without approval in Slack (an admin exempted this environment)", who)
+	case c.Exempt:
+		s = fmt.Sprintf("Applied by %s via Flagbot without approval (an admin exempted this environment)", who)
+	default:
+		s = fmt.Sprintf("Requested by %s, approved by %s via Flagbot", who, strings.Join(approvers, ", "))
+	}
+	// The reason comes right after "via Flagbot", where digests read it
+	// (digest.ParseFlagbotComment); the id comes last.
+	s += reasonSuffix(c.Reason)
+	if c.UndoOf != "" {
+		s += "; undo of request " + c.UndoOf
+	}
+	if !c.ApplyAt.IsZero() {
+		s += "; scheduled for " + c.ApplyAt.UTC().Format("2006-01-02 15:04") + " UTC"
+	}
+	return s + "; request " + c.ID
+}
+
+// lateNote prefixes the outcome of a scheduled change applied well after
+// its time with when it was due.
+func (e *Executor) lateNote(c Change, outcome Text) Text {
+	if c.ApplyAt.IsZero() {
+		return outcome
+	}
+	now := e.now()
+	if late := now.Sub(c.ApplyAt); late > lateAfter {
+		return Textf("Applied late, at %s UTC (due at %s UTC; no Flagbot replica was running then). %s",
+			now.UTC().Format("2006-01-02 15:04"), c.ApplyAt.UTC().Format("2006-01-02 15:04"), outcome)
+	}
+	return outcome
+}
+
+// shortDuration writes d without zero units: 1h, 90m, 1h30m, 45s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // noConnection ends an apply that could not read the workspace's
@@ -169,9 +229,9 @@ func (e *Executor) noConnection(ctx context.Context, c Change, err error) (Chang
 	gone := errors.Is(err, ErrNotConnected) || errors.Is(err, ErrUnreadable)
 	switch {
 	case gone && c.Lease.Sent == 0 && errors.Is(err, ErrNotConnected):
-		return e.finish(ctx, c, StatusFailed, Notation("This workspace is no longer connected to LaunchDarkly."), ChangeResult{}, false)
+		return e.finish(ctx, c, StatusFailed, Notation("This workspace is no longer connected to LaunchDarkly."), nil, ChangeResult{}, false)
 	case gone && c.Lease.Sent == 0:
-		return e.finish(ctx, c, StatusFailed, Notation("Flagbot couldn't read this workspace's LaunchDarkly connection."), ChangeResult{}, false)
+		return e.finish(ctx, c, StatusFailed, Notation("Flagbot couldn't read this workspace's LaunchDarkly connection."), nil, ChangeResult{}, false)
 	case gone:
 		kind := KindNotConnected
 		if errors.Is(err, ErrUnreadable) {
@@ -198,10 +258,10 @@ func lostLeaseError(err error) error {
 // finish records c's outcome under its lease, retrying while the store
 // fails; written says whether LaunchDarkly took the write, so the error
 // when the outcome can't be recorded tells the truth.
-func (e *Executor) finish(ctx context.Context, c Change, status ChangeStatus, outcome Text, res ChangeResult, written bool) (ChangeResult, error) {
+func (e *Executor) finish(ctx context.Context, c Change, status ChangeStatus, outcome Text, undo *UndoPlan, res ChangeResult, written bool) (ChangeResult, error) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.FinishTimeout)
 	defer cancel()
-	fc, err := e.finishChange(fctx, c, status, outcome)
+	fc, err := e.finishChange(fctx, c, status, outcome, undo)
 	if err != nil {
 		if !isStoreError(err) {
 			return ChangeResult{Change: fc, ApprovedNow: true}, changeError(fc, err)
@@ -221,11 +281,11 @@ func (e *Executor) finish(ctx context.Context, c Change, status ChangeStatus, ou
 // store failure is retried until ctx ends. A retry that finds this very
 // outcome recorded (an earlier try reached the store but its reply was
 // lost) has succeeded.
-func (e *Executor) finishChange(ctx context.Context, c Change, status ChangeStatus, outcome Text) (Change, error) {
+func (e *Executor) finishChange(ctx context.Context, c Change, status ChangeStatus, outcome Text, undo *UndoPlan) (Change, error) {
 	now := e.now()
 	delay := 20 * time.Millisecond
 	for tries := 0; ; tries++ {
-		fc, err := e.changes.Finish(ctx, c.Workspace, c.ID, c.Lease.Fence, status, outcome, now)
+		fc, err := e.changes.Finish(ctx, c.Workspace, c.ID, c.Lease.Fence, status, outcome, undo, now)
 		switch {
 		case err == nil:
 			return fc, nil
@@ -261,7 +321,9 @@ func (e *Executor) reconcile(workCtx, ctx context.Context, client LaunchDarkly, 
 	if !landed {
 		return ChangeResult{}, false, nil
 	}
-	res, err := e.finish(ctx, c, StatusApplied, appliedOutcome(c, f), ChangeResult{Flag: f}, true)
+	// The flag as it was before is gone: only an undo that the write itself
+	// says how to reverse can be recorded.
+	res, err := e.finish(ctx, c, StatusApplied, e.lateNote(c, appliedOutcome(c, f)), undoPlan(c, nil, f), ChangeResult{Flag: f}, true)
 	return res, true, err
 }
 

@@ -125,6 +125,10 @@ func (e *Executor) approve(ctx context.Context, actor Actor, id string, typedKey
 	if !approvedNow {
 		return ChangeResult{Change: c, FlagURL: e.flagURL(c)}, nil
 	}
+	if c.Status == StatusScheduled {
+		// Approved for later: ApplyScheduled takes it at its time.
+		return ChangeResult{Change: c, ApprovedNow: true, FlagURL: e.flagURL(c)}, nil
+	}
 	return e.applyApproved(ctx, c, claim)
 }
 
@@ -229,6 +233,10 @@ func DecidedMessage(c Change) Text {
 		return Textf("%s already approved this, but the flag had changed in LaunchDarkly, so it was not applied.", who)
 	case StatusLDApproval:
 		return Textf("%s already approved this; it now waits for LaunchDarkly's own approval.", who)
+	case StatusScheduled:
+		return Textf("%s already approved this; it applies at %s UTC.", who, c.ApplyAt.UTC().Format("2006-01-02 15:04"))
+	case StatusMissed:
+		return Textf("%s already approved this, but no Flagbot replica ran in time to apply it at %s UTC, so it was not applied.", who, c.ApplyAt.UTC().Format("2006-01-02 15:04"))
 	case StatusRejected:
 		return Textf("%s already rejected this.", User(c.DecidedBy))
 	case StatusCancelled:
@@ -250,17 +258,18 @@ func plural(n int, one, many string) string {
 }
 
 // moved re-reads c's flag and describes what changed since the request
-// (nil Text when nothing did). err is a LaunchDarkly failure.
-func (e *Executor) moved(ctx context.Context, client FlagReader, c Change) (Text, error) {
+// (nil Text when nothing did). before is the flag as read (nil when it
+// does not exist). err is a LaunchDarkly failure.
+func (e *Executor) moved(ctx context.Context, client FlagReader, c Change) (Text, *Flag, error) {
 	if c.NewFlag != nil {
 		_, err := client.GetFlag(ctx, c.Project, c.Flag)
 		switch {
 		case err == nil:
-			return Textf("A flag `%s` was created in LaunchDarkly after this request.", c.Flag), nil
+			return Textf("A flag `%s` was created in LaunchDarkly after this request.", c.Flag), nil, nil
 		case KindOf(err) == KindNotFound:
-			return nil, nil
+			return nil, nil, nil
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	var envs []string
 	if c.Env != "" {
@@ -269,9 +278,9 @@ func (e *Executor) moved(ctx context.Context, client FlagReader, c Change) (Text
 	f, err := client.GetFlag(ctx, c.Project, c.Flag, envs...)
 	switch {
 	case KindOf(err) == KindNotFound:
-		return Textf("The flag `%s` no longer exists in LaunchDarkly.", c.Flag), nil
+		return Textf("The flag `%s` no longer exists in LaunchDarkly.", c.Flag), nil, nil
 	case err != nil:
-		return nil, err
+		return nil, nil, err
 	}
 	var parts []string
 	if f.Version != c.FlagVersion {
@@ -280,20 +289,20 @@ func (e *Executor) moved(ctx context.Context, client FlagReader, c Change) (Text
 	if c.Env != "" {
 		fe, ok := f.Environments[c.Env]
 		if !ok {
-			return Textf("The environment `%s` no longer exists in LaunchDarkly.", c.Env), nil
+			return Textf("The environment `%s` no longer exists in LaunchDarkly.", c.Env), &f, nil
 		}
 		if fe.Version != c.EnvVersion {
 			parts = append(parts, fmt.Sprintf("%s version %d → %d", c.Env, c.EnvVersion, fe.Version))
 		}
 	}
 	if len(parts) == 0 {
-		return nil, nil
+		return nil, &f, nil
 	}
 	s := Textf("Changed in LaunchDarkly since the request (%s)", strings.Join(parts, ", "))
 	if now := currentState(c, f); !now.IsZero() {
 		s = Textf("%s; %s", s, now)
 	}
-	return Textf("%s. Not applied: request it again if it is still wanted.", s), nil
+	return Textf("%s. Not applied: request it again if it is still wanted.", s), &f, nil
 }
 
 // appliedOutcome describes the state after c was applied; f is the flag

@@ -16,11 +16,12 @@ const (
 	ChangeArchive      ChangeKind = "archive"
 	ChangeRestore      ChangeKind = "restore"
 	ChangeDelete       ChangeKind = "delete"
+	ChangeKill         ChangeKind = "kill" // break-glass: off at once, signed off afterwards
 )
 
 // ChangeKinds returns every kind of change, in help order.
 func ChangeKinds() []ChangeKind {
-	return []ChangeKind{ChangeOn, ChangeOff, ChangeServe, ChangeRollout, ChangeOffVariation, ChangeTarget, ChangeCreate, ChangeArchive, ChangeRestore, ChangeDelete}
+	return []ChangeKind{ChangeOn, ChangeOff, ChangeServe, ChangeRollout, ChangeOffVariation, ChangeTarget, ChangeCreate, ChangeArchive, ChangeRestore, ChangeDelete, ChangeKill}
 }
 
 // kindInfo is what the core knows about one kind of change once it is
@@ -81,6 +82,7 @@ func kindTable() map[ChangeKind]kindInfo {
 		ChangeArchive: {verb: func(c Change) Text { return Textf("archive `%s`", c.Flag) }, state: archivedState},
 		ChangeRestore: {verb: func(c Change) Text { return Textf("restore `%s`", c.Flag) }, state: archivedState},
 		ChangeDelete:  {verb: func(c Change) Text { return Textf("delete `%s` from every environment, for good", c.Flag) }, state: none},
+		ChangeKill:    {verb: func(c Change) Text { return Textf("kill `%s`%s (turn it off at once)", c.Flag, in(c)) }, state: onOffState},
 	}
 }
 

@@ -23,21 +23,25 @@ const (
 	maxTargetContexts  = 100
 	maxRolloutSlices   = 20
 	rolloutTotal       = 100000 // LaunchDarkly rollout weights: thousandths of a percent
-	writeOptionsHelp   = "Every change takes `--reason \"...\"` and `--project p`, and waits for a second person's approval (unless an admin exempted its environment with `/flag config exempt-envs`)."
-	envScopedUsageTail = " [env] [--reason r] [--project p]"
+	writeOptionsHelp   = "Every change takes `--reason \"...\"` and `--project p`, and waits for a second person's approval (unless an admin exempted its environment with `/flag config exempt-envs`). `--at <time>` or `--in <duration>` applies it later, once approved."
+	envScopedUsageTail = " [env] [--reason r] [--project p] [--at t | --in d]"
+	flagWideUsageTail  = " [--reason r] [--project p] [--at t | --in d]"
 )
 
 // envScopedOptions are the options of a change in one environment.
-func envScopedOptions() []string { return []string{optEnv, optReason, optProject} }
+func envScopedOptions() []string { return []string{optEnv, optReason, optProject, optAt, optIn} }
 
 // flagWideOptions are the options of a change to a whole flag.
-func flagWideOptions() []string { return []string{optReason, optProject} }
+func flagWideOptions() []string { return []string{optReason, optProject, optAt, optIn} }
 
-// writeOpts reads --project and --reason.
+// writeOpts reads --project, --reason, --at and --in.
 func (a *parseArgs) writeOpts() (WriteOptions, error) {
 	var w WriteOptions
 	var err error
 	if w.Project, err = a.optionKey(optProject, "project key"); err != nil {
+		return WriteOptions{}, err
+	}
+	if w.Schedule, err = a.scheduleOpts(); err != nil {
 		return WriteOptions{}, err
 	}
 	if r, ok := a.opts[optReason]; ok {

@@ -127,10 +127,16 @@ func valueText(raw json.RawMessage) string {
 	return strings.TrimSpace(string(raw))
 }
 
-// resolveVariation finds the variation the user named: by name (ignoring
-// case), then by value, then by index.
+// resolveVariation finds the variation the user named: by its _id (how an
+// undo names it; LaunchDarkly's ids are UUIDs nobody types), by name
+// (ignoring case), then by value, then by index.
 func resolveVariation(f Flag, typed string) (int, error) {
 	t := strings.TrimSpace(typed)
+	for i, v := range f.Variations {
+		if v.ID != "" && v.ID == t {
+			return i, nil
+		}
+	}
 	for i, v := range f.Variations {
 		if v.Name != "" && strings.EqualFold(v.Name, t) {
 			return checkVariationID(f, i)
@@ -148,7 +154,7 @@ func resolveVariation(f Flag, typed string) (int, error) {
 	for i := range f.Variations {
 		names[i] = Textf("`%s` (%d)", plain(variationLabel(f, i)), i)
 	}
-	return 0, &Error{Kind: KindInvalid, Msg: Textf("`%s` has no variation %s. Its variations are %s; name one by its name, value or index.", f.Key, echo(typed), Join(names, ", "))}
+	return 0, &Error{Kind: KindInvalid, Msg: Textf("`%s` has no variation %s. Its variations are %s; name one by its name, value or index.", f.Key, echo(typed), Join(names, ", ")), Field: FieldVariation}
 }
 
 func isBoolValue(raw json.RawMessage) bool {

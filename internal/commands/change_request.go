@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -31,9 +30,9 @@ type ChangeResult struct {
 	// Created is false when the request found the change already stored
 	// under the same request key (a redelivered envelope): post nothing new.
 	Created bool
-	// Applied is true when the write was applied at once, without approval,
-	// because an admin exempted its environment (exempt-envs).
-	// Change.Status is then StatusApplied and the change is not stored.
+	// Applied is true when the write was applied at once, without approval:
+	// an admin exempted its environment (exempt-envs), or it is a
+	// break-glass kill. Change.Status is then StatusApplied.
 	Applied bool
 	// ApprovedNow is true for the one Approve call whose approval completed
 	// the count; Change.Status then tells what applying it did (applied,
@@ -47,6 +46,9 @@ type ChangeResult struct {
 	// LDApprovalURL links to the LaunchDarkly approval request created when
 	// LaunchDarkly required its own approval (StatusLDApproval).
 	LDApprovalURL string
+	// UndoLink is the latest undo request of Change (Change.UndoneBy) as
+	// it stands, when there is one and it could be read.
+	UndoLink *Change
 }
 
 func (ChangeResult) result() {}
@@ -63,15 +65,35 @@ func newChangeID() string {
 // requestChange validates cmd against LaunchDarkly and the workspace's
 // policy and stores it as a pending change posted in actor.ChannelID. A
 // second request with the same actor.RequestKey returns the stored change
-// with Created false.
+// with Created false. In an environment an admin exempted it is applied at
+// once (still stored, so it can be undone).
 //
 // Errors (*Error): KindForbidden for a read-only token (nothing stored),
-// KindInvalid for a missing required reason or a write LaunchDarkly would
-// refuse (unknown variation, a context already served another variation,
-// ...), KindNotFound for an unknown project, environment or flag,
-// KindStoreUnavailable when the change could not be stored, and the
-// LaunchDarkly kinds of the read commands.
+// KindInvalid for a missing required reason, a time that has passed or a
+// write LaunchDarkly would refuse (unknown variation, a context already
+// served another variation, ...), KindNotFound for an unknown project,
+// environment or flag, KindStoreUnavailable when the change could not be
+// stored, and the LaunchDarkly kinds of the read commands.
 func (e *Executor) requestChange(ctx context.Context, actor Actor, cmd ChangeCommand) (ChangeResult, error) {
+	return e.file(ctx, actor, filing{cmd: cmd})
+}
+
+// filing is a change request on its way into the store: the command and
+// what makes it special.
+type filing struct {
+	cmd ChangeCommand
+	// text is the command text recorded ("" means CommandText of cmd).
+	text string
+	// undo is the change this request undoes, as read (its UndoneBy is
+	// the link the request replaces).
+	undo *Change
+	// emergency is a break-glass kill: applied at once, signed off later.
+	emergency bool
+}
+
+// file stores (and, when no approval is needed, applies) the change f
+// describes; see requestChange.
+func (e *Executor) file(ctx context.Context, actor Actor, f filing) (ChangeResult, error) {
 	if e.changes == nil || e.policies == nil {
 		return ChangeResult{}, &Error{Kind: KindInternal, Err: errors.New("commands: no change store configured")}
 	}
@@ -79,21 +101,30 @@ func (e *Executor) requestChange(ctx context.Context, actor Actor, cmd ChangeCom
 	if err != nil {
 		return ChangeResult{}, err
 	}
-	if conn.Role == RoleReader {
-		return ChangeResult{}, Errorf(KindForbidden, "%s", readOnlyMsg)
-	}
-	pol, err := e.policies.Policy(ctx, actor.Workspace)
+	pol, err := e.mayRequest(ctx, actor, conn, f.emergency)
 	if err != nil {
-		return ChangeResult{}, storeError("read approval policy", err)
+		return ChangeResult{}, err
 	}
-	if actor.Guest && !pol.GuestsMayRequest {
-		return ChangeResult{}, Errorf(KindForbidden, "Guests can't request changes in this workspace. An admin can allow it with `/flag config guests on`.")
+	if conn.DefaultProject == "" {
+		conn = e.adoptDefaults(ctx, actor.Workspace, conn, e.clients(conn.Token))
 	}
+	cmd := f.cmd
 	opts := cmd.Options()
 	if pol.RequireReason && opts.Reason == "" {
-		return ChangeResult{}, Errorf(KindInvalid, "This workspace asks for a reason with every change. Add one: `/flag %s --reason \"...\"`.", CommandText(cmd, Scope{Project: opts.Project}))
+		text := f.text
+		if text == "" {
+			text = CommandText(cmd, Scope{Project: opts.Project})
+		}
+		e := Errorf(KindInvalid, "This workspace asks for a reason with every change. Add one: `/flag %s --reason \"...\"`.", text)
+		e.Field = FieldReason
+		return ChangeResult{}, e
 	}
 	p, err := project(opts.Project, conn)
+	if err != nil {
+		return ChangeResult{}, err
+	}
+	now := e.now()
+	applyAt, err := opts.Schedule.resolve(now)
 	if err != nil {
 		return ChangeResult{}, err
 	}
@@ -101,29 +132,107 @@ func (e *Executor) requestChange(ctx context.Context, actor Actor, cmd ChangeCom
 	if err != nil {
 		return ChangeResult{}, err
 	}
-	now := e.now()
 	c.ID = e.opts.NewID()
 	c.Workspace = actor.Workspace
 	c.ChannelID = actor.ChannelID
 	c.RequesterID = actor.UserID
-	c.CommandText = CommandText(cmd, Scope{Project: c.Project, Env: c.Env})
+	c.CommandText = f.text
+	if c.CommandText == "" {
+		c.CommandText = CommandText(cmd, Scope{Project: c.Project, Env: c.Env})
+	}
 	c.Reason = opts.Reason
 	c.CreatedAt = now
 	c.ExpiresAt = now.Add(e.opts.ApprovalTTL)
+	c.ApplyAt = applyAt
+	if !applyAt.IsZero() && applyAt.Before(c.ExpiresAt) {
+		// Approval comes first: a request not approved by its time expires.
+		c.ExpiresAt = applyAt
+	}
 	c.Status = StatusPending
 	c.RequiredApprovals = requiredApprovals(pol, c.Env)
-	if client := e.clients(conn.Token); !e.needsApproval(ctx, client, pol, c.Project, c.Env) {
-		return e.applyNow(ctx, actor, client, c)
+	if f.undo != nil {
+		c.UndoOf = f.undo.ID
 	}
 	dedupeKey := actor.RequestKey
 	if dedupeKey == "" {
 		dedupeKey = "id:" + c.ID
+	}
+	switch {
+	case f.emergency:
+		c.Emergency, c.SignoffDue, c.RequiredApprovals = true, now.Add(e.opts.SignoffTTL), 0
+		return e.fileApproved(ctx, f, c, dedupeKey)
+	case !e.needsApproval(ctx, e.clients(conn.Token), pol, c.Project, c.Env):
+		c.Exempt, c.RequiredApprovals = true, 0
+		return e.fileApproved(ctx, f, c, dedupeKey)
+	}
+	if err := e.linkUndo(ctx, f, c.ID); err != nil {
+		return ChangeResult{}, err
 	}
 	stored, created, err := e.changes.Create(ctx, c, dedupeKey)
 	if err != nil {
 		return ChangeResult{}, storeError("store change", err)
 	}
 	return ChangeResult{Change: stored, Created: created, FlagURL: e.flagURL(stored)}, nil
+}
+
+// mayRequest refuses actor's change request before anything is planned:
+// for a read-only token, or a guest where the policy does not let guests
+// request (a break-glass kill is for its group, guests or not). It returns
+// the workspace's policy.
+func (e *Executor) mayRequest(ctx context.Context, actor Actor, conn Connection, emergency bool) (Policy, error) {
+	if conn.Role == RoleReader {
+		return Policy{}, Errorf(KindForbidden, "%s", readOnlyMsg)
+	}
+	pol, err := e.policies.Policy(ctx, actor.Workspace)
+	if err != nil {
+		return Policy{}, storeError("read approval policy", err)
+	}
+	if actor.Guest && !emergency && !pol.GuestsMayRequest {
+		return Policy{}, Errorf(KindForbidden, "Guests can't request changes in this workspace. An admin can allow it with `/flag config guests on`.")
+	}
+	return pol, nil
+}
+
+// fileApproved stores c, which needs no approval, and applies it at once
+// under the lease its creation takes (or leaves it scheduled for its
+// time). The result has Created set whenever the change was stored, even
+// with an error: the request is then still to be posted, and the error says
+// what happened to the write.
+func (e *Executor) fileApproved(ctx context.Context, f filing, c Change, dedupeKey string) (ChangeResult, error) {
+	if err := e.linkUndo(ctx, f, c.ID); err != nil {
+		return ChangeResult{}, err
+	}
+	claim := e.newClaim()
+	stored, created, err := e.changes.CreateApproved(ctx, c, dedupeKey, claim)
+	switch {
+	case err != nil:
+		return ChangeResult{}, storeError("store change", err)
+	case !created:
+		return ChangeResult{Change: stored, FlagURL: e.flagURL(stored)}, nil
+	case stored.Status == StatusScheduled:
+		return ChangeResult{Change: stored, Created: true, FlagURL: e.flagURL(stored)}, nil
+	}
+	res, err := e.applyApproved(ctx, stored, claim)
+	res.Created = true
+	res.Applied = res.Change.Status == StatusApplied
+	res.ApprovedNow = false
+	return res, err
+}
+
+// linkUndo links the undo request being filed (id) to the change it
+// undoes, unless another undo request was linked since it was read.
+func (e *Executor) linkUndo(ctx context.Context, f filing, id string) error {
+	if f.undo == nil {
+		return nil
+	}
+	c, err := e.changes.LinkUndo(ctx, f.undo.Workspace, f.undo.ID, f.undo.UndoneBy, id)
+	switch {
+	case errors.Is(err, ErrUndoLinked):
+		return &Error{Kind: KindConflict, Msg: Textf("Someone else just asked to undo request `%s` (request `%s`).", c.ID, c.UndoneBy), Err: err}
+	case err != nil:
+		return changeError(c, err)
+	}
+	return nil
 }
 
 // needsApproval reports whether a change in env of project waits for
@@ -154,32 +263,6 @@ func requiredApprovals(pol Policy, env string) int {
 		}
 	}
 	return min(n, maxApprovals)
-}
-
-// applyNow applies c at once, for an environment an admin exempted.
-// Nothing is stored; the result says who did it.
-func (e *Executor) applyNow(ctx context.Context, actor Actor, client LaunchDarkly, c Change) (ChangeResult, error) {
-	who := e.person(ctx, actor.Workspace, actor.UserID)
-	comment := fmt.Sprintf("Applied by %s via Flagbot without approval (an admin exempted this environment)", who) + reasonSuffix(c.Reason)
-	f, err := e.apply(ctx, client, c, comment)
-	now := e.now()
-	switch {
-	case err == nil:
-		c.Status, c.Outcome, c.DecidedBy, c.DecidedAt = StatusApplied, appliedOutcome(c, f), actor.UserID, now
-		res := ChangeResult{Change: c, Created: true, Applied: true, Flag: f}
-		res.FlagURL = e.flagURL(c)
-		return res, nil
-	case errors.Is(err, ErrApprovalRequired) && c.Patch != nil && c.Env != "":
-		// Nothing was applied: the audit comment must not say it was.
-		reqComment := fmt.Sprintf("Requested by %s via Flagbot without approval in Slack (an admin exempted this environment)", who) + reasonSuffix(c.Reason)
-		ar, link, err := e.ldApprovalRequest(ctx, client, c, reqComment, nil)
-		if err != nil {
-			return ChangeResult{}, serviceError(ctx, err)
-		}
-		c.Status, c.Outcome, c.DecidedAt = StatusLDApproval, ldApprovalOutcome(c, ar, link), now
-		return ChangeResult{Change: c, Created: true, FlagURL: e.flagURL(c), LDApprovalURL: link}, nil
-	}
-	return ChangeResult{}, serviceError(ctx, err)
 }
 
 // flagURL links to the change's flag in LaunchDarkly's UI: in its

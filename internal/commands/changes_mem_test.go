@@ -88,7 +88,10 @@ func (m *memChanges) Approve(_ context.Context, ws Workspace, id, approver strin
 	}
 	c.Approvals = append(slices.Clone(c.Approvals), Approval{UserID: approver, At: now})
 	done := len(c.Approvals) >= max(c.RequiredApprovals, 1)
-	if done {
+	switch {
+	case done && c.ApplyAt.After(now):
+		c.Status = StatusScheduled
+	case done:
 		c.Status = StatusApproved
 		if claim.Owner != "" {
 			c.Lease = Lease{Owner: claim.Owner, Fence: 1, Until: now.Add(claim.For)}
@@ -164,7 +167,7 @@ func (m *memChanges) Cancel(_ context.Context, ws Workspace, id, by string, now 
 	return m.decide(ws, id, by, now, StatusCancelled)
 }
 
-func (m *memChanges) Finish(_ context.Context, ws Workspace, id string, fence int64, status ChangeStatus, outcome Text, now time.Time) (Change, error) {
+func (m *memChanges) Finish(_ context.Context, ws Workspace, id string, fence int64, status ChangeStatus, outcome Text, undo *UndoPlan, now time.Time) (Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
@@ -179,9 +182,136 @@ func (m *memChanges) Finish(_ context.Context, ws Workspace, id string, fence in
 	case c.Lease.Fence != fence:
 		return c, ErrLeaseLost
 	}
-	c.Status, c.Outcome, c.DecidedAt = status, outcome, now
+	c.Status, c.Outcome, c.DecidedAt, c.Undo = status, outcome, now, undo
+	if status == StatusApplied && c.Emergency {
+		c.Signoff = SignoffWaiting
+	}
 	m.changes[memKey(ws, id)] = c
 	return c, nil
+}
+
+func (m *memChanges) CreateApproved(_ context.Context, c Change, dedupeKey string, claim Claim) (Change, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, false, m.Err
+	}
+	if id, ok := m.dedupe[memKey(c.Workspace, dedupeKey)]; ok {
+		return m.changes[memKey(c.Workspace, id)], false, nil
+	}
+	c.DecidedBy = c.RequesterID
+	if c.ApplyAt.After(c.CreatedAt) {
+		c.Status = StatusScheduled
+	} else {
+		c.Status, c.Lease = StatusApproved, Lease{Owner: claim.Owner, Fence: 1, Until: c.CreatedAt.Add(claim.For)}
+	}
+	m.changes[memKey(c.Workspace, c.ID)] = c
+	m.dedupe[memKey(c.Workspace, dedupeKey)] = c.ID
+	return c, true, nil
+}
+
+func (m *memChanges) ClaimScheduled(_ context.Context, ws Workspace, id string, claim Claim, now time.Time) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	switch {
+	case !ok:
+		return Change{}, ErrChangeNotFound
+	case c.Status != StatusScheduled:
+		return c, ErrDecided
+	case c.ApplyAt.After(now):
+		return c, ErrNotDue
+	}
+	c.Status, c.Lease = StatusApproved, Lease{Owner: claim.Owner, Fence: c.Lease.Fence + 1, Until: now.Add(claim.For)}
+	m.changes[memKey(ws, id)] = c
+	return c, nil
+}
+
+func (m *memChanges) Unschedule(_ context.Context, ws Workspace, id, by string, now time.Time) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	switch {
+	case !ok:
+		return Change{}, ErrChangeNotFound
+	case c.Status != StatusScheduled:
+		return c, ErrDecided
+	}
+	c.Status, c.DecidedBy, c.DecidedAt = StatusCancelled, by, now
+	m.changes[memKey(ws, id)] = c
+	return c, nil
+}
+
+func (m *memChanges) LinkUndo(_ context.Context, ws Workspace, id, expect, undoID string) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	switch {
+	case !ok:
+		return Change{}, ErrChangeNotFound
+	case c.UndoneBy == undoID:
+		return c, nil
+	case c.UndoneBy != expect:
+		return c, ErrUndoLinked
+	}
+	c.UndoneBy = undoID
+	m.changes[memKey(ws, id)] = c
+	return c, nil
+}
+
+func (m *memChanges) SignOff(_ context.Context, ws Workspace, id, by string, now time.Time) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return Change{}, m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	switch {
+	case !ok:
+		return Change{}, ErrChangeNotFound
+	case !c.NeedsSignoff():
+		return c, ErrNoSignoff
+	case c.RequesterID == by:
+		return c, ErrSelfApproval
+	}
+	c.SignedOffBy, c.SignedOffAt = by, now
+	m.changes[memKey(ws, id)] = c
+	return c, nil
+}
+
+func (m *memChanges) SetDMs(_ context.Context, ws Workspace, id string, dms []PostRef) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return m.Err
+	}
+	c, ok := m.changes[memKey(ws, id)]
+	if !ok {
+		return ErrChangeNotFound
+	}
+	c.DMs = slices.Clone(dms)
+	m.changes[memKey(ws, id)] = c
+	return nil
+}
+
+func (m *memChanges) Scheduled(_ context.Context, ws Workspace) ([]Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Err != nil {
+		return nil, m.Err
+	}
+	out := m.list(ws, func(c Change) bool { return c.Status == StatusScheduled })
+	sort.Slice(out, func(i, j int) bool { return out[i].ApplyAt.Before(out[j].ApplyAt) })
+	return out, nil
 }
 
 func (m *memChanges) SetMessage(_ context.Context, ws Workspace, id, channelID, ts string) error {
@@ -318,4 +448,12 @@ func (m *memPolicies) Update(_ context.Context, ws Workspace, fn func(*Policy) e
 	}
 	m.p[ws] = p
 	return p, nil
+}
+
+// Overwrite replaces a stored change as is (a record written by an older
+// version, say).
+func (m *memChanges) Overwrite(c Change) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.changes[memKey(c.Workspace, c.ID)] = c
 }

@@ -49,6 +49,25 @@ type Scope struct {
 // Every result type implements it.
 type Result interface{ result() }
 
+// Noticed is a result with something to say first: what the command did on
+// the way that the user should know (the workspace's defaults chosen on
+// first use). Transports show Notice, then Result as usual.
+type Noticed struct {
+	Result Result
+	Notice Text
+}
+
+func (Noticed) result() {}
+
+// SplitNotice returns the result inside r and its notice when r is a
+// Noticed, else r itself and no notice.
+func SplitNotice(r Result) (Result, Text) {
+	if n, ok := r.(Noticed); ok {
+		return n.Result, n.Notice
+	}
+	return r, nil
+}
+
 // Output holds the options every read command shares.
 type Output struct {
 	// Share posts the answer in the channel instead of only to the caller.
@@ -68,6 +87,8 @@ func IsShared(cmd Command) bool {
 type WriteOptions struct {
 	Project string // --project; empty means the workspace's default project
 	Reason  string // --reason; why the change is wanted, shown to approvers and in LaunchDarkly's audit log
+	// Schedule is --at or --in: when the change applies once approved.
+	Schedule Schedule
 }
 
 // Options implements ChangeCommand.
@@ -81,8 +102,8 @@ func IsWrite(cmd Command) bool {
 
 // CommandText writes a change command back as the text after "/flag" that
 // parses to it: what a change records and what "Request again" re-runs.
-// Project and env are resolved to scope where it sets them; --project and
-// --reason follow.
+// Project and env are resolved to scope where it sets them; --project,
+// --reason and --at or --in follow.
 func CommandText(cmd ChangeCommand, scope Scope) string {
 	w := append([]string{cmd.Name()}, cmd.Args(scope)...)
 	p := scope.Project
@@ -94,6 +115,12 @@ func CommandText(cmd ChangeCommand, scope Scope) string {
 	}
 	if r := cmd.Options().Reason; r != "" {
 		w = append(w, "--reason", quoteArg(r))
+	}
+	switch s := cmd.Options().Schedule; {
+	case s.In > 0:
+		w = append(w, "--"+optIn, s.In.String())
+	case s.At != "":
+		w = append(w, "--"+optAt, quoteArg(s.At))
 	}
 	return strings.Join(w, " ")
 }

@@ -23,6 +23,7 @@ const (
 	SettingApprovals     Setting = "approvals"      // Env and Count
 	SettingExemptEnvs    Setting = "exempt-envs"    // Project and Envs; nil (Value "none") exempts none
 	SettingGuests        Setting = "guests"         // Value "on" (guests may request) or "off"
+	SettingBreakglass    Setting = "breakglass"     // Value a Slack user group ID (responders); "" turns `/flag kill` off
 )
 
 // maxApprovals is the most approvals `config approvals` may require.
@@ -63,9 +64,9 @@ func configSpec() subcommand {
 	return subcommand{
 		entry: HelpEntry{
 			Name:     "config",
-			Usage:    "config [project|env <key> | require-reason on|off | approvers @group|none | approvals <env> <1-5> | exempt-envs <env,...|none> [--project p] | guests on|off]",
-			Summary:  "Shows every setting of the workspace, or sets its default project or environment and its approval policy: whether changes need a reason, who may approve (a user group), how many approvals an environment needs, which environments are exempt from approval (none by default; never a critical one), and whether guests may request changes.",
-			Examples: []string{"config", "config project web", "config env production", "config require-reason on", "config approvals production 2", "config exempt-envs development,staging", "config exempt-envs none --project mobile-app", "config approvers none", "config guests on"},
+			Usage:    "config [project|env <key> | require-reason on|off | approvers @group|none | approvals <env> <1-5> | exempt-envs <env,...|none> [--project p] | guests on|off | breakglass @group|none]",
+			Summary:  "Shows every setting of the workspace, or sets its default project or environment and its approval policy: whether changes need a reason, who may approve (a user group), how many approvals an environment needs, which environments are exempt from approval (none by default; never a critical one), whether guests may request changes, and who may use the break-glass `/flag kill` (a user group of responders; none by default).",
+			Examples: []string{"config", "config project web", "config env production", "config require-reason on", "config approvals production 2", "config exempt-envs development,staging", "config exempt-envs none --project mobile-app", "config approvers none", "config guests on", "config breakglass none"},
 			Admin:    true,
 		},
 		options: []string{optProject},
@@ -86,6 +87,8 @@ func parseConfig(a *parseArgs) (Command, error) {
 		return parseConfigRequireReason(a)
 	case "approvers", "approver":
 		return parseConfigApprovers(a)
+	case "breakglass", "break-glass", "responders":
+		return parseConfigBreakglass(a)
 	case "approvals":
 		return parseConfigApprovals(a)
 	case "exempt-envs", "exempt_envs", "exemptenvs", "exempt":
@@ -131,7 +134,7 @@ func parseConfig(a *parseArgs) (Command, error) {
 	case "env", "environment":
 		setting, what = SettingEnv, "environment key"
 	default:
-		return nil, a.usagef("I can set `project`, `env`, `require-reason`, `approvers`, `approvals`, `exempt-envs` or `guests`, not %s. `/flag config` alone shows them all.", echo(a.pos[0]))
+		return nil, a.usagef("I can set `project`, `env`, `require-reason`, `approvers`, `approvals`, `exempt-envs`, `guests` or `breakglass`, not %s. `/flag config` alone shows them all.", echo(a.pos[0]))
 	}
 	if err := a.key(what, a.pos[1]); err != nil {
 		return nil, err
@@ -170,6 +173,25 @@ func parseConfigApprovers(a *parseArgs) (Command, error) {
 		return nil, a.usagef("I need the user group as a Slack mention: type `@` and pick the group from the list (%s isn't one). `none` lets anyone approve.", echo(v))
 	}
 	return Config{Setting: SettingApprovers, Value: id}, nil
+}
+
+func parseConfigBreakglass(a *parseArgs) (Command, error) {
+	if err := a.atMost(2); err != nil {
+		return nil, err
+	}
+	if len(a.pos) < 2 {
+		return nil, a.usagef("Name the Slack user group of responders who may use `/flag kill`, e.g. `/flag config breakglass @oncall`, or `none` to turn it off.")
+	}
+	v := a.pos[1]
+	switch strings.ToLower(v) {
+	case "none", "off", "nobody":
+		return Config{Setting: SettingBreakglass}, nil
+	}
+	id, ok := strings.CutPrefix(v, "subteam^")
+	if !ok || id == "" || !validKey(id) {
+		return nil, a.usagef("I need the user group as a Slack mention: type `@` and pick the group from the list (%s isn't one). `none` turns the kill switch off.", echo(v))
+	}
+	return Config{Setting: SettingBreakglass, Value: id}, nil
 }
 
 func parseConfigApprovals(a *parseArgs) (Command, error) {
@@ -243,7 +265,7 @@ func (c Config) Run(ctx context.Context, x *Executor, actor Actor) (Result, erro
 	}
 	var apply func(stored *Connection) error
 	switch c.Setting {
-	case SettingRequireReason, SettingApprovers, SettingApprovals, SettingExemptEnvs, SettingGuests:
+	case SettingRequireReason, SettingApprovers, SettingApprovals, SettingExemptEnvs, SettingGuests, SettingBreakglass:
 		return c.runPolicy(ctx, x, actor, client, conn)
 	case SettingProject:
 		envs, err := client.ListEnvironments(ctx, c.Value)
@@ -335,7 +357,7 @@ func (c Config) runPolicy(ctx context.Context, x *Executor, actor Actor, client 
 	case SettingGuests:
 		on := c.Value == "on"
 		apply = func(p *Policy) error { p.GuestsMayRequest = on; return nil }
-	case SettingApprovers:
+	case SettingApprovers, SettingBreakglass:
 		if c.Value != "" {
 			if _, err := x.dir.GroupMembers(ctx, actor.Workspace, c.Value); err != nil {
 				if ctx.Err() != nil {
@@ -345,7 +367,11 @@ func (c Config) runPolicy(ctx context.Context, x *Executor, actor Actor, client 
 			}
 		}
 		group := c.Value
-		apply = func(p *Policy) error { p.ApproverGroup = group; return nil }
+		if c.Setting == SettingBreakglass {
+			apply = func(p *Policy) error { p.ResponderGroup = group; return nil }
+		} else {
+			apply = func(p *Policy) error { p.ApproverGroup = group; return nil }
+		}
 	case SettingApprovals:
 		key, err := policyEnv(ctx, x, client, conn, c.Env)
 		if err != nil {

@@ -14,9 +14,17 @@ import (
 type Connect struct{}
 
 // ConnectModal asks the transport to open the connect modal, prefilled.
+// Once the pasted token was checked (ConnectChoices), Checked is set and
+// Projects and Envs hold what it sees, for the modal to offer as choices,
+// with the defaults Flagbot would pick selected.
 type ConnectModal struct {
 	DefaultProject string
 	DefaultEnv     string
+	Checked        bool
+	TokenName      string
+	Role           string
+	Projects       []Project
+	Envs           []Environment
 }
 
 // ConnectionInfo is what Flagbot shows about a stored connection; it never
@@ -45,8 +53,13 @@ const (
 	RoleUnknown = "unknown"
 )
 
-// ConnectResult reports a successful connection.
-type ConnectResult struct{ Info ConnectionInfo }
+// ConnectResult reports a successful connection. Defaults says how its
+// default project and environment were chosen: typed in the modal, or
+// inferred from what the token sees.
+type ConnectResult struct {
+	Info     ConnectionInfo
+	Defaults DefaultsChoice
+}
 
 func (ConnectModal) result()  {}
 func (ConnectResult) result() {}
@@ -92,8 +105,12 @@ type ConnectInput struct {
 }
 
 // Connect validates in.Token against LaunchDarkly and stores it for the
-// actor's workspace. Problems with a field are *FieldError values, so the
-// modal can show them inline; other failures are *Error values.
+// actor's workspace, with in.Project and in.Env as its defaults when typed
+// (they must exist) or else defaults inferred from what the token sees:
+// the only project, the one with key "default" or the first by name, and
+// its "production" environment or its first critical one. Problems with a
+// field are *FieldError values, so the modal can show them inline; other
+// failures are *Error values.
 func (e *Executor) Connect(ctx context.Context, actor Actor, in ConnectInput) (ConnectResult, error) {
 	if actor.Outsider {
 		return ConnectResult{}, &FieldError{Field: FieldToken, Msg: Notation("Only members of this workspace can connect it."), Err: outsiderError()}
@@ -147,27 +164,73 @@ func (e *Executor) Connect(ctx context.Context, actor Actor, in ConnectInput) (C
 			return ConnectResult{}, tokenFieldError(err)
 		}
 	}
-	if project != "" {
-		envs, err := client.ListEnvironments(ctx, project)
-		switch {
-		case KindOf(err) == KindNotFound:
-			return ConnectResult{}, &FieldError{Field: FieldProject, Msg: Textf("LaunchDarkly has no project %q (or this token can't see it).", project), Err: err}
-		case err != nil:
-			return ConnectResult{}, tokenFieldError(err)
+	d, err := inferDefaults(ctx, client, project, env)
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return ConnectResult{}, fe
 		}
-		if env != "" {
-			key, ok := matchEnv(envs, env)
-			if !ok {
-				return ConnectResult{}, &FieldError{Field: FieldEnv, Msg: Textf("Project %q has no environment %q. It has: %s.", project, env, strings.Join(envKeys(envs), ", "))}
-			}
-			env = key
-		}
-		conn.DefaultProject, conn.DefaultEnv = project, env
+		return ConnectResult{}, tokenFieldError(err)
 	}
+	conn.DefaultProject, conn.DefaultEnv = d.Project, d.Env
 	if err := e.ws.Put(ctx, actor.Workspace, conn); err != nil {
 		return ConnectResult{}, storeError("store workspace connection", err)
 	}
-	return ConnectResult{Info: conn.Info()}, nil
+	return ConnectResult{Info: conn.Info(), Defaults: d}, nil
+}
+
+// ConnectChoices checks a token pasted into the connect modal, before it
+// is submitted, and returns the modal again with the projects the token
+// sees and the environments of in.Project (typed or chosen as Connect
+// would), so an admin picks defaults from a list. Nothing is stored.
+// Errors are Connect's.
+func (e *Executor) ConnectChoices(ctx context.Context, actor Actor, in ConnectInput) (ConnectModal, error) {
+	if actor.Outsider {
+		return ConnectModal{}, outsiderError()
+	}
+	if err := e.requireAdmin(ctx, actor, "connect this workspace to LaunchDarkly"); err != nil {
+		return ConnectModal{}, err
+	}
+	token := secret.Secret(strings.TrimSpace(in.Token.Reveal()))
+	if raw := token.Reveal(); raw == "" || looksLikeSDKKey(raw) || strings.ContainsAny(raw, " \t\r\n") {
+		return ConnectModal{}, fieldError(FieldToken, "Paste a LaunchDarkly access token.")
+	}
+	client := e.clients(token)
+	id, err := client.CallerIdentity(ctx)
+	if err != nil {
+		return ConnectModal{}, tokenFieldError(err)
+	}
+	m := ConnectModal{Checked: true, TokenName: id.TokenName, Role: RoleUnknown}
+	if id.TokenID != "" {
+		if tok, err := client.GetToken(ctx, id.TokenID); err == nil {
+			m.Role = roleOf(tok)
+			if tok.Name != "" {
+				m.TokenName = tok.Name
+			}
+		}
+	}
+	projects, err := client.ListProjects(ctx)
+	if err != nil {
+		if KindOf(err) == KindForbidden {
+			return ConnectModal{Checked: true, TokenName: m.TokenName, Role: m.Role, DefaultProject: in.Project, DefaultEnv: in.Env}, nil
+		}
+		return ConnectModal{}, tokenFieldError(err)
+	}
+	m.Projects = projects
+	d, envs, err := chooseDefaults(ctx, client, projects, nil, strings.TrimSpace(in.Project), "")
+	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return m, fe
+		}
+		return ConnectModal{}, tokenFieldError(err)
+	}
+	m.DefaultProject, m.DefaultEnv, m.Envs = d.Project, d.Env, envs
+	return m, nil
+}
+
+func looksLikeSDKKey(s string) bool {
+	return strings.HasPrefix(s, "sdk-") || strings.HasPrefix(s, "mob-")
 }
 
 func fieldError(field, msg string) *FieldError {

@@ -36,11 +36,11 @@ func createSpec() subcommand {
 	return subcommand{
 		entry: HelpEntry{
 			Name:     "create",
-			Usage:    "create <key> [name...] [--kind boolean|string|number|json] [--variations a,b,c] [--tags t1,t2] [--temporary] [--reason r] [--project p]",
+			Usage:    "create <key> [name...] [--kind boolean|string|number|json] [--variations a,b,c] [--tags t1,t2] [--temporary]" + flagWideUsageTail,
 			Summary:  "Asks to create a flag, off in every environment. A boolean flag serves true or false; other kinds need `--variations`.",
 			Examples: []string{"create new-checkout New checkout --temporary --tags checkout,web", `create checkout-layout "Checkout layout" --kind string --variations control,two-column,compact --reason "layout test"`, "create max-cart-items --kind number --variations 10,20,50 --project web"},
 		},
-		options: []string{optKind, optVariations, optTags, optTemporary, optReason, optProject},
+		options: []string{optKind, optVariations, optTags, optTemporary, optReason, optProject, optAt, optIn},
 		parse:   parseCreate,
 	}
 }
@@ -188,7 +188,7 @@ func (c Create) Plan(ctx context.Context, x *Executor, conn Connection, p string
 	existing, err := client.GetFlag(ctx, p, c.Key)
 	switch {
 	case err == nil:
-		return Change{}, Errorf(KindInvalid, "Project `%s` already has a flag `%s`. Try `/flag show %s`.", p, existing.Key, existing.Key)
+		return Change{}, inField(Errorf(KindInvalid, "Project `%s` already has a flag `%s`. Try `/flag show %s`.", p, existing.Key, existing.Key), FieldNewKey)
 	case KindOf(err) != KindNotFound:
 		return Change{}, serviceError(ctx, err)
 	}
@@ -238,7 +238,7 @@ func (c Create) newFlag() (NewFlag, error) {
 			raw = b
 		default:
 			if !json.Valid([]byte(v)) {
-				return NewFlag{}, Errorf(KindInvalid, "%s isn't a valid %s value.", echo(v), c.FlagKind)
+				return NewFlag{}, inField(Errorf(KindInvalid, "%s isn't a valid %s value.", echo(v), c.FlagKind), FieldVariations)
 			}
 			raw = json.RawMessage(v)
 		}

@@ -16,7 +16,7 @@ func deleteSpec() subcommand {
 	return subcommand{
 		entry: HelpEntry{
 			Name:     "delete",
-			Usage:    "delete <flag> [--reason r] [--project p]",
+			Usage:    "delete <flag>" + flagWideUsageTail,
 			Summary:  "Asks to delete a flag from every environment, for good. The approver types the flag key to confirm; prefer `archive`.",
 			Examples: []string{`delete old-banner --reason "removed from the code in v42"`, "delete old-banner --project web"},
 		},

@@ -163,3 +163,19 @@ type Directory interface {
 	// GroupMembers lists the user IDs in a Slack user group of ws.
 	GroupMembers(ctx context.Context, ws Workspace, groupID string) ([]string, error)
 }
+
+// workspaceKey is the context key of WithWorkspace.
+type workspaceKey struct{}
+
+// WithWorkspace returns ctx marked as work for ws, so that what happens on
+// its behalf deep down (a LaunchDarkly request, say) can be counted per
+// workspace without every call passing it along.
+func WithWorkspace(ctx context.Context, ws Workspace) context.Context {
+	return context.WithValue(ctx, workspaceKey{}, ws)
+}
+
+// WorkspaceFrom returns the workspace ctx was marked with by WithWorkspace.
+func WorkspaceFrom(ctx context.Context) (Workspace, bool) {
+	ws, ok := ctx.Value(workspaceKey{}).(Workspace)
+	return ws, ok
+}

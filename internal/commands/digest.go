@@ -96,6 +96,19 @@ type DigestRun struct {
 	Changes      int
 }
 
+// DigestChannel is what Slack says about a channel digests are posted in.
+type DigestChannel struct {
+	ID   string
+	Name string
+	// Private is set for private channels, group DMs and DMs: only their
+	// members see them, so only members may subscribe one to digests or
+	// see its subscriptions listed.
+	Private bool
+	// Postable is set when the bot is a member and the channel is not
+	// archived.
+	Postable bool
+}
+
 // Errors returned by Digests, matched with errors.Is.
 var (
 	ErrDigestNotFound = errors.New("digest subscription not found")
@@ -109,10 +122,21 @@ var (
 // Digests keeps digest subscriptions and posts them. Failures of the store
 // or of Slack other than the errors above are returned wrapped.
 type Digests interface {
+	// Channel returns what Slack says about channelID; the error wraps
+	// ErrCannotPost when Slack does not show the bot that channel (none
+	// such, or a private channel the bot is not in).
+	Channel(ctx context.Context, ws Workspace, channelID string) (DigestChannel, error)
+	// MemberOf reports which of channelIDs userID is a member of. Slack
+	// answers only for channels the bot is in; the others are reported as
+	// not.
+	MemberOf(ctx context.Context, ws Workspace, userID string, channelIDs []string) (map[string]bool, error)
 	// Subscribe checks that the bot can post in sub.ChannelID
 	// (ErrCannotPost), stores sub under a new ID and returns it with its
 	// channel name and next run filled in.
 	Subscribe(ctx context.Context, sub DigestSubscription) (DigestSubscription, error)
+	// Get returns one of the workspace's subscriptions with its next run;
+	// ErrDigestNotFound when it has none with that ID.
+	Get(ctx context.Context, ws Workspace, id string) (DigestSubscription, error)
 	// List returns the workspace's subscriptions with their next runs.
 	List(ctx context.Context, ws Workspace) ([]DigestSubscription, error)
 	// Unsubscribe deletes a subscription and returns it; ErrDigestNotFound
@@ -152,10 +176,17 @@ func (DigestNow) Name() string         { return "digest" }
 // DigestSubscribedResult reports a new subscription.
 type DigestSubscribedResult struct{ Subscription DigestSubscription }
 
-// DigestListResult lists subscriptions, soonest next run first.
+// DigestListResult lists the subscriptions the caller may see, soonest
+// next run first.
 type DigestListResult struct {
 	Subscriptions []DigestSubscription
 	ChannelID     string // where the command was run
+	// Hidden counts the subscriptions left out: they post in private
+	// channels the caller is not in (or that Slack no longer shows the
+	// bot). HiddenIDs are their IDs, for an admin, who may remove them;
+	// empty for anyone else.
+	Hidden    int
+	HiddenIDs []string
 }
 
 // DigestUnsubscribedResult reports a deleted subscription.
@@ -480,21 +511,44 @@ func (e *Executor) digestSubscribe(ctx context.Context, actor Actor, conn Connec
 	if len(existing) >= maxDigestsPerWorkspace {
 		return nil, Errorf(KindInvalid, "This workspace already has %d digest subscriptions, the most I keep. Remove one with `/flag digest unsubscribe <id>`.", len(existing))
 	}
+	where := "that channel"
+	if c.ChannelName != "" {
+		where = "#" + c.ChannelName
+	}
+	cannotPost := func(err error) error {
+		return &Error{Kind: KindInvalid, Msg: Textf("I can't post in %s. Invite @flagbot to %s (`/invite @flagbot`) and subscribe again.", where, where), Err: err}
+	}
+	unavailable := func(err error) error {
+		// Slack (checking the channel) or the store: say neither for sure.
+		return &Error{Kind: KindUnavailable, Msg: Notation("I couldn't set up the digest just now: Slack or my state store did not answer. Nothing was saved; try `/flag digest subscribe` again in a minute."), Err: err}
+	}
+	// A digest shows a private channel's flag changes to its members:
+	// only a member may ask for one there.
+	ch, err := e.digests.Channel(ctx, actor.Workspace, c.ChannelID)
+	switch {
+	case errors.Is(err, ErrCannotPost):
+		return nil, cannotPost(err)
+	case err != nil:
+		return nil, unavailable(err)
+	case ch.Private:
+		in, err := e.digests.MemberOf(ctx, actor.Workspace, actor.UserID, []string{c.ChannelID})
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if !in[c.ChannelID] {
+			return nil, Errorf(KindForbidden, "%s is a private channel you are not in, so you can't subscribe it to digests. Ask one of its members to run `/flag digest subscribe` there.", Channel(c.ChannelID))
+		}
+	}
 	sub, err := e.digests.Subscribe(ctx, DigestSubscription{
 		Workspace: actor.Workspace, ChannelID: c.ChannelID, ChannelName: c.ChannelName,
 		Schedule: c.Schedule, Filter: c.Filter, PostEmpty: c.PostEmpty,
 		CreatedBy: actor.UserID, CreatedAt: e.opts.Now(),
 	})
 	if errors.Is(err, ErrCannotPost) {
-		where := "that channel"
-		if c.ChannelName != "" {
-			where = "#" + c.ChannelName
-		}
-		return nil, &Error{Kind: KindInvalid, Msg: Textf("I can't post in %s. Invite @flagbot to %s (`/invite @flagbot`) and subscribe again.", where, where), Err: err}
+		return nil, cannotPost(err)
 	}
 	if err != nil {
-		// Slack (checking the channel) or the store: say neither for sure.
-		return nil, &Error{Kind: KindUnavailable, Msg: Notation("I couldn't set up the digest just now: Slack or my state store did not answer. Nothing was saved; try `/flag digest subscribe` again in a minute."), Err: err}
+		return nil, unavailable(err)
 	}
 	return DigestSubscribedResult{Subscription: sub}, nil
 }
@@ -504,17 +558,117 @@ func (e *Executor) digestList(ctx context.Context, actor Actor) (Result, error) 
 	if err != nil {
 		return nil, storeError("list digests", err)
 	}
-	slices.SortFunc(subs, func(a, b DigestSubscription) int {
+	visible, err := e.visibleChannels(ctx, actor, subs)
+	if err != nil {
+		return nil, &Error{Kind: KindUnavailable, Msg: Notation("I couldn't check with Slack which of the digests' channels you can see. Try `/flag digest list` again in a minute."), Err: err}
+	}
+	res := DigestListResult{ChannelID: actor.ChannelID}
+	var hidden []string
+	for _, s := range subs {
+		if visible[s.ChannelID] {
+			res.Subscriptions = append(res.Subscriptions, s)
+		} else {
+			hidden = append(hidden, s.ID)
+		}
+	}
+	slices.SortFunc(res.Subscriptions, func(a, b DigestSubscription) int {
 		if c := a.NextRun.Compare(b.NextRun); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return DigestListResult{Subscriptions: subs, ChannelID: actor.ChannelID}, nil
+	res.Hidden = len(hidden)
+	if len(hidden) > 0 {
+		if admin, err := e.dir.IsAdmin(ctx, actor); err == nil && admin {
+			slices.Sort(hidden)
+			res.HiddenIDs = hidden
+		}
+	}
+	return res, nil
+}
+
+// visibleChannels reports which of the subscriptions' channels actor may
+// see: public ones, and private ones actor is in. A channel Slack no
+// longer shows the bot counts as private: its name may be secret.
+func (e *Executor) visibleChannels(ctx context.Context, actor Actor, subs []DigestSubscription) (map[string]bool, error) {
+	visible := make(map[string]bool)
+	var private []string
+	for _, s := range subs {
+		if _, seen := visible[s.ChannelID]; seen || slices.Contains(private, s.ChannelID) {
+			continue
+		}
+		if s.ChannelID == actor.ChannelID {
+			visible[s.ChannelID] = true // the caller is in it
+			continue
+		}
+		ch, err := e.digests.Channel(ctx, actor.Workspace, s.ChannelID)
+		switch {
+		case errors.Is(err, ErrCannotPost):
+			visible[s.ChannelID] = false
+		case err != nil:
+			return nil, err
+		case ch.Private:
+			private = append(private, s.ChannelID)
+		default:
+			visible[s.ChannelID] = true
+		}
+	}
+	if len(private) > 0 {
+		in, err := e.digests.MemberOf(ctx, actor.Workspace, actor.UserID, private)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range private {
+			visible[id] = in[id]
+		}
+	}
+	return visible, nil
+}
+
+// mayManageDigest allows sub's subscriber and workspace admins to remove
+// it or post it on demand (what: "remove", "post"); anyone else is told
+// who can.
+func (e *Executor) mayManageDigest(ctx context.Context, actor Actor, sub DigestSubscription, what string) error {
+	if sub.CreatedBy != "" && sub.CreatedBy == actor.UserID {
+		return nil
+	}
+	admin, err := e.dir.IsAdmin(ctx, actor)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &Error{Kind: KindTimeout, Err: err}
+		}
+		return &Error{Kind: KindInternal, Err: fmt.Errorf("commands: check admin: %w", err)}
+	}
+	if admin {
+		return nil
+	}
+	if sub.CreatedBy == "" {
+		return Errorf(KindForbidden, "Only a workspace admin can %s digest `%s`.", what, sub.ID)
+	}
+	return Errorf(KindForbidden, "Only %s, who subscribed it, or a workspace admin can %s digest `%s`.", User(sub.CreatedBy), what, sub.ID)
+}
+
+// getDigest returns subscription id of actor's workspace.
+func (e *Executor) getDigest(ctx context.Context, actor Actor, id string) (DigestSubscription, error) {
+	sub, err := e.digests.Get(ctx, actor.Workspace, id)
+	if errors.Is(err, ErrDigestNotFound) {
+		return DigestSubscription{}, &Error{Kind: KindNotFound, Msg: Textf("There is no digest subscription `%s`. `/flag digest list` shows them.", id), Err: err}
+	}
+	if err != nil {
+		return DigestSubscription{}, storeError("get digest", err)
+	}
+	return sub, nil
 }
 
 func (e *Executor) digestUnsubscribe(ctx context.Context, actor Actor, c DigestUnsubscribe) (Result, error) {
-	sub, err := e.digests.Unsubscribe(ctx, actor.Workspace, c.ID)
+	sub, err := e.getDigest(ctx, actor, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.mayManageDigest(ctx, actor, sub, "remove"); err != nil {
+		return nil, err
+	}
+	sub, err = e.digests.Unsubscribe(ctx, actor.Workspace, c.ID)
 	if errors.Is(err, ErrDigestNotFound) {
 		return nil, &Error{Kind: KindNotFound, Msg: Textf("There is no digest subscription `%s`. `/flag digest list` shows them.", c.ID), Err: err}
 	}
@@ -526,30 +680,39 @@ func (e *Executor) digestUnsubscribe(ctx context.Context, actor Actor, c DigestU
 
 func (e *Executor) digestNow(ctx context.Context, actor Actor, c DigestNow) (Result, error) {
 	id := c.ID
+	var sub DigestSubscription
 	if id == "" {
 		subs, err := e.digests.List(ctx, actor.Workspace)
 		if err != nil {
 			return nil, storeError("list digests", err)
 		}
-		var here []string
+		var here []DigestSubscription
 		for _, s := range subs {
 			if s.ChannelID == actor.ChannelID {
-				here = append(here, s.ID)
+				here = append(here, s)
 			}
 		}
-		slices.Sort(here)
+		slices.SortFunc(here, func(a, b DigestSubscription) int { return strings.Compare(a.ID, b.ID) })
 		switch len(here) {
 		case 0:
 			return nil, Errorf(KindNotFound, "This channel has no digest subscription. Create one with `/flag digest subscribe`, or name one: `/flag digest now <id>`.")
 		case 1:
-			id = here[0]
+			sub, id = here[0], here[0].ID
 		default:
 			ids := make([]Text, len(here))
-			for i, id := range here {
-				ids[i] = Text{Code(id)}
+			for i, s := range here {
+				ids[i] = Text{Code(s.ID)}
 			}
 			return nil, Errorf(KindInvalid, "This channel has %d digest subscriptions (%s); name one: `/flag digest now <id>`.", len(here), Join(ids, ", "))
 		}
+	} else {
+		var err error
+		if sub, err = e.getDigest(ctx, actor, id); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.mayManageDigest(ctx, actor, sub, "post"); err != nil {
+		return nil, err
 	}
 	run, err := e.digests.RunNow(ctx, actor.Workspace, id)
 	switch {

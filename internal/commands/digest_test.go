@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,15 +88,53 @@ func TestDigestHelp(t *testing.T) {
 	}
 }
 
-// memDigests is an in-memory Digests.
+// memDigests is an in-memory Digests. Channels are public unless listed
+// in private (with their members); hidden channels are not shown to the
+// bot at all.
 type memDigests struct {
 	subs      map[string]DigestSubscription
 	n         int
 	cannot    bool  // Subscribe answers ErrCannotPost
 	subErr    error // Subscribe's error otherwise
 	runErr    error // RunNow's error
+	slackErr  error // Channel's and MemberOf's error
+	private   map[string][]string
+	hidden    map[string]bool
 	ran       []string
 	subscribe []DigestSubscription
+	asked     []string // Channel and MemberOf calls
+}
+
+func (m *memDigests) Channel(_ context.Context, _ Workspace, id string) (DigestChannel, error) {
+	m.asked = append(m.asked, "info "+id)
+	if m.slackErr != nil {
+		return DigestChannel{}, m.slackErr
+	}
+	if m.hidden[id] || m.cannot {
+		return DigestChannel{}, fmt.Errorf("slack: %w", ErrCannotPost)
+	}
+	_, private := m.private[id]
+	return DigestChannel{ID: id, Name: "name-of-" + id, Private: private, Postable: true}, nil
+}
+
+func (m *memDigests) MemberOf(_ context.Context, _ Workspace, user string, ids []string) (map[string]bool, error) {
+	m.asked = append(m.asked, "members "+strings.Join(ids, ","))
+	if m.slackErr != nil {
+		return nil, m.slackErr
+	}
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = slices.Contains(m.private[id], user)
+	}
+	return out, nil
+}
+
+func (m *memDigests) Get(_ context.Context, ws Workspace, id string) (DigestSubscription, error) {
+	s, ok := m.subs[id]
+	if !ok || s.Workspace != ws {
+		return DigestSubscription{}, ErrDigestNotFound
+	}
+	return s, nil
 }
 
 func (m *memDigests) Subscribe(_ context.Context, s DigestSubscription) (DigestSubscription, error) {
@@ -317,5 +356,108 @@ func TestParseDigestSubscribeHints(t *testing.T) {
 		if !errors.As(err, &ue) || !strings.Contains(ue.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want a usage error saying %q", in, err, want)
 		}
+	}
+}
+
+// Who may do what with a digest: the subscriber and admins remove it or
+// post it on demand; only members subscribe a private channel; the list
+// shows what the caller may see.
+func TestDigestPermissions(t *testing.T) {
+	t.Parallel()
+	dan := Actor{Workspace: wsA, UserID: "UDAN"} // neither subscriber nor admin
+	in := func(a Actor, ch string) Actor { a.ChannelID = ch; return a }
+	type step struct {
+		name    string
+		actor   Actor
+		cmd     Command
+		wantErr string // the refusal's exact text; "" for success
+		kind    Kind
+	}
+	steps := []step{
+		{name: "bob subscribes a public channel", actor: in(bob, "C0PUB"), cmd: DigestSubscribe{}},
+		{name: "bob subscribes his private channel", actor: in(bob, "C0PUB"), cmd: DigestSubscribe{ChannelID: "G0BOB"}},
+		{name: "dan may not subscribe a private channel he is not in", actor: in(dan, "C0PUB"), cmd: DigestSubscribe{ChannelID: "G0BOB", ChannelName: "bobs"}, kind: KindForbidden,
+			wantErr: "<#G0BOB> is a private channel you are not in, so you can't subscribe it to digests. Ask one of its members to run `/flag digest subscribe` there."},
+		{name: "nor can an admin who is not in it", actor: in(alice, "C0PUB"), cmd: DigestSubscribe{ChannelID: "G0BOB"}, kind: KindForbidden,
+			wantErr: "<#G0BOB> is a private channel you are not in, so you can't subscribe it to digests. Ask one of its members to run `/flag digest subscribe` there."},
+		{name: "dan may not remove bob's digest", actor: in(dan, "C0PUB"), cmd: DigestUnsubscribe{ID: "d1"}, kind: KindForbidden,
+			wantErr: "Only <@UBOB>, who subscribed it, or a workspace admin can remove digest `d1`."},
+		{name: "dan may not post bob's digest", actor: in(dan, "C0PUB"), cmd: DigestNow{ID: "d1"}, kind: KindForbidden,
+			wantErr: "Only <@UBOB>, who subscribed it, or a workspace admin can post digest `d1`."},
+		{name: "nor the one of the channel he is in", actor: in(dan, "C0PUB"), cmd: DigestNow{}, kind: KindForbidden,
+			wantErr: "Only <@UBOB>, who subscribed it, or a workspace admin can post digest `d1`."},
+		{name: "bob posts his digest", actor: in(bob, "C0ELSE"), cmd: DigestNow{ID: "d1"}},
+		{name: "an admin posts it", actor: in(alice, "C0ELSE"), cmd: DigestNow{ID: "d2"}},
+		{name: "an unknown digest is not found", actor: in(dan, "C0PUB"), cmd: DigestUnsubscribe{ID: "nope"}, kind: KindNotFound,
+			wantErr: "There is no digest subscription `nope`. `/flag digest list` shows them."},
+		{name: "an admin removes bob's private digest", actor: in(alice, "C0PUB"), cmd: DigestUnsubscribe{ID: "d2"}},
+		{name: "bob removes his own", actor: in(bob, "C0ELSE"), cmd: DigestUnsubscribe{ID: "d1"}},
+	}
+	r, d := newDigestRig(t)
+	d.private = map[string][]string{"G0BOB": {"UBOB"}}
+	for _, st := range steps {
+		_, err := r.exec.Execute(t.Context(), st.actor, st.cmd)
+		if st.wantErr == "" {
+			if err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			continue
+		}
+		e := wantKind(t, err, st.kind)
+		if got := e.Msg.String(); got != st.wantErr {
+			t.Errorf("%s:\n got %q\nwant %q", st.name, got, st.wantErr)
+		}
+	}
+	if !slices.Equal(d.ran, []string{"d1", "d2"}) {
+		t.Errorf("posted on demand: %v, want d1 (by bob) and d2 (by an admin)", d.ran)
+	}
+	if len(d.subs) != 0 || len(d.subscribe) != 2 {
+		t.Errorf("%d subscriptions left of %d made; want both removed", len(d.subs), len(d.subscribe))
+	}
+}
+
+func TestDigestListShowsWhatTheCallerMaySee(t *testing.T) {
+	t.Parallel()
+	r, d := newDigestRig(t)
+	d.private = map[string][]string{"G0BOB": {"UBOB"}, "G0ALL": {"UBOB", "UALICE", "UDAN"}}
+	for _, ch := range []string{"C0PUB", "G0BOB", "G0ALL", "G0GONE"} {
+		if _, err := r.exec.Execute(t.Context(), Actor{Workspace: wsA, UserID: "UBOB", ChannelID: ch}, DigestSubscribe{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.hidden = map[string]bool{"G0GONE": true} // the bot was removed from it since
+	tests := []struct {
+		name      string
+		actor     Actor
+		want      []string // channels listed
+		hidden    int
+		hiddenIDs []string
+	}{
+		{"bob, in every private channel but the one the bot left", Actor{Workspace: wsA, UserID: "UBOB", ChannelID: "C0ELSE"}, []string{"C0PUB", "G0BOB", "G0ALL"}, 1, nil},
+		{"bob, in that channel", Actor{Workspace: wsA, UserID: "UBOB", ChannelID: "G0GONE"}, []string{"C0PUB", "G0BOB", "G0ALL", "G0GONE"}, 0, nil},
+		{"dan, in one of them", Actor{Workspace: wsA, UserID: "UDAN"}, []string{"C0PUB", "G0ALL"}, 2, nil},
+		{"an admin in one of them: ids of the others", Actor{Workspace: wsA, UserID: "UALICE"}, []string{"C0PUB", "G0ALL"}, 2, []string{"d2", "d4"}},
+	}
+	for _, tt := range tests {
+		res, err := r.exec.Execute(t.Context(), tt.actor, DigestList{})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		l := res.(DigestListResult)
+		var got []string
+		for _, s := range l.Subscriptions {
+			got = append(got, s.ChannelID)
+		}
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(tt.want))
+		if !slices.Equal(got, want) || l.Hidden != tt.hidden || !slices.Equal(l.HiddenIDs, tt.hiddenIDs) {
+			t.Errorf("%s: listed %v, %d hidden %v; want %v, %d hidden %v", tt.name, got, l.Hidden, l.HiddenIDs, want, tt.hidden, tt.hiddenIDs)
+		}
+	}
+	// Slack not answering: no list rather than a guess.
+	d.slackErr = errors.New("slack: internal_error")
+	_, err := r.exec.Execute(t.Context(), Actor{Workspace: wsA, UserID: "UDAN"}, DigestList{})
+	if e := wantKind(t, err, KindUnavailable); e.Msg.String() != "I couldn't check with Slack which of the digests' channels you can see. Try `/flag digest list` again in a minute." {
+		t.Errorf("list while Slack fails: %q", e.Msg.String())
 	}
 }

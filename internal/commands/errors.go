@@ -63,6 +63,12 @@ type Error struct {
 	Msg         Text     // user-facing, may be empty (the transport picks a default)
 	Suggestions []string // e.g. close flag keys for KindNotFound
 	Err         error
+	// Field names the form field the problem is with, one of the Field*
+	// constants, when it is about one; a form shows Msg next to it.
+	Field string
+	// Notice is said before Msg: what the command did on the way although
+	// it failed (the workspace's defaults chosen on first use).
+	Notice Text
 }
 
 func (e *Error) Error() string {
@@ -79,6 +85,30 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// withNotice returns err carrying notice n: a copy of its *Error with
+// Notice set, or a new *Error of err's kind around it.
+func withNotice(err error, n Text) error {
+	var e *Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Notice = n
+		return &c
+	}
+	return &Error{Kind: KindOf(err), Err: err, Notice: n}
+}
+
+// inField returns err with its *Error's Field set to field, for a form to
+// show it next to that field; other errors are returned as they are.
+func inField(err error, field string) error {
+	var e *Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Field = field
+		return &c
+	}
+	return err
+}
 
 // Errorf returns an *Error of kind k with a user-facing message built by
 // Textf: backticks in format mark code spans, arguments are data.
@@ -181,7 +211,8 @@ type FieldError struct {
 	Err   error
 }
 
-// The connect modal's fields.
+// The fields of the forms: the connect modal (token, project, env), the
+// delete confirmation and the request modal (project, env and the rest).
 const (
 	FieldToken   = "token"
 	FieldProject = "project"
@@ -189,6 +220,17 @@ const (
 	// FieldConfirmKey is the flag key an approver types to confirm a
 	// deletion.
 	FieldConfirmKey = "confirm_key"
+	// The request modal's fields besides project and environment.
+	FieldFlag       = "flag"
+	FieldAction     = "action"
+	FieldVariation  = "variation"
+	FieldRollout    = "rollout"
+	FieldContexts   = "contexts"
+	FieldReason     = "reason"
+	FieldNewKey     = "new_key"
+	FieldNewName    = "new_name"
+	FieldVariations = "variations"
+	FieldTags       = "tags"
 )
 
 func (e *FieldError) Error() string {

@@ -14,6 +14,7 @@ const (
 	defaultAuditWindow = 24 * time.Hour
 	defaultAuditLimit  = 20
 	defaultApprovalTTL = 24 * time.Hour
+	defaultSignoffTTL  = 24 * time.Hour
 	maxSuggestions     = 3
 	// suggestionScanPages bounds how many pages of flags a "did you mean"
 	// lookup reads after a miss (100 flags a page).
@@ -45,6 +46,14 @@ type Options struct {
 	// while the store fails (default 5s), even after the command's own
 	// deadline.
 	FinishTimeout time.Duration
+	// Catalog bounds the flag catalog that answers flag pickers.
+	Catalog CatalogOptions
+	// SignoffTTL is how long someone has to sign off a break-glass kill
+	// (default 24h); a reminder goes out halfway.
+	SignoffTTL time.Duration
+	// ScheduleGrace is how late a scheduled change is still applied when
+	// no replica was running at its time (default 1h); later it is missed.
+	ScheduleGrace time.Duration
 }
 
 // Executor runs parsed commands for a Slack user: it holds what commands
@@ -58,6 +67,12 @@ type Executor struct {
 	policies Policies
 	digests  Digests
 	opts     Options
+	catalog  *flagCatalog
+
+	// notice collects what one Execute call has to say besides its result
+	// (defaults chosen on first use). Execute runs each command on a copy
+	// of the Executor with its own notice; it is nil elsewhere.
+	notice *Text
 }
 
 // NewExecutor returns an Executor that keeps connections in ws, talks to
@@ -86,8 +101,15 @@ func NewExecutor(ws Workspaces, clients ClientFunc, dir Directory, changes Chang
 	if opts.FinishTimeout <= 0 {
 		opts.FinishTimeout = defaultFinishTimeout
 	}
+	if opts.SignoffTTL <= 0 {
+		opts.SignoffTTL = defaultSignoffTTL
+	}
+	if opts.ScheduleGrace <= 0 {
+		opts.ScheduleGrace = defaultScheduleGrace
+	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	return &Executor{ws: ws, clients: clients, dir: dir, changes: changes, policies: policies, digests: digests, opts: opts}
+	return &Executor{ws: ws, clients: clients, dir: dir, changes: changes, policies: policies, digests: digests, opts: opts,
+		catalog: newFlagCatalog(opts.Catalog)}
 }
 
 // Execute runs cmd for actor, for every subcommand alike: reads answer,
@@ -97,12 +119,24 @@ func NewExecutor(ws Workspaces, clients ClientFunc, dir Directory, changes Chang
 // KindOutsider error and nothing reaches LaunchDarkly or the stores.
 //
 // Failures are *Error values classified by Kind (or a *UsageError); their
-// Msg is safe to show the user.
+// Msg is safe to show the user. When the command did something on the way
+// that the user should hear about (the workspace's defaults were chosen on
+// first use), the result is a Noticed wrapping the command's own, or the
+// *Error carries it as Notice.
 func (e *Executor) Execute(ctx context.Context, actor Actor, cmd Command) (Result, error) {
 	if _, help := cmd.(Help); actor.Outsider && !help {
 		return nil, outsiderError()
 	}
-	return cmd.Run(ctx, e, actor)
+	call := *e
+	call.notice = new(Text)
+	res, err := cmd.Run(ctx, &call, actor)
+	if n := *call.notice; !n.IsZero() {
+		if err != nil {
+			return nil, withNotice(err, n)
+		}
+		return Noticed{Result: res, Notice: n}, nil
+	}
+	return res, err
 }
 
 // RequestChange files the change cmd as actor, posted in channelID, with
@@ -117,6 +151,7 @@ func (e *Executor) RequestChange(ctx context.Context, actor Actor, channelID str
 	if err != nil {
 		return ChangeResult{}, err
 	}
+	res, _ = SplitNotice(res)
 	cr, ok := res.(ChangeResult)
 	if !ok {
 		return ChangeResult{}, &Error{Kind: KindInternal, Err: fmt.Errorf("commands: %s returned %T, not a change", cmd.Name(), res)}
@@ -148,13 +183,18 @@ func (e *Executor) connection(ctx context.Context, ws Workspace) (Connection, er
 }
 
 // connected returns the actor's connection and a LaunchDarkly client made
-// from its token.
+// from its token. A connection stored without a default project gets one
+// here, on first use (adoptDefaults).
 func (e *Executor) connected(ctx context.Context, actor Actor) (Connection, LaunchDarkly, error) {
 	conn, err := e.connection(ctx, actor.Workspace)
 	if err != nil {
 		return Connection{}, nil, err
 	}
-	return conn, e.clients(conn.Token), nil
+	client := e.clients(conn.Token)
+	if conn.DefaultProject == "" {
+		conn = e.adoptDefaults(ctx, actor.Workspace, conn, client)
+	}
+	return conn, client, nil
 }
 
 func (e *Executor) requireAdmin(ctx context.Context, actor Actor, what string) error {
@@ -191,7 +231,9 @@ func env(given string, conn Connection, required bool) (string, error) {
 	if conn.DefaultEnv != "" || !required {
 		return conn.DefaultEnv, nil
 	}
-	return "", Errorf(KindInvalid, "Which environment? Name one (see `/flag envs`), or ask an admin to set a default with `/flag config env <key>`.")
+	e := Errorf(KindInvalid, "Which environment? Name one (see `/flag envs`), or ask an admin to set a default with `/flag config env <key>`.")
+	e.Field = FieldEnv
+	return "", e
 }
 
 // findFlag fetches a flag by key, matching the key case-insensitively, and
@@ -225,6 +267,7 @@ func (e *Executor) findFlag(ctx context.Context, client LaunchDarkly, project, k
 		Msg:         Textf("I can't find flag `%s` in project `%s`.", key, project),
 		Suggestions: closest(key, keys),
 		Err:         err,
+		Field:       FieldFlag,
 	}
 }
 
@@ -277,7 +320,7 @@ func (e *Executor) scopeError(ctx context.Context, client LaunchDarkly, project,
 }
 
 func noEnvError(project, env string, keys []string) error {
-	return &Error{Kind: KindNotFound, Msg: Textf("Project `%s` has no environment `%s`.", project, env), Suggestions: closest(env, keys)}
+	return &Error{Kind: KindNotFound, Msg: Textf("Project `%s` has no environment `%s`.", project, env), Suggestions: closest(env, keys), Field: FieldEnv}
 }
 
 // serviceError classifies a LaunchDarkly failure by kind: the kind its

@@ -219,6 +219,7 @@ func TestStoreUnavailable(t *testing.T) {
 		wantKind(t, err, KindStoreUnavailable)
 	}
 	r.ld.CallerIdentityFn = func(context.Context) (CallerIdentity, error) { return CallerIdentity{TokenName: "t"}, nil }
+	r.ld.ListProjectsFn = func(context.Context) ([]Project, error) { return nil, nil }
 	_, err := r.exec.Connect(t.Context(), alice, ConnectInput{Token: "api-x"})
 	wantKind(t, err, KindStoreUnavailable)
 }
@@ -250,9 +251,9 @@ func TestConnect(t *testing.T) {
 		wantEnv   string
 	}{
 		{name: "writer", in: ConnectInput{Token: " api-writer-token \n", Project: "web", Env: "Staging"}, token: Token{Role: "writer", Name: "flagbot"}, wantRole: RoleWriter, wantEnv: "staging"},
-		{name: "reader", in: ConnectInput{Token: "api-reader-token"}, token: Token{Role: "reader"}, wantRole: RoleReader},
-		{name: "custom", in: ConnectInput{Token: "api-custom-token"}, token: Token{CustomRoleIDs: []string{"r"}}, wantRole: RoleCustom},
-		{name: "role hidden", in: ConnectInput{Token: "api-narrow-token"}, tokenErr: remoteErr(403, ""), wantRole: RoleUnknown},
+		{name: "reader", in: ConnectInput{Token: "api-reader-token"}, token: Token{Role: "reader"}, wantRole: RoleReader, wantEnv: "production"},
+		{name: "custom", in: ConnectInput{Token: "api-custom-token"}, token: Token{CustomRoleIDs: []string{"r"}}, wantRole: RoleCustom, wantEnv: "production"},
+		{name: "role hidden", in: ConnectInput{Token: "api-narrow-token"}, tokenErr: remoteErr(403, ""), wantRole: RoleUnknown, wantEnv: "production"},
 		{name: "empty", in: ConnectInput{Token: "  "}, wantField: FieldToken},
 		{name: "sdk key", in: ConnectInput{Token: "sdk-1234-5678"}, wantField: FieldToken},
 		{name: "rejected", in: ConnectInput{Token: "api-bad-token"}, identity: err401, wantField: FieldToken},
@@ -270,6 +271,7 @@ func TestConnect(t *testing.T) {
 				return CallerIdentity{TokenID: "tok1", TokenName: "from identity"}, tt.identity
 			}
 			r.ld.GetTokenFn = func(context.Context, string) (Token, error) { return tt.token, tt.tokenErr }
+			r.ld.ListProjectsFn = func(context.Context) ([]Project, error) { return []Project{{Key: "web"}}, nil }
 			r.ld.ListEnvironmentsFn = func(_ context.Context, p string) ([]Environment, error) {
 				if p != "web" {
 					return nil, errNF

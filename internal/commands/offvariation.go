@@ -42,7 +42,7 @@ func (c OffVariation) Plan(ctx context.Context, x *Executor, conn Connection, p 
 		return Change{}, err
 	}
 	if fe.OffVariation != nil && *fe.OffVariation == i {
-		return Change{}, Errorf(KindInvalid, "`%s` already serves %s while off in `%s`.", f.Key, variationLabel(f, i), ch.Env)
+		return Change{}, inField(Errorf(KindInvalid, "`%s` already serves %s while off in `%s`.", f.Key, variationLabel(f, i), ch.Env), FieldVariation)
 	}
 	ch.Patch = &Patch{Env: ch.Env, Instructions: []Instruction{{Kind: InstrUpdateOffVariation, VariationID: f.Variations[i].ID}}}
 	before := "none"

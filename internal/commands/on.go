@@ -18,7 +18,7 @@ func onSpec() subcommand {
 			Name:     "on",
 			Usage:    "on <flag>" + envScopedUsageTail,
 			Summary:  "Asks to turn a flag on in an environment. " + writeOptionsHelp,
-			Examples: []string{"on new-checkout production", `on new-checkout --env staging --reason "QA signed off"`},
+			Examples: []string{"on new-checkout production", `on new-checkout --env staging --reason "QA signed off"`, `on new-checkout production --at tomorrow 09:00 Europe/Berlin --reason "launch"`},
 		},
 		options: envScopedOptions(),
 		parse:   parseToggle(true),
@@ -74,7 +74,7 @@ func planToggle(ctx context.Context, x *Executor, conn Connection, p, flag, type
 		return Change{}, err
 	}
 	if fe.On == on {
-		return Change{}, Errorf(KindInvalid, "`%s` is already %s in `%s`.", f.Key, onOff(on), c.Env)
+		return Change{}, inField(Errorf(KindInvalid, "`%s` is already %s in `%s`.", f.Key, onOff(on), c.Env), FieldAction)
 	}
 	c.Patch = &Patch{Env: c.Env, Instructions: []Instruction{{Kind: instr}}}
 	c.Diff = []DiffLine{{Field: c.Env, Before: onOff(fe.On), After: onOff(on)}}

@@ -48,8 +48,8 @@ const (
 // too), and `--` ends the options. Subcommand and option names are matched
 // case-insensitively; keys are kept as typed. Slack's link markup
 // (<mailto:a@b.c|a@b.c>) and its &amp; &lt; &gt; escapes are undone first.
-// Empty text means Help{}; `-h` or `--help` anywhere means Help for that
-// subcommand.
+// Empty text means Request{} (the request form); `-h` or `--help` anywhere
+// means Help for that subcommand, and `help` lists them all.
 //
 // Every mistake is reported as a *UsageError whose Help is the entry of the
 // subcommand concerned, or the zero HelpEntry when no subcommand could be
@@ -74,7 +74,7 @@ func (p *Parser) Parse(text string) (Command, error) {
 		if open >= 0 {
 			return nil, unclosedQuote(text, open, HelpEntry{})
 		}
-		return Help{}, nil
+		return Request{}, nil
 	}
 	first := toks[0]
 	if o, ok := optionOf(first); ok && !o.end {
@@ -317,6 +317,10 @@ func optionExample(name string) string {
 		return "7d"
 	case optLimit:
 		return "20"
+	case optAt:
+		return "tomorrow 09:00 Europe/Berlin"
+	case optIn:
+		return "2h"
 	}
 	return "value"
 }
@@ -365,6 +369,9 @@ func collectArgs(sub subcommand, subs []subcommand, toks []parseToken) (*parseAr
 			if _, nextIsOpt := optionOf(toks[i+1]); !nextIsOpt {
 				i++
 				v = toks[i].text
+				if o.name == optAt {
+					v, i = atWords(toks, i)
+				}
 			}
 		}
 		if v == "" {

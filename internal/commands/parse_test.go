@@ -24,8 +24,14 @@ func parseTests() []parseTest {
 	share := Output{Share: true}
 	return []parseTest{
 		// help
-		{name: "empty text", in: "", want: Help{}},
-		{name: "only white space", in: "  \t\n  ", want: Help{}},
+		{name: "empty text opens the request form", in: "", want: Request{}},
+		{name: "only white space", in: "  \t\n  ", want: Request{}},
+		{name: "help still lists everything", in: "help", want: Help{}},
+		{name: "request", in: "request", want: Request{}},
+		{name: "request prefilled", in: "request new-checkout staging --project web", want: Request{Flag: "new-checkout", Env: "staging", Project: "web"}},
+		{name: "request env option", in: "request new-checkout --env staging", want: Request{Flag: "new-checkout", Env: "staging"}},
+		{name: "request too much", in: "request a b c", wantUsage: "request"},
+		{name: "request bad key", in: "request new/checkout", wantUsage: "request"},
 		{name: "help", in: "help", want: Help{}},
 		{name: "help upper case", in: "HELP", want: Help{}},
 		{name: "help topic", in: "help show", want: Help{Topic: "show"}},

@@ -15,7 +15,7 @@ func restoreSpec() subcommand {
 	return subcommand{
 		entry: HelpEntry{
 			Name:     "restore",
-			Usage:    "restore <flag> [--reason r] [--project p]",
+			Usage:    "restore <flag>" + flagWideUsageTail,
 			Summary:  "Asks to restore an archived flag.",
 			Examples: []string{"restore old-banner", `restore old-banner --project web --reason "still needed"`},
 		},
@@ -38,7 +38,7 @@ func (c Restore) Plan(ctx context.Context, x *Executor, conn Connection, p strin
 		return Change{}, err
 	}
 	if !f.Archived {
-		return Change{}, Errorf(KindInvalid, "`%s` isn't archived, so there is nothing to restore.", f.Key)
+		return Change{}, inField(Errorf(KindInvalid, "`%s` isn't archived, so there is nothing to restore.", f.Key), FieldAction)
 	}
 	ch.Patch = &Patch{Instructions: []Instruction{{Kind: InstrRestore}}}
 	ch.Diff = []DiffLine{{Field: "archived", Before: "yes", After: "no"}}

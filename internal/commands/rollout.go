@@ -140,11 +140,11 @@ func (c Rollout) Plan(ctx context.Context, x *Executor, conn Connection, p strin
 	for _, w := range c.Weights {
 		i, err := resolveVariation(f, w.Variation)
 		if err != nil {
-			return Change{}, err
+			return Change{}, inField(err, FieldRollout)
 		}
 		id := f.Variations[i].ID
 		if _, dup := weights[id]; dup {
-			return Change{}, Errorf(KindInvalid, "%s and another name in the rollout are the same variation, %s; give it once.", echo(w.Variation), variationLabel(f, i))
+			return Change{}, inField(Errorf(KindInvalid, "%s and another name in the rollout are the same variation, %s; give it once.", echo(w.Variation), variationLabel(f, i)), FieldRollout)
 		}
 		weights[id] = w.Weight
 		parts = append(parts, weightedLabel{Label: variationLabel(f, i), Weight: w.Weight})

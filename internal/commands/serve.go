@@ -43,7 +43,7 @@ func (c Serve) Plan(ctx context.Context, x *Executor, conn Connection, p string)
 		return Change{}, err
 	}
 	if fe.Fallthrough != nil && fe.Fallthrough.Rollout == nil && fe.Fallthrough.Variation != nil && *fe.Fallthrough.Variation == i {
-		return Change{}, Errorf(KindInvalid, "`%s` already serves %s by default in `%s`.", f.Key, variationLabel(f, i), ch.Env)
+		return Change{}, inField(Errorf(KindInvalid, "`%s` already serves %s by default in `%s`.", f.Key, variationLabel(f, i), ch.Env), FieldVariation)
 	}
 	ch.Patch = &Patch{Env: ch.Env, Instructions: []Instruction{{Kind: InstrUpdateFallthrough, VariationID: f.Variations[i].ID}}}
 	ch.Diff = []DiffLine{{Field: "default", Before: describeServe(f, fe.Fallthrough), After: variationLabel(f, i)}}

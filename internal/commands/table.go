@@ -50,12 +50,17 @@ func subcommands() []subcommand {
 		rolloutSpec(),
 		offVariationSpec(),
 		targetSpec(),
+		requestSpec(),
 		createSpec(),
 		archiveSpec(),
 		restoreSpec(),
 		deleteSpec(),
+		killSpec(),
+		undoSpec(),
 		pendingSpec(),
+		scheduledSpec(),
 		historySpec(),
+		notifySpec(),
 		digestSpec(),
 	}
 }

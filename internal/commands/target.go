@@ -143,11 +143,11 @@ func (c Target) Plan(ctx context.Context, x *Executor, conn Connection, p string
 		j, ok := served[targetKey{r.Kind, r.Key}]
 		switch {
 		case !c.Remove && ok && j == i:
-			return Change{}, Errorf(KindInvalid, "`%s:%s` is already targeted to get %s in `%s`.", plain(r.Kind), plain(r.Key), label, ch.Env)
+			return Change{}, inField(Errorf(KindInvalid, "`%s:%s` is already targeted to get %s in `%s`.", plain(r.Kind), plain(r.Key), label, ch.Env), FieldContexts)
 		case !c.Remove && ok:
-			return Change{}, Errorf(KindInvalid, "`%s:%s` is targeted to get %s in `%s`; remove it from there first (a context gets one variation).", plain(r.Kind), plain(r.Key), variationLabel(f, j), ch.Env)
+			return Change{}, inField(Errorf(KindInvalid, "`%s:%s` is targeted to get %s in `%s`; remove it from there first (a context gets one variation).", plain(r.Kind), plain(r.Key), variationLabel(f, j), ch.Env), FieldContexts)
 		case c.Remove && (!ok || j != i):
-			return Change{}, Errorf(KindInvalid, "`%s:%s` isn't targeted to get %s in `%s`, so there is nothing to remove.", plain(r.Kind), plain(r.Key), label, ch.Env)
+			return Change{}, inField(Errorf(KindInvalid, "`%s:%s` isn't targeted to get %s in `%s`, so there is nothing to remove.", plain(r.Kind), plain(r.Key), label, ch.Env), FieldContexts)
 		}
 		if _, ok := byKind[r.Kind]; !ok {
 			kinds = append(kinds, r.Kind)

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/flagbot/flagbot/internal/secret"
@@ -48,7 +49,7 @@ func TestUnreadableConnection(t *testing.T) {
 		if err != nil {
 			t.Fatalf("connect with an unreadable token: %v", err)
 		}
-		if m, ok := res.(ConnectModal); !ok || m != (ConnectModal{}) {
+		if m, ok := res.(ConnectModal); !ok || !reflect.DeepEqual(m, ConnectModal{}) {
 			t.Errorf("connect = %#v, want an empty ConnectModal", res)
 		}
 		r.ld.CallerIdentityFn = func(context.Context) (CallerIdentity, error) { return CallerIdentity{TokenName: "new"}, nil }

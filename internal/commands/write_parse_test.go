@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -28,6 +29,9 @@ func checkParsedWrite(t *testing.T, in string, cmd Command) bool {
 		key("project", o.Project, false)
 		if o.Reason != strings.Join(strings.Fields(o.Reason), " ") || utf8.RuneCountInString(o.Reason) > maxReasonRunes {
 			t.Fatalf("Parse(%q) = %#v, reason not normalised or too long", in, cmd)
+		}
+		if s := o.Schedule; (s.In != 0 && (s.At != "" || s.In < minScheduleIn || s.In > maxScheduleAhead)) || (s.At != "" && s.At != strings.Join(strings.Fields(s.At), " ")) {
+			t.Fatalf("Parse(%q) = %#v, bad schedule", in, cmd)
 		}
 		// Every write command's text parses back to it, unless a value
 		// holds all three quote families (then CommandText drops its
@@ -103,6 +107,17 @@ func checkParsedWrite(t *testing.T, in string, cmd Command) bool {
 		key("flag", c.Flag, true)
 	case Delete:
 		key("flag", c.Flag, true)
+	case Kill:
+		key("flag", c.Flag, true)
+		key("env", c.Env, false)
+		if c.Reason == "" {
+			t.Fatalf("Parse(%q) = %#v, a kill without a reason", in, c)
+		}
+	case Undo:
+		if len(c.ID) < minRefRunes || !validKey(c.ID) || c.Confirmed != "" {
+			t.Fatalf("Parse(%q) = %#v, bad request id", in, c)
+		}
+	case Scheduled, Notify:
 	case Pending:
 	case History:
 		key("flag", c.Flag, false)
@@ -112,7 +127,7 @@ func checkParsedWrite(t *testing.T, in string, cmd Command) bool {
 			if c.Value != "on" && c.Value != "off" {
 				t.Fatalf("Parse(%q) = %#v, want on or off", in, c)
 			}
-		case SettingApprovers:
+		case SettingApprovers, SettingBreakglass:
 			key("group", c.Value, false)
 		case SettingApprovals:
 			key("env", c.Env, true)
@@ -162,6 +177,31 @@ func TestParseWrite(t *testing.T) {
 		{name: "on blank reason", in: `on a --reason " "`, wantMsg: "empty"},
 		{name: "on long reason", in: "on a --reason " + strings.Repeat("x", maxReasonRunes+1), wantMsg: "keep it under"},
 		{name: "on unknown option", in: "on a --share", wantMsg: "has no option"},
+		{name: "on in", in: "on a production --in 90s", want: On{Flag: "a", Env: "production", WriteOptions: WriteOptions{Schedule: Schedule{In: 90 * time.Second}}}},
+		{name: "on in hours", in: "on a --in=2h --reason r", want: On{Flag: "a", WriteOptions: WriteOptions{Reason: "r", Schedule: Schedule{In: 2 * time.Hour}}}},
+		{name: "on in too short", in: "on a --in 9s", wantMsg: "at least 10s"},
+		{name: "on in too long", in: "on a --in 721h", wantMsg: "at most 720h"},
+		{name: "on in not a duration", in: "on a --in 2 hours", wantMsg: "is a duration"},
+		{name: "on at clock", in: "on a production --at 14:30", want: On{Flag: "a", Env: "production", WriteOptions: WriteOptions{Schedule: Schedule{At: "14:30"}}}},
+		{name: "on at clock and zone before env", in: "on a --at 14:30 Europe/Berlin production", want: On{Flag: "a", Env: "production", WriteOptions: WriteOptions{Schedule: Schedule{At: "14:30 Europe/Berlin"}}}},
+		{name: "on at tomorrow", in: "on a --at tomorrow 09:00 UTC --reason r", want: On{Flag: "a", WriteOptions: WriteOptions{Reason: "r", Schedule: Schedule{At: "tomorrow 09:00 UTC"}}}},
+		{name: "on at weekday", in: "off a staging --at Mon 07:15 America/New_York", want: Off{Flag: "a", Env: "staging", WriteOptions: WriteOptions{Schedule: Schedule{At: "Mon 07:15 America/New_York"}}}},
+		{name: "on at quoted", in: `on a --at "fri 18:00 Asia/Tokyo"`, want: On{Flag: "a", WriteOptions: WriteOptions{Schedule: Schedule{At: "fri 18:00 Asia/Tokyo"}}}},
+		{name: "on at rfc3339", in: "on a --at 2030-01-31T09:00:00+01:00", want: On{Flag: "a", WriteOptions: WriteOptions{Schedule: Schedule{At: "2030-01-31T09:00:00+01:00"}}}},
+		{name: "on at bad clock", in: "on a --at 25:00", wantMsg: "24-hour"},
+		{name: "on at bad zone", in: "on a --at 09:00 Mars/Olympus", wantMsg: "time zone"},
+		{name: "on at words", in: `on a --at "next week"`, wantMsg: "24-hour"},
+		{name: "on at too many words", in: `on a --at "tomorrow 09:00 UTC please"`, wantMsg: "can't read"},
+		{name: "on at and in", in: "on a --at 09:00 --in 2h", wantMsg: "not both"},
+		{name: "archive in", in: "archive old --in 1h", want: Archive{Flag: "old", WriteOptions: WriteOptions{Schedule: Schedule{In: time.Hour}}}},
+
+		{name: "kill", in: `kill new-checkout production --reason "errors spiking"`, want: Kill{Flag: "new-checkout", Env: "production", WriteOptions: WriteOptions{Reason: "errors spiking"}}},
+		{name: "kill no reason", in: "kill new-checkout production", wantMsg: "needs a reason"},
+		{name: "kill no scheduling", in: `kill f --in 1h --reason r`, wantMsg: "has no option"},
+		{name: "undo", in: "undo BGCHA4HP4MQ6", want: Undo{ID: "bgcha4hp4mq6"}},
+		{name: "undo reason", in: `undo bgcha4 --reason "errors back"`, want: Undo{ID: "bgcha4", Reason: "errors back"}},
+		{name: "undo short", in: "undo bgc", wantMsg: "isn't a request id"},
+		{name: "undo none", in: "undo", wantMsg: "needs the request id"},
 
 		{name: "serve by name", in: `serve checkout-layout "two column" staging`, want: Serve{Flag: "checkout-layout", Variation: "two column", Env: "staging"}},
 		{name: "serve index", in: "serve banner-color 2 --env production", want: Serve{Flag: "banner-color", Variation: "2", Env: "production"}},
@@ -312,6 +352,14 @@ func FuzzParseWrite(f *testing.F) {
 		"history f",
 		"serve f -- -1",
 		"target f add \"-x\" ,a,",
+		"on f production --at tomorrow 09:00 Europe/Berlin --reason r",
+		"off f --in 90s",
+		`archive f --at "mon 07:15 UTC"`,
+		"on f --at 2030-01-31T09:00:00+01:00 staging",
+		`kill f production --reason "x y"`,
+		"undo bgcha4hp --reason z",
+		"config breakglass <!subteam^S1|@g>",
+		"notify off",
 	} {
 		f.Add(s)
 	}

@@ -11,7 +11,7 @@ import (
 // the bot stopped right before recording the outcome.
 type lostFinish struct{ *memChanges }
 
-func (lostFinish) Finish(context.Context, Workspace, string, int64, ChangeStatus, Text, time.Time) (Change, error) {
+func (lostFinish) Finish(context.Context, Workspace, string, int64, ChangeStatus, Text, *UndoPlan, time.Time) (Change, error) {
 	return Change{}, errors.New("redis: connection reset")
 }
 

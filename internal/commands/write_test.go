@@ -533,13 +533,14 @@ func TestExemptEnvs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Applied || res.Change.Status != StatusApplied || res.Change.DecidedBy != "UALICE" || res.FlagURL != "https://app.launchdarkly.com/web/staging/features/new-checkout" {
+	if !res.Applied || !res.Created || res.Change.Status != StatusApplied || res.Change.DecidedBy != "UALICE" || res.FlagURL != "https://app.launchdarkly.com/web/staging/features/new-checkout" {
 		t.Errorf("result = %+v", res)
 	}
-	if len(r.changes.all()) != 0 {
-		t.Error("a change applied at once was stored")
+	// It is stored, applied, with how to undo it.
+	if all := r.changes.all(); len(all) != 1 || all[0].Status != StatusApplied || !all[0].Exempt || all[0].Undo == nil || all[0].Undo.Kind != ChangeOn {
+		t.Errorf("stored = %+v, want one applied exempt change with an undo", all)
 	}
-	want := "Applied by ualice (UALICE) via Flagbot without approval (an admin exempted this environment); reason: QA done"
+	want := "Applied by ualice (UALICE) via Flagbot without approval (an admin exempted this environment); reason: QA done; request chg1"
 	if len(r.patches) != 1 || r.patches[0].Comment != want || r.patches[0].Env != "staging" {
 		t.Errorf("patches = %+v, want one with comment %q", r.patches, want)
 	}
@@ -982,16 +983,16 @@ type flakyFinish struct {
 	calls    int
 }
 
-func (f *flakyFinish) Finish(ctx context.Context, ws Workspace, id string, fence int64, status ChangeStatus, outcome Text, now time.Time) (Change, error) {
+func (f *flakyFinish) Finish(ctx context.Context, ws Workspace, id string, fence int64, status ChangeStatus, outcome Text, undo *UndoPlan, now time.Time) (Change, error) {
 	f.mu.Lock()
 	f.calls++
 	fail := f.calls <= f.failures
 	f.mu.Unlock()
 	if !fail {
-		return f.memChanges.Finish(ctx, ws, id, fence, status, outcome, now)
+		return f.memChanges.Finish(ctx, ws, id, fence, status, outcome, undo, now)
 	}
 	if f.recorded {
-		_, _ = f.memChanges.Finish(ctx, ws, id, fence, status, outcome, now)
+		_, _ = f.memChanges.Finish(ctx, ws, id, fence, status, outcome, undo, now)
 	}
 	return Change{}, errors.New("approvals: finish change: redis: connection reset by peer")
 }
@@ -1049,7 +1050,7 @@ func TestExemptEnvUnderLaunchDarklyApprovals(t *testing.T) {
 	if res.Change.Status != StatusLDApproval || len(r.approval) != 1 {
 		t.Fatalf("result = %+v, %d approval requests", res, len(r.approval))
 	}
-	want := "Requested by ualice (UALICE) via Flagbot without approval in Slack (an admin exempted this environment); reason: QA done"
+	want := "Requested by ualice (UALICE) via Flagbot without approval in Slack (an admin exempted this environment); reason: QA done; request chg1"
 	if got := r.approval[0].Comment; got != want {
 		t.Errorf("approval request comment = %q, want %q", got, want)
 	}

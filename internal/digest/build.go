@@ -13,9 +13,12 @@ import (
 // flag, then environment, with highlights. Strings are raw (not escaped).
 type Digest struct {
 	SubscriptionID string
-	Filter         commands.DigestFilter
-	From, To       time.Time      // the window, [From, To)
-	Location       *time.Location // for showing times
+	// RunID names this post of the digest: the poster tags the message
+	// with it so that a retry can find it (see Slack.FindDigest).
+	RunID    string
+	Filter   commands.DigestFilter
+	From, To time.Time      // the window, [From, To)
+	Location *time.Location // for showing times
 	// Capped is set when the window was shortened to the most a digest
 	// covers (after downtime); CappedFrom is where it would have started.
 	Capped     bool
@@ -29,6 +32,9 @@ type Digest struct {
 	Highlights
 	AuditURL string // LaunchDarkly's audit log, for "and N more"
 	BaseURL  string // LaunchDarkly's base URL, for links in titles
+	// Unsigned are break-glass kills of the subscription's project nobody
+	// signed off by their deadline (Options.Unsigned), oldest first.
+	Unsigned []commands.Change
 }
 
 // FlagGroup is the changes to one flag, by environment.
@@ -55,25 +61,33 @@ type Change struct {
 	Verb    string // LaunchDarkly's title verb, e.g. "turned on the flag"
 	Title   string // LaunchDarkly's title (Markdown)
 	Comment string
-	// Flagbot is set for changes applied by Flagbot after approval.
+	// Flagbot is set for changes Flagbot applied after approval: the
+	// comment names a request of the workspace's change store that matches
+	// the change (see Window.Changes), not merely "via Flagbot".
 	Flagbot *FlagbotApproval
 	Switch  bool // the change turned targeting on or off
 }
 
-// FlagbotApproval is what a Flagbot comment says about a change.
+// FlagbotApproval is what a Flagbot comment says about a change: names
+// as the comment gives them, Slack user IDs where it gives them.
 type FlagbotApproval struct {
-	Requester string
-	Approvers []string
-	Reason    string
-	RequestID string
+	Requester   string
+	RequesterID string
+	Approvers   []string
+	ApproverIDs []string
+	Reason      string
+	RequestID   string
 }
 
 // Highlights count what deserves attention.
 type Highlights struct {
-	Critical       int    // changes in production or critical environments
-	NoComment      int    // changes without a comment
-	OutsideFlagbot int    // changes not made through a Flagbot request
-	Switched       []Flap // flags switched on or off several times
+	Critical       int // changes in production or critical environments
+	NoComment      int // changes without a comment
+	OutsideFlagbot int // changes not made through a Flagbot request
+	// Unverified counts changes whose comment claims a Flagbot request
+	// that Flagbot has no matching record of (typed by hand, or copied).
+	Unverified int
+	Switched   []Flap // flags switched on or off several times
 }
 
 // Flap is a flag switched on or off Times times in one environment.
@@ -92,7 +106,22 @@ type Window struct {
 	// LaunchDarkly; environments whose key contains "prod" count too.
 	CriticalEnvs map[string]bool
 	BaseURL      string
+	// Changes are the workspace's Flagbot change requests named in the
+	// entries' comments, by ID, as the change store holds them. A change
+	// is labelled "via Flagbot" only when its comment names one of them
+	// that matches it: same project, flag and environment, requester and
+	// approvers, approved (or applied) shortly before the change's date,
+	// and named by no other entry of the window.
+	Changes map[string]commands.Change
 }
+
+// maxRequestID is the longest request ID worth looking up; Flagbot's are
+// far shorter.
+const maxRequestID = 64
+
+// flagbotSkew is how far apart LaunchDarkly's clock (an entry's date) and
+// Flagbot's (a change's approval and outcome times) may be.
+const flagbotSkew = 5 * time.Minute
 
 // Build groups entries (any order) into a digest. Entries that are not about
 // a flag in w.Filter's project, environments and flag are left out; the
@@ -113,6 +142,13 @@ func Build(entries []commands.AuditEntry, w Window) Digest {
 	envIdx := make(map[envKey]int)
 	switches := make(map[envKey]int)
 	people := make(map[string]bool)
+	type inScope struct {
+		e               *commands.AuditEntry
+		env, flag, proj string
+		claim           *FlagbotApproval
+	}
+	var kept []inScope
+	claims := make(map[string]int) // request ID -> entries naming it
 	for i := range entries {
 		e := &entries[i]
 		proj, env, flag, ok := flagResource(e)
@@ -121,12 +157,24 @@ func Build(entries []commands.AuditEntry, w Window) Digest {
 			(env != "" && len(w.Filter.Envs) > 0 && !slices.Contains(w.Filter.Envs, env)) {
 			continue
 		}
+		in := inScope{e: e, env: env, flag: flag, proj: proj}
+		if a, ok := ParseFlagbotComment(e.Comment); ok {
+			in.claim = &a
+			claims[a.RequestID]++
+		}
+		kept = append(kept, in)
+	}
+	for _, in := range kept {
+		e, env, flag := in.e, in.env, in.flag
 		c := Change{
 			ID: e.ID, At: e.Date, Who: who(e), Verb: strings.TrimSpace(e.TitleVerb),
 			Title: e.Title, Comment: strings.TrimSpace(e.Comment),
 		}
-		if a, ok := ParseFlagbotComment(c.Comment); ok {
-			c.Flagbot = &a
+		if a := in.claim; a != nil && claims[a.RequestID] == 1 {
+			if ch, ok := w.Changes[a.RequestID]; ok && madeBy(ch, *a, in.proj, env, flag, e.Date) {
+				a.Reason = ch.Reason // what the approvers saw
+				c.Flagbot = a
+			}
 		}
 		for _, a := range e.Accesses {
 			if a.Action == "updateOn" {
@@ -162,8 +210,11 @@ func Build(entries []commands.AuditEntry, w Window) Digest {
 		if c.Comment == "" {
 			d.NoComment++
 		}
-		if c.Flagbot == nil && !mentionsFlagbot(c.Comment) {
+		if c.Flagbot == nil {
 			d.OutsideFlagbot++
+			if mentionsFlagbot(c.Comment) {
+				d.Unverified++
+			}
 		}
 		if c.Switch {
 			switches[ek]++
@@ -259,10 +310,66 @@ func who(e *commands.AuditEntry) string {
 	return "LaunchDarkly"
 }
 
-// mentionsFlagbot reports a comment that names a Flagbot request without
-// following the full format.
+// madeBy reports whether change ch of the change store is the Flagbot
+// request an entry about proj/env/flag dated at claims (a): Flagbot applied
+// it (or handed it to LaunchDarkly's approval flow), to that flag, after
+// the approvals the comment names and before recording the outcome.
+func madeBy(ch commands.Change, a FlagbotApproval, proj, env, flag string, at time.Time) bool {
+	switch ch.Status {
+	case commands.StatusApproved, commands.StatusApplied, commands.StatusLDApproval:
+	default:
+		return false
+	}
+	if ch.ID != a.RequestID || ch.Project != proj || ch.Flag != flag || (ch.Env != "" && ch.Env != env) {
+		return false
+	}
+	if a.RequesterID != ch.RequesterID || len(ch.Approvals) == 0 {
+		return false
+	}
+	approvers := make([]string, 0, len(ch.Approvals))
+	var approved time.Time
+	for _, ap := range ch.Approvals {
+		approvers = append(approvers, ap.UserID)
+		if ap.At.After(approved) {
+			approved = ap.At
+		}
+	}
+	claimed := slices.Clone(a.ApproverIDs)
+	slices.Sort(approvers)
+	slices.Sort(claimed)
+	if !slices.Equal(approvers, claimed) {
+		return false
+	}
+	if at.Before(approved.Add(-flagbotSkew)) {
+		return false
+	}
+	// A change handed to LaunchDarkly's approval flow is applied when
+	// LaunchDarkly's reviewers say so, after Flagbot recorded it.
+	if ch.Status != commands.StatusLDApproval && !ch.DecidedAt.IsZero() && at.After(ch.DecidedAt.Add(flagbotSkew)) {
+		return false
+	}
+	return true
+}
+
+// RequestIDs returns the Flagbot request IDs the entries' comments name,
+// each once: what Window.Changes needs looked up.
+func RequestIDs(entries []commands.AuditEntry) []string {
+	var ids []string
+	for i := range entries {
+		if a, ok := ParseFlagbotComment(entries[i].Comment); ok && len(a.RequestID) <= maxRequestID && !slices.Contains(ids, a.RequestID) {
+			ids = append(ids, a.RequestID)
+		}
+	}
+	return ids
+}
+
+// mentionsFlagbot reports a comment that claims a change was approved
+// through Flagbot: one that names a request, or says approved ... via
+// Flagbot. Flagbot's own comment on a change an admin exempted from
+// approval ("Applied by ... via Flagbot without approval") claims no
+// approval, and names no request.
 func mentionsFlagbot(c string) bool {
-	return strings.Contains(c, "via Flagbot") || strings.Contains(c, "; request ")
+	return strings.Contains(c, "; request ") || (strings.Contains(c, "via Flagbot") && strings.Contains(c, "approved by"))
 }
 
 // ParseFlagbotComment reads the comment Flagbot writes on changes it
@@ -294,22 +401,24 @@ func ParseFlagbotComment(c string) (a FlagbotApproval, ok bool) {
 	if !found || a.RequestID == "" {
 		return FlagbotApproval{}, false
 	}
-	a.Requester = personName(req)
+	a.Requester, a.RequesterID = person(req)
 	// People are "Name (U123)" or a bare user ID, joined with ", "; a name
 	// may itself hold ", ", so a person ends only after ")" or an ID.
 	var cur []string
+	add := func(s string) {
+		if n, id := person(s); n != "" {
+			a.Approvers = append(a.Approvers, n)
+			a.ApproverIDs = append(a.ApproverIDs, id)
+		}
+	}
 	for p := range strings.SplitSeq(approvers, ", ") {
 		cur = append(cur, p)
 		if strings.HasSuffix(p, ")") || looksLikeUserID(p) {
-			if n := personName(strings.Join(cur, ", ")); n != "" {
-				a.Approvers = append(a.Approvers, n)
-			}
+			add(strings.Join(cur, ", "))
 			cur = cur[:0]
 		}
 	}
-	if n := personName(strings.Join(cur, ", ")); n != "" {
-		a.Approvers = append(a.Approvers, n)
-	}
+	add(strings.Join(cur, ", "))
 	return a, a.Requester != "" && len(a.Approvers) > 0
 }
 
@@ -326,11 +435,19 @@ func looksLikeUserID(s string) bool {
 	return true
 }
 
-// personName returns "name" from "name (id)" or "name (id".
-func personName(s string) string {
+// person returns "name" and "id" from "name (id)" or "name (id", and a
+// bare user ID as both; id is "" when s names none.
+func person(s string) (name, id string) {
 	s = strings.TrimSpace(s)
+	if looksLikeUserID(s) {
+		return s, s
+	}
 	if i := strings.LastIndex(s, " ("); i >= 0 {
+		id = strings.TrimSuffix(strings.TrimSpace(s[i+2:]), ")")
+		if !looksLikeUserID(id) {
+			id = ""
+		}
 		s = s[:i]
 	}
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(s), id
 }

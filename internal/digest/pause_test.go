@@ -75,7 +75,7 @@ func TestUnreadableTokenPausesDigest(t *testing.T) {
 		}
 		clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
 		log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-		s := New(h.store, ws, clients, sl, Options{Now: h.clock.Now, Logger: log, Owner: "r1"})
+		s := New(h.store, ws, clients, sl, h.changes, Options{Clock: h.clock.Clock, Now: h.clock.Now, Logger: log, Owner: "r1"})
 		sub := h.subscribe(s, commands.DigestSubscription{})
 
 		day := func(d, hh int) time.Time { return time.Date(2026, 11, d, hh, 0, 10, 0, time.UTC) }
@@ -152,7 +152,7 @@ func TestUnreadableBeforeFirstDigest(t *testing.T) {
 			t.Fatal(err)
 		}
 		clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
-		s := New(h.store, lockedWorkspaces{h.ws, &unreadable}, clients, sl, Options{Now: h.clock.Now, Owner: "r1"})
+		s := New(h.store, lockedWorkspaces{h.ws, &unreadable}, clients, sl, h.changes, Options{Clock: h.clock.Clock, Now: h.clock.Now, Owner: "r1"})
 		h.subscribe(s, commands.DigestSubscription{})
 		h.entry("e1", time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
 		h.clock.Set(time.Date(2026, 11, 27, 9, 0, 10, 0, time.UTC))

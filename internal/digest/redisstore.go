@@ -21,19 +21,21 @@ import (
 //	ws:{ent}:{team}:digest:{id}              the subscription (JSON)
 //	ws:{ent}:{team}:digest:{id}:cursor       the newest entry already reported (JSON)
 //	ws:{ent}:{team}:digest:{id}:lock         the lease of the replica running it now
+//	ws:{ent}:{team}:digest:{id}:intent       a post about to be made, until recorded (JSON, expires)
 //	ws:{ent}:{team}:digest:{id}:run:{dueMs}  a scheduled run that is done (expires)
 //	digests:due                              sorted set: subscription -> next run (ms)
 //
 // where ws:{ent}:{team}:... is redisstore.WorkspaceKey. A run is claimed
 // with SET NX on the lock, refused while the run for that due time is
-// marked done; CompleteDigestRun writes the cursor, marks the run done and
-// moves the next-run time in one script, only while the lease is still
-// held. Every multi-key step is one Lua script, so atomic.
+// marked done; the intent is written before a post, only while the lease is
+// held; CompleteDigestRun writes the cursor, removes the intent, marks the
+// run done and moves the next-run time in one script, only while the lease
+// is still held. Every multi-key step is one Lua script, so atomic.
 type RedisStore struct {
 	store *redisstore.Store
 	log   *slog.Logger
 
-	put, get, del, claim, complete *redisstore.Script
+	put, get, del, claim, complete, putIntent, settle *redisstore.Script
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -45,13 +47,15 @@ func NewRedisStore(s *redisstore.Store, log *slog.Logger) *RedisStore {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &RedisStore{
-		store:    s,
-		log:      log.With("component", "digest-store"),
-		put:      redisstore.NewScript(luaPut),
-		get:      redisstore.NewScript(luaGet),
-		del:      redisstore.NewScript(luaDelete),
-		claim:    redisstore.NewScript(luaClaim),
-		complete: redisstore.NewScript(luaComplete),
+		store:     s,
+		log:       log.With("component", "digest-store"),
+		put:       redisstore.NewScript(luaPut),
+		get:       redisstore.NewScript(luaGet),
+		del:       redisstore.NewScript(luaDelete),
+		claim:     redisstore.NewScript(luaClaim),
+		complete:  redisstore.NewScript(luaComplete),
+		putIntent: redisstore.NewScript(luaPutIntent),
+		settle:    redisstore.NewScript(luaSettle),
 	}
 }
 
@@ -196,21 +200,21 @@ func (r *RedisStore) ListDigests(ctx context.Context, teamID, enterpriseID strin
 	return out, nil
 }
 
-// luaDelete removes a subscription, its cursor, lease and schedule, and
-// returns 1 when the subscription existed.
-// KEYS: subscription, cursor, lock, index, due set. ARGV: id, member.
+// luaDelete removes a subscription, its cursor, lease, intent and
+// schedule, and returns 1 when the subscription existed.
+// KEYS: subscription, cursor, lock, index, due set, intent. ARGV: id, member.
 const luaDelete = `
 local n = redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[6])
 redis.call('SREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[2])
 return n
 `
 
-// DeleteDigest removes a subscription, its cursor, lease and schedule.
-// deleted is false when there was no such subscription.
+// DeleteDigest removes a subscription, its cursor, lease, intent and
+// schedule. deleted is false when there was no such subscription.
 func (r *RedisStore) DeleteDigest(ctx context.Context, k Key) (deleted bool, err error) {
-	v, err := r.store.Run(ctx, r.del, []string{k.sub(), k.part("cursor"), k.part("lock"), k.index(), dueKey}, k.ID, k.member())
+	v, err := r.store.Run(ctx, r.del, []string{k.sub(), k.part("cursor"), k.part("lock"), k.index(), dueKey, k.part("intent")}, k.ID, k.member())
 	if err != nil {
 		return false, fmt.Errorf("digest: delete %q: %w", k.sub(), err)
 	}
@@ -274,11 +278,12 @@ func (r *RedisStore) ReleaseDigestRun(ctx context.Context, k Key, owner string) 
 }
 
 // luaComplete records a finished run. KEYS: lock, cursor, done, due set,
-// subscription. ARGV: owner, cursor, done ttl ms, member, next ms or "",
-// mark done (1/0).
+// subscription, intent. ARGV: owner, cursor, done ttl ms, member, next ms
+// or "", mark done (1/0).
 const luaComplete = `
 if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] ~= "" then redis.call("SET", KEYS[2], ARGV[2]) end
+redis.call("DEL", KEYS[6])
 if ARGV[6] == "1" then redis.call("SET", KEYS[3], "1", "PX", ARGV[3]) end
 if ARGV[5] ~= "" and redis.call("EXISTS", KEYS[5]) == 1 then redis.call("ZADD", KEYS[4], ARGV[5], ARGV[4]) end
 redis.call("DEL", KEYS[1])
@@ -286,7 +291,7 @@ return 1
 `
 
 // CompleteDigestRun finishes owner's run in one atomic step: it stores
-// cursor (unless empty), marks the scheduled run due at due as done (unless
+// cursor (unless empty), removes the intent, marks the scheduled run due at due as done (unless
 // due is zero), schedules the next run at next (unless next is zero or the
 // subscription was deleted meanwhile) and releases the lease. It returns
 // ErrLeaseLost, writing nothing, when owner no longer holds the lease.
@@ -302,7 +307,7 @@ func (r *RedisStore) CompleteDigestRun(ctx context.Context, k Key, due time.Time
 		[]string{
 			k.part("lock"), k.part("cursor"),
 			k.part("run", strconv.FormatInt(due.UnixMilli(), 10)),
-			dueKey, k.sub(),
+			dueKey, k.sub(), k.part("intent"),
 		},
 		owner, string(cursor), doneTTL.Milliseconds(), k.member(), nextArg, mark)
 	if err != nil {
@@ -354,4 +359,74 @@ func (r *RedisStore) Forget(ctx context.Context, ws commands.Workspace) (int, er
 		return n, fmt.Errorf("digest: forget %q: %w", idx, err)
 	}
 	return n, nil
+}
+
+// Time returns Redis's clock, the one every replica shares.
+func (r *RedisStore) Time(ctx context.Context) (time.Time, error) {
+	t, err := r.store.Time(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("digest: clock: %w", err)
+	}
+	return t, nil
+}
+
+// luaPutIntent stores an intent while the lease is held.
+// KEYS: lock, intent. ARGV: owner, intent, ttl ms.
+const luaPutIntent = `
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3])
+return 1
+`
+
+// PutDigestIntent stores owner's intent to post, replacing any earlier
+// one, only while owner holds the lease (else ErrLeaseLost, writing
+// nothing). It expires with the run's done mark, so an intent nobody
+// resolves does not stay for ever.
+func (r *RedisStore) PutDigestIntent(ctx context.Context, k Key, owner string, intent []byte) error {
+	v, err := r.store.Run(ctx, r.putIntent, []string{k.part("lock"), k.part("intent")}, owner, string(intent), doneTTL.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("digest: put intent of %q: %w", k.sub(), err)
+	}
+	if v != int64(1) {
+		return fmt.Errorf("digest: put intent of %q: %w", k.sub(), ErrLeaseLost)
+	}
+	return nil
+}
+
+// DigestIntent returns the intent an unrecorded run left; the error wraps
+// ErrNotFound when there is none.
+func (r *RedisStore) DigestIntent(ctx context.Context, k Key) ([]byte, error) {
+	b, err := r.store.Get(ctx, k.part("intent"))
+	switch {
+	case errors.Is(err, redisstore.ErrNotFound):
+		return nil, fmt.Errorf("digest: intent of %q: %w", k.sub(), ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("digest: intent of %q: %w", k.sub(), err)
+	}
+	return b, nil
+}
+
+// luaSettle stores the cursor of an earlier run found posted and removes
+// its intent, keeping the lease. KEYS: lock, cursor, intent. ARGV: owner,
+// cursor.
+const luaSettle = `
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("SET", KEYS[2], ARGV[2])
+redis.call("DEL", KEYS[3])
+return 1
+`
+
+// SettleDigestIntent records an earlier run whose post was found after
+// all: it stores cursor and removes the intent in one step, only while
+// owner holds the lease (else ErrLeaseLost, writing nothing), and keeps
+// the lease for owner's own run.
+func (r *RedisStore) SettleDigestIntent(ctx context.Context, k Key, owner string, cursor []byte) error {
+	v, err := r.store.Run(ctx, r.settle, []string{k.part("lock"), k.part("cursor"), k.part("intent")}, owner, string(cursor))
+	if err != nil {
+		return fmt.Errorf("digest: settle intent of %q: %w", k.sub(), err)
+	}
+	if v != int64(1) {
+		return fmt.Errorf("digest: settle intent of %q: %w", k.sub(), ErrLeaseLost)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,6 +287,87 @@ func TestDigestForget(t *testing.T) {
 			if _, err := rs.Get(ctx, key); !errors.Is(err, redisstore.ErrNotFound) {
 				t.Errorf("%s after Forget: %v", key, err)
 			}
+		}
+	})
+}
+
+// An intent is written only under the lease, survives a release (the post
+// may have gone out), and goes with the run's record, a settled earlier
+// run, or the subscription.
+func TestDigestIntents(t *testing.T) {
+	t.Parallel()
+	digestStores(t, func(t *testing.T, s *RedisStore, rs *redisstore.Store) {
+		ctx := t.Context()
+		k := Key{TeamID: "T1", ID: "a"}
+		due := time.UnixMilli(1_800_000_000_000)
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		intent := func() string {
+			t.Helper()
+			b, err := s.DigestIntent(ctx, k)
+			if errors.Is(err, ErrNotFound) {
+				return ""
+			}
+			must(err)
+			return string(b)
+		}
+		must(s.PutDigest(ctx, k, []byte(`{}`), due))
+		if err := s.PutDigestIntent(ctx, k, "r1", []byte("i0")); !errors.Is(err, ErrLeaseLost) || intent() != "" {
+			t.Fatalf("intent without the lease: %v, stored %q", err, intent())
+		}
+		if ok, err := s.ClaimDigestRun(ctx, k, due, "r1", time.Minute); !ok || err != nil {
+			t.Fatalf("claim = %v, %v", ok, err)
+		}
+		must(s.PutDigestIntent(ctx, k, "r1", []byte("i1")))
+		if !strings.Contains(redistest.Dump(t, rs), `ws:_:T1:digest:a:intent string (ttl): "i1"`) {
+			t.Errorf("intent key:\n%s", redistest.Dump(t, rs))
+		}
+		// The replica dies: the lease expires (here: is released), the
+		// intent stays for the next run.
+		must(s.ReleaseDigestRun(ctx, k, "r1"))
+		if got := intent(); got != "i1" {
+			t.Fatalf("intent after release = %q", got)
+		}
+		if ok, err := s.ClaimDigestRun(ctx, k, due, "r2", time.Minute); !ok || err != nil {
+			t.Fatalf("claim = %v, %v", ok, err)
+		}
+		if err := s.SettleDigestIntent(ctx, k, "r1", []byte("c1")); !errors.Is(err, ErrLeaseLost) || intent() != "i1" {
+			t.Fatalf("settle without the lease: %v, intent %q", err, intent())
+		}
+		must(s.SettleDigestIntent(ctx, k, "r2", []byte("c1")))
+		if c, err := s.DigestCursor(ctx, k); err != nil || string(c) != "c1" || intent() != "" {
+			t.Fatalf("after settle: cursor %q, %v, intent %q", c, err, intent())
+		}
+		// Settling keeps the lease: r2 goes on with its own run.
+		must(s.PutDigestIntent(ctx, k, "r2", []byte("i2")))
+		must(s.CompleteDigestRun(ctx, k, due, "r2", []byte("c2"), due.Add(time.Hour)))
+		if got := intent(); got != "" {
+			t.Fatalf("intent after complete = %q", got)
+		}
+		if ok, err := s.ClaimDigestRun(ctx, k, time.Time{}, "r3", time.Minute); !ok || err != nil {
+			t.Fatalf("claim = %v, %v", ok, err)
+		}
+		must(s.PutDigestIntent(ctx, k, "r3", []byte("i3")))
+		if _, err := s.DeleteDigest(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if got := intent(); got != "" {
+			t.Fatalf("intent after unsubscribe = %q", got)
+		}
+	})
+}
+
+func TestDigestStoreTime(t *testing.T) {
+	t.Parallel()
+	digestStores(t, func(t *testing.T, s *RedisStore, _ *redisstore.Store) {
+		before := time.Now().Add(-time.Second)
+		got, err := s.Time(t.Context())
+		if err != nil || got.Before(before) || got.After(time.Now().Add(time.Second)) {
+			t.Fatalf("Time = %v, %v; want Redis's clock, here the machine's", got, err)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // IANA time zones in a scratch container
 
@@ -30,14 +31,21 @@ const (
 	runTimeout = 90 * time.Second
 	// completeAttempts is how often recording a posted run is tried.
 	completeAttempts = 3
+	// MaxSkew is how far this replica's clock may be from Redis's before
+	// a tick logs a warning (at most every skewWarnEvery).
+	MaxSkew       = time.Minute
+	skewWarnEvery = 10 * time.Minute
 )
 
-// Store keeps subscriptions, their schedule, run claims and cursors;
-// *RedisStore implements it. GetDigest and DigestCursor return errors
-// wrapping ErrNotFound for what does not exist, and CompleteDigestRun one
-// wrapping ErrLeaseLost when owner's lease is gone; RedisStore's
-// methods are documented there.
+// Store keeps subscriptions, their schedule, run claims, intents and
+// cursors; *RedisStore implements it. GetDigest, DigestIntent and
+// DigestCursor return errors wrapping ErrNotFound for what does not exist,
+// and PutDigestIntent, SettleDigestIntent and CompleteDigestRun one
+// wrapping ErrLeaseLost when owner's lease is gone; RedisStore's methods
+// are documented there.
 type Store interface {
+	// Time is the clock every replica shares (Redis's TIME).
+	Time(ctx context.Context) (time.Time, error)
 	PutDigest(ctx context.Context, k Key, data []byte, next time.Time) error
 	GetDigest(ctx context.Context, k Key) (Record, error)
 	ListDigests(ctx context.Context, teamID, enterpriseID string) ([]Record, error)
@@ -45,6 +53,9 @@ type Store interface {
 	DueDigests(ctx context.Context, now time.Time, limit int) ([]Due, error)
 	ClaimDigestRun(ctx context.Context, k Key, due time.Time, owner string, lease time.Duration) (bool, error)
 	ReleaseDigestRun(ctx context.Context, k Key, owner string) error
+	PutDigestIntent(ctx context.Context, k Key, owner string, intent []byte) error
+	DigestIntent(ctx context.Context, k Key) ([]byte, error)
+	SettleDigestIntent(ctx context.Context, k Key, owner string, cursor []byte) error
 	CompleteDigestRun(ctx context.Context, k Key, due time.Time, owner string, cursor []byte, next time.Time) error
 	DigestCursor(ctx context.Context, k Key) ([]byte, error)
 }
@@ -73,18 +84,44 @@ type Due struct {
 // Slack is what the scheduler needs from Slack; slackapp.DigestSlack
 // implements it.
 type Slack interface {
-	// CheckChannel returns the name of channelID in workspace ws; the
-	// error wraps commands.ErrCannotPost when the bot cannot post there.
-	CheckChannel(ctx context.Context, ws commands.Workspace, channelID string) (name string, err error)
-	// PostDigest renders d and posts it in channelID of workspace ws,
-	// waiting out Slack's rate limits; it returns nil only once Slack
-	// accepted the message. ws names whose installation posts it.
-	PostDigest(ctx context.Context, ws commands.Workspace, channelID string, d Digest) error
+	// Channel returns what Slack says about channelID; the error wraps
+	// commands.ErrCannotPost when Slack does not show the bot that channel.
+	// ws names whose installation asks.
+	Channel(ctx context.Context, ws commands.Workspace, channelID string) (commands.DigestChannel, error)
+	// MemberOf reports which of channelIDs userID is a member of, among
+	// the channels the bot is in.
+	MemberOf(ctx context.Context, ws commands.Workspace, userID string, channelIDs []string) (map[string]bool, error)
+	// PostDigest renders d and posts it in channelID, tagged (in the
+	// message's metadata) with d.SubscriptionID and d.RunID so FindDigest
+	// can find it, waiting out Slack's rate limits. It returns the
+	// message's ts only once Slack accepted it; the error wraps
+	// commands.ErrCannotPost when the bot cannot post there.
+	PostDigest(ctx context.Context, ws commands.Workspace, channelID string, d Digest) (ts string, err error)
+	// FindDigest looks in channelID's history, after the message whose ts
+	// is after ("" for the newest messages), for the digest of
+	// subscription id posted by run; it returns that message's ts. The
+	// error wraps commands.ErrCannotPost when the bot cannot read there.
+	FindDigest(ctx context.Context, ws commands.Workspace, channelID, id, run, after string) (ts string, found bool, err error)
+}
+
+// Changes finds Flagbot's own change requests, so that a digest labels a
+// change "via Flagbot" only when Flagbot made it, not when its comment
+// says so. *approvals.Changes implements it; Get returns an error wrapping
+// commands.ErrChangeNotFound for an id unknown in ws.
+type Changes interface {
+	Get(ctx context.Context, ws commands.Workspace, id string) (commands.Change, error)
 }
 
 // Options tune a Service; the zero value is valid.
 type Options struct {
-	// Now returns the current time (default time.Now).
+	// Clock returns the time every replica agrees on (default: the
+	// store's Time, Redis's clock). Windows end at it, due runs are picked
+	// by it and next runs computed from it, so a replica whose own clock is
+	// ahead or behind neither skips nor repeats entries. Tests inject one.
+	Clock func(ctx context.Context) (time.Time, error)
+	// Now is this replica's own clock (default time.Now). Nothing is
+	// scheduled by it: a tick compares it with Clock and logs a warning
+	// when they are more than MaxSkew apart.
 	Now func() time.Time
 	// Logger receives the scheduler's logs (default discards).
 	Logger *slog.Logger
@@ -108,6 +145,11 @@ type Options struct {
 	// entries that reached the audit log late, reporting those it has not
 	// (default 5 minutes; negative turns it off).
 	Lookback time.Duration
+	// Unsigned lists a workspace's break-glass kills that nobody signed off
+	// by their deadline (at now); every digest lists those of its project
+	// under a heading of their own until someone signs them off, and posts
+	// even when no change was made. Nil lists none.
+	Unsigned func(ctx context.Context, ws commands.Workspace, now time.Time) ([]commands.Change, error)
 }
 
 // Service keeps digest subscriptions, runs the scheduler and implements
@@ -117,16 +159,23 @@ type Service struct {
 	ws      commands.Workspaces
 	clients commands.ClientFunc
 	slack   Slack
+	changes Changes
 	opts    Options
 	log     *slog.Logger
+
+	skewWarned atomic.Int64 // Unix seconds of the last clock-skew warning
 }
 
 var _ commands.Digests = (*Service)(nil)
 
 // New returns a Service that keeps subscriptions in store, reads each
 // workspace's LaunchDarkly token from ws, talks to LaunchDarkly through
-// clients and posts through sl.
-func New(store Store, ws commands.Workspaces, clients commands.ClientFunc, sl Slack, opts Options) *Service {
+// clients, posts through sl and checks "via Flagbot" comments against
+// changes (nil: no change is labelled "via Flagbot").
+func New(store Store, ws commands.Workspaces, clients commands.ClientFunc, sl Slack, changes Changes, opts Options) *Service {
+	if opts.Clock == nil {
+		opts.Clock = store.Time
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -155,7 +204,7 @@ func New(store Store, ws commands.Workspaces, clients commands.ClientFunc, sl Sl
 		opts.Owner = hex.EncodeToString(b)
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	return &Service{store: store, ws: ws, clients: clients, slack: sl, opts: opts, log: opts.Logger.With("component", "digest")}
+	return &Service{store: store, ws: ws, clients: clients, slack: sl, changes: changes, opts: opts, log: opts.Logger.With("component", "digest")}
 }
 
 func key(ws commands.Workspace, id string) Key {
@@ -168,21 +217,46 @@ func newID() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
+// Channel implements commands.Digests.
+func (s *Service) Channel(ctx context.Context, ws commands.Workspace, channelID string) (commands.DigestChannel, error) {
+	ch, err := s.slack.Channel(ctx, ws, channelID)
+	if err != nil {
+		return commands.DigestChannel{}, fmt.Errorf("digest: channel: %w", err)
+	}
+	return ch, nil
+}
+
+// MemberOf implements commands.Digests.
+func (s *Service) MemberOf(ctx context.Context, ws commands.Workspace, userID string, channelIDs []string) (map[string]bool, error) {
+	m, err := s.slack.MemberOf(ctx, ws, userID, channelIDs)
+	if err != nil {
+		return nil, fmt.Errorf("digest: channel membership: %w", err)
+	}
+	return m, nil
+}
+
 // Subscribe implements commands.Digests.
 func (s *Service) Subscribe(ctx context.Context, sub commands.DigestSubscription) (commands.DigestSubscription, error) {
-	name, err := s.slack.CheckChannel(ctx, sub.Workspace, sub.ChannelID)
+	ch, err := s.slack.Channel(ctx, sub.Workspace, sub.ChannelID)
 	if err != nil {
 		return commands.DigestSubscription{}, fmt.Errorf("digest: check channel: %w", err)
 	}
-	if name != "" {
-		sub.ChannelName = name
+	if !ch.Postable {
+		return commands.DigestSubscription{}, fmt.Errorf("digest: channel %s: %w", sub.ChannelID, commands.ErrCannotPost)
+	}
+	if ch.Name != "" {
+		sub.ChannelName = ch.Name
+	}
+	now, err := s.opts.Clock(ctx)
+	if err != nil {
+		return commands.DigestSubscription{}, fmt.Errorf("digest: subscribe: read clock: %w", err)
 	}
 	sub.ID = newID()
 	data, err := json.Marshal(sub)
 	if err != nil {
 		return commands.DigestSubscription{}, fmt.Errorf("digest: encode subscription: %w", err)
 	}
-	sub.NextRun = Next(sub.Schedule, s.opts.Now())
+	sub.NextRun = Next(sub.Schedule, now)
 	if err := s.store.PutDigest(ctx, key(sub.Workspace, sub.ID), data, sub.NextRun); err != nil {
 		return commands.DigestSubscription{}, fmt.Errorf("digest: subscribe: %w", err)
 	}
@@ -199,6 +273,18 @@ func decode(rec Record) (commands.DigestSubscription, error) {
 	sub.ID = rec.Key.ID
 	sub.NextRun = rec.NextRun
 	return sub, nil
+}
+
+// Get implements commands.Digests.
+func (s *Service) Get(ctx context.Context, ws commands.Workspace, id string) (commands.DigestSubscription, error) {
+	rec, err := s.store.GetDigest(ctx, key(ws, id))
+	if errors.Is(err, ErrNotFound) {
+		return commands.DigestSubscription{}, commands.ErrDigestNotFound
+	}
+	if err != nil {
+		return commands.DigestSubscription{}, fmt.Errorf("digest: get: %w", err)
+	}
+	return decode(rec)
 }
 
 // List implements commands.Digests.
@@ -292,6 +378,9 @@ type cursor struct {
 	// entries never repeats them.
 	RecentSince int64           `json:"recent_since,omitempty"`
 	Recent      []reportedEntry `json:"recent,omitempty"`
+	// LastTS is the Slack ts of the last digest posted: a retry after a
+	// crash looks for its own post after it.
+	LastTS string `json:"last_ts,omitempty"`
 }
 
 // reportedEntry is an audit entry already reported.
@@ -300,11 +389,44 @@ type reportedEntry struct {
 	Date int64  `json:"date"`
 }
 
+// intent is written before a digest is posted, while the run's lease is
+// held, and removed when the run is recorded. A run that finds one left
+// behind (its replica died, or lost Redis, between Slack accepting the post
+// and recording it) asks Slack whether that post went out before posting
+// anything: if it did, the intent's cursor is what that post reported.
+type intent struct {
+	// Run tags the post (message metadata); Due is the scheduled run it
+	// was for (epoch ms, 0 for `digest now`).
+	Run     string `json:"run"`
+	Due     int64  `json:"due"`
+	Channel string `json:"channel"`
+	// After is the ts of the digest posted before it: the post is looked
+	// for after that message.
+	After string `json:"after,omitempty"`
+	// From, To (epoch ms) and Changes describe the post, for `digest now`.
+	From    int64 `json:"from"`
+	To      int64 `json:"to"`
+	Changes int   `json:"changes"`
+	// Cursor is the cursor to store once the post is out.
+	Cursor cursor `json:"cursor"`
+}
+
+func dueMs(due time.Time) int64 {
+	if due.IsZero() {
+		return 0
+	}
+	return due.UnixMilli()
+}
+
 // Tick runs every subscription that is due now, each exactly once across
 // replicas. Errors of single runs are logged and retried on the next tick;
-// Tick returns an error only when the due list cannot be read.
+// Tick returns an error only when the clock or the due list cannot be read.
 func (s *Service) Tick(ctx context.Context) error {
-	now := s.opts.Now()
+	now, err := s.opts.Clock(ctx)
+	if err != nil {
+		return fmt.Errorf("digest: tick: read clock: %w", err)
+	}
+	s.checkSkew(ctx, now)
 	due, err := s.store.DueDigests(ctx, now, dueBatch)
 	if err != nil {
 		return fmt.Errorf("digest: tick: %w", err)
@@ -330,6 +452,24 @@ func (s *Service) Tick(ctx context.Context) error {
 	return nil
 }
 
+// checkSkew logs a warning, at most every skewWarnEvery, when this
+// replica's clock is more than MaxSkew from the shared one. Digests do not
+// depend on it; other parts of Flagbot (approval expiry) may.
+func (s *Service) checkSkew(ctx context.Context, shared time.Time) {
+	local := s.opts.Now()
+	skew := local.Sub(shared)
+	if skew <= MaxSkew && skew >= -MaxSkew {
+		return
+	}
+	last := s.skewWarned.Load()
+	if last != 0 && local.Sub(time.Unix(last, 0)) < skewWarnEvery {
+		return
+	}
+	if s.skewWarned.CompareAndSwap(last, local.Unix()) {
+		s.log.WarnContext(ctx, "this replica's clock is off Redis's clock; digests follow Redis's", "skew", skew.Round(time.Second).String())
+	}
+}
+
 // Run ticks every Options.Interval until ctx ends, then returns nil.
 func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.opts.Interval)
@@ -347,9 +487,10 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // runClaimed runs a claimed subscription: due is the scheduled time (zero
-// for `digest now`, which always posts and keeps the schedule). On success
-// the cursor, done mark and next run are written together; on a failure to
-// fetch or post the lease is released so the next tick retries.
+// for `digest now`, which always posts and keeps the schedule). A post is
+// preceded by an intent and followed by writing the cursor, done mark and
+// next run together; on a failure to fetch or post the lease is released
+// so the next tick retries.
 func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual bool) (commands.DigestRun, error) {
 	release := func(cause error) error {
 		// The lease is given back even when ctx is done.
@@ -371,10 +512,18 @@ func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual b
 	if err != nil {
 		return commands.DigestRun{}, release(err)
 	}
-	now := s.opts.Now()
+	now, err := s.opts.Clock(ctx)
+	if err != nil {
+		return commands.DigestRun{}, release(fmt.Errorf("digest: read clock: %w", err))
+	}
 	var next time.Time
 	if !manual {
 		next = Next(sub.Schedule, now)
+	}
+	if run, done, err := s.resolveIntent(ctx, k, sub, due, next); err != nil {
+		return commands.DigestRun{}, release(err)
+	} else if done {
+		return run, nil
 	}
 	d, cur, err := s.collect(ctx, sub, now)
 	if err != nil {
@@ -389,9 +538,26 @@ func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual b
 		}
 		return commands.DigestRun{}, release(err)
 	}
+	d.Unsigned = s.unsigned(ctx, sub, now)
 	run := commands.DigestRun{Subscription: sub, From: d.From, To: d.To, Changes: d.Total}
-	if d.Total > 0 || sub.PostEmpty || manual {
-		if err := s.slack.PostDigest(ctx, k.workspace(), sub.ChannelID, d); err != nil {
+	posted := d.Total > 0 || len(d.Unsigned) > 0 || sub.PostEmpty || manual
+	if posted {
+		d.RunID = newID()
+		in := intent{
+			Run: d.RunID, Due: dueMs(due), Channel: sub.ChannelID, After: cur.LastTS,
+			From: d.From.UnixMilli(), To: d.To.UnixMilli(), Changes: d.Total, Cursor: cur,
+		}
+		data, err := json.Marshal(in)
+		if err != nil {
+			return commands.DigestRun{}, release(fmt.Errorf("digest: encode intent: %w", err))
+		}
+		// No intent, no post: a post nobody can find again could be
+		// repeated.
+		if err := s.store.PutDigestIntent(ctx, k, s.opts.Owner, data); err != nil {
+			return commands.DigestRun{}, release(fmt.Errorf("digest: record intent: %w", err))
+		}
+		ts, err := s.slack.PostDigest(ctx, sub.Workspace, sub.ChannelID, d)
+		if err != nil {
 			err = fmt.Errorf("digest: post to %s: %w", sub.ChannelID, err)
 			if !manual && errors.Is(err, commands.ErrCannotPost) {
 				// The bot was removed from the channel: skip this run and
@@ -399,32 +565,113 @@ func (s *Service) runClaimed(ctx context.Context, k Key, due time.Time, manual b
 				s.log.WarnContext(ctx, "digest skipped: cannot post in channel", "team", k.TeamID, "id", k.ID, "channel", sub.ChannelID, "err", err)
 				return commands.DigestRun{}, s.store.CompleteDigestRun(ctx, k, due, s.opts.Owner, nil, next)
 			}
+			// The intent stays: the post may have reached Slack after all
+			// (a timeout), and the next run looks for it first.
 			return commands.DigestRun{}, release(err)
 		}
+		cur.LastTS = ts
 	}
+	if err := s.complete(ctx, k, due, cur, next); err != nil {
+		return commands.DigestRun{}, err
+	}
+	s.log.InfoContext(ctx, "digest run", "team", k.TeamID, "id", k.ID, "channel", sub.ChannelID,
+		"changes", d.Total, "posted", posted, "next_run", next)
+	return run, nil
+}
+
+// complete records a run whose post is out (or was not needed), even if
+// the caller's context just ended. A lost write here would leave the
+// intent for the next run to resolve, so a failure of the store is
+// retried (a lost lease is not: the script wrote nothing, or a retry finds
+// its own earlier success).
+func (s *Service) complete(ctx context.Context, k Key, due time.Time, cur cursor, next time.Time) error {
 	data, err := json.Marshal(cur)
 	if err != nil {
-		return commands.DigestRun{}, release(fmt.Errorf("digest: encode cursor: %w", err))
+		return fmt.Errorf("digest: encode cursor: %w", err)
 	}
-	// The post is out: record it even if the caller's context just ended.
-	// A lost write here means a second post once the lease expires, so a
-	// failure of the store is retried (a lost lease is not: the script
-	// wrote nothing, or a retry finds its own earlier success).
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
 		err = s.store.CompleteDigestRun(cctx, k, due, s.opts.Owner, data, next)
 		if err == nil {
-			break
+			return nil
 		}
 		if errors.Is(err, ErrLeaseLost) || attempt == completeAttempts || !sleepCtx(cctx, time.Duration(attempt)*100*time.Millisecond) {
-			s.log.ErrorContext(ctx, "digest posted but not recorded; it may be posted again", "team", k.TeamID, "id", k.ID, "err", err)
-			return commands.DigestRun{}, fmt.Errorf("digest: record run: %w", err)
+			s.log.ErrorContext(ctx, "digest posted but not recorded; the next run looks for the post before posting again", "team", k.TeamID, "id", k.ID, "err", err)
+			return fmt.Errorf("digest: record run: %w", err)
 		}
 	}
-	s.log.InfoContext(ctx, "digest run", "team", k.TeamID, "id", k.ID, "channel", sub.ChannelID,
-		"changes", d.Total, "posted", d.Total > 0 || sub.PostEmpty || manual, "next_run", next)
-	return run, nil
+}
+
+// resolveIntent deals with an intent an earlier run left behind: it asks
+// Slack whether that run's post went out. If it did, its cursor is stored;
+// when it was this very run (the same scheduled time, or `digest now`
+// again), the run is complete and done is true. If it did not, the intent
+// is left for this run's own to replace.
+func (s *Service) resolveIntent(ctx context.Context, k Key, sub commands.DigestSubscription, due, next time.Time) (run commands.DigestRun, done bool, err error) {
+	raw, err := s.store.DigestIntent(ctx, k)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return commands.DigestRun{}, false, nil
+	case err != nil:
+		return commands.DigestRun{}, false, fmt.Errorf("digest: read intent: %w", err)
+	}
+	var in intent
+	if err := json.Unmarshal(raw, &in); err != nil || in.Run == "" {
+		s.log.WarnContext(ctx, "unreadable digest intent; ignoring it", "id", k.ID, "err", err)
+		return commands.DigestRun{}, false, nil
+	}
+	ts, found, err := s.slack.FindDigest(ctx, sub.Workspace, in.Channel, k.ID, in.Run, in.After)
+	switch {
+	case errors.Is(err, commands.ErrCannotPost):
+		// The bot cannot read the channel, so it cannot post there either:
+		// this run finds that out and skips.
+		return commands.DigestRun{}, false, nil
+	case err != nil:
+		return commands.DigestRun{}, false, fmt.Errorf("digest: look for an earlier post: %w", err)
+	case !found:
+		s.log.InfoContext(ctx, "an earlier digest run did not post; running again", "team", k.TeamID, "id", k.ID, "run", in.Run)
+		return commands.DigestRun{}, false, nil
+	}
+	cur := in.Cursor
+	cur.LastTS = ts
+	s.log.InfoContext(ctx, "an earlier digest run posted but was not recorded; recording it", "team", k.TeamID, "id", k.ID, "run", in.Run, "ts", ts)
+	if in.Due == dueMs(due) {
+		if err := s.complete(ctx, k, due, cur, next); err != nil {
+			return commands.DigestRun{}, false, err
+		}
+		return commands.DigestRun{Subscription: sub, From: time.UnixMilli(in.From), To: time.UnixMilli(in.To), Changes: in.Changes}, true, nil
+	}
+	data, err := json.Marshal(cur)
+	if err != nil {
+		return commands.DigestRun{}, false, fmt.Errorf("digest: encode cursor: %w", err)
+	}
+	if err := s.store.SettleDigestIntent(ctx, k, s.opts.Owner, data); err != nil {
+		return commands.DigestRun{}, false, fmt.Errorf("digest: record an earlier post: %w", err)
+	}
+	return commands.DigestRun{}, false, nil
+}
+
+// unsigned lists the kills of sub's project (and environments and flag,
+// when it names them) nobody signed off by their deadline. A failure is
+// logged: the digest goes out without them.
+func (s *Service) unsigned(ctx context.Context, sub commands.DigestSubscription, now time.Time) []commands.Change {
+	if s.opts.Unsigned == nil {
+		return nil
+	}
+	all, err := s.opts.Unsigned(ctx, sub.Workspace, now)
+	if err != nil {
+		s.log.WarnContext(ctx, "digest: unsigned kills unavailable", "team", sub.Workspace.TeamID, "id", sub.ID, "err", err)
+		return nil
+	}
+	var out []commands.Change
+	for _, c := range all {
+		f := sub.Filter
+		if c.Project == f.Project && (len(f.Envs) == 0 || slices.Contains(f.Envs, c.Env)) && (f.Flag == "" || f.Flag == c.Flag) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // sleepCtx waits d unless ctx ends first; it reports whether it waited.
@@ -487,6 +734,7 @@ func (s *Service) collect(ctx context.Context, sub commands.DigestSubscription, 
 		return Digest{}, cur, fmt.Errorf("digest: workspace connection: %w", err)
 	}
 	client := s.clients(conn.Token)
+	ctx = commands.WithWorkspace(ctx, sub.Workspace) // LaunchDarkly metrics per workspace
 	f := sub.Filter
 	env := ""
 	if len(f.Envs) == 1 {
@@ -570,13 +818,40 @@ func (s *Service) collect(ctx context.Context, sub commands.DigestSubscription, 
 	} else {
 		s.log.DebugContext(ctx, "digest: environments unavailable; guessing critical ones by name", "project", f.Project, "err", err)
 	}
+	changes, err := s.flagbotChanges(ctx, sub.Workspace, kept)
+	if err != nil {
+		return Digest{}, cur, err
+	}
 	d := Build(kept, Window{
 		SubscriptionID: sub.ID, Filter: f, From: from, To: end, Location: sub.Schedule.Location(),
-		CriticalEnvs: critical, BaseURL: s.opts.BaseURL,
+		CriticalEnvs: critical, BaseURL: s.opts.BaseURL, Changes: changes,
 	})
 	d.Truncated = truncated
 	if !capped.IsZero() {
 		d.Capped, d.CappedFrom = true, capped
 	}
 	return d, next, nil
+}
+
+// flagbotChanges looks up, in ws's change store, the Flagbot requests the
+// entries' comments name. One that does not exist is left out (its entry
+// is not labelled "via Flagbot"); a store failure fails the run, which is
+// retried, rather than post a digest that calls Flagbot's changes manual.
+func (s *Service) flagbotChanges(ctx context.Context, ws commands.Workspace, entries []commands.AuditEntry) (map[string]commands.Change, error) {
+	ids := RequestIDs(entries)
+	if len(ids) == 0 || s.changes == nil {
+		return nil, nil
+	}
+	out := make(map[string]commands.Change, len(ids))
+	for _, id := range ids {
+		ch, err := s.changes.Get(ctx, ws, id)
+		switch {
+		case errors.Is(err, commands.ErrChangeNotFound):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("digest: look up Flagbot request %q: %w", id, err)
+		}
+		out[id] = ch
+	}
+	return out, nil
 }

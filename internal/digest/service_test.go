@@ -44,6 +44,9 @@ func (c *clock) Now() time.Time {
 	return c.now
 }
 
+// Clock is the shared clock (Options.Clock).
+func (c *clock) Clock(context.Context) (time.Time, error) { return c.Now(), nil }
+
 func (c *clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -51,6 +54,8 @@ func (c *clock) Set(t time.Time) {
 }
 
 // fakeSlack records accepted digests; failPosts makes the next posts fail.
+// Channels are public and the bot is in them unless channelOK is false;
+// private lists private channels, members their members.
 type fakeSlack struct {
 	mu        sync.Mutex
 	posts     []posted
@@ -58,39 +63,79 @@ type fakeSlack struct {
 	postErr   error
 	attempts  int
 	channelOK bool
+	private   map[string]bool
+	members   map[string][]string
+	finds     int
 }
 
 type posted struct {
 	Channel string
 	Digest  Digest
+	TS      string
 }
 
-func (f *fakeSlack) CheckChannel(_ context.Context, _ commands.Workspace, id string) (string, error) {
+func (f *fakeSlack) Channel(_ context.Context, _ commands.Workspace, id string) (commands.DigestChannel, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if !f.channelOK {
-		return "", fmt.Errorf("fake: %w", commands.ErrCannotPost)
+		return commands.DigestChannel{}, fmt.Errorf("fake: %w", commands.ErrCannotPost)
 	}
-	return "chan-" + strings.ToLower(id), nil
+	return commands.DigestChannel{ID: id, Name: "chan-" + strings.ToLower(id), Private: f.private[id], Postable: true}, nil
 }
 
-func (f *fakeSlack) PostDigest(_ context.Context, _ commands.Workspace, ch string, d Digest) error {
+func (f *fakeSlack) MemberOf(_ context.Context, _ commands.Workspace, user string, ids []string) (map[string]bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = slices.Contains(f.members[id], user)
+	}
+	return out, nil
+}
+
+func (f *fakeSlack) PostDigest(_ context.Context, _ commands.Workspace, ch string, d Digest) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts++
 	if f.failPosts > 0 {
 		f.failPosts--
 		if f.postErr != nil {
-			return f.postErr
+			return "", f.postErr
 		}
-		return errors.New("fake: slack said ratelimited")
+		return "", errors.New("fake: slack said ratelimited")
 	}
-	f.posts = append(f.posts, posted{Channel: ch, Digest: d})
-	return nil
+	ts := fmt.Sprintf("1700000000.%06d", len(f.posts)+1)
+	f.posts = append(f.posts, posted{Channel: ch, Digest: d, TS: ts})
+	return ts, nil
+}
+
+func (f *fakeSlack) FindDigest(_ context.Context, _ commands.Workspace, ch, id, run, after string) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.finds++
+	for _, p := range f.posts {
+		if p.Channel == ch && p.TS > after && p.Digest.SubscriptionID == id && p.Digest.RunID == run {
+			return p.TS, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 func (f *fakeSlack) Posts() []posted {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.posts)
+}
+
+// fakeChanges is a change store holding a few Flagbot requests.
+type fakeChanges map[string]commands.Change
+
+func (f fakeChanges) Get(_ context.Context, ws commands.Workspace, id string) (commands.Change, error) {
+	c, ok := f[id]
+	if !ok || c.Workspace != ws {
+		return commands.Change{}, fmt.Errorf("fake: %w", commands.ErrChangeNotFound)
+	}
+	return c, nil
 }
 
 // fakeWorkspaces holds one connection per team.
@@ -116,14 +161,15 @@ func (fakeWorkspaces) Update(context.Context, commands.Workspace, func(*commands
 }
 
 type harness struct {
-	t     *testing.T
-	store *RedisStore
-	ld    *ldtest.Server
-	slack *fakeSlack
-	clock *clock
-	ws    fakeWorkspaces
-	base  string // LaunchDarkly URL the clients use
-	sleep *sleeps
+	t       *testing.T
+	store   *RedisStore
+	ld      *ldtest.Server
+	slack   *fakeSlack
+	clock   *clock
+	ws      fakeWorkspaces
+	changes fakeChanges
+	base    string // LaunchDarkly URL the clients use
+	sleep   *sleeps
 }
 
 // sleeps records the ld client's retry waits instead of sleeping.
@@ -148,9 +194,10 @@ func newHarness(t *testing.T, store *redisstore.Store) *harness {
 	lds.AddProject(ld.Project{Key: "mobile", Name: "Mobile"}, ldtest.EnvSpec{Key: "production"})
 	return &harness{
 		t: t, store: NewRedisStore(store, nil), ld: lds, slack: &fakeSlack{channelOK: true},
-		clock: &clock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)},
-		ws:    fakeWorkspaces{conns: map[string]commands.Connection{testTeam: {Token: testToken, DefaultProject: "web"}}},
-		base:  lds.URL(), sleep: &sleeps{},
+		clock:   &clock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)},
+		ws:      fakeWorkspaces{conns: map[string]commands.Connection{testTeam: {Token: testToken, DefaultProject: "web"}}},
+		changes: fakeChanges{},
+		base:    lds.URL(), sleep: &sleeps{},
 	}
 }
 
@@ -162,7 +209,7 @@ func (h *harness) service(owner string) *Service {
 	}
 	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
 	log := slog.New(slog.NewTextHandler(h.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return New(h.store, h.ws, clients, h.slack, Options{Now: h.clock.Now, Logger: log, BaseURL: "https://app.launchdarkly.com", Owner: owner})
+	return New(h.store, h.ws, clients, h.slack, h.changes, Options{Clock: h.clock.Clock, Now: h.clock.Now, Logger: log, BaseURL: "https://app.launchdarkly.com", Owner: owner})
 }
 
 func (h *harness) entry(id string, at time.Time, project, env, flag, comment string) {
@@ -583,11 +630,11 @@ type slowSlack struct {
 	slow  atomic.Bool
 }
 
-func (s *slowSlack) PostDigest(ctx context.Context, ws commands.Workspace, ch string, d Digest) error {
+func (s *slowSlack) PostDigest(ctx context.Context, ws commands.Workspace, ch string, d Digest) (string, error) {
 	if s.slow.CompareAndSwap(true, false) {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", ctx.Err()
 		case <-time.After(s.delay):
 		}
 	}
@@ -608,7 +655,7 @@ func TestRunEndsBeforeItsLease(t *testing.T) {
 				t.Fatal(err)
 			}
 			clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
-			return New(h.store, h.ws, clients, slow, Options{Now: h.clock.Now, Owner: owner, Lease: 400 * time.Millisecond})
+			return New(h.store, h.ws, clients, slow, h.changes, Options{Clock: h.clock.Clock, Owner: owner, Lease: 400 * time.Millisecond})
 		}
 		a, b := svc("replica-a"), svc("replica-b")
 		h.subscribe(a, commands.DigestSubscription{})
@@ -688,7 +735,7 @@ func TestPostedRunRecordedDespiteStoreBlip(t *testing.T) {
 		t.Fatal(err)
 	}
 	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
-	s := New(flaky, h.ws, clients, h.slack, Options{Now: h.clock.Now, Owner: "r1"})
+	s := New(flaky, h.ws, clients, h.slack, h.changes, Options{Clock: h.clock.Clock, Owner: "r1"})
 	h.subscribe(s, commands.DigestSubscription{})
 	h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
 	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
@@ -746,7 +793,7 @@ func TestLookbackNeedsReportedEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
-	old := New(h.store, h.ws, clients, h.slack, Options{Now: h.clock.Now, Owner: "old", Lookback: -1})
+	old := New(h.store, h.ws, clients, h.slack, h.changes, Options{Clock: h.clock.Clock, Owner: "old", Lookback: -1})
 	s := h.service("new")
 	h.subscribe(s, commands.DigestSubscription{})
 	h.entry("e0", time.Date(2026, 11, 27, 8, 59, 57, 0, time.UTC), "web", "production", "checkout", "")
@@ -764,4 +811,173 @@ func TestLookbackNeedsReportedEntries(t *testing.T) {
 		}
 		t.Fatalf("digests = %v, want [[e0 e1] [e2]]", got)
 	}
+}
+
+// dyingStore never records a run: as if the replica died (or lost Redis)
+// right after Slack accepted its post, so its lease is never released
+// either.
+type dyingStore struct{ Store }
+
+func (dyingStore) CompleteDigestRun(context.Context, Key, time.Time, string, []byte, time.Time) error {
+	return fmt.Errorf("dying: %w", redisstore.ErrUnavailable)
+}
+
+func (h *harness) serviceOn(store Store, owner string, lease time.Duration) *Service {
+	h.t.Helper()
+	c, err := ld.NewClient(h.base, ld.Options{Sleep: h.sleep.Sleep})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
+	log := slog.New(slog.NewTextHandler(h.t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
+	return New(store, h.ws, clients, h.slack, h.changes, Options{Clock: h.clock.Clock, Logger: log, Owner: owner, Lease: lease})
+}
+
+// A post Slack accepted is not posted again when the run that made it
+// could not record it: the next run finds it in the channel first.
+func TestCrashAfterPostPostsOnce(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, store *redisstore.Store) {
+		h := newHarness(t, store)
+		const lease = 300 * time.Millisecond
+		dying := h.serviceOn(dyingStore{h.store}, "dying", lease)
+		next := h.serviceOn(h.store, "next", lease)
+		h.subscribe(next, commands.DigestSubscription{})
+		h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+		h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+		h.tick(dying)
+		if n := len(h.slack.Posts()); n != 1 {
+			t.Fatalf("%d posts by the dying replica, want 1", n)
+		}
+		time.Sleep(2 * lease) // its lease runs out
+		h.clock.Set(time.Date(2026, 11, 27, 9, 0, 31, 0, time.UTC))
+		h.tick(next)
+		h.tick(next)
+		if n := len(h.slack.Posts()); n != 1 {
+			t.Fatalf("%d posts of one digest after the crash, want 1", n)
+		}
+		list, err := next.List(t.Context(), testWS)
+		if err != nil || len(list) != 1 || !list[0].NextRun.Equal(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)) {
+			t.Fatalf("after recovery: %+v, %v; want the run recorded and the next one tomorrow", list, err)
+		}
+		// The found post's cursor was stored: tomorrow repeats nothing.
+		h.entry("e2", time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+		h.clock.Set(time.Date(2026, 11, 28, 9, 0, 1, 0, time.UTC))
+		h.tick(next)
+		posts := h.slack.Posts()
+		if len(posts) != 2 || !slices.Equal(ids(posts[1].Digest), []string{"e2"}) {
+			t.Fatalf("next digest: %d posts, last %v; want e2 alone", len(posts), ids(posts[len(posts)-1].Digest))
+		}
+	})
+}
+
+// `digest now` run again after a crash answers with the earlier post.
+func TestRunNowAgainAfterCrash(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, store *redisstore.Store) {
+		h := newHarness(t, store)
+		const lease = 300 * time.Millisecond
+		dying := h.serviceOn(dyingStore{h.store}, "dying", lease)
+		next := h.serviceOn(h.store, "next", lease)
+		sub := h.subscribe(next, commands.DigestSubscription{})
+		h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+		h.clock.Set(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
+		if _, err := dying.RunNow(t.Context(), testWS, sub.ID); err == nil {
+			t.Fatal("RunNow succeeded on a store that records nothing")
+		}
+		time.Sleep(2 * lease)
+		run, err := next.RunNow(t.Context(), testWS, sub.ID)
+		if err != nil || run.Changes != 1 || !run.To.Equal(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)) {
+			t.Fatalf("RunNow again = %+v, %v; want the earlier post's run", run, err)
+		}
+		if n := len(h.slack.Posts()); n != 1 {
+			t.Fatalf("%d posts, want 1", n)
+		}
+	})
+}
+
+// An intent whose post never reached Slack is posted once.
+func TestIntentWithoutPostPostsOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, redistest.NewTestStore(t))
+	s := h.service("r1")
+	h.subscribe(s, commands.DigestSubscription{})
+	h.entry("e1", time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC), "web", "production", "checkout", "")
+	h.slack.failPosts = 1
+	h.clock.Set(time.Date(2026, 11, 27, 9, 0, 1, 0, time.UTC))
+	h.tick(s)
+	h.tick(s)
+	if posts := h.slack.Posts(); len(posts) != 1 || h.slack.finds != 1 {
+		t.Fatalf("%d posts after %d lookups, want 1 post after 1 lookup", len(posts), h.slack.finds)
+	}
+}
+
+// A replica whose own clock runs ahead does not end windows in the future,
+// where the changes made meanwhile would be skipped: windows end at
+// Redis's clock.
+func TestWindowEndsAtRedisClock(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, store *redisstore.Store) {
+		h := newHarness(t, store)
+		c, err := ld.NewClient(h.base, ld.Options{Sleep: h.sleep.Sleep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients := func(tok secret.Secret) commands.LaunchDarkly { return ld.NewService(c.WithToken(tok)) }
+		replica := func(owner string, skew time.Duration) *Service {
+			// No Clock: the store's, as in production.
+			return New(h.store, h.ws, clients, h.slack, h.changes, Options{Owner: owner, Now: func() time.Time { return time.Now().Add(skew) }})
+		}
+		ahead, right := replica("ahead", 10*time.Minute), replica("right", 0)
+		sub := h.subscribe(right, commands.DigestSubscription{})
+		if _, err := ahead.RunNow(t.Context(), testWS, sub.ID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		h.entry("meanwhile", time.Now(), "web", "production", "checkout", "")
+		time.Sleep(5 * time.Millisecond)
+		if _, err := right.RunNow(t.Context(), testWS, sub.ID); err != nil {
+			t.Fatal(err)
+		}
+		posts := h.slack.Posts()
+		if len(posts) != 2 || !slices.Equal(ids(posts[1].Digest), []string{"meanwhile"}) {
+			t.Fatalf("%d posts, last %v; want the change made after the first digest in the second", len(posts), ids(posts[len(posts)-1].Digest))
+		}
+		if end := posts[0].Digest.To; end.After(time.Now()) {
+			t.Errorf("the ahead replica's window ended at %v, in the future", end)
+		}
+	})
+}
+
+// A replica whose clock is off Redis's says so, once in a while.
+func TestClockSkewWarning(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, redistest.NewTestStore(t))
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	local := h.clock.Now().Add(90 * time.Second)
+	s := New(h.store, h.ws, nil, h.slack, h.changes, Options{Clock: h.clock.Clock, Now: func() time.Time { return local }, Logger: log})
+	h.tick(s)
+	h.tick(s)
+	if n := strings.Count(logs.String(), "this replica's clock is off Redis's clock"); n != 1 || !strings.Contains(logs.String(), "skew=1m30s") {
+		t.Errorf("%d warnings in:\n%s\nwant one, with the skew", n, logs.String())
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -71,6 +71,10 @@ type Options struct {
 	// Sleep waits d or until ctx is done, returning ctx's error then. It is
 	// a test hook; the default uses a timer and honours ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Observe, if set, is told the outcome of every attempt: the HTTP
+	// status, or 0 when no answer came (not counting a caller that gave
+	// up). ctx is the request's.
+	Observe func(ctx context.Context, status int)
 }
 
 // Client talks to one LaunchDarkly instance. Make one with NewClient and
@@ -84,6 +88,7 @@ type Client struct {
 	maxRetries int
 	maxWait    time.Duration
 	sleep      func(ctx context.Context, d time.Duration) error
+	observe    func(ctx context.Context, status int)
 	token      secret.Secret
 }
 
@@ -123,6 +128,10 @@ func NewClient(baseURL string, opts Options) (*Client, error) {
 		maxRetries: opts.MaxRetries,
 		maxWait:    opts.MaxWait,
 		sleep:      opts.Sleep,
+		observe:    opts.Observe,
+	}
+	if c.observe == nil {
+		c.observe = func(context.Context, int) {}
 	}
 	if c.hc == nil {
 		// An own transport: closing another client's idle connections
@@ -284,6 +293,7 @@ func (c *Client) do(req *http.Request, v any) error {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return fmt.Errorf("%s %s: %w", method, path, ctxErr)
 			}
+			c.observe(ctx, 0)
 			c.log.WarnContext(ctx, "ld request failed", "method", method, "path", path,
 				"duration", time.Since(start), "attempt", attempt+1, "err", err)
 			if wait := c.backoff(attempt); read && attempt < c.maxRetries && !outlasts(ctx, wait) {
@@ -294,6 +304,7 @@ func (c *Client) do(req *http.Request, v any) error {
 			}
 			return fmt.Errorf("%s %s: %w: %w", method, path, ErrUnavailable, err)
 		}
+		c.observe(ctx, resp.StatusCode)
 
 		if resp.StatusCode == http.StatusTooManyRequests {
 			wait := c.rateLimitWait(resp.Header, time.Now())

@@ -710,3 +710,34 @@ func TestNegativeMaxRetriesDisablesRetries(t *testing.T) {
 		t.Errorf("requests %d, waits %v; want 1 and none", len(s.Requests()), sl.Waits())
 	}
 }
+
+// TestObserveEveryAttempt: Observe hears each attempt's status with the
+// request's context, including the 429s that were retried.
+func TestObserveEveryAttempt(t *testing.T) {
+	t.Parallel()
+	s := fakeLD(t)
+	s.AddProject(ld.Project{Key: "web"})
+	s.RateLimitNext(2, time.Second)
+	type key struct{}
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	c, _, _ := newClient(t, s.URL(), ld.Options{Observe: func(ctx context.Context, status int) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, fmt.Sprintf("%v:%d", ctx.Value(key{}), status))
+	}})
+	ctx := context.WithValue(t.Context(), key{}, "T1")
+	if _, err := c.ListProjects(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetFlag(ctx, "web", "nope"); err == nil {
+		t.Fatal("GetFlag of a missing flag succeeded")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got, want := strings.Join(seen, " "), "T1:429 T1:429 T1:200 T1:404"; got != want {
+		t.Errorf("observed %q, want %q", got, want)
+	}
+}

@@ -118,9 +118,11 @@ type block struct {
 	Label     *textObject     `json:"label"`
 	Hint      *textObject     `json:"hint"`
 	Optional  bool            `json:"optional"`
-	ImageURL  string          `json:"image_url"`
-	AltText   string          `json:"alt_text"`
-	Title     *textObject     `json:"title"`
+	// DispatchAction makes an input tell the bot when it changes.
+	DispatchAction bool        `json:"dispatch_action"`
+	ImageURL       string      `json:"image_url"`
+	AltText        string      `json:"alt_text"`
+	Title          *textObject `json:"title"`
 }
 
 // inputState is what a modal shows in its inputs and beside them.
@@ -340,6 +342,9 @@ func (r *Renderer) input(b *strings.Builder, bl block, n Names, st inputState) {
 		selected = e.InitialOption.Value
 	}
 	attrs := ` id="` + inputID + `" data-block-id="` + blockID + `" data-action-id="` + html.EscapeString(e.ActionID) + `" data-input`
+	if bl.DispatchAction {
+		attrs += ` data-dispatch`
+	}
 	if errText != "" {
 		attrs += ` aria-invalid="true" aria-describedby="` + inputID + `-error"`
 	}

@@ -224,7 +224,11 @@ func (s *Server) message(m slackfake.Message, n Names) string {
 	} else {
 		b.WriteString(`<div class="sk-text">` + s.render.Mrkdwn(m.Text, n) + `</div>`)
 	}
-	b.WriteString(`</div></div></li>`)
+	b.WriteString(`</div>`)
+	for _, u := range m.Unfurls {
+		b.WriteString(`<div class="msg-unfurl" data-unfurl-url="` + html.EscapeString(u.URL) + `">` + s.render.Blocks(u.Blocks, n) + `</div>`)
+	}
+	b.WriteString(`</div></li>`)
 	return b.String()
 }
 
@@ -401,7 +405,7 @@ func (s *Server) compose(_ context.Context, req apiRequest) (any, error) {
 
 func (req apiRequest) click() slackfake.Click {
 	return slackfake.Click{UserID: req.User, MessageKey: req.MessageKey, ViewID: req.ViewID, BlockID: req.BlockID,
-		ActionID: req.ActionID, Value: req.Value, OptionText: req.OptionText}
+		ActionID: req.ActionID, Value: req.Value, OptionText: req.OptionText, Values: req.Values}
 }
 
 func (s *Server) click(_ context.Context, req apiRequest) (any, error) {

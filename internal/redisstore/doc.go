@@ -18,8 +18,9 @@
 //     replies as plain Go values), on which internal/approvals builds the
 //     two-person rule and internal/digest its exactly-once runs;
 //   - the few other commands those packages need (HGetAll, SMembers,
-//     ZRangeUpTo, a lock: TryLock, Unlock, and single-use values:
-//     SetIfAbsent, Take, which the OAuth install flow's states use);
+//     ZRangeUpTo, a lock: TryLock, Unlock, the server's clock: Time, and
+//     single-use values: SetIfAbsent, Take, which the OAuth install flow's
+//     states use);
 //   - the key scheme of workspace data (WorkspaceKey, ParseWorkspaceKey,
 //     and EnterpriseKey for an Enterprise Grid org's own data), which every
 //     package uses and none copies, so that a change of the scheme is a

@@ -18,7 +18,10 @@ const clockTick = 100 * time.Millisecond
 // is told how much time went by. So that TTLs work as on a real Redis (an
 // expired key is deleted and its memory freed, a lock taken with PX is
 // released by its expiry), the server runs a clock that moves it forward
-// with the wall clock every 100 ms; a key may outlive its TTL by that much.
+// with the wall clock every 100 ms. Every key is charged the whole tick, so
+// a key may expire up to one tick early (set just before a tick) or late
+// (due just after one); Flagbot's TTLs are seconds to days, and its leases
+// compare times, not key TTLs.
 // The clock stops when the Store is closed. TIME and EXPIREAT follow the
 // wall clock anyway.
 //

@@ -53,8 +53,10 @@ func TestEmbeddedKeysExpireInRealTime(t *testing.T) {
 	eventually(t, ttl+expireWithin, "the short key expires", func() bool {
 		return redistest.Do(t, s, "EXISTS", s.Key("short")) == int64(0)
 	})
-	if took := time.Since(start); took < ttl {
-		t.Errorf("the key expired after %v, before its TTL of %v", took, ttl)
+	// The embedded clock charges every key whole 100 ms ticks, so a key
+	// may go up to one tick early; never earlier.
+	if took := time.Since(start); took < ttl-100*time.Millisecond {
+		t.Errorf("the key expired after %v, more than a clock tick before its TTL of %v", took, ttl)
 	}
 	eventually(t, expireWithin, "the lock is released by its expiry", func() bool {
 		ok, err := s.TryLock(ctx, "lock", "next-holder", time.Minute)

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -72,6 +73,14 @@ func TestOpenInvalidURL(t *testing.T) {
 		{name: "control character", url: "redis://:" + testPassword + "@127.0.0.1\x7f:6379"},
 		{name: "unknown option", url: "redis://:" + testPassword + "@127.0.0.1:6379/0?frobnicate=1"},
 		{name: "escaped password", url: "redis://:" + strings.ReplaceAll(testPassword, "-", "%2D") + "@[::1:6379/0"},
+		{name: "cluster with a db", url: "redis-cluster://:" + testPassword + "@h1:7000,h2:7001/1"},
+		{name: "cluster bad port", url: "redis-cluster://:" + testPassword + "@h1:7000,h2:seventy"},
+		{name: "cluster empty host", url: "redis-cluster://:" + testPassword + "@h1:7000,,h3"},
+		{name: "cluster query", url: "rediss-cluster://:" + testPassword + "@h1:7000?password=x"},
+		{name: "sentinel without master", url: "redis-sentinel://:" + testPassword + "@s1:26379,s2"},
+		{name: "sentinel bad db", url: "redis-sentinel://:" + testPassword + "@s1/mymaster/x"},
+		{name: "sentinel too deep", url: "redis-sentinel://:" + testPassword + "@s1/mymaster/0/1"},
+		{name: "no scheme", url: "h1:6379"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +163,61 @@ func TestOpenAuth(t *testing.T) {
 	}
 	if got, err := m.Get("flagbot:k"); err != nil || got != "v" {
 		t.Errorf("server has flagbot:k = %q, %v; want \"v\"", got, err)
+	}
+}
+
+// TestRedisURLForms: every documented REDIS_URL form becomes the client
+// options of its topology.
+func TestRedisURLForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, url          string
+		mode               redisMode
+		addrs              []string
+		user, pass, master string
+		db                 int
+		tlsName            string // "" for no TLS
+	}{
+		{name: "single", url: "redis://:pw@h:6379/2", mode: modeSingle, addrs: []string{"h:6379"}, pass: "pw", db: 2},
+		{name: "single tls", url: "rediss://bot:pw@cache.example:6380/0", mode: modeSingle, addrs: []string{"cache.example:6380"}, user: "bot", pass: "pw", tlsName: "cache.example"},
+		{name: "cluster", url: "redis-cluster://:pw@10.0.0.1:7000,10.0.0.2:7001,10.0.0.3", mode: modeCluster,
+			addrs: []string{"10.0.0.1:7000", "10.0.0.2:7001", "10.0.0.3:6379"}, pass: "pw"},
+		{name: "cluster one seed", url: "redis-cluster://cfg.cache.example:6379", mode: modeCluster, addrs: []string{"cfg.cache.example:6379"}},
+		{name: "cluster tls", url: "rediss-cluster://bot:p%40ss@n1.example:6380,n2.example:6380/", mode: modeCluster,
+			addrs: []string{"n1.example:6380", "n2.example:6380"}, user: "bot", pass: "p@ss", tlsName: "n1.example"},
+		{name: "sentinel", url: "redis-sentinel://:pw@s1:26379,s2,[::1]:26380/mymaster/3", mode: modeSentinel,
+			addrs: []string{"s1:26379", "s2:26379", "[::1]:26380"}, pass: "pw", master: "mymaster", db: 3},
+		{name: "sentinel tls", url: "rediss-sentinel://s1.example/prod-primary", mode: modeSentinel,
+			addrs: []string{"s1.example:26379"}, master: "prod-primary", tlsName: "s1.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			uo, mode, err := parseRedisURL(tt.url, Options{}.withDefaults())
+			if err != nil {
+				t.Fatalf("parseRedisURL: %v", err)
+			}
+			if mode != tt.mode || strings.Join(uo.Addrs, " ") != strings.Join(tt.addrs, " ") || uo.Username != tt.user ||
+				uo.Password != tt.pass || uo.MasterName != tt.master || uo.DB != tt.db {
+				t.Errorf("got %v %v user %q pass %q master %q db %d; want %v %v %q %q %q %d",
+					mode, uo.Addrs, uo.Username, uo.Password, uo.MasterName, uo.DB, tt.mode, tt.addrs, tt.user, tt.pass, tt.master, tt.db)
+			}
+			switch {
+			case tt.tlsName == "" && uo.TLSConfig != nil:
+				t.Errorf("TLS on, want off")
+			case tt.tlsName != "" && (uo.TLSConfig == nil || uo.TLSConfig.ServerName != tt.tlsName || uo.TLSConfig.MinVersion < tls.VersionTLS12):
+				t.Errorf("TLS config %+v, want server name %s, TLS 1.2 or newer", uo.TLSConfig, tt.tlsName)
+			}
+			if (mode == modeCluster) != uo.IsClusterMode {
+				t.Errorf("IsClusterMode = %v for %v", uo.IsClusterMode, mode)
+			}
+			if mode == modeSentinel && (uo.SentinelUsername != tt.user || uo.SentinelPassword != tt.pass) {
+				t.Errorf("sentinel credentials %q/%q, want the URL's", uo.SentinelUsername, uo.SentinelPassword)
+			}
+			if uo.DialTimeout != DefaultOpTimeout || !uo.ContextTimeoutEnabled {
+				t.Errorf("timeouts not applied")
+			}
+		})
 	}
 }
 

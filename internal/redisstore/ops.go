@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +68,29 @@ func (s *Store) ZRangeUpTo(ctx context.Context, key string, maxScore float64, li
 		out[i] = ScoredMember{Member: m, Score: z.Score}
 	}
 	return out, nil
+}
+
+// ZCount returns how many members of the sorted set at key have a score
+// between lo and hi inclusive (0 when key does not exist).
+func (s *Store) ZCount(ctx context.Context, key string, lo, hi float64) (int64, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	n, err := s.client.ZCount(ctx, s.key(key), scoreArg(lo), scoreArg(hi)).Result()
+	if err != nil {
+		return 0, unavailable("zcount", key, err)
+	}
+	return n, nil
+}
+
+// scoreArg writes a score bound as Redis reads it, infinities included.
+func scoreArg(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "+inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 // TryLock sets key to token with an expiry of ttl (rounded up to a whole
@@ -176,4 +200,18 @@ func (s *Store) Take(ctx context.Context, key string) (bool, error) {
 		return false, unavailable("del", key, err)
 	}
 	return n == 1, nil
+}
+
+// Time returns the Redis server's clock (TIME), to the microsecond: the
+// one clock every replica of Flagbot shares, so that work split between
+// replicas (a digest's window, a due time) does not depend on whose clock
+// is right. The embedded server answers with the wall clock.
+func (s *Store) Time(ctx context.Context) (time.Time, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	t, err := s.client.Time(ctx).Result()
+	if err != nil {
+		return time.Time{}, unavailable("time", "", err)
+	}
+	return t, nil
 }

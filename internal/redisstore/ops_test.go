@@ -226,3 +226,18 @@ func TestSetIfAbsentAndTake(t *testing.T) {
 		}
 	})
 }
+
+func TestTime(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, _ backend, s *redisstore.Store) {
+		before := time.Now().Add(-time.Second) // TIME has microseconds; Redis may round
+		got, err := s.Time(t.Context())
+		after := time.Now().Add(time.Second)
+		if err != nil || got.Before(before) || got.After(after) {
+			t.Fatalf("Time = %v, %v; want the server's clock, here between %v and %v", got, err, before, after)
+		}
+		if got.Nanosecond()%1000 != 0 {
+			t.Errorf("Time = %v has a finer resolution than TIME's microseconds", got)
+		}
+	})
+}

@@ -38,6 +38,7 @@ func checkDown(t *testing.T, s *Store) {
 		{"get", func() error { _, err := s.Get(ctx, "k"); return err }},
 		{"set", func() error { return s.Set(ctx, "k2", []byte("v"), time.Minute) }},
 		{"del", func() error { return s.Del(ctx, "k") }},
+		{"time", func() error { _, err := s.Time(ctx); return err }},
 	}
 	for round := range 3 { // again and again: no op may start to hang
 		for _, op := range ops {

@@ -81,7 +81,7 @@ type Store struct {
 // password. A nil log discards log output.
 func Open(ctx context.Context, redisURL string, log *slog.Logger, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
-	uo, err := universalOptions(redisURL, opts)
+	uo, mode, err := parseRedisURL(redisURL, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +89,8 @@ func Open(ctx context.Context, redisURL string, log *slog.Logger, opts Options) 
 	if err != nil {
 		return nil, err
 	}
-	s.log.InfoContext(ctx, "connected to redis",
-		"addr", uo.Addrs[0], "db", uo.DB, "tls", uo.TLSConfig != nil)
+	s.log.InfoContext(ctx, "connected to redis", "mode", mode.String(),
+		"addrs", uo.Addrs, "master", uo.MasterName, "db", uo.DB, "tls", uo.TLSConfig != nil)
 	return s, nil
 }
 
@@ -159,37 +159,6 @@ func baseOptions(opts Options) *redis.UniversalOptions {
 			Mode: maintnotifications.ModeDisabled, // no cluster-upgrade handoffs for one server
 		},
 	}
-}
-
-// universalOptions turns a redis:// or rediss:// URL into client options
-// for one server. Errors wrap ErrInvalidURL and never contain the URL's
-// credentials.
-func universalOptions(redisURL string, opts Options) (*redis.UniversalOptions, error) {
-	creds := urlCredentials(redisURL)
-	u, err := url.Parse(redisURL)
-	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // url.Error's text repeats the whole URL
-		}
-		return nil, fmt.Errorf("redisstore: %w: %s", ErrInvalidURL, scrub(err.Error(), creds...))
-	}
-	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("redisstore: %w: scheme must be redis or rediss, not %q",
-			ErrInvalidURL, scrub(u.Scheme, creds...))
-	}
-	ro, err := redis.ParseURL(redisURL)
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: %w: %s", ErrInvalidURL, scrub(err.Error(), creds...))
-	}
-	uo := baseOptions(opts)
-	uo.Addrs = []string{ro.Addr}
-	uo.Username = ro.Username
-	uo.Password = ro.Password
-	uo.DB = ro.DB
-	uo.TLSConfig = ro.TLSConfig
-	uo.ClientName = ro.ClientName
-	return uo, nil
 }
 
 // urlCredentials returns the user-info strings of a URL (the whole

@@ -38,6 +38,19 @@ const (
 type Executor interface {
 	Execute(ctx context.Context, actor commands.Actor, cmd commands.Command) (commands.Result, error)
 	Connect(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectResult, error)
+	// ConnectChoices checks a token pasted into the connect modal and
+	// returns what it sees.
+	ConnectChoices(ctx context.Context, actor commands.Actor, in commands.ConnectInput) (commands.ConnectModal, error)
+	// SuggestFlags answers the request form's flag picker.
+	SuggestFlags(ctx context.Context, actor commands.Actor, project, query string) (commands.FlagSuggestions, error)
+	// FlagLink reads a URL as a link to a flag on the configured
+	// LaunchDarkly (what unfurls).
+	FlagLink(raw string) (commands.FlagLink, bool)
+	// Home and Homes build App Home tabs.
+	Home(ctx context.Context, actor commands.Actor) commands.HomeResult
+	Homes(ctx context.Context, ws commands.Workspace, actors []commands.Actor) []commands.HomeResult
+	// RequestChange files the change a submitted request form stands for.
+	RequestChange(ctx context.Context, actor commands.Actor, channelID string, cmd commands.Command, dedupeKey string) (commands.ChangeResult, error)
 
 	// The two-person rule: decisions, and where requests are posted.
 	Approve(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
@@ -48,6 +61,16 @@ type Executor interface {
 	Change(ctx context.Context, actor commands.Actor, id string) (commands.Change, error)
 	ResumeApproved(ctx context.Context, c commands.Change) (commands.ChangeResult, error)
 	RecordPost(ctx context.Context, ws commands.Workspace, id, channelID, ts string) error
+
+	// Undo, the kill switch's sign-off, scheduled changes and who is told.
+	RequestUndo(ctx context.Context, actor commands.Actor, id, confirmed string) (commands.Result, error)
+	SignOff(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
+	CancelSchedule(ctx context.Context, actor commands.Actor, id string) (commands.ChangeResult, error)
+	ApplyScheduled(ctx context.Context, c commands.Change) (commands.ChangeResult, error)
+	Refresh(ctx context.Context, ws commands.Workspace, id string) (commands.ChangeResult, error)
+	ApproverDMs(ctx context.Context, c commands.Change) ([]string, error)
+	SignoffDMs(ctx context.Context, c commands.Change) ([]string, error)
+	RecordDMs(ctx context.Context, ws commands.Workspace, id string, dms []commands.PostRef) error
 }
 
 // Users tells who a Slack user is; *Directory implements it.
@@ -66,6 +89,8 @@ type Metrics interface {
 	Command(name, outcome string, d time.Duration)
 	// Connected records whether the Socket Mode connection is up.
 	Connected(up bool)
+	// Reconnected records a Socket Mode connection made after the first.
+	Reconnected()
 }
 
 // Options tune an App; the zero value is valid.
@@ -128,6 +153,9 @@ type App struct {
 	http    *http.Client
 
 	connected atomic.Bool
+	workers   *workers
+	// homes remembers who looked at their Home tab, to refresh it.
+	homes homeViewers
 	// In-flight work: spawn may race with Run's final wait (handlers keep
 	// arriving until the socket closes), so a mutex guards the count and
 	// drained is closed when it drops to zero while Run waits.
@@ -208,6 +236,7 @@ func New(appToken secret.Secret, clients *Clients, exec Executor, users Users, u
 
 		connecting:     -1,
 		connectedCount: -1,
+		workers:        newWorkers(workerIdle),
 	}
 	a.handler = socketmode.NewSocketmodeHandler(sm)
 	a.routes(a.handler)
@@ -285,7 +314,7 @@ func (a *App) spawn(f func()) {
 	a.mu.Lock()
 	a.running++
 	a.mu.Unlock()
-	go func() {
+	a.workers.run(func() {
 		defer func() {
 			if r := recover(); r != nil {
 				a.log.Error("handler panicked", "ref", newRef(), "panic", r, "stack", string(debug.Stack()))
@@ -299,7 +328,7 @@ func (a *App) spawn(f func()) {
 			a.mu.Unlock()
 		}()
 		f()
-	}()
+	})
 }
 
 // newHTTPClient returns the default client for the Web API and
@@ -336,3 +365,4 @@ type nopMetrics struct{}
 func (nopMetrics) Ack(string, time.Duration)             {}
 func (nopMetrics) Command(string, string, time.Duration) {}
 func (nopMetrics) Connected(bool)                        {}
+func (nopMetrics) Reconnected()                          {}

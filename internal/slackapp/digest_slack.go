@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,18 @@ const (
 	digestPostAttempts = 3
 	// maxRetryAfter caps one wait on Slack's Retry-After.
 	maxRetryAfter = 30 * time.Second
+	// digestEventType tags a digest's message metadata, so that a retry
+	// after a crash finds the post it may already have made.
+	digestEventType = "flagbot_digest"
+	// historyPage and maxHistoryPages bound the search for such a post:
+	// it is made a few minutes before the retry, so it is among the
+	// newest messages of the channel.
+	historyPage     = 200
+	maxHistoryPages = 5
+	// membersPage and maxMembersPages bound a membership check: channels
+	// of up to 20,000 members are answered.
+	membersPage     = 1000
+	maxMembersPages = 20
 )
 
 // DigestSlack posts digests and checks channels, each with the bot token of
@@ -74,44 +87,98 @@ func cannotPost(err error) bool {
 	return false
 }
 
-// CheckChannel implements digest.Slack with conversations.info: the bot
-// must be a member of the channel (scopes channels:read and groups:read).
-func (s *DigestSlack) CheckChannel(ctx context.Context, ws commands.Workspace, channelID string) (string, error) {
+// Channel implements digest.Slack with conversations.info (scopes
+// channels:read and groups:read). Slack does not show the bot a private
+// channel it is not in: that answers ErrCannotPost.
+func (s *DigestSlack) Channel(ctx context.Context, ws commands.Workspace, channelID string) (commands.DigestChannel, error) {
 	api, err := s.clients.For(ctx, ws)
 	if err != nil {
-		return "", noClient(err)
+		return commands.DigestChannel{}, fmt.Errorf("slackapp: conversations.info: %w", noClient(err))
 	}
 	ch, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
 	if err != nil {
 		if cannotPost(err) {
-			return "", fmt.Errorf("slackapp: conversations.info %s: %w: %w", channelID, commands.ErrCannotPost, err)
+			return commands.DigestChannel{}, fmt.Errorf("slackapp: conversations.info %s: %w: %w", channelID, commands.ErrCannotPost, err)
 		}
-		return "", fmt.Errorf("slackapp: conversations.info %s: %w", channelID, err)
+		return commands.DigestChannel{}, fmt.Errorf("slackapp: conversations.info %s: %w", channelID, err)
 	}
-	if ch.IsArchived || (!ch.IsMember && !ch.IsIM) {
-		return ch.Name, fmt.Errorf("slackapp: channel %s: %w", channelID, commands.ErrCannotPost)
+	return commands.DigestChannel{
+		ID: channelID, Name: ch.Name,
+		Private:  ch.IsPrivate || ch.IsGroup || ch.IsMpIM || ch.IsIM,
+		Postable: !ch.IsArchived && (ch.IsMember || ch.IsIM),
+	}, nil
+}
+
+// MemberOf implements digest.Slack with conversations.members (scopes
+// channels:read and groups:read), a page of up to 1,000 members at a time,
+// stopping at userID. Slack lists the members of a private channel only to
+// a bot in it; a channel it does not show the bot is reported as one
+// userID is not in.
+func (s *DigestSlack) MemberOf(ctx context.Context, ws commands.Workspace, userID string, channelIDs []string) (map[string]bool, error) {
+	api, err := s.clients.For(ctx, ws)
+	if err != nil {
+		return nil, fmt.Errorf("slackapp: conversations.members: %w", noClient(err))
 	}
-	return ch.Name, nil
+	out := make(map[string]bool, len(channelIDs))
+	for _, id := range channelIDs {
+		if _, done := out[id]; done {
+			continue
+		}
+		in, err := member(ctx, api, userID, id)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = in
+	}
+	return out, nil
+}
+
+func member(ctx context.Context, api *slack.Client, userID, channelID string) (bool, error) {
+	cursor := ""
+	for range maxMembersPages {
+		members, next, err := api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{
+			ChannelID: channelID, Cursor: cursor, Limit: membersPage,
+		})
+		if err != nil {
+			if cannotPost(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("slackapp: conversations.members %s: %w", channelID, err)
+		}
+		if slices.Contains(members, userID) {
+			return true, nil
+		}
+		if next == "" {
+			return false, nil
+		}
+		cursor = next
+	}
+	return false, fmt.Errorf("slackapp: conversations.members %s: more than %d members, not all checked", channelID, maxMembersPages*membersPage)
 }
 
 // PostDigest implements digest.Slack: it renders d, waits until the channel
-// may take another message, and posts with chat.postMessage, waiting out a
-// 429's Retry-After up to digestPostAttempts times.
-func (s *DigestSlack) PostDigest(ctx context.Context, ws commands.Workspace, channelID string, d digest.Digest) error {
+// may take another message, and posts with chat.postMessage, tagged with
+// message metadata (event type flagbot_digest: the subscription, the run
+// and its window), waiting out a 429's Retry-After up to
+// digestPostAttempts times.
+func (s *DigestSlack) PostDigest(ctx context.Context, ws commands.Workspace, channelID string, d digest.Digest) (string, error) {
 	api, err := s.clients.For(ctx, ws)
 	if err != nil {
-		return fmt.Errorf("slackapp: post digest: %w", noClient(err))
+		return "", fmt.Errorf("slackapp: post digest: %w", noClient(err))
 	}
 	m := RenderDigest(d)
+	meta := slack.SlackMetadata{EventType: digestEventType, EventPayload: map[string]any{
+		"subscription": d.SubscriptionID, "run": d.RunID, "from": d.From.UnixMilli(), "to": d.To.UnixMilli(),
+	}}
 	for attempt := 1; ; attempt++ {
 		if err := s.pace(ctx, channelID); err != nil {
-			return err
+			return "", err
 		}
-		_, _, err := api.PostMessageContext(ctx, channelID,
-			slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...),
+		_, ts, err := api.PostMessageContext(ctx, channelID,
+			slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(m.Blocks...), slack.MsgOptionMetadata(meta),
 			slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl())
 		if err == nil {
-			return nil
+			return ts, nil
 		}
 		var rl *slack.RateLimitedError
 		switch {
@@ -120,10 +187,44 @@ func (s *DigestSlack) PostDigest(ctx context.Context, ws commands.Workspace, cha
 			s.delay(channelID, wait)
 			continue
 		case cannotPost(err):
-			return fmt.Errorf("slackapp: chat.postMessage %s: %w: %w", channelID, commands.ErrCannotPost, err)
+			return "", fmt.Errorf("slackapp: chat.postMessage %s: %w: %w", channelID, commands.ErrCannotPost, err)
 		}
-		return fmt.Errorf("slackapp: chat.postMessage %s: %w", channelID, err)
+		return "", fmt.Errorf("slackapp: chat.postMessage %s: %w", channelID, err)
 	}
+}
+
+// FindDigest implements digest.Slack with conversations.history and its
+// message metadata (scopes channels:history and groups:history): it looks
+// through the messages after the one whose ts is after, newest first, for
+// the post tagged with subscription id and run, up to 1,000 messages.
+func (s *DigestSlack) FindDigest(ctx context.Context, ws commands.Workspace, channelID, id, run, after string) (string, bool, error) {
+	api, err := s.clients.For(ctx, ws)
+	if err != nil {
+		return "", false, fmt.Errorf("slackapp: conversations.history: %w", noClient(err))
+	}
+	cursor := ""
+	for range maxHistoryPages {
+		h, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+			ChannelID: channelID, Oldest: after, Limit: historyPage, Cursor: cursor, IncludeAllMetadata: true,
+		})
+		if err != nil {
+			if cannotPost(err) {
+				return "", false, fmt.Errorf("slackapp: conversations.history %s: %w: %w", channelID, commands.ErrCannotPost, err)
+			}
+			return "", false, fmt.Errorf("slackapp: conversations.history %s: %w", channelID, err)
+		}
+		for _, m := range h.Messages {
+			md := m.Metadata
+			if md.EventType == digestEventType && md.EventPayload["subscription"] == id && md.EventPayload["run"] == run {
+				return m.Timestamp, true, nil
+			}
+		}
+		if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
+			return "", false, nil
+		}
+		cursor = h.ResponseMetaData.NextCursor
+	}
+	return "", false, nil
 }
 
 // pace waits until channelID may take another message and books the slot

@@ -41,10 +41,33 @@ func digestEntries(n int, t0 time.Time) []commands.AuditEntry {
 func buildDigest(n int) digest.Digest {
 	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
-	return digest.Build(digestEntries(n, t0), digest.Window{
+	entries := digestEntries(n, t0)
+	return digest.Build(entries, digest.Window{
 		SubscriptionID: "abc123", Filter: commands.DigestFilter{Project: "web", Envs: []string{"production", "staging"}},
-		From: t0, To: t0.Add(24 * time.Hour), Location: berlin, BaseURL: baseURL,
+		From: t0, To: t0.Add(24 * time.Hour), Location: berlin, BaseURL: baseURL, Changes: flagbotChanges(entries),
 	})
+}
+
+// flagbotChanges returns the change store's record of every request the
+// entries' Flagbot comments name, as Flagbot would have stored it.
+func flagbotChanges(entries []commands.AuditEntry) map[string]commands.Change {
+	out := map[string]commands.Change{}
+	for _, e := range entries {
+		a, ok := digest.ParseFlagbotComment(e.Comment)
+		if !ok {
+			continue
+		}
+		res := e.Accesses[0].Resource // proj/web:env/<env>:flag/<flag>
+		env := strings.TrimPrefix(strings.Split(res, ":")[1], "env/")
+		if env == "*" {
+			env = ""
+		}
+		out[a.RequestID] = commands.Change{
+			ID: a.RequestID, RequesterID: a.RequesterID, Project: "web", Env: env, Flag: strings.TrimPrefix(strings.Split(res, ":")[2], "flag/"),
+			Reason: a.Reason, Status: commands.StatusApplied, Approvals: []commands.Approval{{UserID: a.ApproverIDs[0], At: e.Date}}, DecidedAt: e.Date.Add(time.Second),
+		}
+	}
+	return out
 }
 
 func TestRenderDigestGolden(t *testing.T) {
@@ -55,6 +78,14 @@ func TestRenderDigestGolden(t *testing.T) {
 	capped := buildDigest(2)
 	capped.Capped, capped.CappedFrom, capped.Truncated = true, capped.From.Add(-10*24*time.Hour), true
 	golden(t, "digest_capped", RenderDigest(capped))
+	// The same changes, with no Flagbot request behind their "via Flagbot"
+	// comments: none is labelled, and the highlights say so.
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	golden(t, "digest_unverified", RenderDigest(digest.Build(digestEntries(6, t0), digest.Window{
+		SubscriptionID: "abc123", Filter: commands.DigestFilter{Project: "web", Envs: []string{"production", "staging"}},
+		From: t0, To: t0.Add(24 * time.Hour), Location: berlin, BaseURL: baseURL,
+	})))
 }
 
 // messageText is the text of every header, section and context block.
@@ -132,6 +163,8 @@ func digestResultCases() []renderCase {
 		{"digest_subscribed", commands.DigestSubscribedResult{Subscription: sub}},
 		{"digest_list", commands.DigestListResult{Subscriptions: []commands.DigestSubscription{sub}}},
 		{"digest_list_empty", commands.DigestListResult{}},
+		{"digest_list_hidden", commands.DigestListResult{Subscriptions: []commands.DigestSubscription{sub}, Hidden: 2}},
+		{"digest_list_hidden_admin", commands.DigestListResult{Hidden: 1, HiddenIDs: []string{"x9z8"}}},
 		{"digest_unsubscribed", commands.DigestUnsubscribedResult{Subscription: sub}},
 		{"digest_unsubscribed_escaped", commands.DigestUnsubscribedResult{Subscription: evil}},
 		{"digest_now", commands.DigestNowResult{Run: commands.DigestRun{Subscription: sub, Changes: 3, From: when}}},
@@ -175,23 +208,116 @@ func (c *fakeClock) Slept() []time.Duration {
 	return slices.Clone(c.slept)
 }
 
-func TestDigestSlackCheckChannel(t *testing.T) {
+func TestDigestSlackChannel(t *testing.T) {
 	t.Parallel()
 	ds, sl := newDigestSlack(t)
 	ctx := t.Context()
-	name, err := ds.CheckChannel(ctx, testWS, "C0REL")
-	if err != nil || name != "channel-c0rel" {
-		t.Fatalf("CheckChannel = %q, %v", name, err)
+	sl.SetChannel(slackfake.Channel{ID: "G0SECRET", Name: "secret", Private: true, Members: []string{"U1", slackfake.BotUserID}})
+	sl.SetChannel(slackfake.Channel{ID: "G0HIDDEN", Name: "hidden", Private: true, Members: []string{"U1"}, BotAbsent: true})
+	sl.SetChannel(slackfake.Channel{ID: "C0LEFT", Name: "left", Members: []string{"U1"}, BotAbsent: true})
+	sl.SetChannel(slackfake.Channel{ID: "C0OLD", Name: "old", Archived: true, Members: []string{slackfake.BotUserID}})
+	tests := []struct {
+		id      string
+		want    commands.DigestChannel
+		wantErr error
+	}{
+		{id: "C0REL", want: commands.DigestChannel{ID: "C0REL", Name: "channel-c0rel", Postable: true}},
+		{id: "G0SECRET", want: commands.DigestChannel{ID: "G0SECRET", Name: "secret", Private: true, Postable: true}},
+		{id: "C0LEFT", want: commands.DigestChannel{ID: "C0LEFT", Name: "left"}},
+		{id: "C0OLD", want: commands.DigestChannel{ID: "C0OLD", Name: "old"}},
+		{id: "G0HIDDEN", wantErr: commands.ErrCannotPost},
+	}
+	for _, tt := range tests {
+		got, err := ds.Channel(ctx, testWS, tt.id)
+		if got != tt.want || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+			t.Errorf("Channel(%s) = %+v, %v; want %+v, %v", tt.id, got, err, tt.want, tt.wantErr)
+		}
 	}
 	for _, code := range []string{"channel_not_found", "not_in_channel"} {
 		sl.FailNext("conversations.info", 1, code)
-		if _, err := ds.CheckChannel(ctx, testWS, "C0PRIV"); !errors.Is(err, commands.ErrCannotPost) {
+		if _, err := ds.Channel(ctx, testWS, "C0PRIV"); !errors.Is(err, commands.ErrCannotPost) {
 			t.Errorf("%s: %v, want ErrCannotPost", code, err)
 		}
 	}
 	sl.FailNext("conversations.info", 1, "internal_error")
-	if _, err := ds.CheckChannel(ctx, testWS, "C0REL"); err == nil || errors.Is(err, commands.ErrCannotPost) {
+	if _, err := ds.Channel(ctx, testWS, "C0REL"); err == nil || errors.Is(err, commands.ErrCannotPost) {
 		t.Errorf("internal_error: %v, want a plain error", err)
+	}
+}
+
+func TestDigestSlackMemberOf(t *testing.T) {
+	t.Parallel()
+	ds, sl := newDigestSlack(t)
+	many := []string{slackfake.BotUserID}
+	for i := range 2500 {
+		many = append(many, fmt.Sprintf("U%04d", i))
+	}
+	sl.SetChannel(slackfake.Channel{ID: "G0BIG", Name: "big", Private: true, Members: many})
+	sl.SetChannel(slackfake.Channel{ID: "G0HIDDEN", Name: "hidden", Private: true, Members: []string{"U0007"}, BotAbsent: true})
+	got, err := ds.MemberOf(t.Context(), testWS, "U2499", []string{"G0BIG", "G0HIDDEN", "G0BIG"})
+	if err != nil || !got["G0BIG"] || got["G0HIDDEN"] || len(got) != 2 {
+		t.Fatalf("MemberOf(U2499) = %v, %v; want G0BIG only (its third page)", got, err)
+	}
+	if n := len(sl.Calls("conversations.members")); n != 4 {
+		t.Errorf("%d conversations.members calls, want 4 (3 pages, 1 refused)", n)
+	}
+	got, err = ds.MemberOf(t.Context(), testWS, "U0007", []string{"G0HIDDEN"})
+	if err != nil || got["G0HIDDEN"] {
+		t.Errorf("MemberOf a channel Slack hides from the bot = %v, %v; want not a member", got, err)
+	}
+	sl.FailNext("conversations.members", 1, "internal_error")
+	if _, err := ds.MemberOf(t.Context(), testWS, "U0007", []string{"G0BIG"}); err == nil {
+		t.Error("MemberOf succeeded while Slack failed")
+	}
+}
+
+func TestDigestSlackFindDigest(t *testing.T) {
+	t.Parallel()
+	sl := slackfake.New(t, slackfake.Options{})
+	clock := &fakeClock{now: when} // one post a second per channel, at once
+	ds := NewDigestSlack(NewClients(SingleWorkspace(slackfake.DefaultBotToken), Options{APIURL: sl.APIURL()}), Options{Now: clock.Now, Sleep: clock.Sleep})
+	ctx := t.Context()
+	d := buildDigest(1)
+	d.RunID = "run1"
+	ts, err := ds.PostDigest(ctx, testWS, "C0REL", d)
+	if err != nil || ts == "" {
+		t.Fatalf("PostDigest = %q, %v", ts, err)
+	}
+	msgs := sl.Messages("C0REL", "")
+	if len(msgs) != 1 || string(msgs[0].Metadata) != `{"event_type":"flagbot_digest","event_payload":{"from":1795683600000,"run":"run1","subscription":"abc123","to":1795770000000}}` {
+		t.Fatalf("posted %d messages, the first with metadata %s", len(msgs), msgs[0].Metadata)
+	}
+	// Other messages pile up after it.
+	for i := range 450 {
+		d := buildDigest(0)
+		d.RunID = fmt.Sprintf("other%d", i)
+		if _, err := ds.PostDigest(ctx, testWS, "C0REL", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, id, run, after string
+		found                bool
+	}{
+		{"the post, three pages back", "abc123", "run1", "", true},
+		{"the post, after the one before it", "abc123", "run1", "1600000000.000000", true},
+		{"another run", "abc123", "run2", "", false},
+		{"another subscription's run", "xyz", "run1", "", false},
+		{"only after it", "abc123", "run1", ts, false},
+	}
+	for _, tt := range tests {
+		got, found, err := ds.FindDigest(ctx, testWS, "C0REL", tt.id, tt.run, tt.after)
+		if err != nil || found != tt.found || (found && got != ts) {
+			t.Errorf("%s: FindDigest = %q, %v, %v; want found %v (ts %s)", tt.name, got, found, err, tt.found, ts)
+		}
+	}
+	sl.SetChannel(slackfake.Channel{ID: "C0LEFT", Name: "left", Members: []string{"U1"}, BotAbsent: true})
+	if _, _, err := ds.FindDigest(ctx, testWS, "C0LEFT", "abc123", "run1", ""); !errors.Is(err, commands.ErrCannotPost) {
+		t.Errorf("FindDigest in a channel the bot left: %v, want ErrCannotPost", err)
+	}
+	sl.FailNext("conversations.history", 1, "internal_error")
+	if _, _, err := ds.FindDigest(ctx, testWS, "C0REL", "abc123", "run1", ""); err == nil || errors.Is(err, commands.ErrCannotPost) {
+		t.Errorf("FindDigest while Slack fails: %v, want a plain error", err)
 	}
 }
 
@@ -203,7 +329,7 @@ func TestDigestSlackPostRetriesAfter429(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	sl.FailNext("chat.postMessage", 1, "ratelimited")
-	if err := ds.PostDigest(ctx, testWS, "C0REL", buildDigest(3)); err != nil {
+	if _, err := ds.PostDigest(ctx, testWS, "C0REL", buildDigest(3)); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := clock.Slept(), []time.Duration{time.Second}; !slices.Equal(got, want) {
@@ -218,13 +344,13 @@ func TestDigestSlackPostRetriesAfter429(t *testing.T) {
 	}
 	// Paced: a second digest in the same channel waits a second; another
 	// channel does not wait.
-	if err := ds.PostDigest(ctx, testWS, "C0REL", buildDigest(1)); err != nil {
+	if _, err := ds.PostDigest(ctx, testWS, "C0REL", buildDigest(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := clock.Slept(), []time.Duration{time.Second, time.Second}; !slices.Equal(got, want) {
 		t.Errorf("waits %v, want %v: one message a second per channel", got, want)
 	}
-	if err := ds.PostDigest(ctx, testWS, "C0ELSE", buildDigest(1)); err != nil {
+	if _, err := ds.PostDigest(ctx, testWS, "C0ELSE", buildDigest(1)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(clock.Slept()); n != 2 {
@@ -233,11 +359,11 @@ func TestDigestSlackPostRetriesAfter429(t *testing.T) {
 	// Slack still rate-limiting after all attempts: an error, so the
 	// scheduler retries on its next tick.
 	sl.FailNext("chat.postMessage", digestPostAttempts, "ratelimited")
-	if err := ds.PostDigest(ctx, testWS, "C0OTHER", buildDigest(1)); err == nil {
+	if _, err := ds.PostDigest(ctx, testWS, "C0OTHER", buildDigest(1)); err == nil {
 		t.Error("PostDigest succeeded while Slack kept answering 429")
 	}
 	sl.FailNext("chat.postMessage", 1, "not_in_channel")
-	if err := ds.PostDigest(ctx, testWS, "C0GONE", buildDigest(1)); !errors.Is(err, commands.ErrCannotPost) {
+	if _, err := ds.PostDigest(ctx, testWS, "C0GONE", buildDigest(1)); !errors.Is(err, commands.ErrCannotPost) {
 		t.Errorf("not_in_channel: %v, want ErrCannotPost", err)
 	}
 }

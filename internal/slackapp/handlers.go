@@ -23,11 +23,13 @@ import (
 // the bot down. Each cycle carries its connection count, so only a
 // "connecting" for a newer cycle does.
 func (a *App) onConnectionChange(evt *socketmode.Event, _ *socketmode.Client) {
+	reconnected := false
 	a.mu.Lock()
 	switch d := evt.Data.(type) {
 	case *slack.ConnectingEvent:
 		a.connecting = max(a.connecting, d.ConnectionCount)
 	case *socketmode.ConnectedEvent:
+		reconnected = a.connectedCount >= 0 && d.ConnectionCount > a.connectedCount
 		a.connectedCount = max(a.connectedCount, d.ConnectionCount)
 	}
 	up := a.connectedCount >= 0 && a.connectedCount >= a.connecting
@@ -37,6 +39,9 @@ func (a *App) onConnectionChange(evt *socketmode.Event, _ *socketmode.Client) {
 	a.connected.Store(up)
 	a.mu.Unlock()
 	a.opts.Metrics.Connected(up)
+	if reconnected {
+		a.opts.Metrics.Reconnected()
+	}
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
 		a.log.Info("connected to Slack")
@@ -107,7 +112,7 @@ type request struct {
 // users.info marks restricted) and returns the request, with a context of budget derived from
 // the App's base context. Call done when the work ends.
 func (a *App) begin(w who, command string, budget time.Duration) (*request, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(a.base, budget)
+	ctx, cancel := context.WithTimeout(commands.WithWorkspace(a.base, w.ws), budget)
 	log := a.log.With("team_id", w.ws.TeamID, "user_id", w.userID, "channel_id", w.channelID)
 	actor := commands.Actor{Workspace: w.ws, UserID: w.userID, ChannelID: w.channelID}
 	// The workspace's installation first (cached): users.info answers are
@@ -185,17 +190,28 @@ func (a *App) runSlashCommand(r *request, sc slack.SlashCommand) {
 			return Message{}, err
 		}
 		r.name, shared = cmd.Name(), commands.IsShared(cmd)
+		if req, ok := cmd.(commands.Request); ok {
+			notice, err := a.openRequest(r, sc.TriggerID, sc.ChannelID, req)
+			return withNotice(Message{}, notice), err
+		}
 		res, err := a.exec.Execute(r.ctx, r.actor, cmd)
+		if cr, ok := res.(commands.ChangeResult); ok && err != nil && cr.Created {
+			// Stored, but its write ran into trouble (the error says what
+			// happened): post it, so its outcome can show there later.
+			a.postChange(r.ctx, r.log, sc.ChannelID, sc.ResponseURL, cr)
+			return Message{}, err
+		}
 		if err != nil {
 			return Message{}, err
 		}
+		res, notice := commands.SplitNotice(res)
 		switch res := res.(type) {
 		case commands.ConnectModal:
-			return Message{}, a.openConnectModal(r.ctx, r.actor.Workspace, sc, res)
+			return withNotice(Message{}, notice), a.openConnectModal(r.ctx, r.actor.Workspace, sc, res)
 		case commands.ChangeResult:
-			return a.postChange(r.ctx, r.log, r.actor.Workspace, sc.ChannelID, sc.ResponseURL, res), nil
+			return withNotice(a.postChange(r.ctx, r.log, sc.ChannelID, sc.ResponseURL, res), notice), nil
 		}
-		return a.render.Result(res), nil
+		return withNotice(a.render.Result(res), notice), nil
 	}()
 	a.finish(r, err)
 	if err != nil {
@@ -296,8 +312,8 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 	values := cb.View.State.Values
 	in := commands.ConnectInput{
 		Token:   secret.Secret(values[string(BlockToken)][string(ActionToken)].Value),
-		Project: values[string(BlockProject)][string(ActionProject)].Value,
-		Env:     values[string(BlockEnv)][string(ActionEnv)].Value,
+		Project: connectValue(values, BlockProject, ActionProject, ActionProjectPick),
+		Env:     connectValue(values, BlockEnv, ActionEnv, ActionEnvPick),
 	}
 	res, err := a.exec.Connect(r.ctx, r.actor, in)
 	if err != nil {
@@ -320,9 +336,71 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 	})
 }
 
+// connectValue is what the connect modal holds in block: typed into its
+// text input, or picked in its select ("no default" being "").
+func connectValue(values map[string]map[string]slack.BlockAction, block BlockID, text, pick ActionID) string {
+	if v := values[string(block)][string(text)].Value; v != "" {
+		return v
+	}
+	if v := values[string(block)][string(pick)].SelectedOption.Value; v != noDefaultEnv {
+		return v
+	}
+	return ""
+}
+
+// plausibleToken reports whether s looks like a whole access token, worth
+// asking LaunchDarkly about while it is being pasted.
+func plausibleToken(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "api-") && len(s) >= 24 && len(s) <= 200 && !strings.ContainsAny(s, " \t\r\n")
+}
+
+// onConnectChange offers what a token sees once it is pasted into the
+// connect modal (or its project changes): the project and environment
+// fields become selects, the defaults Flagbot would pick selected. Nothing
+// is stored; the token stays in Slack's state of the modal, never in a view
+// Flagbot sends.
+func (a *App) onConnectChange(evt *socketmode.Event, c *socketmode.Client) {
+	a.ack(evt, c, "block_actions")
+	cb, ok := evt.Data.(slack.InteractionCallback)
+	if !ok || CallbackID(cb.View.CallbackID) != CallbackConnect {
+		return
+	}
+	var values map[string]map[string]slack.BlockAction
+	if cb.View.State != nil {
+		values = cb.View.State.Values
+	}
+	token := values[string(BlockToken)][string(ActionToken)].Value
+	project := connectValue(values, BlockProject, ActionProject, ActionProjectPick)
+	for _, act := range cb.ActionCallback.BlockActions {
+		switch ActionID(act.ActionID) {
+		case ActionToken:
+			token = act.Value
+		case ActionProjectPick:
+			project = act.SelectedOption.Value
+		}
+	}
+	if !plausibleToken(token) {
+		return
+	}
+	w := whoOfCallback(cb)
+	w.channelID = cb.View.PrivateMetadata
+	a.work(w, "connect_check", func(r *request) {
+		m, err := a.exec.ConnectChoices(r.ctx, r.actor, commands.ConnectInput{Token: secret.Secret(token), Project: project})
+		a.finish(r, err)
+		if err != nil {
+			return // the submission says what is wrong, inline
+		}
+		view := ConnectModal(m)
+		view.PrivateMetadata = cb.View.PrivateMetadata
+		a.updateView(r.ctx, r.log, r.actor.Workspace, cb.View.ID, cb.View.Hash, view)
+	})
+}
+
 // tell shows msg to user of workspace ws: ephemerally in channel when there
 // is one, else (or if that fails) in the user's messages with Flagbot.
 func (a *App) tell(ctx context.Context, log *slog.Logger, ws commands.Workspace, channel, user string, msg Message) {
+
 	ctx, cancel := replyContext(ctx)
 	defer cancel()
 	api, err := a.client(ctx, ws)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ type fakeExec struct {
 	approve func(commands.Actor, string) (commands.ChangeResult, error)
 	check   func(commands.Actor, string, string) error
 	withKey func(commands.Actor, string, string) (commands.ChangeResult, error)
+	change  func(commands.Actor, string, commands.Command) (commands.ChangeResult, error)
 }
 
 var errUnplanned = errors.New("unplanned call")
@@ -47,6 +49,42 @@ func (f *fakeExec) Execute(_ context.Context, a commands.Actor, cmd commands.Com
 
 func (f *fakeExec) Connect(context.Context, commands.Actor, commands.ConnectInput) (commands.ConnectResult, error) {
 	return commands.ConnectResult{}, errUnplanned
+}
+
+func (f *fakeExec) ConnectChoices(_ context.Context, a commands.Actor, _ commands.ConnectInput) (commands.ConnectModal, error) {
+	f.saw(a)
+	return commands.ConnectModal{}, errUnplanned
+}
+
+func (f *fakeExec) SuggestFlags(_ context.Context, a commands.Actor, _, _ string) (commands.FlagSuggestions, error) {
+	f.saw(a)
+	return commands.FlagSuggestions{}, errUnplanned
+}
+
+func (f *fakeExec) FlagLink(raw string) (commands.FlagLink, bool) {
+	return commands.ParseFlagLink("https://app.launchdarkly.com", raw)
+}
+
+func (f *fakeExec) Home(_ context.Context, a commands.Actor) commands.HomeResult {
+	f.saw(a)
+	return commands.HomeResult{UserID: a.UserID, Outsider: a.Outsider}
+}
+
+func (f *fakeExec) Homes(_ context.Context, _ commands.Workspace, as []commands.Actor) []commands.HomeResult {
+	out := make([]commands.HomeResult, len(as))
+	for i, a := range as {
+		f.saw(a)
+		out[i] = commands.HomeResult{UserID: a.UserID, Outsider: a.Outsider}
+	}
+	return out
+}
+
+func (f *fakeExec) RequestChange(_ context.Context, a commands.Actor, channel string, cmd commands.Command, _ string) (commands.ChangeResult, error) {
+	f.saw(a)
+	if f.change == nil {
+		return commands.ChangeResult{}, errUnplanned
+	}
+	return f.change(a, channel, cmd)
 }
 
 func (f *fakeExec) Approve(_ context.Context, a commands.Actor, id string) (commands.ChangeResult, error) {
@@ -87,6 +125,34 @@ func (f *fakeExec) Change(context.Context, commands.Actor, string) (commands.Cha
 
 func (f *fakeExec) ResumeApproved(context.Context, commands.Change) (commands.ChangeResult, error) {
 	return commands.ChangeResult{}, errUnplanned
+}
+
+func (f *fakeExec) RequestUndo(context.Context, commands.Actor, string, string) (commands.Result, error) {
+	return nil, errUnplanned
+}
+
+func (f *fakeExec) SignOff(context.Context, commands.Actor, string) (commands.ChangeResult, error) {
+	return commands.ChangeResult{}, errUnplanned
+}
+
+func (f *fakeExec) CancelSchedule(context.Context, commands.Actor, string) (commands.ChangeResult, error) {
+	return commands.ChangeResult{}, errUnplanned
+}
+
+func (f *fakeExec) ApplyScheduled(context.Context, commands.Change) (commands.ChangeResult, error) {
+	return commands.ChangeResult{}, errUnplanned
+}
+
+func (f *fakeExec) Refresh(context.Context, commands.Workspace, string) (commands.ChangeResult, error) {
+	return commands.ChangeResult{}, errUnplanned
+}
+
+func (f *fakeExec) ApproverDMs(context.Context, commands.Change) ([]string, error) { return nil, nil }
+
+func (f *fakeExec) SignoffDMs(context.Context, commands.Change) ([]string, error) { return nil, nil }
+
+func (f *fakeExec) RecordDMs(context.Context, commands.Workspace, string, []commands.PostRef) error {
+	return nil
 }
 
 func (f *fakeExec) RecordPost(context.Context, commands.Workspace, string, string, string) error {
@@ -275,5 +341,77 @@ func TestApproveDeletionAsksForTheKey(t *testing.T) {
 		}
 	case <-waitFor(t).Done():
 		t.Fatal("not approved after the right key")
+	}
+}
+
+// TestRequestFormWhenLaunchDarklyIsSlow: a form LaunchDarkly is slow to
+// fill opens as a loading view within the trigger's 3 s and becomes the
+// form; a submission LaunchDarkly is slow to file is acked in time with a
+// "filing" view that then says how it went. Nothing is lost.
+func TestRequestFormWhenLaunchDarklyIsSlow(t *testing.T) {
+	t.Parallel()
+	exec := &fakeExec{
+		execute: func(a commands.Actor, cmd commands.Command) (commands.Result, error) {
+			if _, ok := cmd.(commands.Request); !ok {
+				return nil, errUnplanned
+			}
+			time.Sleep(modalOpenBudget + 200*time.Millisecond)
+			return commands.RequestModal{Project: "web", Envs: []commands.Environment{{Key: "production"}}, Env: "production", Action: commands.RequestOn}, nil
+		},
+		change: func(a commands.Actor, channel string, cmd commands.Command) (commands.ChangeResult, error) {
+			if channel != "C1" || commands.CommandText(cmd.(commands.ChangeCommand), commands.Scope{}) != "on new-checkout production --project web" {
+				return commands.ChangeResult{}, errUnplanned
+			}
+			time.Sleep(viewSubmissionBudget + 300*time.Millisecond)
+			return commands.ChangeResult{Created: true, Change: commands.Change{ID: "c1", Kind: commands.ChangeOn, Project: "web", Env: "production",
+				Flag: "new-checkout", RequesterID: a.UserID, Status: commands.StatusPending, RequiredApprovals: 1}}, nil
+		},
+	}
+	sl := startApp(t, exec)
+	if _, err := sl.SlashCommand(slackfake.SlashCommand{UserID: "UANA", ChannelID: "C1"}); err != nil {
+		t.Fatal(err)
+	}
+	modal := func(callback string) slackfake.View {
+		t.Helper()
+		ctx := waitFor(t)
+		for {
+			if ms := sl.Modals("UANA"); len(ms) > 0 && ms[0].CallbackID == callback {
+				return ms[0]
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("no %s modal; modals: %+v; views.open calls: %+v", callback, sl.Modals("UANA"), sl.Calls("views.open"))
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	loading := modal(string(CallbackRequestDone))
+	form := modal(string(CallbackRequest))
+	if form.ID != loading.ID {
+		t.Errorf("the form opened as view %s, not in the loading view %s", form.ID, loading.ID)
+	}
+
+	since := time.Now()
+	err := sl.SubmitView(waitFor(t), "UANA", form.ID, map[string]map[string]string{
+		"req_flag": {"req_flag_pick": "new-checkout"}, "req_env": {"req_env_pick": "production"}, "req_action": {"req_action_pick": "on"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filing := modal(string(CallbackRequestDone))
+	if filing.Problem != "" || !strings.Contains(string(filing.JSON), "Filing your request") {
+		t.Errorf("after a slow submission the modal is %s (problem %q)", filing.JSON, filing.Problem)
+	}
+	posted, err := sl.WaitCall(waitFor(t), "chat.postMessage", func(c slackfake.Call) bool { return c.At.After(since) })
+	if err != nil || posted.Params["channel"] != "C1" {
+		t.Fatalf("the request was not posted in C1: %+v, %v", posted, err)
+	}
+	ctx := waitFor(t)
+	for ms := sl.Modals("UANA"); len(ms) == 0 || !strings.Contains(string(ms[0].JSON), "Your request is filed in"); ms = sl.Modals("UANA") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the modal never said the request was filed: %+v", ms)
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }

@@ -36,11 +36,19 @@ const (
 	BlockProject BlockID = "ld_project"
 	BlockEnv     BlockID = "ld_env"
 
-	// The connect modal's input elements, one per input block.
-	ActionToken   ActionID = "ld_token_input"
-	ActionProject ActionID = "ld_project_input"
-	ActionEnv     ActionID = "ld_env_input"
+	// The connect modal's input elements, one per input block: text
+	// inputs, and once the pasted token was checked, selects of what it
+	// sees (the token input dispatches as it is pasted, the project select
+	// when it changes).
+	ActionToken       ActionID = "ld_token_input"
+	ActionProject     ActionID = "ld_project_input"
+	ActionEnv         ActionID = "ld_env_input"
+	ActionProjectPick ActionID = "ld_project_pick"
+	ActionEnvPick     ActionID = "ld_env_pick"
 )
+
+// noDefaultEnv is the environment select's option for "no default".
+const noDefaultEnv = "-"
 
 // listCursor is the wire form of a list query in a "Next page" button. Short
 // keys keep the value small; V lets the format change without misreading old

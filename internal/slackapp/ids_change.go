@@ -8,6 +8,17 @@ const (
 	ActionReject        ActionID = "change_reject"
 	ActionCancel        ActionID = "change_cancel"
 	ActionRequestAgain  ActionID = "change_request_again"
+	// ActionUndo files the undo of an applied change; ActionRevert is the
+	// same for a break-glass kill. ActionUndoConfirm confirms an undo after
+	// being shown what changed since: its value is the change ID and the
+	// versions shown, "id:flagVersion.envVersion".
+	ActionUndo        ActionID = "change_undo"
+	ActionRevert      ActionID = "change_revert"
+	ActionUndoConfirm ActionID = "change_undo_confirm"
+	// ActionSignOff signs off an emergency change.
+	ActionSignOff ActionID = "change_sign_off"
+	// ActionCancelSchedule cancels an approved change waiting for its time.
+	ActionCancelSchedule ActionID = "change_cancel_schedule"
 
 	// CallbackConfirmDelete is the modal in which an approver types the
 	// flag key to approve its deletion.

@@ -26,7 +26,8 @@ import (
 // in the manifests (manifest.yml, manifest.multi.yml; a test checks they
 // agree). See the README for what each is for.
 func BotScopes() []string {
-	return []string{"commands", "chat:write", "users:read", "usergroups:read", "channels:read", "groups:read"}
+	return []string{"commands", "chat:write", "users:read", "usergroups:read", "channels:read", "groups:read",
+		"channels:history", "groups:history", "links:read", "links:write"}
 }
 
 // Paths the install listener serves.

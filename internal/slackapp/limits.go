@@ -28,7 +28,16 @@ const (
 	MaxButtonURL       = 3000 // a button's url
 	MaxID              = 255  // block_id, action_id, callback_id
 	MaxModalTitle      = 24   // a modal's title, submit and close labels
+	MaxViewBlocks      = 100  // blocks in a modal or a Home tab
+	MaxOptions         = 100  // options of a select, or of a block_suggestion answer
+	MaxOptionText      = 75   // an option's text
+	MaxOptionValue     = 150  // an option's value
+	MaxPrivateMetadata = 3000 // a view's private_metadata
+	MaxUnfurlBlocks    = 50   // blocks in one link's unfurl (a message's limit)
 )
+
+// maxPrivateMetadata bounds what decodePrefill reads.
+const maxPrivateMetadata = MaxPrivateMetadata
 
 // ellipsis marks text that Fit cut short.
 const ellipsis = "…"
@@ -41,23 +50,30 @@ const ellipsis = "…"
 // when one is near, and never inside a link, an &entity; or a code span. Fit
 // does not modify m or the blocks it points to; changed blocks are copies.
 func Fit(m Message) Message {
-	out := Message{Text: truncMrkdwn(m.Text, MaxMessageText)}
-	blocks := m.Blocks
-	if len(blocks) > MaxBlocks {
-		keep := MaxBlocks - 1
+	return Message{Text: truncMrkdwn(m.Text, MaxMessageText), Blocks: fitBlocks(m.Blocks, MaxBlocks)}
+}
+
+// FitView is Fit for the blocks of a modal or Home tab: at most
+// MaxViewBlocks of them.
+func FitView(blocks []slack.Block) []slack.Block { return fitBlocks(blocks, MaxViewBlocks) }
+
+func fitBlocks(in []slack.Block, limit int) []slack.Block {
+	blocks := in
+	if len(blocks) > limit {
+		keep := limit - 1
 		var tail []slack.Block
 		if _, ok := blocks[len(blocks)-1].(*slack.ActionBlock); ok {
-			keep = MaxBlocks - 2
+			keep = limit - 2
 			tail = blocks[len(blocks)-1:]
 		}
 		dropped := len(blocks) - keep - len(tail)
 		more := slack.NewContextBlock("", mrkdwn(fmt.Sprintf("…and %d more, narrow your search.", dropped)))
-		trimmed := make([]slack.Block, 0, MaxBlocks)
+		trimmed := make([]slack.Block, 0, limit)
 		trimmed = append(trimmed, blocks[:keep]...)
 		trimmed = append(trimmed, more)
 		blocks = append(trimmed, tail...)
 	}
-	owned := len(m.Blocks) > MaxBlocks // blocks is then a new slice, ours to change
+	owned := len(in) > limit // blocks is then a new slice, ours to change
 	for i, b := range blocks {
 		if !needsFit(b) {
 			continue
@@ -67,8 +83,7 @@ func Fit(m Message) Message {
 		}
 		blocks[i] = fitBlock(b)
 	}
-	out.Blocks = blocks
-	return out
+	return blocks
 }
 
 // needsFit reports whether fitBlock would change b. Most blocks are within
@@ -259,16 +274,67 @@ func CheckLimits(blocks []slack.Block) error {
 		return fmt.Errorf("unmarshal blocks: %w", err)
 	}
 	var c checker
-	if len(bs) > MaxBlocks {
-		c.fail("message", "%d blocks, limit %d", len(bs), MaxBlocks)
+	c.blocks("message", bs, MaxBlocks)
+	return errors.Join(c.errs...)
+}
+
+// CheckView is CheckLimits for a modal or Home tab view (a
+// slack.ModalViewRequest or slack.HomeTabViewRequest): at most
+// MaxViewBlocks blocks, a title, submit and close of at most MaxModalTitle
+// characters, private_metadata and callback_id within their limits, and
+// selects of at most MaxOptions options.
+func CheckView(view any) error {
+	raw, err := json.Marshal(view)
+	if err != nil {
+		return fmt.Errorf("marshal view: %w", err)
 	}
-	for i, b := range bs {
-		c.block(fmt.Sprintf("block %d", i), b)
+	var v map[string]any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return fmt.Errorf("unmarshal view: %w", err)
 	}
+	var c checker
+	typ, _ := v["type"].(string)
+	if typ != "modal" && typ != "home" {
+		c.fail("view", "type %q", typ)
+	}
+	for _, k := range []string{"title", "submit", "close"} {
+		if t, ok := v[k]; ok {
+			c.text("view "+k, t, MaxModalTitle, "plain_text")
+		} else if k == "title" && typ == "modal" {
+			c.fail("view", "no title")
+		}
+	}
+	if s, _ := v["private_metadata"].(string); runeLen(s) > MaxPrivateMetadata {
+		c.fail("view", "private_metadata has %d characters, limit %d", runeLen(s), MaxPrivateMetadata)
+	}
+	c.id("view", "callback_id", v["callback_id"])
+	bs, _ := v["blocks"].([]any)
+	blocks := make([]map[string]any, 0, len(bs))
+	for _, b := range bs {
+		m, _ := b.(map[string]any)
+		blocks = append(blocks, m)
+	}
+	c.blocks("view", blocks, MaxViewBlocks)
 	return errors.Join(c.errs...)
 }
 
 type checker struct{ errs []error }
+
+func (c *checker) blocks(where string, bs []map[string]any, limit int) {
+	if len(bs) > limit {
+		c.fail(where, "%d blocks, limit %d", len(bs), limit)
+	}
+	inputs := map[string]bool{}
+	for i, b := range bs {
+		c.block(fmt.Sprintf("block %d", i), b)
+		if id, _ := b["block_id"].(string); id != "" && b["type"] == "input" {
+			if inputs[id] {
+				c.fail(fmt.Sprintf("block %d", i), "block_id %q used twice", id)
+			}
+			inputs[id] = true
+		}
+	}
+}
 
 func (c *checker) fail(where, format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...)))
@@ -315,9 +381,16 @@ func (c *checker) block(where string, b map[string]any) {
 		if len(els) == 0 || len(els) > MaxActionElements {
 			c.fail(where, "%d elements, want 1..%d", len(els), MaxActionElements)
 		}
+		seen := map[string]bool{}
 		for i, e := range els {
 			m, _ := e.(map[string]any)
 			c.element(fmt.Sprintf("%s element %d", where, i), m)
+			if id, _ := m["action_id"].(string); id != "" {
+				if seen[id] {
+					c.fail(where, "action_id %q used twice", id)
+				}
+				seen[id] = true
+			}
 		}
 	case "input":
 		c.text(where+" label", b["label"], 2000, "plain_text")
@@ -351,8 +424,30 @@ func (c *checker) element(where string, e map[string]any) {
 		if v, _ := e["initial_value"].(string); runeLen(v) > MaxButtonURL {
 			c.fail(where, "initial_value has %d characters, limit %d", runeLen(v), MaxButtonURL)
 		}
+	case "static_select", "external_select":
+		opts, _ := e["options"].([]any)
+		if typ == "static_select" && (len(opts) == 0 || len(opts) > MaxOptions) {
+			c.fail(where, "%d options, want 1..%d", len(opts), MaxOptions)
+		}
+		if typ == "external_select" && len(opts) > 0 {
+			c.fail(where, "an external select lists no options of its own")
+		}
+		for i, o := range opts {
+			m, _ := o.(map[string]any)
+			c.option(fmt.Sprintf("%s option %d", where, i), m)
+		}
+		if init, ok := e["initial_option"].(map[string]any); ok {
+			c.option(where+" initial_option", init)
+		}
 	default:
 		c.fail(where, "unexpected element type %q", typ)
+	}
+}
+
+func (c *checker) option(where string, o map[string]any) {
+	c.text(where+" text", o["text"], MaxOptionText, "")
+	if v, _ := o["value"].(string); v == "" || runeLen(v) > MaxOptionValue {
+		c.fail(where, "value has %d characters, want 1..%d", runeLen(v), MaxOptionValue)
 	}
 }
 

@@ -81,7 +81,9 @@ func TestFitTexts(t *testing.T) {
 	btn.URL = "https://x.example/" + strings.Repeat("u", MaxButtonURL)
 	buttons := make([]slack.BlockElement, 30)
 	for i := range buttons {
-		buttons[i] = btn
+		b := *btn
+		b.ActionID = fmt.Sprintf("a%d", i) // unique within the block, as Slack wants
+		buttons[i] = &b
 	}
 	in := Message{
 		Text: long,

@@ -41,6 +41,11 @@ func renderConfig(r commands.ConfigResult) Message {
 		}
 		return textMessage("Changes in " + codeList(r.Envs) + " of project " + code(r.Project) +
 			" now apply without approval (and are still posted). Every other environment, including any created later, needs approval.")
+	case commands.SettingBreakglass:
+		if r.Policy.ResponderGroup == "" {
+			return textMessage("The kill switch is off: nobody can use `/flag kill`. Changes wait for approval as usual.")
+		}
+		return textMessage("Members of " + groupMention(r.Policy.ResponderGroup) + " can now use `/flag kill` to turn a flag off at once, with no approval; someone else signs it off afterwards.")
 	case commands.SettingGuests:
 		if r.Policy.GuestsMayRequest {
 			return textMessage("Guests can now request changes. They still can't approve or reject them.")
@@ -90,6 +95,10 @@ func renderSettings(r commands.ConfigResult) Message {
 		}
 		exempt = strings.Join(parts, "; ")
 	}
+	kill := "off (no responders group)"
+	if pol.ResponderGroup != "" {
+		kill = "members of " + groupMention(pol.ResponderGroup)
+	}
 	fields := []string{
 		"*Default project*\n" + orNone(conn.DefaultProject),
 		"*Default environment*\n" + orNone(conn.DefaultEnv),
@@ -98,6 +107,7 @@ func renderSettings(r commands.ConfigResult) Message {
 		"*Exempt from approval*\n" + exempt + " (critical environments never are)",
 		"*Reason*\n" + reason,
 		"*Guests*\n" + guests,
+		"*Kill switch*\n" + kill,
 	}
 	blocks := []slack.Block{headerBlock("Flagbot settings"), fieldsBlock(fields...)}
 	if len(pol.LegacyApprovalEnvs) > 0 {

@@ -43,7 +43,11 @@ func defaultsSentence(i commands.ConnectionInfo) string {
 func renderConnect(r commands.ConnectResult) Message {
 	i := r.Info
 	s := ":white_check_mark: Connected to LaunchDarkly as " + tokenPhrase(i) + ", ending in " + code(i.Last4) + "."
-	blocks := []slack.Block{sectionBlock(s + "\n" + defaultsSentence(i))}
+	defaults := defaultsSentence(i)
+	if r.Defaults.Inferred() {
+		defaults = "I chose the defaults from what this token sees. " + md(r.Defaults.Text())
+	}
+	blocks := []slack.Block{sectionBlock(s + "\n" + defaults)}
 	if i.Role == commands.RoleReader {
 		blocks = append(blocks, contextBlock(":information_source: "+readerNote))
 	}

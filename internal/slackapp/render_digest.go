@@ -18,6 +18,7 @@ const (
 	maxDigestFlaps          = 5   // "switched several times" lines
 	maxDigestComment        = 200 // runes of a comment
 	maxDigestPeople         = 10  // names in the header
+	maxHiddenIDs            = 50  // ids of hidden subscriptions shown to an admin
 	// digestChunkReserve is the room a flag's section keeps for its
 	// "…and N more changes to this flag" line.
 	digestChunkReserve = 64
@@ -70,6 +71,9 @@ func RenderDigest(d digest.Digest) Message {
 			s += " See " + link(u, "LaunchDarkly's audit log") + " for all."
 		}
 		blocks = append(blocks, contextBlock(s))
+	}
+	if len(d.Unsigned) > 0 {
+		blocks = append(blocks, digestUnsigned(d.Unsigned))
 	}
 	if d.Total == 0 {
 		blocks = append(blocks, sectionBlock("No flag changes in this window."))
@@ -148,6 +152,9 @@ func digestHighlights(d digest.Digest) string {
 	}
 	if d.OutsideFlagbot > 0 {
 		lines = append(lines, fmt.Sprintf(":wrench: %s made outside Flagbot", countNoun(d.OutsideFlagbot, "change", "changes")))
+	}
+	if d.Unverified > 0 {
+		lines = append(lines, fmt.Sprintf(":warning: %s say they came through Flagbot, but match no Flagbot request", countNoun(d.Unverified, "change", "changes")))
 	}
 	for i, f := range d.Switched {
 		if i == maxDigestFlaps {
@@ -251,7 +258,7 @@ func renderDigestSubscribed(r commands.DigestSubscribedResult) Message {
 }
 
 func renderDigestList(r commands.DigestListResult) Message {
-	if len(r.Subscriptions) == 0 {
+	if len(r.Subscriptions) == 0 && r.Hidden == 0 {
 		return textMessage("This workspace has no digest subscriptions. `/flag digest subscribe` creates one.")
 	}
 	lines := make([]string, 0, len(r.Subscriptions))
@@ -263,8 +270,36 @@ func renderDigestList(r commands.DigestListResult) Message {
 		lines = append(lines, line)
 	}
 	blocks := []slack.Block{headerBlock("Digest subscriptions")}
+	if len(lines) == 0 {
+		lines = append(lines, "None that you can see.")
+	}
 	blocks = append(blocks, listSections(lines)...)
+	if r.Hidden > 0 {
+		blocks = append(blocks, contextBlock(digestHidden(r)))
+	}
 	return Message{Text: "Digest subscriptions: " + countNoun(len(r.Subscriptions), "subscription", "subscriptions"), Blocks: blocks}
+}
+
+// digestHidden says how many subscriptions the list leaves out, and to an
+// admin which.
+func digestHidden(r commands.DigestListResult) string {
+	s := fmt.Sprintf(":lock: %d more subscriptions post in private channels you are not in, so they aren't listed.", r.Hidden)
+	them := "them"
+	if r.Hidden == 1 {
+		s, them = ":lock: 1 more subscription posts in a private channel you are not in, so it isn't listed.", "it"
+	}
+	if len(r.HiddenIDs) == 0 {
+		return s
+	}
+	ids := make([]string, 0, min(len(r.HiddenIDs), maxHiddenIDs))
+	for _, id := range r.HiddenIDs[:min(len(r.HiddenIDs), maxHiddenIDs)] {
+		ids = append(ids, code(id))
+	}
+	list := strings.Join(ids, ", ")
+	if n := len(r.HiddenIDs) - maxHiddenIDs; n > 0 {
+		list += fmt.Sprintf(" and %d more", n)
+	}
+	return s + " As an admin you can remove " + them + " with `/flag digest unsubscribe <id>`: " + list + "."
 }
 
 func renderDigestUnsubscribed(r commands.DigestUnsubscribedResult) Message {

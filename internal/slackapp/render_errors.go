@@ -22,7 +22,7 @@ func RenderError(err error, ref string) Message {
 	case errors.As(err, &usage):
 		return Fit(renderUsage(usage.Msg, usage.Help))
 	case errors.As(err, &cerr):
-		return Fit(renderKind(cerr, ref))
+		return withNotice(Fit(renderKind(cerr, ref)), cerr.Notice)
 	case errors.As(err, &ferr) && !ferr.Msg.IsZero():
 		return Fit(textMessage(md(ferr.Msg)))
 	}

@@ -143,6 +143,9 @@ func renderShow(r commands.FlagResult) Message {
 	} else if r.Env != "" {
 		blocks = append(blocks, contextBlock("LaunchDarkly returned no configuration for "+code(r.Env)+"."))
 	}
+	if next := nextSteps(r); next != nil {
+		blocks = append(blocks, next)
+	}
 
 	if len(f.Environments) > 0 {
 		keys := sortedKeys(f.Environments)
@@ -194,6 +197,34 @@ func renderShow(r commands.FlagResult) Message {
 		blocks = append(blocks, contextBlock(b.String()))
 	}
 	return Message{Text: text + ".", Blocks: blocks}
+}
+
+// nextSteps are the buttons under a flag for the likely next step: turn it
+// off (or on) in the environment in focus, or request any change; each
+// opens the request form prefilled. nil when no button fits.
+func nextSteps(r commands.FlagResult) slack.Block {
+	f := r.Flag
+	var els []slack.BlockElement
+	if fe, ok := f.Environments[r.Env]; ok && r.Env != "" && !f.Archived {
+		action, label := commands.RequestOn, "Turn on in "+r.Env
+		if fe.On {
+			action, label = commands.RequestOff, "Turn off in "+r.Env
+		}
+		if v := EncodeRequestPrefill(commands.Request{Project: r.Project, Flag: f.Key, Env: r.Env, Action: action}); v != "" {
+			b := slack.NewButtonBlockElement(string(ActionRequestToggle), v, plainText(truncPlain(label, MaxButtonText)))
+			if fe.On {
+				b.Style = slack.StyleDanger
+			}
+			els = append(els, b)
+		}
+	}
+	if v := EncodeRequestPrefill(commands.Request{Project: r.Project, Flag: f.Key, Env: r.Env}); v != "" {
+		els = append(els, slack.NewButtonBlockElement(string(ActionRequestOpen), v, plainText("Request a change…")))
+	}
+	if len(els) == 0 {
+		return nil
+	}
+	return slack.NewActionBlock("flag_next", els...)
 }
 
 // writeVariation names variation i of f: its name, if any, and its value.

@@ -313,6 +313,13 @@ func goldenResults() []renderCase {
 		{"connect_modal_result", commands.ConnectModal{DefaultProject: "web"}},
 		{"connect_writer", commands.ConnectResult{Info: connInfo(commands.RoleWriter)}},
 		{"connect_reader_no_defaults", commands.ConnectResult{Info: commands.ConnectionInfo{TokenName: "read only", Role: commands.RoleReader, Last4: "wxyz"}}},
+		{"connect_inferred", commands.ConnectResult{Info: connInfo(commands.RoleWriter), Defaults: commands.DefaultsChoice{
+			Project: "web", ProjectReason: commands.ReasonFirstByName, Env: "production", EnvReason: commands.ReasonProduction, Projects: 3}}},
+		{"connect_inferred_no_env", commands.ConnectResult{Info: commands.ConnectionInfo{TokenName: "flagbot", Role: commands.RoleWriter, Last4: "abcd", DefaultProject: "default"},
+			Defaults: commands.DefaultsChoice{Project: "default", ProjectReason: commands.ReasonNamedDefault, Projects: 2}}},
+		{"notice_first_use", commands.Noticed{Result: commands.StatusResult{Connected: true, Info: connInfo(commands.RoleWriter), BaseURL: baseURL},
+			Notice: commands.Notation("This workspace had no default project, so I chose one. ").Append(commands.DefaultsChoice{
+				Project: "web", ProjectReason: commands.ReasonOnlyProject, Env: "production", EnvReason: commands.ReasonProduction, Projects: 1}.Text()...)}},
 		{"status_connected", commands.StatusResult{Connected: true, Info: connInfo(commands.RoleWriter), BaseURL: baseURL}},
 		{"status_reader", commands.StatusResult{Connected: true, Info: connInfo(commands.RoleReader), BaseURL: baseURL}},
 		{"status_not_connected", commands.StatusResult{}},
@@ -374,6 +381,7 @@ func goldenResults() []renderCase {
 		{"context_multi", commands.ContextResult{Project: "web", Env: "production", Kind: "org", Key: "acme", Records: []commands.ContextRecord{multi}}},
 		{"audit", auditFixture()},
 		{"audit_empty", commands.AuditResult{Query: commands.Audit{Flag: "new-checkout"}, Since: when}},
+		{"request", commands.RequestModal{Project: "web"}},
 		{"unknown", unknownResult{}},
 	}
 }
@@ -518,6 +526,13 @@ func TestConnectModalGolden(t *testing.T) {
 		t.Errorf("CheckLimits: %v", err)
 	}
 	golden(t, "connect_modal", v)
+	checked := ConnectModal(commands.ConnectModal{Checked: true, TokenName: "flagbot", Role: commands.RoleWriter, DefaultProject: "default", DefaultEnv: "live",
+		Projects: []commands.Project{{Key: "web", Name: "Web app"}, {Key: "default"}},
+		Envs:     []commands.Environment{{Key: "test", Name: "Test"}, {Key: "live", Name: "Live", Critical: true}}})
+	if err := CheckView(checked); err != nil {
+		t.Errorf("CheckView of the checked modal: %v", err)
+	}
+	golden(t, "connect_modal_checked", checked)
 
 	// The inputs are found where the submit handler looks for them.
 	inputs := map[string]string{}

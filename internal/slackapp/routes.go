@@ -3,6 +3,7 @@ package slackapp
 import (
 	"runtime/debug"
 
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
@@ -22,8 +23,11 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 	h.HandleSlashCommand(SlashCommand, safe(a.onSlashCommand))
 	h.HandleInteractionBlockAction(string(ActionNextPage), safe(a.onNextPage))
 	h.HandleViewSubmission(string(CallbackConnect), safe(a.onConnectSubmit))
+	h.HandleInteractionBlockAction(string(ActionToken), safe(a.onConnectChange))
+	h.HandleInteractionBlockAction(string(ActionProjectPick), safe(a.onConnectChange))
 
-	for _, id := range []ActionID{ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain} {
+	for _, id := range []ActionID{ActionApprove, ActionApproveDelete, ActionReject, ActionCancel, ActionRequestAgain,
+		ActionUndo, ActionRevert, ActionUndoConfirm, ActionSignOff, ActionCancelSchedule} {
 		h.HandleInteractionBlockAction(string(id), safe(a.onChangeAction))
 	}
 	h.HandleViewSubmission(string(CallbackConfirmDelete), safe(a.onConfirmDelete))
@@ -32,6 +36,20 @@ func (a *App) routes(h *socketmode.SocketmodeHandler) {
 	h.HandleEvents(slackevents.AppUninstalled, safe(a.onUninstalled))
 	h.HandleEvents(slackevents.TokensRevoked, safe(a.onUninstalled))
 	h.HandleEvents(slackevents.TeamAccessRevoked, safe(a.onTeamAccessRevoked))
+
+	// The request form: opened by /flag, /flag request and buttons; its
+	// flag, action and environment rebuild it; the flag picker asks for
+	// options.
+	h.HandleInteractionBlockAction(string(ActionRequestOpen), safe(a.onRequestOpen))
+	h.HandleInteractionBlockAction(string(ActionRequestToggle), safe(a.onRequestOpen))
+	for _, id := range []ActionID{ActionReqFlag, ActionReqAction, ActionReqEnv} {
+		h.HandleInteractionBlockAction(string(id), safe(a.onRequestFormChange))
+	}
+	h.HandleInteraction(slack.InteractionTypeBlockSuggestion, safe(a.onBlockSuggestion))
+	h.HandleViewSubmission(string(CallbackRequest), safe(a.onRequestSubmit))
+
+	h.HandleEvents(slackevents.AppHomeOpened, safe(a.onHomeOpened))
+	h.HandleEvents(slackevents.LinkShared, safe(a.onLinkShared))
 
 	h.HandleDefault(safe(a.onUnhandled))
 }

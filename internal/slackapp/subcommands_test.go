@@ -27,6 +27,7 @@ func TestEverySubcommandIsComplete(t *testing.T) {
 	cases = append(cases, goldenResults()...)
 	cases = append(cases, changeKindCases()...)
 	cases = append(cases, digestResultCases()...)
+	cases = append(cases, saferResultCases()...)
 	cases = append(cases, renderCase{"pending", commands.PendingResult{}}, renderCase{"history_empty", commands.HistoryResult{}})
 	for _, h := range commands.HelpTable() {
 		found := false

@@ -18,10 +18,12 @@
 // (views.open, views.push, views.update, response_action) and App Home
 // (views.publish); users (admins, members, guests, Slack Connect partners
 // from another team), user groups and channels. A person's actions are
-// built from that state (human.go): Compose (the message box), Click
-// (buttons, selects, overflow menus), SubmitView, CloseView, Suggest (an
-// external select's block_suggestion round trip) and OpenHome. Changed and
-// Version tell a page when to re-render.
+// built from that state (human.go): Compose (the message box; links on
+// the domains set with SetUnfurlDomains send link_shared, and chat.unfurl
+// shows the app's cards under them), Click (buttons, selects, overflow
+// menus, inputs that dispatch, with the modal's state), SubmitView,
+// CloseView, Suggest (an external select's block_suggestion round trip)
+// and OpenHome. Changed and Version tell a page when to re-render.
 //
 // By default it is one workspace (TeamID) with one bot token
 // (Options.BotToken) that may act anywhere. It can also host several

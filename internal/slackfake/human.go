@@ -37,9 +37,13 @@ func (s *Server) Compose(userID, channelID, text string) error {
 	}
 	if !strings.HasPrefix(text, "/") {
 		s.mu.Lock()
-		s.addMessageLocked(Message{Channel: channelID, UserID: userID, Text: text, Via: "composer"})
+		m := s.addMessageLocked(Message{Channel: channelID, UserID: userID, Text: text, Via: "composer"})
+		event := s.linkSharedLocked(m)
 		s.mu.Unlock()
-		return nil
+		if event == nil {
+			return nil
+		}
+		return s.sendEvent(event)
 	}
 	command, args, _ := strings.Cut(text, " ")
 	if u.TeamID != TeamID {
@@ -69,6 +73,13 @@ type Click struct {
 	// OptionText is the picked option's text for external selects, whose
 	// options the fake does not store.
 	OptionText string
+	// Values, for an element in a modal, are what the person has typed or
+	// picked in the modal's inputs so far (block ID → action ID → text or
+	// option value, as SubmitView takes them); nil keeps what the modal
+	// held. The payload's view.state carries them with the clicked
+	// element's new value, as Slack sends the full state with every
+	// block_actions.
+	Values map[string]map[string]string
 }
 
 // Click sends the block_actions payload for c.
@@ -107,6 +118,15 @@ func (s *Server) blockActionsLocked(c Click) (map[string]any, error) {
 		blocks = msg.Blocks
 	}
 	el := findElement(blocks, c.BlockID, c.ActionID)
+	unfurled := false
+	if el == nil && msg != nil {
+		for _, u := range msg.Unfurls {
+			if el = findElement(u.Blocks, c.BlockID, c.ActionID); el != nil {
+				unfurled = true
+				break
+			}
+		}
+	}
 	if el == nil {
 		return nil, fmt.Errorf("slackfake: click: element %s/%s: %w", c.BlockID, c.ActionID, ErrNotFound)
 	}
@@ -120,6 +140,8 @@ func (s *Server) blockActionsLocked(c Click) (map[string]any, error) {
 		if st := str(el["style"]); st != "" {
 			action["style"] = st
 		}
+	case "plain_text_input":
+		action["value"] = c.Value
 	default:
 		opt := findOption(el, c.Value)
 		if opt == nil {
@@ -142,14 +164,37 @@ func (s *Server) blockActionsLocked(c Click) (map[string]any, error) {
 		"actions":               []any{action},
 	}
 	if view != nil {
+		typed := c.Values
+		if typed == nil {
+			typed = typedValues(view.Values)
+		}
+		merged := make(map[string]map[string]string, len(typed)+1)
+		for b, acts := range typed {
+			merged[b] = make(map[string]string, len(acts))
+			for a, v := range acts {
+				merged[b][a] = v
+			}
+		}
+		if merged[c.BlockID] == nil {
+			merged[c.BlockID] = map[string]string{}
+		}
+		merged[c.BlockID][c.ActionID] = c.Value
+		values := s.stateValuesLocked(view, merged)
+		if opt, ok := action["selected_option"]; ok {
+			if st := values[c.BlockID][c.ActionID]; st != nil {
+				st.(map[string]any)["selected_option"] = opt
+			}
+		}
+		view.Values = values
 		p["container"] = map[string]any{"type": "view", "view_id": view.ID}
-		p["view"] = s.viewPayloadLocked(view, nil)
+		p["view"] = s.viewPayloadLocked(view, values)
+		p["state"] = map[string]any{"values": values}
 		return p, nil
 	}
 	responseURL := s.newResponseURLLocked()
 	s.replyContextLocked(responseURL, responseDest{channel: msg.Channel, user: c.UserID, origKey: msg.Key})
 	p["response_url"] = responseURL
-	p["container"] = map[string]any{"type": "message", "message_ts": msg.TS, "channel_id": msg.Channel, "is_ephemeral": msg.VisibleTo != ""}
+	p["container"] = map[string]any{"type": "message", "message_ts": msg.TS, "channel_id": msg.Channel, "is_ephemeral": msg.VisibleTo != "", "is_app_unfurl": unfurled}
 	p["channel"] = map[string]any{"id": msg.Channel, "name": s.channelNameLocked(msg.Channel)}
 	if msg.VisibleTo == "" { // Slack leaves ephemeral messages out
 		m := map[string]any{"type": "message", "ts": msg.TS, "text": msg.Text, "user": msg.UserID}
@@ -273,6 +318,24 @@ func (s *Server) stateValuesLocked(v *View, typed map[string]map[string]string) 
 	return out
 }
 
+// typedValues turns view.state.values back into what a person typed or
+// picked: the text of text inputs, the value of selected options.
+func typedValues(values map[string]map[string]any) map[string]map[string]string {
+	out := make(map[string]map[string]string, len(values))
+	for b, acts := range values {
+		out[b] = map[string]string{}
+		for a, st := range acts {
+			m, _ := st.(map[string]any)
+			if opt, ok := m["selected_option"].(map[string]any); ok {
+				out[b][a] = str(opt["value"])
+			} else {
+				out[b][a] = str(m["value"])
+			}
+		}
+	}
+	return out
+}
+
 // viewPayloadLocked is the view as Slack puts it in interaction payloads.
 func (s *Server) viewPayloadLocked(v *View, values map[string]map[string]any) map[string]any {
 	var view map[string]any
@@ -380,15 +443,77 @@ func (s *Server) OpenHome(userID string) error {
 	if v := s.ws.views[s.ws.homes[userID]]; v != nil {
 		event["view"] = s.viewPayloadLocked(v, nil)
 	}
+	s.mu.Unlock()
+	return s.sendEvent(event)
+}
+
+// sendEvent sends an Events API envelope around event.
+func (s *Server) sendEvent(event map[string]any) error {
+	s.mu.Lock()
 	s.envelopeSeq++
 	eventID := fmt.Sprintf("Ev%08d", s.envelopeSeq)
+	shared := false
+	if ch, ok := s.ws.channels[str(event["channel"])]; ok {
+		shared = ch.ExtShared
+	}
 	s.mu.Unlock()
 	_, err := s.Send("events_api", map[string]any{
 		"token": "slackfake-verification-token", "team_id": TeamID, "api_app_id": AppID,
 		"event": event, "type": "event_callback", "event_id": eventID, "event_time": time.Now().Unix(),
-		"authorizations": []any{map[string]any{"team_id": TeamID, "user_id": BotUserID, "is_bot": true}},
+		"is_ext_shared_channel": shared,
+		"authorizations":        []any{map[string]any{"team_id": TeamID, "user_id": BotUserID, "is_bot": true}},
 	}, false)
 	return err
+}
+
+// linkSharedLocked is the link_shared event for the links of m on an
+// unfurl domain, or nil when it has none.
+func (s *Server) linkSharedLocked(m *Message) map[string]any {
+	var links []any
+	for _, u := range messageLinks(m.Text) {
+		if host := linkHost(u); s.ws.unfurlDomains[host] {
+			links = append(links, map[string]any{"url": u, "domain": host})
+		}
+	}
+	if len(links) == 0 {
+		return nil
+	}
+	s.envelopeSeq++
+	unfurlID := fmt.Sprintf("Uf%08d", s.envelopeSeq)
+	s.ws.unfurlIDs[unfurlID] = m.Key
+	return map[string]any{
+		"type": "link_shared", "channel": m.Channel, "user": m.UserID, "message_ts": m.TS,
+		"unfurl_id": unfurlID, "source": "conversations_history", "links": links, "event_ts": s.nextTSLocked(),
+	}
+}
+
+// linkHost is the lower-case host (with any port) of URL u.
+func linkHost(u string) string {
+	host := u
+	if i := strings.Index(host, "://"); i >= 0 {
+		host = host[i+3:]
+	}
+	if i := strings.IndexAny(host, "/?#"); i >= 0 {
+		host = host[:i]
+	}
+	return strings.ToLower(host)
+}
+
+// messageLinks returns the http and https URLs in text, written bare or
+// in Slack's <url> and <url|label> markup.
+func messageLinks(text string) []string {
+	var out []string
+	for _, w := range strings.Fields(text) {
+		w = strings.TrimPrefix(w, "<")
+		if i := strings.IndexAny(w, "|>"); i >= 0 {
+			w = w[:i]
+		}
+		w = strings.TrimRight(w, ".,;:!?)")
+		if strings.HasPrefix(w, "https://") || strings.HasPrefix(w, "http://") {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // findElement returns the interactive element with actionID in the block

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -163,6 +164,9 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 	case in.revoked:
 		return errReply("token_revoked")
 	}
+	if rep, ok := s.answerChannelsLocked(call); ok {
+		return rep
+	}
 	p := call.Params
 	switch call.Method {
 	case "chat.postMessage", "chat.update", "chat.postEphemeral", "conversations.info", "conversations.members":
@@ -192,7 +196,8 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		if code := checkMessage(p["text"], p["blocks"], p["attachments"], false); code != "" {
 			return errReply(code)
 		}
-		m := s.addMessageLocked(Message{Channel: p["channel"], UserID: BotUserID, Text: p["text"], Blocks: rawBlocks(p["blocks"]), Via: "chat.postMessage"})
+		m := s.addMessageLocked(Message{Channel: p["channel"], UserID: BotUserID, Text: p["text"], Blocks: rawBlocks(p["blocks"]), Via: "chat.postMessage",
+			Metadata: rawMetadata(p["metadata"])})
 		return okReply(map[string]any{"channel": p["channel"], "ts": m.TS, "message": botMessage(p["text"], m.TS)})
 	case "chat.update":
 		if p["channel"] == "" {
@@ -221,6 +226,8 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		m := s.addMessageLocked(Message{Channel: p["channel"], UserID: BotUserID, Text: p["text"], Blocks: rawBlocks(p["blocks"]),
 			VisibleTo: p["user"], Via: "chat.postEphemeral"})
 		return okReply(map[string]any{"message_ts": m.TS})
+	case "chat.unfurl":
+		return s.unfurlLocked(p)
 	case "views.open", "views.push":
 		if tr := s.triggers[p["trigger_id"]]; tr != nil && tr.team != "" && !s.servesLocked(in, tr.team) {
 			return errReply("invalid_trigger_id")
@@ -282,11 +289,7 @@ func (s *Server) answerLocked(r *http.Request, call *Call) reply {
 		}
 		return okReply(map[string]any{"usergroups": groups})
 	case "conversations.members":
-		c, ok := s.ws.channels[p["channel"]]
-		if !ok {
-			return errReply("channel_not_found")
-		}
-		return okReply(map[string]any{"members": append([]string{}, c.Members...), "response_metadata": map[string]any{"next_cursor": ""}})
+		return s.membersLocked(p)
 	case "users.info":
 		return s.usersInfoLocked(in, p)
 	case "usergroups.users.list":
@@ -527,3 +530,45 @@ func rawOrEmpty(raw json.RawMessage) string {
 
 // runeLen counts characters the way Slack's limits do.
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
+
+// unfurlLocked answers chat.unfurl: by channel and ts, or by unfurl_id and
+// source; each unfurl's blocks must be within a message's limits and its
+// URL a link of the message.
+func (s *Server) unfurlLocked(p map[string]string) reply {
+	var m *Message
+	switch {
+	case p["unfurl_id"] != "" && p["source"] != "":
+		m = s.findMessageLocked(s.ws.unfurlIDs[p["unfurl_id"]])
+	case p["channel"] != "" && p["ts"] != "":
+		m = s.findMessageLocked(p["channel"] + "/" + p["ts"])
+	default:
+		return errReply("invalid_arguments")
+	}
+	if m == nil {
+		return errReply("cannot_find_message")
+	}
+	var unfurls map[string]struct {
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal([]byte(p["unfurls"]), &unfurls); err != nil || len(unfurls) == 0 {
+		return errReply("invalid_unfurls_format")
+	}
+	links := messageLinks(m.Text)
+	urls := make([]string, 0, len(unfurls))
+	for u, un := range unfurls {
+		if !slices.Contains(links, u) || !s.ws.unfurlDomains[linkHost(u)] {
+			return errReply("cannot_unfurl_url")
+		}
+		if code := checkMessage("", rawOrEmpty(un.Blocks), "", false); code != "" {
+			return errReply(code)
+		}
+		urls = append(urls, u)
+	}
+	slices.Sort(urls)
+	for _, u := range urls {
+		m.Unfurls = slices.DeleteFunc(m.Unfurls, func(x Unfurl) bool { return x.URL == u })
+		m.Unfurls = append(m.Unfurls, Unfurl{URL: u, Blocks: normalizeBlocks(unfurls[u].Blocks)})
+	}
+	s.changedLocked()
+	return okReply(map[string]any{})
+}

@@ -29,10 +29,22 @@ type Message struct {
 	// sees it ("Only visible to you").
 	VisibleTo string
 	Edited    bool
+	// Unfurls are the app's unfurls of links in the message (chat.unfurl):
+	// each link's URL and the Block Kit JSON array shown under it.
+	Unfurls []Unfurl
 	// Via is how it arrived: chat.postMessage, chat.postEphemeral,
 	// response_url, ack (a slash command's ack) or composer (typed by a
 	// person), or slackbot (a notice from Slack itself).
 	Via string
+	// Metadata is the message metadata the bot posted with it
+	// (chat.postMessage's "metadata"), nil when none.
+	Metadata json.RawMessage
+}
+
+// Unfurl is how the app unfurled one link of a message.
+type Unfurl struct {
+	URL    string
+	Blocks json.RawMessage
 }
 
 // View is a modal or an App Home the bot opened or published.
@@ -56,6 +68,8 @@ type View struct {
 }
 
 // Channel describes a conversation for conversations.info and the page.
+// The zero values of the last three fields are a public channel the bot is
+// in; see webapi_digests.go for how the others are answered.
 type Channel struct {
 	ID   string
 	Name string // without the #
@@ -64,6 +78,9 @@ type Channel struct {
 	TeamID    string
 	ExtShared bool // a Slack Connect channel shared with another organisation
 	Members   []string
+	Private   bool // a private channel
+	Archived  bool
+	BotAbsent bool // the bot is not a member
 }
 
 // UserGroup is a Slack user group (a "subteam"), mentioned as
@@ -86,6 +103,11 @@ type workspace struct {
 	groups    map[string]UserGroup
 	envelopes map[string]pendingAck   // envelope ID -> what its ack means
 	replies   map[string]responseDest // response_url ID -> where posts go
+	// unfurlDomains are the hosts whose links the app unfurls (the
+	// manifest's unfurl_domains); unfurlIDs maps a link_shared event's
+	// unfurl_id to its message.
+	unfurlDomains map[string]bool
+	unfurlIDs     map[string]string
 }
 
 // pendingAck remembers an envelope whose ack Slack would act on.
@@ -112,6 +134,7 @@ func newWorkspace() *workspace {
 		groups:    make(map[string]UserGroup),
 		envelopes: make(map[string]pendingAck),
 		replies:   make(map[string]responseDest),
+		unfurlIDs: make(map[string]string),
 	}
 }
 
@@ -173,6 +196,18 @@ func (s *Server) Home(user string) (View, bool) {
 		return View{}, false
 	}
 	return cloneView(v), true
+}
+
+// SetUnfurlDomains sets the hosts (a host or host:port, matched without
+// case) whose links in messages people post reach the app as link_shared
+// events, as the manifest's unfurl_domains do.
+func (s *Server) SetUnfurlDomains(domains ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ws.unfurlDomains = make(map[string]bool, len(domains))
+	for _, d := range domains {
+		s.ws.unfurlDomains[strings.ToLower(d)] = true
+	}
 }
 
 func cloneView(v *View) View {

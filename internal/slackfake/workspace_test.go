@@ -298,3 +298,52 @@ func TestMaxRecords(t *testing.T) {
 		t.Errorf("Messages = %d, want all 21: the channel is not a record", n)
 	}
 }
+
+func TestLinksSharedAndUnfurled(t *testing.T) {
+	t.Parallel()
+	f := newWorkspace(t)
+	f.SetChannel(slackfake.Channel{ID: "C2", Name: "ours", Members: []string{ana}})
+	f.SetUnfurlDomains("LD.example:8443")
+	c, _ := dial(t, f)
+	if err := f.Compose(ana, "C2", "see <https://ld.example:8443/web/prod/features/x|the flag> and https://other.example/y."); err != nil {
+		t.Fatal(err)
+	}
+	env := c.next(t)
+	if env["type"] != "events_api" {
+		t.Fatalf("envelope %v, want events_api", env)
+	}
+	ev, _ := path(env, "payload", "event").(map[string]any)
+	links, _ := ev["links"].([]any)
+	if ev["type"] != "link_shared" || ev["channel"] != "C2" || ev["user"] != ana || len(links) != 1 || path(env, "payload", "is_ext_shared_channel") != false {
+		t.Fatalf("event %v, want link_shared for the one ld.example link", env)
+	}
+	if u := path(links[0], "url"); u != "https://ld.example:8443/web/prod/features/x" {
+		t.Errorf("link %v", u)
+	}
+	card := `{"https://ld.example:8443/web/prod/features/x":{"blocks":[{"type":"section","text":{"type":"mrkdwn","text":"card"}}]}}`
+	for _, tt := range []struct {
+		values url.Values
+		want   string
+	}{
+		{form("unfurl_id", "nope", "source", "composer", "unfurls", card), "cannot_find_message"},
+		{form("unfurl_id", ev["unfurl_id"].(string), "source", "conversations_history", "unfurls", `{"https://other.example/y":{"blocks":[]}}`), "cannot_unfurl_url"},
+		{form("channel", "C2", "ts", ev["message_ts"].(string), "unfurls", `{"https://ld.example:8443/web/prod/features/x":{"blocks":[{"type":"header","text":{"type":"plain_text","text":"`+strings.Repeat("x", 151)+`"}}]}}`), "invalid_blocks"},
+		{form("unfurl_id", ev["unfurl_id"].(string), "source", "conversations_history", "unfurls", card), ""},
+	} {
+		res := postForm(t, f, "chat.unfurl", tt.values)
+		if res.err() != tt.want {
+			t.Errorf("chat.unfurl(%v) error %q, want %q", tt.values, res.err(), tt.want)
+		}
+	}
+	m := f.Messages("C2", ana)[0]
+	if len(m.Unfurls) != 1 || !strings.Contains(string(m.Unfurls[0].Blocks), `"card"`) {
+		t.Errorf("unfurls %+v, want the card under the link", m.Unfurls)
+	}
+	// A shared channel says so.
+	if err := f.Compose(ana, chn, "https://ld.example:8443/web/prod/features/x"); err != nil {
+		t.Fatal(err)
+	}
+	if env := c.next(t); path(env, "payload", "is_ext_shared_channel") != true {
+		t.Errorf("event in a shared channel: %v", env)
+	}
+}

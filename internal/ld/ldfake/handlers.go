@@ -64,7 +64,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			break
 		}
 		info, known := s.tokens[token]
+		delay := s.delay
 		s.mu.Unlock()
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
 
 		now := time.Now()
 		w.Header().Set("X-Ratelimit-Route-Remaining", "100")

@@ -64,6 +64,7 @@ type Server struct {
 	maxRequests int               // LimitRequests; 0 keeps every request
 	approvals   []ApprovalRequest // LaunchDarkly approval requests created, oldest first
 	startedAt   time.Time
+	delay       time.Duration // SetDelay
 }
 
 type project struct {
@@ -352,6 +353,14 @@ func (s *Server) RateLimitNext(n int, retryAfter time.Duration) {
 		n: n, status: http.StatusTooManyRequests, code: "rate_limited",
 		msg: "You've exceeded the API rate limit. Try again later.", retryAfter: retryAfter,
 	})
+}
+
+// SetDelay makes every request wait d (or until its client gives up)
+// before it is answered: a slow LaunchDarkly. Zero answers at once again.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
 }
 
 // Requests returns every request received so far, oldest first.

@@ -126,13 +126,28 @@
     $("form", modal).addEventListener("submit", (e) => { e.preventDefault(); submitModal(modal); });
   }
 
-  async function submitModal(modal) {
+  function modalValues(modal) {
     const values = {};
     modal.querySelectorAll("[data-input]").forEach((el) => {
       const b = el.dataset.blockId, a = el.dataset.actionId;
       values[b] = values[b] || {};
       values[b][a] = el.classList.contains("sk-external") ? (el.dataset.value || "") : el.value;
     });
+    return values;
+  }
+
+  // An input with dispatch_action tells the bot it changed, with the
+  // modal's values, as Slack sends block_actions with the view's state.
+  async function dispatchInput(el, value, text) {
+    const modal = el.closest(".sk-modal");
+    if (!modal) return;
+    await post("/api/click", { view_id: modal.dataset.viewId, block_id: el.dataset.blockId, action_id: el.dataset.actionId,
+      value: value, option_text: text || "", values: modalValues(modal) });
+  }
+
+  async function submitModal(modal) {
+    clearTimeout(typedTimer); // a submission says it all
+    const values = modalValues(modal);
     const btn = $("[data-modal-submit]", modal);
     if (btn) btn.disabled = true;
     await post("/api/submit", { view_id: modal.dataset.viewId, values: values });
@@ -194,6 +209,10 @@
   document.addEventListener("change", async (e) => {
     const sel = e.target;
     if (sel === acting) { connect(); return; }
+    if (sel.matches("select[data-input][data-dispatch]") && sel.value) {
+      await dispatchInput(sel, sel.value, sel.options[sel.selectedIndex].text);
+      return;
+    }
     if (sel.id === "ld-project") { showProject(); return; }
     if (!sel.matches("select[data-action-id]:not([data-input])") || !sel.value) return;
     const where = container(sel);
@@ -204,9 +223,14 @@
     sel.value = "";
   });
 
-  let suggestTimer = null;
+  let suggestTimer = null, typedTimer = null;
   document.addEventListener("input", (e) => {
     const box = e.target;
+    if (box.matches("input.sk-textbox[data-dispatch]")) {
+      clearTimeout(typedTimer);
+      typedTimer = setTimeout(() => dispatchInput(box, box.value), 400);
+      return;
+    }
     if (!box.matches("input.sk-external")) return;
     box.dataset.value = "";
     clearTimeout(suggestTimer);
@@ -240,7 +264,9 @@
         closeSuggestions();
         box.value = li.textContent;
         box.dataset.value = o.value;
-        if (!box.hasAttribute("data-input")) {
+        if (box.hasAttribute("data-dispatch")) {
+          await dispatchInput(box, o.value, li.textContent);
+        } else if (!box.hasAttribute("data-input")) {
           await post("/api/click", Object.assign({ block_id: box.dataset.blockId, action_id: box.dataset.actionId, value: o.value, option_text: li.textContent }, where));
         }
       });

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flagbot/flagbot/internal/slackfake"
+)
+
+// childBotEnv marks the test binary re-run as a second bot process.
+const childBotEnv = "FLAGBOT_TEST_CHILD_BOT"
+
+// TestChildBot is not a test: it is the second bot process that
+// TestConnectionCacheAcrossProcesses starts by re-running the test binary.
+func TestChildBot(t *testing.T) {
+	if os.Getenv(childBotEnv) == "" {
+		t.Skip("runs only as the child process of TestConnectionCacheAcrossProcesses")
+	}
+	if err := run(context.Background(), []string{"flagbot"}, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startChildBot runs a bot in another process with env, on sl, until the
+// test ends (SIGTERM, as an orchestrator stops it).
+func startChildBot(t *testing.T, sl *slackfake.Server, env map[string]string) *bot {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildBot$", "-test.v")
+	cmd.Env = append(os.Environ(), childBotEnv+"=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("the child bot exited with %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Error("the child bot did not stop within 15s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("child bot log:\n%s", logs.String())
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for sl.Connected() == 0 {
+		select {
+		case err := <-exited:
+			t.Fatalf("the child bot exited early: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the child bot did not connect within 20s\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &bot{slack: sl, logs: logs, stopped: true}
+}
+
+// TestConnectionCacheAcrossProcesses is issue 12's correctness bar: two
+// bot processes on one real Redis, each on its own Slack connection, with
+// connections cached for a minute. A disconnect and a reconnect made
+// through one are seen by the other within a second.
+func TestConnectionCacheAcrossProcesses(t *testing.T) {
+	rs := startRedisServer(t)
+	lds := newLD(t)
+	slA, slB := newSlack(t), newSlack(t)
+	shared := map[string]string{
+		"REDIS_URL":                    rs.url(),
+		"FLAGBOT_ENCRYPTION_KEY":       testKeyB64,
+		"FLAGBOT_CONNECTION_CACHE_TTL": "1m",
+	}
+	var opts []botOption
+	for k, v := range shared {
+		opts = append(opts, withEnv(k, v))
+	}
+	a := connected(t, slA, lds, writerToken, opts...)
+	childEnv := map[string]string{
+		"SLACK_APP_TOKEN":   slackfake.DefaultAppToken,
+		"SLACK_BOT_TOKEN":   slackfake.DefaultBotToken,
+		"SLACK_API_URL":     slB.APIURL(),
+		"LD_BASE_URL":       lds.URL(),
+		"FLAGBOT_HTTP_ADDR": "127.0.0.1:0",
+		"FLAGBOT_ADMINS":    adminID,
+		"LOG_LEVEL":         "debug",
+	}
+	for k, v := range shared {
+		childEnv[k] = v
+	}
+	b := startChildBot(t, slB, childEnv)
+
+	// b reads the connection (and caches it).
+	for range 3 {
+		wantContains(t, "status on the other process", b.command(t, teamID, userID, "status").Text, "flagbot-writer")
+	}
+
+	seenWithin := func(what, want string) {
+		t.Helper()
+		start := time.Now()
+		for {
+			got := b.command(t, teamID, userID, "status").Text
+			if strings.Contains(got, want) {
+				t.Logf("%s seen by the other process after %v", what, time.Since(start).Round(time.Millisecond))
+				return
+			}
+			if time.Since(start) > time.Second {
+				t.Fatalf("%s on one process not seen by the other within 1s: /flag status still answers %q", what, got)
+			}
+		}
+	}
+	wantContains(t, "disconnect", a.command(t, teamID, adminID, "disconnect").Text, "flagbot-writer")
+	seenWithin("a disconnect", "not connected")
+
+	if ack := a.connect(t, teamID, adminID, readerToken, "web", "production"); len(ack.Payload) != 0 {
+		t.Fatalf("reconnect failed: %s", ack.Payload)
+	}
+	seenWithin("a reconnect", "flagbot-reader")
+}
