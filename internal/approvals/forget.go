@@ -25,25 +25,43 @@ func (p *Policies) Forget(ctx context.Context, ws commands.Workspace) error {
 	return nil
 }
 
-// luaForgetChanges cancels every pending change of a workspace, as the
-// requester's Cancel does but by nobody, with outcome ARGV[4]: each is
-// final, out of the indexes, kept for the retention period and pushed onto
-// the history. Index entries whose change is gone are dropped. It returns
-// how many it cancelled.
+// luaForgetChanges cancels every pending and every scheduled change of a
+// workspace, as the requester's Cancel does but by nobody, with outcome
+// ARGV[4]: each is final, out of the indexes, kept for the retention period
+// and pushed onto the history. Index entries whose change is gone are
+// dropped, and the workspace's unsigned emergency changes leave the
+// sign-off index (nobody is left to remind). It returns how many it
+// cancelled.
 //
-// KEYS: pending index, expiry index, history.
+// KEYS: pending index, expiry index, history, reminder index, workspace's
+// scheduled index, scheduled index, workspace's unsigned index, sign-off
+// index.
 // ARGV: now (padded ns), history cap, retention (ms), outcome.
 const luaForgetChanges = luaFinal + `
 local n = 0
+local function cancel(ck)
+  redis.call('HSET', ck, 'status', 'cancelled', 'by', '', 'dat', ARGV[1], 'out', ARGV[4])
+  final(ck, KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[3], KEYS[4])
+  n = n + 1
+end
 for _, ck in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if redis.call('HGET', ck, 'status') == 'pending' then
-    redis.call('HSET', ck, 'status', 'cancelled', 'by', '', 'dat', ARGV[1], 'out', ARGV[4])
-    final(ck, KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[3])
-    n = n + 1
+    cancel(ck)
   else
     redis.call('ZREM', KEYS[1], ck)
   end
 end
+for _, ck in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+  redis.call('ZREM', KEYS[6], ck)
+  if redis.call('HGET', ck, 'status') == 'scheduled' then
+    cancel(ck)
+  end
+end
+redis.call('DEL', KEYS[5])
+for _, ck in ipairs(redis.call('ZRANGE', KEYS[7], 0, -1)) do
+  redis.call('ZREM', KEYS[8], ck)
+end
+redis.call('DEL', KEYS[7])
 return n
 `
 
@@ -53,7 +71,7 @@ func UninstalledOutcome() commands.Text {
 	return commands.Textf("Flagbot was removed from this workspace")
 }
 
-// Forget cancels every pending change of ws (the workspace's key only: the
+// Forget cancels every pending and scheduled change of ws (the workspace's key only: the
 // caller forgets the key from before an Enterprise Grid move as a
 // workspace of its own) at now, recording UninstalledOutcome, and returns
 // how many it cancelled. Nothing is posted or edited in Slack: after an
@@ -70,7 +88,9 @@ func (c *Changes) Forget(ctx context.Context, ws commands.Workspace, now time.Ti
 	if err != nil {
 		return 0, fmt.Errorf("approvals: forget changes of %s: %w", ws.TeamID, err)
 	}
-	v, err := c.store.Run(ctx, c.forget, []string{c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history")},
+	keys := []string{c.wsKey(ws, "pending"), expiryKey, c.wsKey(ws, "history"), remindKey,
+		c.wsKey(ws, "scheduled"), scheduledKey, c.wsKey(ws, "unsigned"), signoffKey}
+	v, err := c.store.Run(ctx, c.forget, keys,
 		nanos(now), c.opts.HistoryLimit, millis(c.opts.Retention), out)
 	if err != nil {
 		return 0, storeError("forget changes", "", err)

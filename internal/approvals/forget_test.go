@@ -1,6 +1,7 @@
 package approvals
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,57 @@ func TestForgetPolicy(t *testing.T) {
 		}
 		if got, err := p.Policy(ctx, commands.Workspace{TeamID: "T0OTHER"}); err != nil || !got.RequireReason {
 			t.Errorf("another workspace's policy after Forget = %+v, %v", got, err)
+		}
+	})
+}
+
+// TestForgetScheduledAndUnsigned: an uninstall cancels scheduled changes
+// too (nothing would be there to apply them) and takes the workspace's
+// unsigned kills out of the sign-off index; nothing of another workspace
+// moves, and no index keeps an entry of the forgotten workspace.
+func TestForgetScheduledAndUnsigned(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, st *redisstore.Store) {
+		ctx := t.Context()
+		c := NewChanges(st, ChangesOptions{})
+		other := commands.Workspace{TeamID: "T0OTHER"}
+		for _, ws := range []commands.Workspace{wsA(), other} {
+			sc := newChange(ws, "s-"+ws.TeamID, 1)
+			sc.ApplyAt = at(2 * time.Hour)
+			mustCreate(t, c, sc)
+			if got, _, err := c.Approve(ctx, ws, sc.ID, "bob", at(time.Minute), commands.Claim{}); err != nil || got.Status != commands.StatusScheduled {
+				t.Fatalf("Approve = %s, %v; want scheduled", got.Status, err)
+			}
+			k := newChange(ws, "k-"+ws.TeamID, 0)
+			k.Kind, k.RequiredApprovals, k.Emergency, k.SignoffDue = commands.ChangeKill, 0, true, at(24*time.Hour)
+			if _, _, err := c.CreateApproved(ctx, k, "", commands.Claim{Owner: "me", For: time.Minute}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Finish(ctx, ws, k.ID, 1, commands.StatusApplied, commands.Notation("killed"), nil, at(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := c.Forget(ctx, wsA(), at(2*time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("Forget = %d, %v; want the scheduled change cancelled", n, err)
+		}
+		if ch, err := c.Get(ctx, wsA(), "s-T0A"); err != nil || ch.Status != commands.StatusCancelled || ch.Outcome.String() != UninstalledOutcome().String() {
+			t.Errorf("scheduled change after Forget = %s (%q), %v", ch.Status, ch.Outcome.String(), err)
+		}
+		if l, err := c.Scheduled(ctx, wsA()); err != nil || len(l) != 0 {
+			t.Errorf("Scheduled after Forget = %v, %v", ids(l), err)
+		}
+		if due, err := c.DueScheduled(ctx, at(3*time.Hour), 10); err != nil || !slices.Equal(ids(due), []string{"s-T0OTHER"}) {
+			t.Errorf("DueScheduled after Forget = %v, %v; want only the other workspace's", ids(due), err)
+		}
+		if d, err := c.SignoffDue(ctx, at(12*time.Hour), 10); err != nil || !slices.Equal(ids(d), []string{"k-T0OTHER"}) {
+			t.Errorf("SignoffDue after Forget = %v, %v; want only the other workspace's kill", ids(d), err)
+		}
+		dump := redistest.Dump(t, st)
+		for line := range strings.SplitSeq(dump, "\n") {
+			if strings.HasPrefix(line, "changes:") && strings.Contains(line, "ws:_:T0A:") {
+				t.Errorf("an index keeps the forgotten workspace: %s", line)
+			}
 		}
 	})
 }

@@ -112,15 +112,16 @@ func dump(t *testing.T, s *redisstore.Store) map[string]string {
 	out := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(redistest.Dump(t, s)), "\n") {
 		key, rest, _ := strings.Cut(line, " ")
-		switch key {
-		case "changes:expiry", "changes:applying", "digests:due":
+		// Indexes over all workspaces (changes:expiry, changes:remind,
+		// digests:due, ...): each member belongs to its workspace.
+		if strings.HasPrefix(rest, "zset") && !strings.HasPrefix(key, "ws:") && !strings.HasPrefix(key, "org:") {
 			_, members, _ := strings.Cut(rest, ": ")
 			for _, m := range strings.Fields(members) {
 				out[key+" "+m] = "member"
 			}
-		default:
-			out[key] = rest
+			continue
 		}
+		out[key] = rest
 	}
 	return out
 }
