@@ -2,7 +2,9 @@ package tokenstore
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -10,7 +12,9 @@ import (
 )
 
 // invalidationChannel is the Redis channel on which every replica announces
-// a workspace whose connection it changed (the message is the team ID).
+// a workspace whose connection it changed. A message is the announcing
+// Cache's id, a space and the team ID: a Cache has already dropped what it
+// changed itself, so it skips its own messages.
 const invalidationChannel = "connections:changed"
 
 // maxCached bounds the entries a Cache holds; when full it starts over.
@@ -52,6 +56,7 @@ type CacheOptions struct {
 type Cache struct {
 	store  *Store
 	bus    Bus
+	id     string // this Cache, in its announcements
 	maxAge time.Duration
 	now    func() time.Time
 	log    *slog.Logger
@@ -77,7 +82,7 @@ func NewCache(store *Store, bus Bus, opts CacheOptions) *Cache {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Cache{
-		store: store, bus: bus, maxAge: opts.MaxAge, now: opts.Now,
+		store: store, bus: bus, maxAge: opts.MaxAge, now: opts.Now, id: rand.Text(),
 		log:     opts.Logger.With("component", "tokenstore.cache"),
 		entries: map[commands.Workspace]cached{},
 	}
@@ -89,7 +94,7 @@ func (c *Cache) Run(ctx context.Context) error {
 	if c.maxAge <= 0 {
 		return nil
 	}
-	err := c.bus.Subscribe(ctx, invalidationChannel, c.state, c.drop)
+	err := c.bus.Subscribe(ctx, invalidationChannel, c.state, c.heard)
 	c.mu.Lock()
 	c.live = false
 	c.mu.Unlock()
@@ -113,6 +118,18 @@ func (c *Cache) state(up bool) {
 	clear(c.entries)
 	c.gen++
 	c.live = up
+}
+
+// heard handles an announcement: another Cache changed a team's
+// connection.
+func (c *Cache) heard(msg string) {
+	from, team, ok := strings.Cut(msg, " ")
+	if !ok {
+		team = msg // unknown sender: drop it anyway
+	} else if from == c.id {
+		return
+	}
+	c.drop(team)
 }
 
 // drop forgets every cached connection of team.
@@ -184,7 +201,7 @@ func (c *Cache) changed(ctx context.Context, ws commands.Workspace) {
 	if c.maxAge <= 0 {
 		return
 	}
-	if err := c.bus.Publish(context.WithoutCancel(ctx), invalidationChannel, ws.TeamID); err != nil {
+	if err := c.bus.Publish(context.WithoutCancel(ctx), invalidationChannel, c.id+" "+ws.TeamID); err != nil {
 		c.log.WarnContext(ctx, "could not tell the other replicas about a changed connection; they may use the old one for up to the cache's age",
 			"team_id", ws.TeamID, "max_age", c.maxAge, "err", err)
 	}
