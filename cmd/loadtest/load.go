@@ -56,6 +56,7 @@ type result struct {
 	// pages of its binary that VmHWM also counts.
 	peakAnon     int64
 	conns        int64
+	connsBy      [3]int64 // of conns: to LaunchDarkly, Slack, response_url
 	errors       int
 	errorSamples []string
 }
@@ -77,9 +78,9 @@ func (r result) String() string {
 	if r.o.label != "" {
 		b.WriteString(r.o.label + " ")
 	}
-	fmt.Fprintf(&b, "n=%d c=%d %q ack p50=%s p95=%s p99=%s done p50=%s p95=%s p99=%s rate=%.0f/s cpu=%.2fs cpu/cmd=%s idleRSS=%.1fMB peakRSS=%.1fMB peakAnon=%.1fMB newconns=%d errors=%d",
+	fmt.Fprintf(&b, "n=%d c=%d %q ack p50=%s p95=%s p99=%s done p50=%s p95=%s p99=%s rate=%.0f/s cpu=%.2fs cpu/cmd=%s idleRSS=%.1fMB peakRSS=%.1fMB peakAnon=%.1fMB newconns=%d (ld %d, slack %d, response_url %d) errors=%d",
 		n, r.o.c, r.o.text, pct(r.ack, .5), pct(r.ack, .95), pct(r.ack, .99), pct(r.done, .5), pct(r.done, .95), pct(r.done, .99),
-		rate, r.cpu.Seconds(), fmtDur(perCmd), float64(r.idleRSS)/(1<<20), float64(r.peakRSS)/(1<<20), float64(r.peakAnon)/(1<<20), r.conns, r.errors)
+		rate, r.cpu.Seconds(), fmtDur(perCmd), float64(r.idleRSS)/(1<<20), float64(r.peakRSS)/(1<<20), float64(r.peakAnon)/(1<<20), r.conns, r.connsBy[0], r.connsBy[1], r.connsBy[2], r.errors)
 	for _, e := range r.errorSamples {
 		b.WriteString("\n  error: " + e)
 	}
@@ -119,14 +120,17 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 		}
 	}
 
-	var conns connCounter
+	var conns, ldConns, slackConns, replyConns connCounter
+	hook := func(c *connCounter) func(net.Conn, http.ConnState) {
+		return func(nc net.Conn, st http.ConnState) { conns.hook(nc, st); c.hook(nc, st) }
+	}
 	// The demo LaunchDarkly.
 	lds := ldfake.New()
 	lds.LimitRequests(1000)
 	if err := playground.SeedLaunchDarkly(lds, time.Now()); err != nil {
 		return res, err
 	}
-	ldSrv, ldURL, err := serve(lds.Handler(), conns.hook)
+	ldSrv, ldURL, err := serve(lds.Handler(), hook(&ldConns))
 	if err != nil {
 		return res, err
 	}
@@ -138,7 +142,7 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	sl, err := slackfake.Start(slackfake.Options{
 		MaxRecords:   1000,
 		PingInterval: 10 * time.Second,
-		ConnState:    conns.hook,
+		ConnState:    hook(&slackConns),
 		OnAck: func(a slackfake.Ack) {
 			acksMu.Lock()
 			ch := acks[a.EnvelopeID]
@@ -169,7 +173,7 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":true}`))
-	}), conns.hook)
+	}), hook(&replyConns))
 	if err != nil {
 		return res, err
 	}
@@ -270,7 +274,7 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	if err != nil {
 		return fail(err)
 	}
-	conns0 := conns.n.Load()
+	conns0, ld0, slack0, reply0 := conns.n.Load(), ldConns.n.Load(), slackConns.n.Load(), replyConns.n.Load()
 	start := time.Now()
 	profiled := make(chan error, 1)
 	if o.cpuprofile != "" {
@@ -297,6 +301,7 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	}
 	res.cpu = cpu1 - cpu0
 	res.conns = conns.n.Load() - conns0
+	res.connsBy = [3]int64{ldConns.n.Load() - ld0, slackConns.n.Load() - slack0, replyConns.n.Load() - reply0}
 	res.peakRSS = procStatus(pid, "VmHWM")
 	for _, s := range samples {
 		if s.err != nil || isError(s.body) {

@@ -1,6 +1,9 @@
 package slackapp
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 // workerIdle is how long a worker waits for its next job before it exits.
 const workerIdle = 10 * time.Second
@@ -30,10 +33,17 @@ func (w *workers) run(f func()) {
 
 // loop runs f, then the jobs handed to it, until it has been idle for
 // w.idle. f must not panic (spawn recovers).
+//
+// Each job first yields the processor once. A job is handed over right
+// after its envelope's ack was queued, and the goroutine handed a job runs
+// next on this processor: without the yield, a command's work (decoding a
+// flag, rendering) would run before the socket writer sent the ack, and
+// under load acks would wait behind commands.
 func (w *workers) loop(f func()) {
 	t := time.NewTimer(w.idle)
 	defer t.Stop()
 	for {
+		runtime.Gosched()
 		f()
 		t.Reset(w.idle)
 		select {
