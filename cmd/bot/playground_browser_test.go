@@ -415,6 +415,11 @@ func TestPlaygroundInBrowser(t *testing.T) {
 			chromedp.SetValue(form+`//select[@data-block-id="req_action"]`, "serve"),
 			evalVoid(`document.querySelector('#modal-root select[data-block-id="req_action"]').dispatchEvent(new Event("change", {bubbles: true}))`))
 		p.waitXPath("the variation select", form+`//select[@data-block-id="req_variation"]`)
+		if out := os.Getenv("FLAGBOT_PLAYGROUND_FORM_SCREENSHOT"); out != "" {
+			if err := os.WriteFile(out, screenshot(p), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		p.run("pick Off and give a reason",
 			evalVoid(`(() => { const s = document.querySelector('#modal-root select[data-block-id="req_variation"]'); s.value = [...s.options].find((o) => o.text.startsWith("Off")).value; return true; })()`),
 			chromedp.SendKeys(form+`//textarea[@data-block-id="req_reason"]`, "from the form"),
