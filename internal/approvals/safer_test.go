@@ -289,7 +289,7 @@ func TestRemindDue(t *testing.T) {
 		if d, _ := c.RemindDue(ctx, at(testTTL), 10); len(d) != 0 {
 			t.Errorf("reminded twice: %v", ids(d))
 		}
-		if n := do(t, s, "ZCARD", s.Key(remindKey)); n != int64(0) {
+		if n := do(t, s, "ZCARD", s.Key(c.wsKey(wsA(), idxRemind))); n != int64(0) {
 			t.Errorf("the reminder index holds %v entries, want 0", n)
 		}
 	})
