@@ -416,7 +416,8 @@ func (r *RedisStore) DigestCursor(ctx context.Context, k Key) ([]byte, error) {
 // org is under the workspace without the org, which the caller forgets as
 // a workspace of its own), each with its cursor, lease and schedule, then
 // the workspace's index, and returns how many it removed. The markers of
-// finished runs are left to expire (8 days). It is for an uninstall.
+// finished runs are left to expire (8 days), and ws leaves
+// digests:workspaces. It is for an uninstall.
 // Errors wrap redisstore.ErrUnavailable.
 func (r *RedisStore) Forget(ctx context.Context, ws commands.Workspace) (int, error) {
 	idx := Key{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID}.index()
@@ -435,6 +436,12 @@ func (r *RedisStore) Forget(ctx context.Context, ws commands.Workspace) (int, er
 		}
 	}
 	if err := r.store.Del(ctx, idx); err != nil {
+		return n, fmt.Errorf("digest: forget %q: %w", idx, err)
+	}
+	// Nothing is left to schedule: DueDigests need not visit ws any more.
+	// (A subscription made while this runs may lose its schedule; an
+	// uninstalled workspace makes none.)
+	if err := r.store.SRem(ctx, workspacesKey, Key{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID}.base()); err != nil {
 		return n, fmt.Errorf("digest: forget %q: %w", idx, err)
 	}
 	return n, nil
