@@ -168,3 +168,39 @@ func doRouted(ctx context.Context, u string, args ...any) (any, error) {
 	}
 	return nil, errors.New("too many cluster redirections")
 }
+
+// NodeOf returns the address of the node that holds key (given with the
+// prefix, as s.Key makes it): on a cluster, the master that serves the
+// key's slot, found by asking a seed node (which answers MOVED for a key
+// it does not serve); otherwise the one server's address. Tests use it to
+// show that workspaces really live on different masters.
+func NodeOf(t testing.TB, s *redisstore.Store, key string) string {
+	t.Helper()
+	if !s.Cluster() {
+		return s.Addr()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), doTimeout)
+	defer cancel()
+	seeds, err := nodeURLs(ClusterURL(t))
+	if err != nil {
+		t.Fatalf("redistest: node of %q: %v", key, err)
+	}
+	c, err := dial(ctx, seeds[0])
+	if err != nil {
+		t.Fatalf("redistest: node of %q: %v", key, err)
+	}
+	defer c.close()
+	_, err = c.do("EXISTS", key)
+	var rerr ReplyError
+	switch {
+	case err == nil:
+		_, hosts, _ := strings.Cut(seeds[0], "://")
+		return hosts[strings.LastIndex(hosts, "@")+1:]
+	case errors.As(err, &rerr):
+		if f := strings.Fields(string(rerr)); len(f) == 3 && f[0] == "MOVED" {
+			return f[2]
+		}
+	}
+	t.Fatalf("redistest: node of %q: %v", key, err)
+	return ""
+}
