@@ -204,3 +204,25 @@ func NodeOf(t testing.TB, s *redisstore.Store, key string) string {
 	t.Fatalf("redistest: node of %q: %v", key, err)
 	return ""
 }
+
+// DeleteAll deletes every key under prefix (without its ':'; no glob
+// characters) of the server or cluster that redisURL names, on every
+// master, now and again when the test ends: for a test that runs the bot
+// itself (which writes under its own fixed prefix) against a shared test
+// Redis. It fails the test when Redis cannot be reached.
+func DeleteAll(t testing.TB, redisURL, prefix string) {
+	t.Helper()
+	del := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		return deletePrefixed(ctx, redisURL, prefix+":")
+	}
+	if err := del(); err != nil {
+		t.Fatalf("redistest: delete %s keys: %v", prefix, err)
+	}
+	t.Cleanup(func() {
+		if err := del(); err != nil {
+			t.Errorf("redistest: delete %s keys: %v", prefix, err)
+		}
+	})
+}
