@@ -211,3 +211,22 @@ func UpgradeKey(key string) (string, bool) {
 	}
 	return strings.Join(segs, ":"), true
 }
+
+// Untagged returns key (without the Store's prefix) without the braces of
+// its hash tag: the name the key had in the layout before hash tags
+// (UpgradeKey's inverse), and key itself when it has no tag. Data bound to
+// its key's name, such as tokenstore's sealed tokens (the name is their
+// additional authenticated data), binds to this form, so that what was
+// sealed before the migration renamed its key still opens after it. It is
+// as unique as key: escaped segments never hold a brace.
+func Untagged(key string) string {
+	i := strings.IndexByte(key, '{')
+	if i < 0 {
+		return key
+	}
+	j := strings.IndexByte(key[i:], '}')
+	if j < 0 {
+		return key
+	}
+	return key[:i] + key[i+1:i+j] + key[i+j+1:]
+}

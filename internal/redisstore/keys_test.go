@@ -156,8 +156,14 @@ func TestUpgradeKey(t *testing.T) {
 			t.Errorf("UpgradeKey(%q) = %q, %v; want %q, %v", tt.old, got, ok, tt.want, tt.ok)
 		}
 	}
-	// Every key of today's layout is left alone, and a key of the old
-	// layout becomes what WorkspaceKey makes.
+	// Every key of today's layout is left alone, a key of the old layout
+	// becomes what WorkspaceKey makes, and Untagged goes back.
+	if got := redisstore.Untagged("changes:workspaces"); got != "changes:workspaces" {
+		t.Errorf("Untagged of an untagged key = %q", got)
+	}
+	if got := redisstore.Untagged(redisstore.EnterpriseKey("E1", "installation")); got != "org:E1:installation" {
+		t.Errorf("Untagged(org key) = %q", got)
+	}
 	for _, team := range []string{"T1", "T:1", "T{1}", "_"} {
 		key := redisstore.WorkspaceKey(team, "E1", "change", "x")
 		if got, ok := redisstore.UpgradeKey(key); ok || got != key {
@@ -166,6 +172,9 @@ func TestUpgradeKey(t *testing.T) {
 		old := strings.Replace(strings.Replace(key, "{", "", 1), "}", "", 1)
 		if got, ok := redisstore.UpgradeKey(old); !ok || got != key {
 			t.Errorf("UpgradeKey(%q) = %q, %v; want %q", old, got, ok, key)
+		}
+		if got := redisstore.Untagged(key); got != old {
+			t.Errorf("Untagged(%q) = %q, want %q", key, got, old)
 		}
 	}
 }
