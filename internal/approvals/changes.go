@@ -85,7 +85,10 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 // a script only for the workspaces that have something due. A sweep costs
 // five such pipelines, each one cheap command per workspace that ever
 // requested a change, plus one script per workspace with due work: a few
-// thousand commands every 30 seconds for a thousand workspaces. A
+// thousand commands every 30 seconds for a thousand workspaces
+// (BenchmarkSweepIdleWorkspaces: a whole sweep over 1000 workspaces with
+// nothing due took 19 ms on a local Redis, 22 ms on a local three-master
+// cluster). A
 // workspace is added to changes:workspaces before its first change is
 // stored (so a replica dying in between leaves a visit that finds
 // nothing, never a change nobody visits), and stays there.
