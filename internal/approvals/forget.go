@@ -76,8 +76,11 @@ func UninstalledOutcome() commands.Text {
 // uninstall that is impossible. Approved changes are left to finish: the
 // sweeper resumes one whose apply stopped, and without a connection it is
 // marked failed, unless it may have been sent. Decided changes stay in the
-// history until their retention ends. Errors wrap
-// redisstore.ErrUnavailable.
+// history until their retention ends. It reads the workspace's indexes,
+// then cancels what they named in one script (which must declare every
+// change it touches): a change requested in between is left pending. The
+// workspace stays in changes:workspaces, so that its approved changes are
+// still resumed. Errors wrap redisstore.ErrUnavailable.
 func (c *Changes) Forget(ctx context.Context, ws commands.Workspace, now time.Time) (int, error) {
 	if err := checkNow(now); err != nil {
 		return 0, fmt.Errorf("approvals: forget changes of %s: %w", ws.TeamID, err)

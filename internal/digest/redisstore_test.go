@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -427,6 +428,47 @@ func TestUpgradeFromV1(t *testing.T) {
 		}
 		if c, err := s.DigestCursor(ctx, a.Key); err != nil || string(c) != `{"cursor":1}` {
 			t.Errorf("cursor after the upgrade = %s, %v", c, err)
+		}
+	})
+}
+
+// TestDueDigestsOnEveryMaster: subscriptions of workspaces whose keys live
+// on different masters of a cluster are all found due, earliest first.
+func TestDueDigestsOnEveryMaster(t *testing.T) {
+	t.Parallel()
+	digestStores(t, func(t *testing.T, s *RedisStore, rs *redisstore.Store) {
+		ctx := t.Context()
+		next := time.UnixMilli(1_800_000_000_000)
+		nodes := map[string]bool{}
+		var keys []Key
+		for i := 0; len(keys) < 3 && i < 1000; i++ {
+			k := Key{TeamID: fmt.Sprintf("T0DUE%d", i), ID: "d"}
+			node := redistest.NodeOf(t, rs, rs.Key(k.due()))
+			if rs.Cluster() && nodes[node] {
+				continue
+			}
+			nodes[node] = true
+			keys = append(keys, k)
+		}
+		if rs.Cluster() && len(nodes) != 3 {
+			t.Fatalf("subscriptions on %d masters, want 3", len(nodes))
+		}
+		for i, k := range keys {
+			if err := s.PutDigest(ctx, k, []byte(`{}`), next.Add(time.Duration(len(keys)-i)*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		due, err := s.DueDigests(ctx, next.Add(time.Hour), 10)
+		if err != nil || len(due) != 3 {
+			t.Fatalf("DueDigests = %+v, %v; want 3", due, err)
+		}
+		for i, d := range due {
+			if want := keys[len(keys)-1-i]; d.Key != want {
+				t.Errorf("due[%d] = %+v, want %+v (earliest first)", i, d.Key, want)
+			}
+		}
+		if due, err := s.DueDigests(ctx, next.Add(time.Hour), 2); err != nil || len(due) != 2 {
+			t.Errorf("DueDigests with limit 2 = %d, %v", len(due), err)
 		}
 	})
 }
