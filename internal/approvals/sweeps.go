@@ -169,7 +169,7 @@ func (c *Changes) Reclaimable(ctx context.Context, now time.Time, unclaimedAfter
 		return nil, fmt.Errorf("approvals: list reclaimable changes: %w", err)
 	}
 	limit = defaultLimit(limit)
-	out, err := c.sweep(ctx, op, idxApplying, now, 0, func(_ commands.Workspace, idx string, due []string) ([]commands.Change, error) {
+	out, err := c.sweepEach(ctx, op, idxApplying, now, limit, func(_ commands.Workspace, idx string, due []string) ([]commands.Change, error) {
 		return c.over(ctx, c.reclaimable, op, []string{idx}, due, nanos(now.Add(-unclaimedAfter)))
 	})
 	if err != nil {
@@ -207,7 +207,7 @@ func (c *Changes) SignoffDue(ctx context.Context, now time.Time, limit int) ([]c
 func (c *Changes) DueScheduled(ctx context.Context, now time.Time, limit int) ([]commands.Change, error) {
 	const op = "list due scheduled changes"
 	limit = defaultLimit(limit)
-	out, err := c.sweep(ctx, op, idxScheduled, now, 0, func(_ commands.Workspace, idx string, due []string) ([]commands.Change, error) {
+	out, err := c.sweepEach(ctx, op, idxScheduled, now, limit, func(_ commands.Workspace, idx string, due []string) ([]commands.Change, error) {
 		return c.over(ctx, c.scheduled, op, []string{idx}, due)
 	})
 	if err != nil {
@@ -225,10 +225,25 @@ func defaultLimit(limit int) int {
 }
 
 // sweep reads index idx of every registered workspace up to now (at most
-// limit members each; limit 0 means all), in one pipeline, and calls run
-// for each workspace with due members, until the results reach limit
-// (limit 0: no bound). It returns what the runs returned, at most limit.
+// limit members each, lowest score first), in one pipeline, and calls run
+// for each workspace with due members, until the results reach limit. It
+// returns what the runs returned, at most limit: for the sweeps that hand
+// each change out once, so that what is not handed out now stays for the
+// next call.
 func (c *Changes) sweep(ctx context.Context, op, idx string, now time.Time, limit int,
+	run func(ws commands.Workspace, idx string, due []string) ([]commands.Change, error)) ([]commands.Change, error) {
+	return c.visit(ctx, op, idx, now, limit, true, run)
+}
+
+// sweepEach is sweep for the listings that change nothing (Reclaimable,
+// DueScheduled): every workspace's lowest-scored limit due members are
+// run, and the caller picks the limit it wants of all of them.
+func (c *Changes) sweepEach(ctx context.Context, op, idx string, now time.Time, limit int,
+	run func(ws commands.Workspace, idx string, due []string) ([]commands.Change, error)) ([]commands.Change, error) {
+	return c.visit(ctx, op, idx, now, limit, false, run)
+}
+
+func (c *Changes) visit(ctx context.Context, op, idx string, now time.Time, limit int, stopAtLimit bool,
 	run func(ws commands.Workspace, idx string, due []string) ([]commands.Change, error)) ([]commands.Change, error) {
 	wss, err := c.registered(ctx)
 	if err != nil {
@@ -247,7 +262,7 @@ func (c *Changes) sweep(ctx context.Context, op, idx string, now time.Time, limi
 		if len(ms) == 0 {
 			continue
 		}
-		if limit > 0 && len(ms) > limit-len(out) {
+		if stopAtLimit && len(ms) > limit-len(out) {
 			ms = ms[:limit-len(out)]
 		}
 		got, err := run(wss[i], keys[i], c.stripMembers(ms))
@@ -255,7 +270,7 @@ func (c *Changes) sweep(ctx context.Context, op, idx string, now time.Time, limi
 			return out, err
 		}
 		out = append(out, got...)
-		if limit > 0 && len(out) >= limit {
+		if stopAtLimit && len(out) >= limit {
 			break
 		}
 	}
