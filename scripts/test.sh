@@ -52,10 +52,19 @@ cleanup() {
 		kill "$(cat /tmp/flagbot-test-redis.pid)" 2>/dev/null || true
 	fi
 	if [ -n "$cluster_dir" ]; then
+		local pids=()
 		for pidfile in "$cluster_dir"/*/redis.pid; do
-			[ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+			[ -f "$pidfile" ] && pids+=("$(cat "$pidfile")")
 		done
-		rm -rf "$cluster_dir"
+		for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+		# A node writes its files as it stops: wait for it before removing them.
+		for _ in $(seq 50); do
+			alive=""
+			for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=yes; done
+			[ -z "$alive" ] && break
+			sleep 0.1
+		done
+		rm -rf "$cluster_dir" || true
 	fi
 }
 trap cleanup EXIT
