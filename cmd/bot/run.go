@@ -272,7 +272,7 @@ func background(ctx context.Context, log *slog.Logger, name string, fn func(cont
 // ephemeral key and says loudly that nothing will survive a restart.
 // upgradeLayout moves data written before the key layout had Redis
 // Cluster hash tags to today's layout, once: afterwards it finds nothing
-// to move, at the cost of one SCAN of the key space at every start. One
+// to move, at the cost of two SCAN walks of the key space at every start. One
 // replica migrates at a time; the others wait for it. The embedded Redis
 // starts empty and needs none.
 func upgradeLayout(ctx context.Context, store *redisstore.Store, changes *approvals.Changes, digests *digest.RedisStore, log *slog.Logger) error {

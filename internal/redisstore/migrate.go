@@ -112,7 +112,7 @@ type UpgradeReport struct {
 // (the indexes across workspaces that packages approvals and digest
 // dissolve, locks) are left to their owners.
 //
-// It costs one walk over the key space at every start. Errors wrap
+// It costs two walks over the key space (ws:*, org:*) at every start. Errors wrap
 // ErrUnavailable.
 func (s *Store) UpgradeLayout(ctx context.Context) (UpgradeReport, error) {
 	var r UpgradeReport
