@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flagbot/flagbot/internal/redisstore"
 	"github.com/flagbot/flagbot/internal/secret"
 	"github.com/flagbot/flagbot/internal/tokenstore"
 )
@@ -155,9 +156,9 @@ func (c Config) problems() []string {
 		p = append(p, "LD_BASE_URL "+err.Error())
 	}
 	if !c.RedisURL.Empty() {
-		u, err := url.Parse(c.RedisURL.Reveal())
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			p = append(p, "REDIS_URL must look like redis://host:6379/0 or rediss://host:6380/0")
+		if redisstore.CheckURL(c.RedisURL.Reveal()) != nil {
+			p = append(p, "REDIS_URL must look like redis://host:6379/0 or rediss://host:6380/0, "+
+				"redis-cluster://host1:6379,host2:6379 (a Redis Cluster) or redis-sentinel://host:26379/mymaster (see the README)")
 		}
 		if c.EncryptionKey.Empty() {
 			p = append(p, "FLAGBOT_ENCRYPTION_KEY is required with REDIS_URL: generate one with `openssl rand -base64 32` and keep it safe")

@@ -227,3 +227,29 @@ func TestLoadConfigModes(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisURLForms: every REDIS_URL form the README names passes the
+// configuration check; what Open cannot use does not.
+func TestRedisURLForms(t *testing.T) {
+	for _, tt := range []struct {
+		url string
+		ok  bool
+	}{
+		{"redis://127.0.0.1:6379/0", true},
+		{"rediss://:pw@redis.example.com:6380/1", true},
+		{"redis-cluster://10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379", true},
+		{"rediss-cluster://:pw@10.0.0.1,10.0.0.2", true},
+		{"redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster/2", true},
+		{"http://redis:6379", false},
+		{"redis://:hunter2@", false},
+		{"redis-cluster://10.0.0.1:6379/0", false},
+		{"redis-sentinel://10.0.0.1:26379", false},
+	} {
+		m := validEnv()
+		m["REDIS_URL"] = tt.url
+		_, err := loadConfig(env(m))
+		if got := err == nil || !strings.Contains(err.Error(), "REDIS_URL must"); got != tt.ok {
+			t.Errorf("REDIS_URL=%s: accepted %v, want %v (%v)", tt.url, got, tt.ok, err)
+		}
+	}
+}

@@ -185,6 +185,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	// Digests label a change "via Flagbot" only when the change store holds it.
 	digestStore := digest.NewRedisStore(store, log)
+	if err := upgradeLayout(ctx, store, changes, digestStore, log); err != nil {
+		return err
+	}
 	digests := digest.New(digestStore, tokens, clients, slackapp.NewDigestSlack(slackClients, slackOpts), grid, digestOpts)
 	dir := slackapp.NewDirectory(slackClients, cfg.Admins)
 	exec := commands.NewExecutor(tokens, clients, dir, grid, policies, digests,
@@ -267,6 +270,34 @@ func background(ctx context.Context, log *slog.Logger, name string, fn func(cont
 
 // openStore connects to REDIS_URL, or starts the embedded Redis with an
 // ephemeral key and says loudly that nothing will survive a restart.
+// upgradeLayout moves data written before the key layout had Redis
+// Cluster hash tags to today's layout, once: afterwards it finds nothing
+// to move, at the cost of two SCAN walks of the key space at every start. One
+// replica migrates at a time; the others wait for it. The embedded Redis
+// starts empty and needs none.
+func upgradeLayout(ctx context.Context, store *redisstore.Store, changes *approvals.Changes, digests *digest.RedisStore, log *slog.Logger) error {
+	if store.Embedded() {
+		return nil
+	}
+	r, err := store.UpgradeLayout(ctx)
+	if err != nil {
+		return fmt.Errorf("upgrade the Redis key layout: %w", err)
+	}
+	nc, err := changes.UpgradeIndexes(ctx)
+	if err != nil {
+		return fmt.Errorf("upgrade the Redis key layout: %w", err)
+	}
+	nd, err := digests.UpgradeIndexes(ctx)
+	if err != nil {
+		return fmt.Errorf("upgrade the Redis key layout: %w", err)
+	}
+	if r.Moved+r.Kept+nc+nd > 0 {
+		log.Info("upgraded the Redis key layout for Redis Cluster", "keys_moved", r.Moved, "keys_superseded", r.Kept,
+			"values_rewritten", r.Values, "change_index_entries", nc, "digest_schedule_entries", nd)
+	}
+	return nil
+}
+
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*redisstore.Store, secret.Secret, error) {
 	if cfg.RedisURL.Empty() {
 		store, err := redisstore.OpenEmbedded(ctx, log, redisstore.Options{})

@@ -7,8 +7,16 @@ package approvals
 // replica's connection alike.
 //
 // Run gives each script its KEYS with the Store's prefix; a key a script
-// stores (in an index or a dedupe key) or finds in a value (wsk) is a full
-// key, prefix included, so the scripts never build keys themselves.
+// stores (in an index or a dedupe key) is a full key, prefix included.
+//
+// Redis Cluster: every script declares every key it touches in KEYS, and
+// all of them are keys of one workspace, so they share the workspace's
+// hash tag and slot (see redisstore.WorkspaceKey). A script never builds a
+// key, and never reads a key it finds in a value: the scripts that work on
+// the changes of an index (the sweeps, the listings, Forget) are handed
+// the index's members as KEYS by the Go side, which read the index first
+// (one round trip more), and check each change's state again themselves,
+// so an entry that moved on in between is skipped as before.
 //
 // A change lives in one hash (see changes.go for the fields). Scripts never
 // decode the JSON body: Redis's cjson keeps only 14 significant digits of a
@@ -44,9 +52,8 @@ end
 
 // luaFinal moves the change at ck to a final status: out of the indexes, its
 // key kept for the retention period, and pushed onto the workspace's capped
-// history list, which lives as long as its newest entry. The reminder index
-// is named by the global key remindKey (KEYS of every script that calls
-// final pass it).
+// history list, which lives as long as its newest entry. All of them are
+// the workspace's keys, declared by the calling script.
 const luaFinal = `
 local function final(ck, pending, expiry, history, cap, retention, remind)
   redis.call('ZREM', pending, ck)
@@ -68,8 +75,13 @@ end
 // "at" holds the time it applies, "sod" and "sor" an emergency change's
 // sign-off deadline and reminder (all in ms).
 //
+// With a dedupe key that names an earlier change, that change's key is
+// KEYS[8], as the caller read it; a dedupe key that names another change
+// by the time the script runs answers "moved", and the caller reads it
+// again.
+//
 // KEYS: change, pending index, expiry index, dedupe key, applying index,
-// scheduled index, workspace's scheduled index, reminder index.
+// scheduled index, reminder index[, the change the dedupe key named].
 // ARGV: body, requester, expires (padded ns), required approvals, channel,
 // message ts, workspace key, created score (ms), expires score (ms), change
 // TTL (ms), dedupe TTL (ms; "0" means no dedupe), call token, mode,
@@ -83,7 +95,8 @@ if redis.call('HGET', ck, 'ctok') == ARGV[12] then return {'ok', redis.call('HGE
 if dedupe then
   local prev = redis.call('GET', KEYS[4])
   if prev then
-    local h = redis.call('HGETALL', prev)
+    if prev ~= KEYS[8] then return {'moved', {}} end
+    local h = redis.call('HGETALL', KEYS[8])
     if #h > 0 then return {'dedupe', h} end
   end
 end
@@ -97,15 +110,14 @@ redis.call('PEXPIRE', ck, ARGV[10])
 if mode == 'pending' then
   redis.call('ZADD', KEYS[2], ARGV[8], ck)
   redis.call('ZADD', KEYS[3], ARGV[9], ck)
-  if ARGV[14] ~= '0' then redis.call('ZADD', KEYS[8], ARGV[14], ck) end
+  if ARGV[14] ~= '0' then redis.call('ZADD', KEYS[7], ARGV[14], ck) end
 elseif mode == 'approved' then
   redis.call('HSET', ck, 'by', ARGV[2], 'own', ARGV[15], 'fence', '1', 'lease', ARGV[16])
   redis.call('ZADD', KEYS[5], ARGV[16], ck)
 else
   redis.call('HSET', ck, 'by', ARGV[2])
   redis.call('ZADD', KEYS[6], ARGV[17], ck)
-  redis.call('ZADD', KEYS[7], ARGV[17], ck)
-  redis.call('PEXPIRE', KEYS[7], ARGV[20])
+  redis.call('PEXPIRE', KEYS[6], ARGV[20])
 end
 if dedupe then redis.call('SET', KEYS[4], ck, 'PX', ARGV[11]) end
 return {'ok', redis.call('HGETALL', ck)}
@@ -121,7 +133,7 @@ return {'ok', redis.call('HGETALL', ck)}
 // time, t{n}, with before()).
 //
 // KEYS: change, pending index, expiry index, applying index, reminder
-// index, scheduled index, workspace's scheduled index.
+// index, scheduled index.
 // ARGV: approver, now (padded ns), call token, now score (ms), claim owner
 // ("" for none), lease end (ms), retention (ms), workspace scheduled index
 // TTL (ms).
@@ -153,8 +165,7 @@ if n >= tonumber(f[4]) then
   if f[7] and tonumber(f[7]) > tonumber(ARGV[4]) then
     redis.call('HSET', ck, 'status', 'scheduled')
     redis.call('ZADD', KEYS[6], f[7], ck)
-    redis.call('ZADD', KEYS[7], f[7], ck)
-    redis.call('PEXPIRE', KEYS[7], ARGV[8])
+    redis.call('PEXPIRE', KEYS[6], ARGV[8])
     redis.call('PEXPIRE', ck, tonumber(f[7]) - tonumber(ARGV[4]) + tonumber(ARGV[7]))
   else
     redis.call('HSET', ck, 'status', 'approved')
@@ -241,7 +252,7 @@ return {'ok', redis.call('HGETALL', ck)}
 // the sign-off index by its reminder.
 //
 // KEYS: change, pending index, expiry index, history, applying index,
-// reminder index, workspace's unsigned index, sign-off index.
+// reminder index, unsigned index, sign-off index.
 // ARGV: status, outcome, now (padded ns), history cap, retention (ms), call
 // token, fence, undo plan ("" none).
 const luaFinish = luaFinal + `
@@ -271,8 +282,7 @@ return {'ok', redis.call('HGETALL', ck)}
 // while applying it is resumed like any other. A run that finds its own
 // call token answers as the first run did.
 //
-// KEYS: change, applying index, scheduled index, workspace's scheduled
-// index.
+// KEYS: change, applying index, scheduled index.
 // ARGV: owner, now (ms), lease end (ms), call token.
 const luaClaimScheduled = `
 local ck = KEYS[1]
@@ -284,7 +294,6 @@ if tonumber(f[2]) > tonumber(ARGV[2]) then return {'notdue', redis.call('HGETALL
 redis.call('HINCRBY', ck, 'fence', 1)
 redis.call('HSET', ck, 'status', 'approved', 'own', ARGV[1], 'lease', ARGV[3], 'ltok', ARGV[4])
 redis.call('ZREM', KEYS[3], ck)
-redis.call('ZREM', KEYS[4], ck)
 redis.call('ZADD', KEYS[2], ARGV[3], ck)
 return {'ok', redis.call('HGETALL', ck)}
 `
@@ -292,7 +301,7 @@ return {'ok', redis.call('HGETALL', ck)}
 // luaUnschedule cancels a scheduled change.
 //
 // KEYS: change, pending index, expiry index, history, reminder index,
-// scheduled index, workspace's scheduled index.
+// scheduled index.
 // ARGV: by, now (padded ns), history cap, retention (ms), call token.
 const luaUnschedule = luaFinal + `
 local ck = KEYS[1]
@@ -302,7 +311,6 @@ if f[2] == ARGV[5] then return {'ok', redis.call('HGETALL', ck)} end
 if f[1] ~= 'scheduled' then return {'decided', redis.call('HGETALL', ck)} end
 redis.call('HSET', ck, 'status', 'cancelled', 'by', ARGV[1], 'dat', ARGV[2], 'dtok', ARGV[5])
 redis.call('ZREM', KEYS[6], ck)
-redis.call('ZREM', KEYS[7], ck)
 final(ck, KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], KEYS[5])
 return {'ok', redis.call('HGETALL', ck)}
 `
@@ -326,7 +334,7 @@ return {'ok', redis.call('HGETALL', ck)}
 // luaSignOff records the sign-off of an applied emergency change and takes
 // it out of the unsigned and sign-off indexes.
 //
-// KEYS: change, workspace's unsigned index, sign-off index.
+// KEYS: change, unsigned index, sign-off index.
 // ARGV: by, now (padded ns), call token.
 const luaSignOff = `
 local ck = KEYS[1]
@@ -360,40 +368,46 @@ redis.call('HSET', KEYS[1], 'ch', ARGV[1], 'ts', ARGV[2])
 return {'ok', {}}
 `
 
-// luaExpireDue marks due pending changes expired, across workspaces.
-// Index entries whose change is gone or no longer pending are dropped.
+// The scripts below work on changes of one workspace that the caller read
+// from one of its indexes: KEYS[1] is the index, then (from the position
+// each names) the change keys. Each checks every change's state again, as
+// the index may have moved on since it was read.
+
+// luaExpireDue marks the given pending changes of a workspace expired if
+// they are due. Index entries whose change is gone or no longer pending are
+// dropped.
 //
-// KEYS: expiry index, reminder index.
-// ARGV: now (padded ns), now score (ms), limit, history cap, retention (ms).
+// KEYS: expiry index, reminder index, pending index, history, changes...
+// ARGV: now (padded ns), history cap, retention (ms).
 const luaExpireDue = luaBefore + luaFinal + `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
-for _, ck in ipairs(due) do
-  local f = redis.call('HMGET', ck, 'status', 'exp', 'wsk')
+for i = 5, #KEYS do
+  local ck = KEYS[i]
+  local f = redis.call('HMGET', ck, 'status', 'exp')
   if not f[1] or f[1] ~= 'pending' then
     redis.call('ZREM', KEYS[1], ck)
   elseif before(f[2], ARGV[1]) then
     redis.call('HSET', ck, 'status', 'expired', 'dat', ARGV[1])
-    final(ck, f[3] .. ':pending', KEYS[1], f[3] .. ':history', ARGV[4], ARGV[5], KEYS[2])
+    final(ck, KEYS[3], KEYS[1], KEYS[4], ARGV[2], ARGV[3], KEYS[2])
     out[#out + 1] = redis.call('HGETALL', ck)
   end
 end
 return out
 `
 
-// luaReclaimable lists approved changes that nobody is applying any more,
-// across workspaces, by the index's score: those whose lease ended at or
-// before now, and those approved without a claim whose approval is older
-// than the cutoff. Index entries whose change is gone or no longer approved
-// are dropped. It changes no change: every call returns them again until
-// one is claimed (Claim) or finished.
+// luaReclaimable returns those of the given approved changes that nobody
+// is applying any more: those with a lease (the caller read them from the
+// applying index by the lease's end, at or before now), and those approved
+// without a claim whose approval is older than the cutoff. Index entries
+// whose change is gone or no longer approved are dropped. It changes no
+// change: every call returns them again until one is claimed (Claim) or
+// finished.
 //
-// KEYS: applying index.
-// ARGV: now (ms), unclaimed cutoff (padded ns), limit.
+// KEYS: applying index, changes... ARGV: unclaimed cutoff (padded ns).
 const luaReclaimable = luaBefore + `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
-for _, ck in ipairs(due) do
+for i = 2, #KEYS do
+  local ck = KEYS[i]
   local f = redis.call('HMGET', ck, 'status', 'n', 'own')
   if f[1] ~= 'approved' then
     redis.call('ZREM', KEYS[1], ck)
@@ -401,67 +415,67 @@ for _, ck in ipairs(due) do
     out[#out + 1] = redis.call('HGETALL', ck)
   else
     local approvedAt = redis.call('HGET', ck, 't' .. f[2])
-    if approvedAt and before(approvedAt, ARGV[2]) then out[#out + 1] = redis.call('HGETALL', ck) end
+    if approvedAt and before(approvedAt, ARGV[1]) then out[#out + 1] = redis.call('HGETALL', ck) end
   end
 end
 return out
 `
 
-// luaPending lists a workspace's pending changes, oldest first, dropping
-// index entries whose change is gone.
+// luaRead returns the given changes that still exist, in order: a
+// workspace's pending changes, its history. With ARGV[1] "1" the index
+// entries of changes that are gone are dropped (a sorted set); with "0"
+// nothing is written (the history list, whose expired tail History skips).
 //
-// KEYS: pending index.
-const luaPending = `
+// KEYS: index, changes... ARGV: "1" to drop entries of changes gone.
+const luaRead = `
 local out = {}
-for _, ck in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local h = redis.call('HGETALL', ck)
-  if #h == 0 then redis.call('ZREM', KEYS[1], ck) else out[#out + 1] = h end
+for i = 2, #KEYS do
+  local h = redis.call('HGETALL', KEYS[i])
+  if #h > 0 then
+    out[#out + 1] = h
+  elseif ARGV[1] == '1' then
+    redis.call('ZREM', KEYS[1], KEYS[i])
+  end
 end
 return out
 `
 
-// luaHistory lists a workspace's final changes, newest first. Entries whose
-// key outlived the retention period are skipped; they are always the oldest.
+// luaRemindDue hands out, once, the given pending changes whose reminder
+// is due (the caller read them from the reminder index by score): each
+// entry is taken out of the index, and those still pending are returned.
 //
-// KEYS: history. ARGV: history cap.
-const luaHistory = `
-local out = {}
-for _, ck in ipairs(redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
-  local h = redis.call('HGETALL', ck)
-  if #h > 0 then out[#out + 1] = h end
-end
-return out
-`
-
-// luaRemindDue hands out, once, the pending changes whose reminder is due
-// (halfway to their expiry): each due entry is taken out of the reminder
-// index, and those still pending are returned.
-//
-// KEYS: reminder index. ARGV: now (ms), limit.
+// KEYS: reminder index, changes...
 const luaRemindDue = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
-for _, ck in ipairs(due) do
-  redis.call('ZREM', KEYS[1], ck)
-  if redis.call('HGET', ck, 'status') == 'pending' then out[#out + 1] = redis.call('HGETALL', ck) end
+for i = 2, #KEYS do
+  local ck = KEYS[i]
+  if redis.call('ZREM', KEYS[1], ck) == 1 and redis.call('HGET', ck, 'status') == 'pending' then
+    out[#out + 1] = redis.call('HGETALL', ck)
+  end
 end
 return out
 `
 
-// luaSignoffDue moves unsigned emergency changes whose next sign-off step
-// is due one stage on and returns them, each stage once: stage 0 becomes 1
-// (reminded) and is scored by the deadline ("sod"), or straight 2 when that
-// passed too; stage 1 becomes 2 (overdue) and leaves the index. Entries of
-// changes that are gone or signed off are dropped.
+// luaSignoffDue moves the given unsigned emergency changes whose next
+// sign-off step is due (the caller read them from the sign-off index by
+// score, at or before now) one stage on and returns them, each stage once:
+// stage 0 becomes 1 (reminded) and is scored by the deadline ("sod"), or
+// straight 2 when that passed too; stage 1 becomes 2 (overdue) and leaves
+// the index. Entries of changes that are gone or signed off are dropped;
+// a change whose entry is no longer due (another caller moved it on) is
+// left alone.
 //
-// KEYS: sign-off index. ARGV: now (ms), limit.
+// KEYS: sign-off index, changes... ARGV: now (ms).
 const luaSignoffDue = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
-for _, ck in ipairs(due) do
+for i = 2, #KEYS do
+  local ck = KEYS[i]
+  local score = redis.call('ZSCORE', KEYS[1], ck)
   local f = redis.call('HMGET', ck, 'status', 'so', 'sost', 'sod')
-  if f[1] ~= 'applied' or f[2] or not f[3] or not f[4] then
+  if not score then
+  elseif f[1] ~= 'applied' or f[2] or not f[3] or not f[4] then
     redis.call('ZREM', KEYS[1], ck)
+  elseif tonumber(score) > tonumber(ARGV[1]) then
   elseif f[3] == '0' and tonumber(f[4]) > tonumber(ARGV[1]) then
     redis.call('HSET', ck, 'sost', '1')
     redis.call('ZADD', KEYS[1], f[4], ck)
@@ -475,16 +489,16 @@ end
 return out
 `
 
-// luaDueScheduled lists scheduled changes whose time has come, across
-// workspaces, soonest first. Index entries whose change is gone or no
-// longer scheduled are dropped. It changes no change: every call returns
-// them again until one is claimed (ClaimScheduled) or cancelled.
+// luaScheduled returns those of the given changes (from a workspace's
+// scheduled index) that are still scheduled, in order, dropping the index
+// entries of the others. It changes no change: a due one is returned again
+// until it is claimed (ClaimScheduled) or cancelled.
 //
-// KEYS: scheduled index. ARGV: now (ms), limit.
-const luaDueScheduled = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+// KEYS: scheduled index, changes...
+const luaScheduled = `
 local out = {}
-for _, ck in ipairs(due) do
+for i = 2, #KEYS do
+  local ck = KEYS[i]
   if redis.call('HGET', ck, 'status') == 'scheduled' then
     out[#out + 1] = redis.call('HGETALL', ck)
   else
@@ -494,30 +508,15 @@ end
 return out
 `
 
-// luaListScheduled lists a workspace's scheduled changes, soonest first,
-// dropping index entries whose change is gone or no longer scheduled.
+// luaOverdue returns those of the given emergency changes (from a
+// workspace's unsigned index, by deadline) still not signed off, in order,
+// dropping the index entries of changes that are gone or signed off.
 //
-// KEYS: workspace's scheduled index.
-const luaListScheduled = `
-local out = {}
-for _, ck in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if redis.call('HGET', ck, 'status') == 'scheduled' then
-    out[#out + 1] = redis.call('HGETALL', ck)
-  else
-    redis.call('ZREM', KEYS[1], ck)
-  end
-end
-return out
-`
-
-// luaOverdue lists a workspace's emergency changes still not signed off
-// whose deadline is at or before now, oldest first, dropping index entries
-// whose change is gone or signed off.
-//
-// KEYS: workspace's unsigned index. ARGV: now (ms), limit.
+// KEYS: unsigned index, changes...
 const luaOverdue = `
 local out = {}
-for _, ck in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))) do
+for i = 2, #KEYS do
+  local ck = KEYS[i]
   local f = redis.call('HMGET', ck, 'status', 'so')
   if f[1] ~= 'applied' or f[2] then
     redis.call('ZREM', KEYS[1], ck)

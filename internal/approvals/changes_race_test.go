@@ -25,6 +25,7 @@ func TestApproveRaceReplicas(t *testing.T) {
 		reps int
 	}{
 		{name: "redis", open: redistest.NewRealTestStore, reps: 200},
+		{name: "cluster", open: redistest.NewClusterTestStore, reps: 200},
 		{name: "miniredis", open: redistest.NewTestStore, reps: 30},
 	}
 	const clickers = 50

@@ -22,10 +22,15 @@ func approveAt(t *testing.T, c *Changes, ws commands.Workspace, id string, when 
 	}
 }
 
-// applyingMembers returns the applying index's members.
+// applyingMembers returns the members of the applying indexes of wsA and
+// wsB.
 func applyingMembers(t *testing.T, c *Changes) []string {
 	t.Helper()
-	return members(t, do(t, c.store, "ZRANGE", c.store.Key(applyingKey), 0, -1))
+	var out []string
+	for _, ws := range []commands.Workspace{wsA(), wsB()} {
+		out = append(out, members(t, do(t, c.store, "ZRANGE", c.store.Key(c.wsKey(ws, idxApplying)), 0, -1))...)
+	}
+	return out
 }
 
 // TestChangeReclaimable: an approved change that was never finished is

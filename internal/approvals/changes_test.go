@@ -807,7 +807,7 @@ func TestChangeExpireDue(t *testing.T) {
 		if got, err := c.Get(ctx, wsA(), "approved"); err != nil || got.Status != commands.StatusApproved {
 			t.Errorf("approved change = %q, %v; an approved change never expires", got.Status, err)
 		}
-		if members := members(t, do(t, s, "ZRANGE", s.Key(expiryKey), 0, -1)); !slices.Equal(members, []string{s.Key(c.changeKey(wsA(), "late"))}) {
+		if members := members(t, do(t, s, "ZRANGE", s.Key(c.wsKey(wsA(), idxExpiry)), 0, -1)); !slices.Equal(members, []string{s.Key(c.changeKey(wsA(), "late"))}) {
 			t.Errorf("expiry index = %q; want only late", members)
 		}
 		if got, err := c.ExpireDue(ctx, at(3*testTTL), 0); err != nil || !slices.Equal(ids(got), []string{"late"}) {
@@ -869,12 +869,20 @@ func TestChangeKeyLifetimes(t *testing.T) {
 	})
 }
 
-// TestChangeRoundTrips shows that every operation is one command, so one
-// round trip, once Redis has the scripts; and that a flushed script cache
-// (a Redis restart) costs one extra command, once.
+// TestChangeRoundTrips pins the commands of every operation once Redis has
+// the scripts: a state operation is one script, so one round trip; a
+// listing reads its index, then runs one script over the changes it names
+// (so that the script declares every key, for Redis Cluster); a create
+// first adds the workspace to the set the sweeps visit; a sweep reads that
+// set and then one index of every workspace in one pipeline. A flushed
+// script cache (a Redis restart) costs one extra command (EVAL after
+// EVALSHA), once.
 func TestChangeRoundTrips(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
+	forEachBackend(t, func(t *testing.T, b backend, s *redisstore.Store) {
+		if b.name == "cluster" {
+			t.Skip("the command counter is a proxy in front of one server")
+		}
 		cs, h := redistest.NewCounter(t, s, redisstore.Options{})
 		c := NewChanges(cs, ChangesOptions{})
 		ctx := t.Context()
@@ -886,26 +894,29 @@ func TestChangeRoundTrips(t *testing.T) {
 			_, _, err := c.Create(ctx, newChange(wsA(), id, required), dedupe)
 			return err
 		}
+		script := []string{"evalsha"}
 		ops := []struct {
 			name string
 			run  func() error
+			want []string
 		}{
-			{"create with dedupe key", func() error { return create(2, fmt.Sprintf("env-%d", n)) }},
-			{"approve (first of two)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}); return err }},
-			{"approve (completing)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "carol", now, commands.Claim{}); return err }},
+			{"create with dedupe key", func() error { return create(2, fmt.Sprintf("env-%d", n)) }, []string{"sadd", "get", "evalsha"}},
+			{"approve (first of two)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}); return err }, script},
+			{"approve (completing)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "carol", now, commands.Claim{}); return err }, script},
 			{"finish", func() error {
 				_, err := c.Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation(""), nil, now)
 				return err
-			}},
-			{"create", func() error { return create(1, "") }},
-			{"set message", func() error { return c.SetMessage(ctx, wsA(), id, "C1", "1.1") }},
-			{"get", func() error { _, err := c.Get(ctx, wsA(), id); return err }},
-			{"reject", func() error { _, err := c.Reject(ctx, wsA(), id, "bob", now); return err }},
-			{"create again", func() error { return create(1, "") }},
-			{"cancel", func() error { _, err := c.Cancel(ctx, wsA(), id, "alice", now); return err }},
-			{"pending", func() error { _, err := c.Pending(ctx, wsA()); return err }},
-			{"history", func() error { _, err := c.History(ctx, wsA(), "checkout", 10); return err }},
-			{"expire due", func() error { _, err := c.ExpireDue(ctx, now, 10); return err }},
+			}, script},
+			{"create", func() error { return create(1, "") }, []string{"sadd", "evalsha"}},
+			{"set message", func() error { return c.SetMessage(ctx, wsA(), id, "C1", "1.1") }, script},
+			{"get", func() error { _, err := c.Get(ctx, wsA(), id); return err }, []string{"hgetall"}},
+			{"reject", func() error { _, err := c.Reject(ctx, wsA(), id, "bob", now); return err }, script},
+			{"create again", func() error { return create(1, "") }, []string{"sadd", "evalsha"}},
+			{"pending", func() error { _, err := c.Pending(ctx, wsA()); return err }, []string{"zrange", "evalsha"}},
+			{"cancel", func() error { _, err := c.Cancel(ctx, wsA(), id, "alice", now); return err }, script},
+			{"pending (none)", func() error { _, err := c.Pending(ctx, wsA()); return err }, []string{"zrange"}},
+			{"history", func() error { _, err := c.History(ctx, wsA(), "checkout", 10); return err }, []string{"lrange", "evalsha"}},
+			{"expire due", func() error { _, err := c.ExpireDue(ctx, now, 10); return err }, []string{"smembers", "zrange"}},
 		}
 		for round := range 3 {
 			if round == 2 {
@@ -917,13 +928,17 @@ func TestChangeRoundTrips(t *testing.T) {
 					t.Fatalf("round %d: %s: %v", round, op.name, err)
 				}
 				cmds := h.Take()
-				switch {
-				case round == 1 && len(cmds) != 1:
-					t.Errorf("%s sent %d commands %q, want one", op.name, len(cmds), cmds)
-				case round == 1 && op.name != "get" && cmds[0] != "evalsha":
-					t.Errorf("%s sent %q, want evalsha", op.name, cmds[0])
-				case round != 1 && len(cmds) > 2:
-					t.Errorf("round %d: %s sent %d commands %q, want at most 2 (EVALSHA, then EVAL on NOSCRIPT)", round, op.name, len(cmds), cmds)
+				if round != 1 { // an EVALSHA may meet NOSCRIPT and be followed by EVAL
+					var kept []string
+					for i, c := range cmds {
+						if c != "eval" || i == 0 || cmds[i-1] != "evalsha" {
+							kept = append(kept, c)
+						}
+					}
+					cmds = kept
+				}
+				if !slices.Equal(cmds, op.want) {
+					t.Errorf("round %d: %s sent %q, want %q", round, op.name, cmds, op.want)
 				}
 			}
 		}
@@ -999,7 +1014,7 @@ func TestNewChangeID(t *testing.T) {
 		}
 		seen[id] = true
 	}
-	if k := redisstore.WorkspaceKey("T1", "", "change", "abcdefghijklmnopqrstuvwxyz"); k != "ws:_:T1:change:abcdefghijklmnopqrstuvwxyz" {
+	if k := redisstore.WorkspaceKey("T1", "", "change", "abcdefghijklmnopqrstuvwxyz"); k != "ws:_:{T1}:change:abcdefghijklmnopqrstuvwxyz" {
 		t.Errorf("a change ID is escaped in keys: %q", k)
 	}
 }

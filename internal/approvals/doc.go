@@ -14,7 +14,7 @@
 // outcome (the bot stopped in between; StuckApproved), to be finished with
 // commands.Executor.ResumeApproved. ExpireDue and StuckApproved are for the
 // sweeper only, so they are methods of *Changes and not part of
-// commands.Changes. Each workspace keeps a pending index and a capped
+// commands.Changes. Each workspace keeps its own indexes and a capped
 // history of its last 50 decided changes. Policies (NewPolicies) stores each
 // workspace's approval policy. The key layout and lifetimes are documented
 // on Changes; testdata/redis-layout.golden pins them.
@@ -47,9 +47,12 @@
 // It stands on internal/redisstore, which owns the Redis connection, the
 // workspace key scheme (redisstore.WorkspaceKey) and script loading: every
 // Redis failure comes back as an error wrapping redisstore.ErrUnavailable.
-// The scripts name keys they do not declare (the sweeper finds a change's
-// workspace indexes from the change), so they need one Redis server, not a
-// cluster.
+// It works on one server and on a Redis Cluster alike: every script
+// declares every key it touches, all of one workspace and so of one slot;
+// there is no index across workspaces, and the sweeps visit each
+// workspace of changes:workspaces (see Changes for the layout and the cost
+// per sweep). UpgradeIndexes (migrate.go) moves the cross-workspace
+// indexes of the layout before hash tags into the workspaces' own.
 //
 // This package must not import github.com/redis/go-redis,
 // github.com/alicebob/miniredis (its tests use redisstore/redistest) or

@@ -63,12 +63,15 @@ func testForgetChanges(t *testing.T, st *redisstore.Store) {
 	if err != nil || len(h) != 3 {
 		t.Errorf("history after Forget = %d changes, %v; want 3", len(h), err)
 	}
-	expiry := members(t, do(t, st, "ZRANGE", st.Key(expiryKey), 0, -1))
+	if expiry := members(t, do(t, st, "ZRANGE", st.Key(c.wsKey(wsA(), idxExpiry)), 0, -1)); len(expiry) != 0 {
+		t.Errorf("expiry index after Forget = %q, want none", expiry)
+	}
+	expiry := members(t, do(t, st, "ZRANGE", st.Key(c.wsKey(other, idxExpiry)), 0, -1))
 	if len(expiry) != 1 || !strings.HasSuffix(expiry[0], ":change:o1") {
-		t.Errorf("expiry index after Forget = %q, want only the other workspace's change", expiry)
+		t.Errorf("the other workspace's expiry index after Forget = %q, want its change", expiry)
 	}
 	for _, line := range strings.Split(otherBefore, "\n") {
-		if strings.HasPrefix(line, "ws:_:T0OTHER:") && !strings.Contains(redistest.Dump(t, st), line) {
+		if strings.HasPrefix(line, "ws:_:{T0OTHER}:") && !strings.Contains(redistest.Dump(t, st), line) {
 			t.Errorf("the other workspace's key changed: %s", line)
 		}
 	}

@@ -27,25 +27,17 @@ type backend struct {
 	advance func(t *testing.T, s *redisstore.Store, d time.Duration)
 }
 
+// backends are miniredis, the real Redis of FLAGBOT_TEST_REDIS_URL and the
+// Redis Cluster of FLAGBOT_TEST_REDIS_CLUSTER_URL (redistest.Backends).
 func backends() []backend {
-	return []backend{
-		{
-			name: "miniredis",
-			open: redistest.NewTestStore,
-			advance: func(t *testing.T, s *redisstore.Store, d time.Duration) {
-				t.Helper()
-				s.EmbeddedServer().FastForward(d)
-			},
-		},
-		{
-			name: "redis",
-			open: redistest.NewRealTestStore,
-			advance: func(t *testing.T, _ *redisstore.Store, d time.Duration) {
-				t.Helper()
-				time.Sleep(d)
-			},
-		},
+	var out []backend
+	for _, b := range redistest.Backends() {
+		out = append(out, backend{name: b.Name, open: b.Open, advance: func(t *testing.T, s *redisstore.Store, d time.Duration) {
+			t.Helper()
+			b.Advance(t, s, d)
+		}})
 	}
+	return out
 }
 
 // forEachBackend runs f against every backend as a parallel subtest.

@@ -13,12 +13,13 @@ import (
 )
 
 // TestRedisLayout pins the keys and values Changes, Policies and the
-// Sweeper write, byte for byte: the golden file was written by the code
-// before it moved onto internal/redisstore, and a deployed Redis must keep
-// working unchanged. Do not regenerate it: a difference is a data
-// migration. Call tokens are random, so they read <token>. (New keys may be
-// added: changes:remind, the reminder index, is one; an existing Redis
-// without it works on, its pending changes just get no reminder.)
+// Sweeper write, byte for byte, so that a deployed Redis keeps working.
+// The layout changed once, for Redis Cluster (hash tags, each workspace's
+// own indexes, changes:workspaces): testdata/redis-layout-v1.golden is
+// what the same steps wrote before, and TestUpgradeFromV1 shows that the
+// migration at start turns it into testdata/redis-layout.golden exactly.
+// Do not regenerate either: a difference is a data migration. Call tokens
+// are random, so they read <token>.
 func TestRedisLayout(t *testing.T) {
 	t.Parallel()
 	want, err := os.ReadFile("testdata/redis-layout.golden")
@@ -98,6 +99,70 @@ func TestLegacyOutcomeStillReads(t *testing.T) {
 		want := commands.Text{commands.User("U9"), commands.Plain(" approved; "), commands.Code("checkout"), commands.Plain(" is on & more")}
 		if !reflect.DeepEqual(got.Outcome, want) {
 			t.Errorf("legacy outcome = %#v, want %#v", got.Outcome, want)
+		}
+	})
+}
+
+// TestUpgradeFromV1: a Redis holding what TestRedisLayout's steps wrote in
+// the layout before hash tags (redis-layout-v1.golden) holds, after the
+// migration at start (redisstore's UpgradeLayout, then UpgradeIndexes),
+// exactly what they write today (redis-layout.golden), on one server and
+// on a cluster; running it again changes nothing; and the migrated
+// changes work: listed, approved, swept.
+func TestUpgradeFromV1(t *testing.T) {
+	t.Parallel()
+	v1, err := os.ReadFile("testdata/redis-layout-v1.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/redis-layout.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachStore(t, func(t *testing.T, s *redisstore.Store) {
+		ctx := t.Context()
+		redistest.Load(t, s, string(v1))
+		c := NewChanges(s, ChangesOptions{})
+		upgrade := func() (redisstore.UpgradeReport, int) {
+			t.Helper()
+			r, err := s.UpgradeLayout(ctx)
+			if err != nil {
+				t.Fatalf("UpgradeLayout: %v", err)
+			}
+			n, err := c.UpgradeIndexes(ctx)
+			if err != nil {
+				t.Fatalf("UpgradeIndexes: %v", err)
+			}
+			return r, n
+		}
+		r, n := upgrade()
+		if r.Moved != 10 || r.Kept != 0 || n != 3 {
+			t.Errorf("first upgrade: %+v, %d index entries; want 10 keys moved, 3 index entries", r, n)
+		}
+		if got := redistest.Dump(t, s); got != string(want) {
+			t.Errorf("after the upgrade Redis holds:\n%s\nwant (testdata/redis-layout.golden):\n%s", got, want)
+		}
+		if r, n := upgrade(); r != (redisstore.UpgradeReport{}) || n != 0 {
+			t.Errorf("second upgrade: %+v, %d; want nothing to do", r, n)
+		}
+		if got := redistest.Dump(t, s); got != string(want) {
+			t.Errorf("the second upgrade changed Redis:\n%s", got)
+		}
+		if p, err := c.Pending(ctx, wsA()); err != nil || len(p) != 1 || p[0].ID != "c1" {
+			t.Fatalf("Pending after the upgrade = %v, %v; want c1", ids(p), err)
+		}
+		if _, now, err := c.Approve(ctx, wsA(), "c1", "carol", at(2*time.Minute), commands.Claim{}); err != nil || !now {
+			t.Fatalf("Approve(c1) after the upgrade = %v, %v", now, err)
+		}
+		wsE := commands.Workspace{TeamID: "T0A", EnterpriseID: "E:0"}
+		if st, err := c.Reclaimable(ctx, at(time.Hour), time.Minute, 0); err != nil || len(st) != 2 {
+			t.Errorf("Reclaimable after the upgrade = %v, %v; want c2 and c1", ids(st), err)
+		}
+		if h, err := c.History(ctx, wsA(), "", 0); err != nil || len(h) != 4 {
+			t.Errorf("History after the upgrade = %v, %v", ids(h), err)
+		}
+		if pol, err := NewPolicies(s).Policy(ctx, wsE); err != nil || pol.ApproverGroup != "S1" {
+			t.Errorf("policy after the upgrade = %+v, %v", pol, err)
 		}
 	})
 }

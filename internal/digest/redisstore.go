@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,15 +19,23 @@ import (
 // owns is where they live and the atomic steps that make a scheduled run
 // happen exactly once across replicas. Keys, without the Store's prefix:
 //
-//	ws:{ent}:{team}:digests                  set of the workspace's subscription IDs
-//	ws:{ent}:{team}:digest:{id}              the subscription (JSON)
-//	ws:{ent}:{team}:digest:{id}:cursor       the newest entry already reported (JSON)
-//	ws:{ent}:{team}:digest:{id}:lock         the lease of the replica running it now
-//	ws:{ent}:{team}:digest:{id}:intent       a post about to be made, until recorded (JSON, expires)
-//	ws:{ent}:{team}:digest:{id}:run:{dueMs}  a scheduled run that is done (expires)
-//	digests:due                              sorted set: subscription -> next run (ms)
+//	W:digests                  set of the workspace's subscription IDs
+//	W:digests:due              sorted set: subscription -> next run (ms)
+//	W:digest:{id}              the subscription (JSON)
+//	W:digest:{id}:cursor       the newest entry already reported (JSON)
+//	W:digest:{id}:lock         the lease of the replica running it now
+//	W:digest:{id}:intent       a post about to be made, until recorded (JSON, expires)
+//	W:digest:{id}:run:{dueMs}  a scheduled run that is done (expires)
+//	digests:workspaces         set: W of every workspace that ever had a subscription
 //
-// where ws:{ent}:{team}:... is redisstore.WorkspaceKey. A run is claimed
+// where W is redisstore.WorkspaceKey(team, enterprise), which carries the
+// workspace's Redis Cluster hash tag: every script touches keys of one
+// workspace only, so of one slot, and declares them all. A due-set member
+// is the subscription's key without the prefix (Key.member). DueDigests
+// reads digests:workspaces and then every workspace's due set in one
+// pipeline (one round trip per Redis node): one cheap command per
+// workspace per tick. A workspace is added to digests:workspaces before
+// its first subscription is stored, and stays there. A run is claimed
 // with SET NX on the lock, refused while the run for that due time is
 // marked done; the intent is written before a post, only while the lease is
 // held; CompleteDigestRun writes the cursor, removes the intent, marks the
@@ -63,13 +73,22 @@ func NewRedisStore(s *redisstore.Store, log *slog.Logger) *RedisStore {
 // slow replica that read an old due time cannot run it again.
 const doneTTL = 8 * 24 * time.Hour
 
-const dueKey = "digests:due"
+// workspacesKey names the set of the workspaces (WorkspaceKey(team,
+// enterprise), without the prefix) that ever had a subscription: the ones
+// DueDigests visits.
+const workspacesKey = "digests:workspaces"
+
+// legacyDueKey is the due set across workspaces of the layout before hash
+// tags, which UpgradeIndexes dissolves.
+const legacyDueKey = "digests:due"
 
 func (k Key) sub() string { return redisstore.WorkspaceKey(k.TeamID, k.EnterpriseID, "digest", k.ID) }
 func (k Key) part(p ...string) string {
 	return redisstore.WorkspaceKey(k.TeamID, k.EnterpriseID, append([]string{"digest", k.ID}, p...)...)
 }
 func (k Key) index() string { return redisstore.WorkspaceKey(k.TeamID, k.EnterpriseID, "digests") }
+func (k Key) due() string   { return redisstore.WorkspaceKey(k.TeamID, k.EnterpriseID, "digests", "due") }
+func (k Key) base() string  { return redisstore.WorkspaceKey(k.TeamID, k.EnterpriseID) }
 
 // workspace is the workspace whose subscription k names, as it is keyed
 // (a subscription made before its workspace joined an Enterprise Grid org
@@ -103,7 +122,10 @@ return 1
 // PutDigest stores a subscription and schedules its next run at next.
 // Errors wrap redisstore.ErrUnavailable.
 func (r *RedisStore) PutDigest(ctx context.Context, k Key, data []byte, next time.Time) error {
-	_, err := r.store.Run(ctx, r.put, []string{k.sub(), k.index(), dueKey},
+	if err := r.store.SAdd(ctx, workspacesKey, k.base()); err != nil {
+		return fmt.Errorf("digest: put %q: %w", k.sub(), err)
+	}
+	_, err := r.store.Run(ctx, r.put, []string{k.sub(), k.index(), k.due()},
 		data, k.ID, strconv.FormatInt(next.UnixMilli(), 10), k.member())
 	if err != nil {
 		return fmt.Errorf("digest: put %q: %w", k.sub(), err)
@@ -122,12 +144,12 @@ end
 return out
 `
 
-// getRecords reads the subscriptions of keys, in order; a missing one is
-// a Record with nil Data.
+// getRecords reads the subscriptions of keys, all of one workspace, in
+// order; a missing one is a Record with nil Data.
 func (r *RedisStore) getRecords(ctx context.Context, keys []Key) ([]Record, error) {
 	rkeys := make([]string, 0, len(keys)+1)
 	members := make([]any, 0, len(keys))
-	rkeys = append(rkeys, dueKey)
+	rkeys = append(rkeys, keys[0].due())
 	for _, k := range keys {
 		rkeys = append(rkeys, k.sub())
 		members = append(members, k.member())
@@ -214,7 +236,7 @@ return n
 // DeleteDigest removes a subscription, its cursor, lease, intent and
 // schedule. deleted is false when there was no such subscription.
 func (r *RedisStore) DeleteDigest(ctx context.Context, k Key) (deleted bool, err error) {
-	v, err := r.store.Run(ctx, r.del, []string{k.sub(), k.part("cursor"), k.part("lock"), k.index(), dueKey, k.part("intent")}, k.ID, k.member())
+	v, err := r.store.Run(ctx, r.del, []string{k.sub(), k.part("cursor"), k.part("lock"), k.index(), k.due(), k.part("intent")}, k.ID, k.member())
 	if err != nil {
 		return false, fmt.Errorf("digest: delete %q: %w", k.sub(), err)
 	}
@@ -223,22 +245,79 @@ func (r *RedisStore) DeleteDigest(ctx context.Context, k Key) (deleted bool, err
 }
 
 // DueDigests returns at most limit subscriptions whose next run is at or
-// before now, earliest first, across all workspaces.
+// before now, earliest first, across all workspaces (limit <= 0: all).
 func (r *RedisStore) DueDigests(ctx context.Context, now time.Time, limit int) ([]Due, error) {
-	zs, err := r.store.ZRangeUpTo(ctx, dueKey, float64(now.UnixMilli()), limit)
+	members, err := r.store.SMembers(ctx, workspacesKey)
 	if err != nil {
 		return nil, fmt.Errorf("digest: due subscriptions: %w", err)
 	}
-	out := make([]Due, 0, len(zs))
-	for _, z := range zs {
-		k, ok := parseMember(z.Member)
-		if !ok {
-			r.log.WarnContext(ctx, "ignoring malformed digest schedule entry", "member", z.Member)
+	slices.Sort(members)
+	keys := make([]string, 0, len(members))
+	for _, m := range members {
+		team, ent, parts, ok := redisstore.ParseWorkspaceKey(m)
+		if !ok || len(parts) != 0 {
+			r.log.WarnContext(ctx, "ignoring malformed digest workspace entry", "member", m)
 			continue
 		}
-		out = append(out, Due{Key: k, Due: time.UnixMilli(int64(z.Score))})
+		keys = append(keys, Key{TeamID: team, EnterpriseID: ent}.due())
+	}
+	each, err := r.store.ZRangeUpToEach(ctx, keys, float64(now.UnixMilli()), limit)
+	if err != nil {
+		return nil, fmt.Errorf("digest: due subscriptions: %w", err)
+	}
+	var out []Due
+	for _, zs := range each {
+		for _, z := range zs {
+			k, ok := parseMember(z.Member)
+			if !ok {
+				r.log.WarnContext(ctx, "ignoring malformed digest schedule entry", "member", z.Member)
+				continue
+			}
+			out = append(out, Due{Key: k, Due: time.UnixMilli(int64(z.Score))})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Due) int { return a.Due.Compare(b.Due) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
+}
+
+// UpgradeIndexes is this package's part of the one-time migration to the
+// key layout with hash tags, run at start after
+// redisstore.Store.UpgradeLayout moved the workspace keys: it moves every
+// entry of digests:due, the due set across workspaces of the layout before
+// (which a script on a Redis Cluster cannot touch together with a
+// workspace's keys), into its workspace's due set, as a member of today's
+// layout and with its next run, adds the workspace to digests:workspaces,
+// and deletes digests:due. It is idempotent, and returns how many entries
+// it moved.
+func (r *RedisStore) UpgradeIndexes(ctx context.Context) (int, error) {
+	entries, err := r.store.ZRangeUpTo(ctx, legacyDueKey, math.Inf(1), 0)
+	if err != nil {
+		return 0, fmt.Errorf("digest: upgrade indexes: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		k, ok := parseMember(e.Member)
+		if !ok {
+			r.log.WarnContext(ctx, "dropping malformed digest schedule entry", "member", e.Member)
+			continue
+		}
+		if err := r.store.SAdd(ctx, workspacesKey, k.base()); err != nil {
+			return n, fmt.Errorf("digest: upgrade indexes: %w", err)
+		}
+		if err := r.store.ZAdd(ctx, k.due(), e.Score, k.member()); err != nil {
+			return n, fmt.Errorf("digest: upgrade indexes: %w", err)
+		}
+		n++
+	}
+	if len(entries) > 0 {
+		if err := r.store.Del(ctx, legacyDueKey); err != nil {
+			return n, fmt.Errorf("digest: upgrade indexes: %w", err)
+		}
+	}
+	return n, nil
 }
 
 // luaClaim takes the subscription's lease unless the scheduled run is
@@ -307,7 +386,7 @@ func (r *RedisStore) CompleteDigestRun(ctx context.Context, k Key, due time.Time
 		[]string{
 			k.part("lock"), k.part("cursor"),
 			k.part("run", strconv.FormatInt(due.UnixMilli(), 10)),
-			dueKey, k.sub(), k.part("intent"),
+			k.due(), k.sub(), k.part("intent"),
 		},
 		owner, string(cursor), doneTTL.Milliseconds(), k.member(), nextArg, mark)
 	if err != nil {
@@ -337,7 +416,8 @@ func (r *RedisStore) DigestCursor(ctx context.Context, k Key) ([]byte, error) {
 // org is under the workspace without the org, which the caller forgets as
 // a workspace of its own), each with its cursor, lease and schedule, then
 // the workspace's index, and returns how many it removed. The markers of
-// finished runs are left to expire (8 days). It is for an uninstall.
+// finished runs are left to expire (8 days), and ws leaves
+// digests:workspaces. It is for an uninstall.
 // Errors wrap redisstore.ErrUnavailable.
 func (r *RedisStore) Forget(ctx context.Context, ws commands.Workspace) (int, error) {
 	idx := Key{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID}.index()
@@ -356,6 +436,12 @@ func (r *RedisStore) Forget(ctx context.Context, ws commands.Workspace) (int, er
 		}
 	}
 	if err := r.store.Del(ctx, idx); err != nil {
+		return n, fmt.Errorf("digest: forget %q: %w", idx, err)
+	}
+	// Nothing is left to schedule: DueDigests need not visit ws any more.
+	// (A subscription made while this runs may lose its schedule; an
+	// uninstalled workspace makes none.)
+	if err := r.store.SRem(ctx, workspacesKey, Key{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID}.base()); err != nil {
 		return n, fmt.Errorf("digest: forget %q: %w", idx, err)
 	}
 	return n, nil

@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -14,19 +15,16 @@ import (
 )
 
 // digestStores runs f on an embedded store and, when configured, on a real
-// Redis.
+// Redis and on a Redis Cluster.
 func digestStores(t *testing.T, f func(t *testing.T, s *RedisStore, rs *redisstore.Store)) {
 	t.Helper()
-	t.Run("miniredis", func(t *testing.T) {
-		t.Parallel()
-		rs := redistest.NewTestStore(t)
-		f(t, NewRedisStore(rs, nil), rs)
-	})
-	t.Run("redis", func(t *testing.T) {
-		t.Parallel()
-		rs := redistest.NewRealTestStore(t)
-		f(t, NewRedisStore(rs, nil), rs)
-	})
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			rs := b.Open(t)
+			f(t, NewRedisStore(rs, nil), rs)
+		})
+	}
 }
 
 func TestKeyMemberRoundTrip(t *testing.T) {
@@ -201,9 +199,12 @@ func TestDigestStoreUnavailable(t *testing.T) {
 }
 
 // TestRedisLayout pins the keys and values RedisStore writes, byte for
-// byte: the golden file was written by the code before it moved here from
-// internal/approvals, and a deployed Redis must keep working unchanged. Do
-// not regenerate it: a difference is a data migration.
+// byte, so that a deployed Redis keeps working. The layout changed once,
+// for Redis Cluster (hash tags, each workspace's own due set,
+// digests:workspaces): testdata/redis-layout-v1.golden is what the same
+// steps wrote before, and TestUpgradeFromV1 shows that the migration at
+// start turns it into today's. Do not regenerate either: a difference is a
+// data migration.
 func TestRedisLayout(t *testing.T) {
 	t.Parallel()
 	digestStores(t, func(t *testing.T, s *RedisStore, rs *redisstore.Store) {
@@ -231,17 +232,22 @@ func TestRedisLayout(t *testing.T) {
 		if ok, err := s.ClaimDigestRun(ctx, b, time.Time{}, "owner-b", time.Minute); !ok || err != nil {
 			t.Fatalf("ClaimDigestRun(b) = %v, %v", ok, err)
 		}
-		golden(t, "testdata/redis-layout.golden", redistest.Dump(t, rs))
+		goldenFile(t, "testdata/redis-layout.golden", redistest.Dump(t, rs))
 	})
 }
 
-func golden(t *testing.T, path, got string) {
+func goldenFile(t *testing.T, path, got string) {
 	t.Helper()
 	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != string(want) {
+	golden(t, path, string(want), got)
+}
+
+func golden(t *testing.T, path, want, got string) {
+	t.Helper()
+	if got != want {
 		t.Errorf("Redis holds:\n%s\nwant (%s):\n%s", got, path, want)
 	}
 }
@@ -323,7 +329,7 @@ func TestDigestIntents(t *testing.T) {
 			t.Fatalf("claim = %v, %v", ok, err)
 		}
 		must(s.PutDigestIntent(ctx, k, "r1", []byte("i1")))
-		if !strings.Contains(redistest.Dump(t, rs), `ws:_:T1:digest:a:intent string (ttl): "i1"`) {
+		if !strings.Contains(redistest.Dump(t, rs), `ws:_:{T1}:digest:a:intent string (ttl): "i1"`) {
 			t.Errorf("intent key:\n%s", redistest.Dump(t, rs))
 		}
 		// The replica dies: the lease expires (here: is released), the
@@ -368,6 +374,101 @@ func TestDigestStoreTime(t *testing.T) {
 		got, err := s.Time(t.Context())
 		if err != nil || got.Before(before) || got.After(time.Now().Add(time.Second)) {
 			t.Fatalf("Time = %v, %v; want Redis's clock, here the machine's", got, err)
+		}
+	})
+}
+
+// TestUpgradeFromV1: a Redis holding what TestRedisLayout's steps wrote in
+// the layout before hash tags (redis-layout-v1.golden) holds, after the
+// migration at start (redisstore's UpgradeLayout, then UpgradeIndexes),
+// what they write today (redis-layout.golden), but for the workspace whose
+// only subscription was deleted before: the migration cannot know it ever
+// had one, and need not. Running it again changes nothing, and the
+// migrated subscriptions are due and runnable.
+func TestUpgradeFromV1(t *testing.T) {
+	t.Parallel()
+	v1, err := os.ReadFile("testdata/redis-layout-v1.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/redis-layout.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUpgraded := strings.Replace(string(want), ` "ws:_:{T2}"]`, `]`, 1)
+	digestStores(t, func(t *testing.T, s *RedisStore, rs *redisstore.Store) {
+		ctx := t.Context()
+		redistest.Load(t, rs, string(v1))
+		upgrade := func() (redisstore.UpgradeReport, int) {
+			t.Helper()
+			r, err := rs.UpgradeLayout(ctx)
+			if err != nil {
+				t.Fatalf("UpgradeLayout: %v", err)
+			}
+			n, err := s.UpgradeIndexes(ctx)
+			if err != nil {
+				t.Fatalf("UpgradeIndexes: %v", err)
+			}
+			return r, n
+		}
+		if r, n := upgrade(); r.Moved != 7 || n != 2 {
+			t.Errorf("first upgrade: %+v, %d due entries; want 7 keys moved, 2 due entries", r, n)
+		}
+		golden(t, "testdata/redis-layout.golden (less T2)", wantUpgraded, redistest.Dump(t, rs))
+		if r, n := upgrade(); r != (redisstore.UpgradeReport{}) || n != 0 {
+			t.Errorf("second upgrade: %+v, %d; want nothing to do", r, n)
+		}
+		due, err := s.DueDigests(ctx, time.UnixMilli(1_800_100_000_000), 0)
+		if err != nil || len(due) != 2 || due[0].Key.ID != "x_y" || due[1].Key.ID != "a" {
+			t.Fatalf("DueDigests after the upgrade = %+v, %v", due, err)
+		}
+		a := due[1]
+		if ok, err := s.ClaimDigestRun(ctx, a.Key, a.Due, "r", time.Minute); !ok || err != nil {
+			t.Fatalf("ClaimDigestRun after the upgrade = %v, %v", ok, err)
+		}
+		if c, err := s.DigestCursor(ctx, a.Key); err != nil || string(c) != `{"cursor":1}` {
+			t.Errorf("cursor after the upgrade = %s, %v", c, err)
+		}
+	})
+}
+
+// TestDueDigestsOnEveryMaster: subscriptions of workspaces whose keys live
+// on different masters of a cluster are all found due, earliest first.
+func TestDueDigestsOnEveryMaster(t *testing.T) {
+	t.Parallel()
+	digestStores(t, func(t *testing.T, s *RedisStore, rs *redisstore.Store) {
+		ctx := t.Context()
+		next := time.UnixMilli(1_800_000_000_000)
+		nodes := map[string]bool{}
+		var keys []Key
+		for i := 0; len(keys) < 3 && i < 1000; i++ {
+			k := Key{TeamID: fmt.Sprintf("T0DUE%d", i), ID: "d"}
+			node := redistest.NodeOf(t, rs, rs.Key(k.due()))
+			if rs.Cluster() && nodes[node] {
+				continue
+			}
+			nodes[node] = true
+			keys = append(keys, k)
+		}
+		if rs.Cluster() && len(nodes) != 3 {
+			t.Fatalf("subscriptions on %d masters, want 3", len(nodes))
+		}
+		for i, k := range keys {
+			if err := s.PutDigest(ctx, k, []byte(`{}`), next.Add(time.Duration(len(keys)-i)*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		due, err := s.DueDigests(ctx, next.Add(time.Hour), 10)
+		if err != nil || len(due) != 3 {
+			t.Fatalf("DueDigests = %+v, %v; want 3", due, err)
+		}
+		for i, d := range due {
+			if want := keys[len(keys)-1-i]; d.Key != want {
+				t.Errorf("due[%d] = %+v, want %+v (earliest first)", i, d.Key, want)
+			}
+		}
+		if due, err := s.DueDigests(ctx, next.Add(time.Hour), 2); err != nil || len(due) != 2 {
+			t.Errorf("DueDigests with limit 2 = %d, %v", len(due), err)
 		}
 	})
 }

@@ -261,15 +261,15 @@ func ids(d Digest) []string {
 	return out
 }
 
+// stores runs f on each backend of redistest.Backends: miniredis, and a
+// real Redis and a Redis Cluster when configured.
 func stores(t *testing.T, f func(t *testing.T, store *redisstore.Store)) {
-	t.Run("miniredis", func(t *testing.T) {
-		t.Parallel()
-		f(t, redistest.NewTestStore(t))
-	})
-	t.Run("redis", func(t *testing.T) {
-		t.Parallel()
-		f(t, redistest.NewRealTestStore(t))
-	})
+	for _, b := range redistest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			f(t, b.Open(t))
+		})
+	}
 }
 
 func TestScheduledDigest(t *testing.T) {

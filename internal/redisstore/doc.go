@@ -1,8 +1,10 @@
 // Package redisstore is Flagbot's connection to Redis, and the one place
 // that knows how Flagbot talks to it.
 //
-// A Store wraps a go-redis client for one server (Open, with a redis:// or
-// rediss:// URL) or an embedded, in-memory miniredis (OpenEmbedded, for
+// A Store wraps a go-redis client for one server, a Sentinel-managed
+// primary or a Redis Cluster (Open, with a URL of the forms in url.go;
+// CheckURL checks one without connecting) or an embedded, in-memory
+// miniredis (OpenEmbedded, for
 // trying Flagbot out; its clock runs, so TTLs expire as on a real Redis).
 // Every key is prefixed (Options.Prefix, "flagbot" by default), every
 // operation is bounded by Options.OpTimeout, every Redis failure surfaces as
@@ -25,11 +27,21 @@
 //     and EnterpriseKey for an Enterprise Grid org's own data), which every
 //     package uses and none copies, so that a change of the scheme is a
 //     change of keys.go alone; EnterpriseTeams walks it (SCAN) to find an
-//     org's workspaces when an org-wide installation is removed.
+//     org's workspaces when an org-wide installation is removed;
+//   - what Redis Cluster needs (cluster.go): every key of one workspace
+//     carries the team ID as its hash tag, so a script over one
+//     workspace's keys touches one slot; ScanKeys walks the key space of
+//     every master; ZRangeUpToEach and ZCountEach read the indexes of many
+//     workspaces (many slots) in one pipeline, one round trip per node;
+//     SAdd, SRem and ZAdd keep the sets of workspaces the sweeps visit;
+//   - the one-time migration from the layout before hash tags
+//     (UpgradeLayout, UpgradeKey; migrate.go), which packages approvals
+//     and digest complete for their indexes.
 //
-// Scripts may name keys they do not declare (the approvals sweeper finds a
-// change's workspace indexes from the change), so Flagbot needs one Redis
-// server, not a cluster; Open only ever connects to one.
+// Scripts must declare every key they touch in KEYS, all in one slot
+// (keys of one workspace): a script never builds a key or reads a key it
+// finds in a value. On one server that is a rule of the house; on a
+// cluster Redis enforces it (CROSSSLOT).
 //
 // This package owns Flagbot's only imports of github.com/redis/go-redis and
 // github.com/alicebob/miniredis: no other package may import them. It must

@@ -26,6 +26,11 @@ var ErrReply = errors.New("redis error reply")
 // message never contains the URL's password.
 var ErrInvalidURL = errors.New("invalid redis url")
 
+// ErrInvalidPrefix is returned by Open and OpenEmbedded when Options.Prefix
+// contains '{' or '}', which would give every key the same Redis Cluster
+// hash tag.
+var ErrInvalidPrefix = errors.New("key prefix may not contain { or }")
+
 // unavailable wraps a Redis failure of op (and key, when there is one) so it
 // matches ErrUnavailable and the underlying error (context.DeadlineExceeded,
 // ...), and ErrReply too when err is an error reply.

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -53,7 +52,7 @@ func (s *Store) ZRangeUpTo(ctx context.Context, key string, maxScore float64, li
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	args := redis.ZRangeArgs{
-		Key: s.key(key), Start: "-inf", Stop: strconv.FormatFloat(maxScore, 'f', -1, 64), ByScore: true,
+		Key: s.key(key), Start: "-inf", Stop: scoreArg(maxScore), ByScore: true,
 	}
 	if limit > 0 {
 		args.Count = int64(limit)
@@ -68,6 +67,19 @@ func (s *Store) ZRangeUpTo(ctx context.Context, key string, maxScore float64, li
 		out[i] = ScoredMember{Member: m, Score: z.Score}
 	}
 	return out, nil
+}
+
+// LRange returns the elements of the list at key from start to stop
+// (inclusive, negative counting from the end): none when key does not
+// exist.
+func (s *Store) LRange(ctx context.Context, key string, start, stop int64) ([]string, error) {
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
+	l, err := s.client.LRange(ctx, s.key(key), start, stop).Result()
+	if err != nil {
+		return nil, unavailable("lrange", key, err)
+	}
+	return l, nil
 }
 
 // ZCount returns how many members of the sorted set at key have a score
@@ -137,32 +149,27 @@ const scanCount = 500
 
 // EnterpriseTeams returns the team IDs of every workspace of the Enterprise
 // Grid org enterpriseID that has a key (WorkspaceKey(team, enterpriseID,
-// ...)), in no particular order, by SCANning the key space: it costs a walk
-// over every key, so it is for rare work such as forgetting an org-wide
-// installation. Each SCAN call is bounded by the operation timeout.
+// ...)), sorted, by SCANning the key space of every master (ScanKeys): it
+// costs a walk over every key, so it is for rare work such as forgetting an
+// org-wide installation. Each SCAN call is bounded by the operation
+// timeout.
 func (s *Store) EnterpriseTeams(ctx context.Context, enterpriseID string) ([]string, error) {
 	if enterpriseID == "" {
 		return nil, fmt.Errorf("redisstore: enterprise teams: no enterprise id")
 	}
 	pattern := EnterprisePattern(enterpriseID)
 	seen := map[string]bool{}
-	var cursor uint64
-	for {
-		octx, cancel := s.opContext(ctx)
-		keys, next, err := s.client.Scan(octx, cursor, s.key(pattern), scanCount).Result()
-		cancel()
-		if err != nil {
-			return nil, unavailable("scan", pattern, err)
-		}
+	err := s.ScanKeys(ctx, pattern, func(keys []string) error {
 		for _, k := range keys {
-			team, ent, _, ok := ParseWorkspaceKey(strings.TrimPrefix(k, s.prefix))
+			team, ent, _, ok := ParseWorkspaceKey(k)
 			if ok && ent == enterpriseID && team != "" {
 				seen[team] = true
 			}
 		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	teams := make([]string, 0, len(seen))
 	for t := range seen {

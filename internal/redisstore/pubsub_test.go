@@ -52,7 +52,7 @@ func TestPublishSubscribe(t *testing.T) {
 	for _, b := range []struct {
 		name string
 		open func(testing.TB) *redisstore.Store
-	}{{"miniredis", redistest.NewTestStore}, {"redis", redistest.NewRealTestStore}} {
+	}{{"miniredis", redistest.NewTestStore}, {"redis", redistest.NewRealTestStore}, {"cluster", redistest.NewClusterTestStore}} {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			s := b.open(t)

@@ -88,7 +88,10 @@ func TestRunUnavailable(t *testing.T) {
 // and one EVAL, then EVALSHA again.
 func TestRunRoundTrips(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, _ backend, s *redisstore.Store) {
+	forEachBackend(t, func(t *testing.T, b backend, s *redisstore.Store) {
+		if b.name == "cluster" {
+			t.Skip("the command counter is a proxy in front of one server")
+		}
 		cs, counter := redistest.NewCounter(t, s, redisstore.Options{})
 		// Unique per run: a shared Redis may know a script from earlier runs.
 		script := redisstore.NewScript(fmt.Sprintf("-- %s %d\nreturn ARGV[1]", t.Name(), time.Now().UnixNano()))

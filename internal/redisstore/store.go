@@ -43,7 +43,8 @@ type Options struct {
 	// Zero means DefaultOpTimeout.
 	OpTimeout time.Duration
 	// Prefix is put before every key, followed by ':'. Empty means
-	// DefaultPrefix.
+	// DefaultPrefix. It may not contain '{' or '}': the first '{' of a
+	// Flagbot key opens its Redis Cluster hash tag (see keys.go).
 	Prefix string
 }
 
@@ -81,6 +82,9 @@ type Store struct {
 // password. A nil log discards log output.
 func Open(ctx context.Context, redisURL string, log *slog.Logger, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
+	if err := checkPrefix(opts.Prefix); err != nil {
+		return nil, err
+	}
 	uo, mode, err := parseRedisURL(redisURL, opts)
 	if err != nil {
 		return nil, err
@@ -101,6 +105,9 @@ func Open(ctx context.Context, redisURL string, log *slog.Logger, opts Options) 
 // stops the server too.
 func OpenEmbedded(ctx context.Context, log *slog.Logger, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
+	if err := checkPrefix(opts.Prefix); err != nil {
+		return nil, err
+	}
 	srv, err := startEmbedded()
 	if err != nil {
 		return nil, err
@@ -115,6 +122,14 @@ func OpenEmbedded(ctx context.Context, log *slog.Logger, opts Options) (*Store, 
 	s.log.WarnContext(ctx, "using embedded redis: connections and approvals are lost on restart",
 		"addr", srv.Addr())
 	return s, nil
+}
+
+// checkPrefix refuses a key prefix that would hold a hash tag of its own.
+func checkPrefix(p string) error {
+	if strings.ContainsAny(p, "{}") {
+		return fmt.Errorf("redisstore: key prefix %q: %w", p, ErrInvalidPrefix)
+	}
+	return nil
 }
 
 func connect(ctx context.Context, uo *redis.UniversalOptions, srv *EmbeddedServer, log *slog.Logger, opts Options) (*Store, error) {

@@ -19,25 +19,17 @@ type backend struct {
 	advance func(t *testing.T, s *redisstore.Store, d time.Duration)
 }
 
+// backends are miniredis, and the real Redis and Redis Cluster of
+// redistest.Backends when configured.
 func backends() []backend {
-	return []backend{
-		{
-			name: "miniredis",
-			open: redistest.NewTestStore,
-			advance: func(t *testing.T, s *redisstore.Store, d time.Duration) {
-				t.Helper()
-				s.EmbeddedServer().FastForward(d)
-			},
-		},
-		{
-			name: "redis",
-			open: redistest.NewRealTestStore,
-			advance: func(t *testing.T, _ *redisstore.Store, d time.Duration) {
-				t.Helper()
-				time.Sleep(d)
-			},
-		},
+	var out []backend
+	for _, b := range redistest.Backends() {
+		out = append(out, backend{name: b.Name, open: b.Open, advance: func(t *testing.T, s *redisstore.Store, d time.Duration) {
+			t.Helper()
+			b.Advance(t, s, d)
+		}})
 	}
+	return out
 }
 
 // forEachBackend runs f against every backend as a parallel subtest.

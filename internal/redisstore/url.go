@@ -47,6 +47,22 @@ func (m redisMode) String() string {
 	return "single"
 }
 
+// CheckURL reports whether redisURL is a REDIS_URL that Open can use, in
+// any of the forms above, without connecting: nil, or an error wrapping
+// ErrInvalidURL that never contains the URL's credentials. A redis:// or
+// rediss:// URL must name a host.
+func CheckURL(redisURL string) error {
+	if _, _, err := parseRedisURL(redisURL, Options{}); err != nil {
+		return err
+	}
+	if scheme, rest, _ := strings.Cut(redisURL, "://"); scheme == "redis" || scheme == "rediss" {
+		if u, err := url.Parse(redisURL); err != nil || u.Host == "" || strings.HasPrefix(rest, "/") {
+			return fmt.Errorf("redisstore: %w: no host", ErrInvalidURL)
+		}
+	}
+	return nil
+}
+
 // universalOptions turns REDIS_URL into client options. Errors wrap
 // ErrInvalidURL and never contain the URL's credentials.
 func universalOptions(redisURL string, opts Options) (*redis.UniversalOptions, error) {

@@ -14,7 +14,7 @@
 // Forget removes what a workspace stored here when its installation is
 // removed (see package uninstall).
 //
-// Each connection is stored under ws:{enterprise or _}:{team}:connection
+// Each connection is stored under ws:<enterprise or _>:{<team>}:connection
 // (redisstore.WorkspaceKey(team, enterprise, "connection")) as a JSON
 // envelope
 //
@@ -22,7 +22,11 @@
 //
 // where ct is the AES-256-GCM sealing of the connection's JSON, with the key
 // string as additional data so that a ciphertext copied under another
-// workspace's key does not decrypt.
+// workspace's key does not decrypt. The key string is taken without its
+// hash tag's braces (ws:_:T1:connection for ws:_:{T1}:connection): the
+// name the key had before Redis Cluster hash tags, so connections and
+// installations sealed then still open once the migration at start gave
+// their keys today's names.
 //
 // # Key rotation
 //
@@ -39,9 +43,9 @@
 // A Slack team ID names one workspace, in or out of an Enterprise Grid org,
 // but Slack sends an enterprise ID only once the workspace is in an org. A
 // workspace connected before it joined one has its connection under
-// ws:_:{team}:connection. The first Get or Update with the enterprise moves
-// it, in one atomic script, to ws:{enterprise}:{team}:connection (sealed
-// anew for that key) and records the org in ws:_:{team}:enterprise. From
+// ws:_:{<team>}:connection. The first Get or Update with the enterprise moves
+// it, in one atomic script, to ws:<enterprise>:{<team>}:connection (sealed
+// anew for that key) and records the org in ws:_:{<team>}:enterprise. From
 // then on, a lookup without the enterprise (a change or a digest recorded
 // before the move names the workspace that way) follows that record. Put
 // and Delete with the enterprise also remove the old key, so a disconnected

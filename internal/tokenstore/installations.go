@@ -19,8 +19,8 @@ import (
 //
 // Keys, without the KV's prefix:
 //
-//	ws:{enterprise or _}:{team}:installation   a workspace installation
-//	org:{enterprise}:installation              an org-wide installation
+//	ws:<enterprise or _>:{<team>}:installation   a workspace installation
+//	org:{<enterprise>}:installation              an org-wide installation
 //
 // (redisstore.WorkspaceKey and redisstore.EnterpriseKey).
 

@@ -407,7 +407,7 @@ func (s *Store) sealBytes(key string, pt []byte) ([]byte, error) {
 		V:     envelopeVersion,
 		KID:   kid,
 		Nonce: nonce,
-		CT:    aead.Seal(nil, nonce, pt, []byte(key)),
+		CT:    aead.Seal(nil, nonce, pt, aad(key)),
 	}
 	return json.Marshal(env)
 }
@@ -468,12 +468,19 @@ func (s *Store) openBytes(key string, raw []byte) ([]byte, string, error) {
 	if len(env.Nonce) != aead.NonceSize() {
 		return nil, "", fmt.Errorf("%w: nonce is %d bytes", ErrCorrupt, len(env.Nonce))
 	}
-	pt, err := aead.Open(nil, env.Nonce, env.CT, []byte(key))
+	pt, err := aead.Open(nil, env.Nonce, env.CT, aad(key))
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: authentication failed (key %q)", ErrCorrupt, env.KID)
 	}
 	return pt, env.KID, nil
 }
+
+// aad is the additional authenticated data that binds a sealed value to
+// key (without the KV's prefix): its name without the hash tag's braces
+// (redisstore.Untagged), which is its name in the layout before Redis
+// Cluster hash tags, so that values sealed before the start-up migration
+// renamed their keys still open.
+func aad(key string) []byte { return []byte(redisstore.Untagged(key)) }
 
 // connectionKey returns ws's connection key (without the KV's prefix):
 // redisstore.WorkspaceKey(team, enterprise, "connection"). ws.TeamID must

@@ -24,7 +24,8 @@ const testToken = "api-1234abcd-5678-ef90-aaaa-bbbbccccdddd"
 func notFound(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }
 
 // backends are the KVs every Store test runs on: miniredis always, a real
-// Redis when FLAGBOT_TEST_REDIS_URL is set.
+// Redis when FLAGBOT_TEST_REDIS_URL is set, a Redis Cluster when
+// FLAGBOT_TEST_REDIS_CLUSTER_URL is.
 func backends() []struct {
 	name string
 	open func(testing.TB) *redisstore.Store
@@ -35,6 +36,7 @@ func backends() []struct {
 	}{
 		{"miniredis", redistest.NewTestStore},
 		{"redis", redistest.NewRealTestStore},
+		{"cluster", redistest.NewClusterTestStore},
 	}
 }
 

@@ -106,17 +106,17 @@ func (r *rig) populate(t *testing.T, ws commands.Workspace) {
 }
 
 // dump is redistest.Dump as key -> the rest of its line; members of the
-// indexes shared by every workspace are listed apart, as "index member".
+// sets shared by every workspace are listed apart, as "set member".
 func dump(t *testing.T, s *redisstore.Store) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(redistest.Dump(t, s)), "\n") {
 		key, rest, _ := strings.Cut(line, " ")
-		// Indexes over all workspaces (changes:expiry, changes:remind,
-		// digests:due, ...): each member belongs to its workspace.
-		if strings.HasPrefix(rest, "zset") && !strings.HasPrefix(key, "ws:") && !strings.HasPrefix(key, "org:") {
+		// The sets of workspaces the sweeps visit (changes:workspaces,
+		// digests:workspaces): each member is its workspace's.
+		if strings.HasPrefix(rest, "set") && !strings.HasPrefix(key, "ws:") && !strings.HasPrefix(key, "org:") {
 			_, members, _ := strings.Cut(rest, ": ")
-			for _, m := range strings.Fields(members) {
+			for _, m := range strings.Fields(strings.Trim(members, "[]")) {
 				out[key+" "+m] = "member"
 			}
 			continue
@@ -129,8 +129,8 @@ func dump(t *testing.T, s *redisstore.Store) map[string]string {
 // owner names whose a dumped key (or index member) is, by team or org.
 func owner(key string) string {
 	k := key
-	if i := strings.Index(k, " "); i >= 0 { // an index member: "<prefix>ws:..."=score
-		k = strings.TrimPrefix(strings.Trim(strings.SplitN(k[i+1:], "=", 2)[0], `"`), "<prefix>")
+	if i := strings.Index(k, " "); i >= 0 { // a set member: "ws:..."
+		k = strings.Trim(k[i+1:], `"`)
 	}
 	if team, ent, _, ok := redisstore.ParseWorkspaceKey(k); ok {
 		if ent != "" {
@@ -139,7 +139,7 @@ func owner(key string) string {
 		return team
 	}
 	if rest, ok := strings.CutPrefix(k, "org:"); ok {
-		return strings.SplitN(rest, ":", 2)[0]
+		return strings.Trim(strings.SplitN(rest, ":", 2)[0], "{}")
 	}
 	return "?" + k
 }
@@ -148,8 +148,9 @@ func owner(key string) string {
 // (T1), org-wide in an org (E2: T2 and T3, T3 once outside the org) and in
 // a workspace of that org with its own installation (T4), fills every
 // workspace with data, uninstalls one installation and checks, on a real
-// Redis, that every key (and index entry) of the others is byte for byte
-// what it was, and that the uninstalled one's data is gone.
+// Redis and on a Redis Cluster, that every key (and set member) of the
+// others is byte for byte what it was, and that the uninstalled one's data
+// is gone.
 func TestUninstallTouchesNoOtherInstallation(t *testing.T) {
 	t.Parallel()
 	installs := map[string]commands.Installation{
@@ -163,10 +164,18 @@ func TestUninstallTouchesNoOtherInstallation(t *testing.T) {
 		"T4": {{TeamID: "T4", EnterpriseID: "E2"}},
 	}
 	owners := map[string]string{"T1": "T1", "E2/T2": "E2", "T2": "E2", "E2/T3": "E2", "T3": "E2", "E2": "E2", "E2/T4": "T4", "T4": "T4"}
-	for _, gone := range []string{"T1", "E2", "T4"} {
-		t.Run("uninstall "+gone, func(t *testing.T) {
+	for _, tt := range []struct {
+		backend string
+		open    func(testing.TB) *redisstore.Store
+		gone    string
+	}{
+		{"redis", redistest.NewRealTestStore, "T1"}, {"redis", redistest.NewRealTestStore, "E2"}, {"redis", redistest.NewRealTestStore, "T4"},
+		{"cluster", redistest.NewClusterTestStore, "T1"}, {"cluster", redistest.NewClusterTestStore, "E2"}, {"cluster", redistest.NewClusterTestStore, "T4"},
+	} {
+		gone := tt.gone
+		t.Run(tt.backend+"/uninstall "+gone, func(t *testing.T) {
 			t.Parallel()
-			r := newRig(t, redistest.NewRealTestStore(t))
+			r := newRig(t, tt.open(t))
 			ctx := t.Context()
 			for _, inst := range installs {
 				if err := r.tokens.PutInstallation(ctx, inst); err != nil {
@@ -209,13 +218,15 @@ func TestUninstallTouchesNoOtherInstallation(t *testing.T) {
 				left = append(left, k)
 				// What may stay: decided changes, their history, the
 				// pending dedupe marker and the digest run markers, all
-				// expiring on their own; the approved change finishes.
+				// expiring on their own; the approved change finishes
+				// (so the workspace stays among those the sweeps visit).
 				switch {
 				case strings.Contains(k, ":change:pend"):
 					if !strings.Contains(v, `status="cancelled"`) || !strings.Contains(v, `by=""`) || !strings.Contains(v, "Flagbot was removed") {
 						t.Errorf("pending change %s after uninstall: %s", k, v)
 					}
-				case strings.Contains(k, ":change:rej"), strings.Contains(k, ":change:appr"), strings.HasPrefix(k, "changes:applying "):
+				case strings.Contains(k, ":change:rej"), strings.Contains(k, ":change:appr"), strings.HasSuffix(k, ":applying"),
+					strings.HasPrefix(k, "changes:workspaces "), strings.HasPrefix(k, "digests:workspaces "):
 				case strings.HasSuffix(k, ":history"), strings.Contains(k, ":dedupe:"), strings.Contains(k, ":run:"):
 					if !strings.Contains(v, "(ttl)") && !strings.HasPrefix(k, "changes:") {
 						t.Errorf("%s stays and does not expire: %s", k, v)

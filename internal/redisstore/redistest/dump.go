@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flagbot/flagbot/internal/redisstore"
 )
@@ -21,7 +22,32 @@ func Dump(t testing.TB, s *redisstore.Store) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), doTimeout)
 	defer cancel()
-	c, err := dial(ctx, URL(t, s))
+	nodes, err := masters(ctx, URL(t, s))
+	if err != nil {
+		t.Fatalf("redistest: dump: %v", err)
+	}
+	prefix := s.Key("")
+	var lines []string
+	for _, node := range nodes {
+		keys, err := scanNode(ctx, node, prefix+"*")
+		if err != nil {
+			t.Fatalf("redistest: dump: %v", err)
+		}
+		lines = append(lines, dumpKeys(t, ctx, node, prefix, keys)...)
+	}
+	slices.Sort(lines)
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l)
+	}
+	return strings.ReplaceAll(b.String(), prefix, "<prefix>")
+}
+
+// dumpKeys returns Dump's line of each of keys, which live on the server
+// at nodeURL.
+func dumpKeys(t testing.TB, ctx context.Context, nodeURL, prefix string, keys []string) []string {
+	t.Helper()
+	c, err := dial(ctx, nodeURL)
 	if err != nil {
 		t.Fatalf("redistest: dump: %v", err)
 	}
@@ -34,22 +60,7 @@ func Dump(t testing.TB, s *redisstore.Store) string {
 		}
 		return v
 	}
-	prefix := s.Key("")
-	var keys []string
-	for cursor := "0"; ; {
-		page, _ := do("SCAN", cursor, "MATCH", prefix+"*", "COUNT", 100).([]any)
-		if len(page) != 2 {
-			t.Fatalf("redistest: dump: unexpected SCAN reply %v", page)
-		}
-		cursor, _ = page[0].(string)
-		keys = append(keys, strs(page[1])...)
-		if cursor == "0" {
-			break
-		}
-	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys) // SCAN may return a key twice
-	var b strings.Builder
+	var out []string
 	for _, k := range keys {
 		typ, _ := do("TYPE", k).(string)
 		ttl := ""
@@ -88,9 +99,9 @@ func Dump(t testing.TB, s *redisstore.Store) string {
 		default:
 			val = "?"
 		}
-		fmt.Fprintf(&b, "%s %s%s: %s\n", strings.TrimPrefix(k, prefix), typ, ttl, val)
+		out = append(out, fmt.Sprintf("%s %s%s: %s\n", strings.TrimPrefix(k, prefix), typ, ttl, val))
 	}
-	return strings.ReplaceAll(b.String(), prefix, "<prefix>")
+	return out
 }
 
 // strs returns the strings of an array reply.
@@ -102,4 +113,82 @@ func strs(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// loadTTL is the expiry Load gives a key its dump marks "(ttl)".
+const loadTTL = time.Hour
+
+// Load writes the keys of a dump (Dump's format, as in a golden file)
+// under s's prefix, "<prefix>" in values read as that prefix, and a key
+// marked "(ttl)" expiring in an hour: the data a deployed Redis holds,
+// for migration tests. It fails the test on a line it cannot read.
+func Load(t testing.TB, s *redisstore.Store, dump string) {
+	t.Helper()
+	prefix := s.Key("")
+	for line := range strings.Lines(strings.ReplaceAll(dump, "<prefix>", prefix)) {
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			continue
+		}
+		head, val, ok := strings.Cut(line, ": ")
+		f := strings.Fields(head)
+		if !ok || len(f) < 2 {
+			t.Fatalf("redistest: load: bad line %q", line)
+		}
+		key, typ, ttl := prefix+f[0], f[1], len(f) == 3 && f[2] == "(ttl)"
+		var args []any
+		switch typ {
+		case "string":
+			v, err := strconv.Unquote(val)
+			if err != nil {
+				t.Fatalf("redistest: load %s: %v", f[0], err)
+			}
+			args = []any{"SET", key, v}
+		case "hash":
+			args = []any{"HSET", key}
+			for rest := val; rest != ""; {
+				field, quoted, ok := strings.Cut(rest, "=")
+				q, err := strconv.QuotedPrefix(quoted)
+				if !ok || err != nil {
+					t.Fatalf("redistest: load %s: bad hash at %q", f[0], rest)
+				}
+				v, _ := strconv.Unquote(q)
+				args = append(args, field, v)
+				rest = strings.TrimPrefix(quoted[len(q):], " ")
+			}
+		case "set", "list":
+			cmd := "SADD"
+			if typ == "list" {
+				cmd = "RPUSH"
+			}
+			args = []any{cmd, key}
+			for rest := strings.TrimSuffix(strings.TrimPrefix(val, "["), "]"); rest != ""; {
+				q, err := strconv.QuotedPrefix(rest)
+				if err != nil {
+					t.Fatalf("redistest: load %s: bad element at %q", f[0], rest)
+				}
+				v, _ := strconv.Unquote(q)
+				args = append(args, v)
+				rest = strings.TrimPrefix(rest[len(q):], " ")
+			}
+		case "zset":
+			args = []any{"ZADD", key}
+			for rest := val; rest != ""; {
+				q, err := strconv.QuotedPrefix(rest)
+				if err != nil || !strings.HasPrefix(rest[len(q):], "=") {
+					t.Fatalf("redistest: load %s: bad member at %q", f[0], rest)
+				}
+				m, _ := strconv.Unquote(q)
+				score, after, _ := strings.Cut(rest[len(q)+1:], " ")
+				args = append(args, score, m)
+				rest = after
+			}
+		default:
+			t.Fatalf("redistest: load %s: type %q", f[0], typ)
+		}
+		Do(t, s, args...)
+		if ttl {
+			Do(t, s, "PEXPIRE", key, loadTTL.Milliseconds())
+		}
+	}
 }

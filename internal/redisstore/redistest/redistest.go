@@ -1,6 +1,8 @@
 // Package redistest gives tests a redisstore.Store of their own: on an
-// embedded Redis (NewTestStore) or on the real Redis named by
-// FLAGBOT_TEST_REDIS_URL (NewRealTestStore), each under a random key prefix
+// embedded Redis (NewTestStore), on the real Redis named by
+// FLAGBOT_TEST_REDIS_URL (NewRealTestStore) or on the real Redis Cluster
+// named by FLAGBOT_TEST_REDIS_CLUSTER_URL (NewClusterTestStore; Backends
+// lists all three), each under a random key prefix
 // so that parallel tests and parallel runs never see each other's keys. It
 // also opens more Stores on the same server (Replica, ReplicaVia: other bot
 // replicas), sends raw commands (Do), counts what a Store sends (Counter)
@@ -88,12 +90,16 @@ func RealURL(t testing.TB) string {
 }
 
 // URL returns a URL of the server s talks to, for redisstore.Open: the
-// embedded server's address, or FLAGBOT_TEST_REDIS_URL for a Store from
-// NewRealTestStore. s must come from this package.
+// embedded server's address, FLAGBOT_TEST_REDIS_URL for a Store from
+// NewRealTestStore, or FLAGBOT_TEST_REDIS_CLUSTER_URL for one from
+// NewClusterTestStore. s must come from this package.
 func URL(t testing.TB, s *redisstore.Store) string {
 	t.Helper()
-	if s.Embedded() {
+	switch {
+	case s.Embedded():
 		return "redis://" + s.Addr() + "/0"
+	case s.Cluster():
+		return ClusterURL(t)
 	}
 	return RealURL(t)
 }
@@ -113,6 +119,9 @@ func Replica(t testing.TB, s *redisstore.Store, opts redisstore.Options) *rediss
 // Store connects to addr with s's credentials and database.
 func ReplicaVia(t testing.TB, s *redisstore.Store, addr string, opts redisstore.Options) *redisstore.Store {
 	t.Helper()
+	if s.Cluster() {
+		t.Fatalf("redistest: ReplicaVia: a cluster client reaches every node itself, past any one proxy")
+	}
 	u := parseURL(t, URL(t, s))
 	u.Host = addr
 	return open(t, u.String(), s, opts)
@@ -154,4 +163,30 @@ func parseURL(t testing.TB, redisURL string) *url.URL {
 		t.Fatalf("redistest: the test Redis URL does not parse")
 	}
 	return u
+}
+
+// Backend is one way for a test to get a Store of its own.
+type Backend struct {
+	// Name names the backend in subtest names: miniredis, redis or
+	// cluster.
+	Name string
+	// Open returns a Store, closed and emptied when the test ends.
+	Open func(testing.TB) *redisstore.Store
+	// Advance lets d pass for the Store's TTLs: at once on the embedded
+	// server (FastForward), by sleeping on a real one.
+	Advance func(t testing.TB, s *redisstore.Store, d time.Duration)
+}
+
+// Backends returns the three backends: miniredis, always there; redis and
+// cluster, which skip a test unless their environment variable is set.
+func Backends() []Backend {
+	sleep := func(t testing.TB, _ *redisstore.Store, d time.Duration) { time.Sleep(d) }
+	return []Backend{
+		{Name: "miniredis", Open: NewTestStore, Advance: func(t testing.TB, s *redisstore.Store, d time.Duration) {
+			t.Helper()
+			s.EmbeddedServer().FastForward(d)
+		}},
+		{Name: "redis", Open: NewRealTestStore, Advance: sleep},
+		{Name: "cluster", Open: NewClusterTestStore, Advance: sleep},
+	}
 }

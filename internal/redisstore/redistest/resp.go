@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,7 +31,8 @@ type ReplyError string
 func (e ReplyError) Error() string { return string(e) }
 
 // Do sends one command to the server of s (which must come from this
-// package) on a connection of its own and returns the reply: a simple or
+// package) on a connection of its own, on a cluster to the node that holds
+// the command's key (following MOVED), and returns the reply: a simple or
 // bulk string as a string, an integer as an int64, an array as []any and a
 // nil reply as nil. Keys are not prefixed: pass s.Key(k). The test fails on
 // any error, error replies included.
@@ -38,12 +40,7 @@ func Do(t testing.TB, s *redisstore.Store, args ...any) any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), doTimeout)
 	defer cancel()
-	c, err := dial(ctx, URL(t, s))
-	if err != nil {
-		t.Fatalf("redistest: %v", err)
-	}
-	defer c.close()
-	v, err := c.do(args...)
+	v, err := doRouted(ctx, URL(t, s), args...)
 	if err != nil {
 		t.Fatalf("redistest: %s: %v", fmt.Sprint(args[0]), err)
 	}
@@ -192,33 +189,65 @@ func readReply(r *bufio.Reader) (any, error) {
 	return nil, fmt.Errorf("unknown reply type %q", kind)
 }
 
-// deletePrefixed deletes every key of the server at redisURL that starts
-// with prefix, which must hold no glob characters.
+// deletePrefixed deletes every key that starts with prefix, which must
+// hold no glob characters, of the server at redisURL or of every master of
+// the cluster it names. Keys are deleted one at a time where they live, so
+// keys of many slots are no cross-slot DEL.
 func deletePrefixed(ctx context.Context, redisURL, prefix string) error {
-	c, err := dial(ctx, redisURL)
+	nodes, err := masters(ctx, redisURL)
+	if err != nil {
+		return err
+	}
+	for _, node := range nodes {
+		if err := deleteOn(ctx, node, prefix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanNode returns every key of the one server at nodeURL that matches
+// pattern, sorted and without duplicates.
+func scanNode(ctx context.Context, nodeURL, pattern string) ([]string, error) {
+	c, err := dial(ctx, nodeURL)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	var out []string
+	cursor := "0"
+	for {
+		v, err := c.do("SCAN", cursor, "MATCH", pattern, "COUNT", 100)
+		if err != nil {
+			return nil, fmt.Errorf("SCAN: %w", err)
+		}
+		page, ok := v.([]any)
+		if !ok || len(page) != 2 {
+			return nil, fmt.Errorf("SCAN: unexpected reply %v", v)
+		}
+		cursor, _ = page[0].(string)
+		out = append(out, strs(page[1])...)
+		if cursor == "0" || cursor == "" {
+			slices.Sort(out)
+			return slices.Compact(out), nil
+		}
+	}
+}
+
+func deleteOn(ctx context.Context, nodeURL, prefix string) error {
+	keys, err := scanNode(ctx, nodeURL, prefix+"*")
+	if err != nil {
+		return err
+	}
+	c, err := dial(ctx, nodeURL)
 	if err != nil {
 		return err
 	}
 	defer c.close()
-	cursor := "0"
-	for {
-		v, err := c.do("SCAN", cursor, "MATCH", prefix+"*", "COUNT", 100)
-		if err != nil {
-			return fmt.Errorf("SCAN: %w", err)
-		}
-		page, ok := v.([]any)
-		if !ok || len(page) != 2 {
-			return fmt.Errorf("SCAN: unexpected reply %v", v)
-		}
-		cursor, _ = page[0].(string)
-		keys, _ := page[1].([]any)
-		if len(keys) > 0 {
-			if _, err := c.do(append([]any{"DEL"}, keys...)...); err != nil {
-				return fmt.Errorf("DEL: %w", err)
-			}
-		}
-		if cursor == "0" || cursor == "" {
-			return nil
+	for _, k := range keys {
+		if _, err := c.do("DEL", k); err != nil {
+			return fmt.Errorf("DEL: %w", err)
 		}
 	}
+	return nil
 }
