@@ -543,17 +543,7 @@ func (c *Changes) SetDMs(ctx context.Context, ws commands.Workspace, id string, 
 	if err != nil {
 		return fmt.Errorf("approvals: set direct messages of change %q: %w: %w", id, ErrInvalidChange, err)
 	}
-	code, _, err := c.run(ctx, c.setDMs, "set direct messages of change", id, []string{c.changeKey(ws, id)}, string(raw))
-	if err != nil {
-		return err
-	}
-	switch code {
-	case "ok":
-		return nil
-	case "notfound":
-		return fmt.Errorf("approvals: set direct messages of change %q: %w", id, commands.ErrChangeNotFound)
-	}
-	return badReply("set direct messages of change", id, fmt.Errorf("unexpected script result %q", code))
+	return c.setField(ctx, c.setDMs, "set direct messages of change", ws, id, string(raw))
 }
 
 // Claim takes the lease on approved change id; see commands.Changes.
@@ -595,7 +585,13 @@ func (c *Changes) Renew(ctx context.Context, ws commands.Workspace, id string, f
 
 // SetMessage records the channel and timestamp of the posted request.
 func (c *Changes) SetMessage(ctx context.Context, ws commands.Workspace, id, channelID, ts string) error {
-	code, _, err := c.run(ctx, c.setMessage, "set change message", id, []string{c.changeKey(ws, id)}, channelID, ts)
+	return c.setField(ctx, c.setMessage, "set change message", ws, id, channelID, ts)
+}
+
+// setField runs script, which records something on change id and answers
+// "ok" or "notfound", and turns its answer into the contract's errors.
+func (c *Changes) setField(ctx context.Context, script *redisstore.Script, op string, ws commands.Workspace, id string, args ...any) error {
+	code, _, err := c.run(ctx, script, op, id, []string{c.changeKey(ws, id)}, args...)
 	if err != nil {
 		return err
 	}
@@ -603,9 +599,9 @@ func (c *Changes) SetMessage(ctx context.Context, ws commands.Workspace, id, cha
 	case "ok":
 		return nil
 	case "notfound":
-		return fmt.Errorf("approvals: set change message %q: %w", id, commands.ErrChangeNotFound)
+		return fmt.Errorf("approvals: %s %q: %w", op, id, commands.ErrChangeNotFound)
 	}
-	return badReply("set change message", id, fmt.Errorf("unexpected script result %q", code))
+	return badReply(op, id, fmt.Errorf("unexpected script result %q", code))
 }
 
 // approvedAt is when ch's approval count completed: its last approval.
