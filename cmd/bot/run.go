@@ -9,14 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os/signal"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
-
-	"github.com/kelseyhightower/envconfig"
 
 	"github.com/flagbot/flagbot/internal/approvals"
 	"github.com/flagbot/flagbot/internal/commands"
@@ -83,7 +80,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [-version]\n       %s playground [-addr host:port]   (try Flagbot in a browser, no Slack or LaunchDarkly needed)\n\n", args[0], args[0])
 		tw := tabwriter.NewWriter(stderr, 0, 4, 2, ' ', 0)
-		_ = envconfig.Usagef("", &Config{}, tw, envconfig.DefaultTableFormat)
+		writeUsage(tw)
 		_ = tw.Flush()
 	}
 	if err := fs.Parse(args[1:]); err != nil {
@@ -370,11 +367,7 @@ func opsHandler(app *slackapp.App, store *redisstore.Store, m *metrics.Metrics, 
 	if profiling {
 		// Off by default: profiles show internals. FLAGBOT_PPROF=1 on a
 		// private FLAGBOT_HTTP_ADDR only.
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		profilingHandlers(mux)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"html/template"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -59,7 +58,7 @@ type Server struct {
 	render *Renderer
 	log    *slog.Logger
 	opts   Options
-	page   *template.Template
+	page   string // static/index.html; index fills its {{placeholders}}
 	mdLink *regexp.Regexp
 }
 
@@ -71,12 +70,12 @@ func New(sl *slackfake.Server, lds *ldfake.Server, demo Demo, opts Options) (*Se
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	page, err := template.ParseFS(staticFiles, "static/index.html")
+	page, err := fs.ReadFile(staticFiles, "static/index.html")
 	if err != nil {
-		return nil, fmt.Errorf("playground: page template: %w", err)
+		return nil, fmt.Errorf("playground: page: %w", err)
 	}
 	return &Server{
-		slack: sl, ld: lds, demo: demo, render: NewRenderer(opts.Now), opts: opts, page: page,
+		slack: sl, ld: lds, demo: demo, render: NewRenderer(opts.Now), opts: opts, page: string(page),
 		log:    opts.Logger.With("component", "playground"),
 		mdLink: regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`),
 	}, nil
@@ -128,22 +127,36 @@ func loopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// pageData fills index.html.
-type pageData struct {
-	Demo     Demo
-	Projects []ldfake.ProjectInfo
-}
-
 func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
-	var buf bytes.Buffer
-	if err := s.page.Execute(&buf, pageData{Demo: s.demo, Projects: s.ld.Projects()}); err != nil {
-		s.log.Error("render page", "err", err)
-		http.Error(w, "page error", http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(buf.Bytes())
+	_, _ = io.WriteString(w, fillPage(s.page, s.demo, s.ld.Projects()))
+}
+
+// fillPage fills the placeholders of page (index.html) for demo and
+// projects, escaping as html/template would (TestPageMatchesTemplate
+// holds it to that). It is written by hand because text/template makes
+// the linker keep every exported method of every type in the bot's
+// binary, which serves the playground too.
+func fillPage(page string, demo Demo, projects []ldfake.ProjectInfo) string {
+	esc := strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;").Replace
+	var personas, tokens, projs strings.Builder
+	for _, p := range demo.Personas {
+		personas.WriteString(`<option value="` + esc(p.UserID) + `">` + esc(p.Name) + " (" + esc(p.Role) + ")</option>")
+	}
+	for _, t := range demo.Tokens {
+		tokens.WriteString("<dt>" + esc(t.Role) + " (" + esc(t.Name) + ")</dt><dd><code>" + esc(t.Value) + "</code></dd>")
+	}
+	for _, p := range projects {
+		projs.WriteString(`<option value="` + esc(p.Key) + `">` + esc(p.Name) + "</option>")
+	}
+	return strings.NewReplacer(
+		"{{channel}}", esc(demo.Channel),
+		"{{channel_name}}", esc(demo.ChannelName),
+		"{{persona_options}}", personas.String(),
+		"{{token_list}}", tokens.String(),
+		"{{project_options}}", projs.String(),
+	).Replace(page)
 }
 
 // item is one keyed piece of HTML the page diffs by key.

@@ -7,7 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -92,8 +92,8 @@ type Installer struct {
 	secure   bool   // cookies only over https
 	cookie   string // the cookie's path: /slack/ under the public URL's path
 	stateKey []byte
+	esc      *strings.Replacer // newHTMLEscaper
 	now      func() time.Time
-	page     *template.Template
 
 	mu     sync.Mutex
 	tokens float64
@@ -130,10 +130,6 @@ func NewInstaller(cfg InstallConfig, installs InstallStore, states StateStore, l
 	if err != nil {
 		return nil, fmt.Errorf("slackapp: derive the state key: %w", err)
 	}
-	page, err := template.New("page").Parse(pageTemplate)
-	if err != nil {
-		return nil, fmt.Errorf("slackapp: install page template: %w", err)
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -150,8 +146,8 @@ func NewInstaller(cfg InstallConfig, installs InstallStore, states StateStore, l
 		secure:   pub.Scheme == "https",
 		cookie:   strings.TrimRight(pub.Path, "/") + "/slack/",
 		stateKey: key,
+		esc:      newHTMLEscaper(),
 		now:      opts.Now,
-		page:     page,
 		tokens:   installBurst,
 	}, nil
 }
@@ -234,7 +230,7 @@ func (i *Installer) serveInstall(w http.ResponseWriter, r *http.Request) {
 			"Slack will ask you to pick the workspace (or, for an Enterprise Grid org, the whole org) and to allow what Flagbot needs: its /flag command, posting messages, and reading users, user groups and channels.",
 		},
 		Button:     "Add to Slack",
-		ButtonLink: template.URL(i.authURL + "?" + q.Encode()),
+		ButtonLink: (i.authURL + "?" + q.Encode()),
 		Note:       "The link works once, in this browser, for 10 minutes.",
 	})
 }
@@ -255,7 +251,7 @@ func (i *Installer) serveRedirect(w http.ResponseWriter, r *http.Request) {
 		i.clearCookie(w)
 		i.render(w, http.StatusOK, pageData{Title: "Flagbot was not installed",
 			Lines:  []string{"The install was cancelled in Slack, so nothing changed. To install Flagbot after all, start again."},
-			Button: "Start again", ButtonLink: template.URL(i.InstallURL()), Ref: ref})
+			Button: "Start again", ButtonLink: (i.InstallURL()), Ref: ref})
 		return
 	}
 	if stateErr != nil {
@@ -276,7 +272,7 @@ func (i *Installer) serveRedirect(w http.ResponseWriter, r *http.Request) {
 		log.ErrorContext(ctx, "could not spend an oauth state", "err", err)
 		i.render(w, http.StatusServiceUnavailable, pageData{Title: "Flagbot can't finish the install right now",
 			Lines:  []string{"Its state store is unavailable, so nothing was stored. Try again in a minute."},
-			Button: "Start again", ButtonLink: template.URL(i.InstallURL()), Ref: ref})
+			Button: "Start again", ButtonLink: (i.InstallURL()), Ref: ref})
 		return
 	}
 	if !taken {
@@ -387,7 +383,7 @@ func (i *Installer) restart(w http.ResponseWriter, status int, ref, title, why s
 		lines = append([]string{why}, lines...)
 	}
 	i.clearCookie(w)
-	i.render(w, status, pageData{Title: title, Lines: lines, Button: "Start again", ButtonLink: template.URL(i.InstallURL()), Ref: ref})
+	i.render(w, status, pageData{Title: title, Lines: lines, Button: "Start again", ButtonLink: (i.InstallURL()), Ref: ref})
 }
 
 func (i *Installer) fail(w http.ResponseWriter, r *http.Request, ref, what string, err error) {
@@ -404,7 +400,7 @@ type pageData struct {
 	Title      string
 	Lines      []string
 	Button     string
-	ButtonLink template.URL
+	ButtonLink string // an absolute URL this package built
 	Note       string
 	Ref        string
 }
@@ -417,7 +413,7 @@ func (i *Installer) render(w http.ResponseWriter, status int, p pageData) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	w.WriteHeader(status)
-	if err := i.page.Execute(w, p); err != nil {
+	if _, err := io.WriteString(w, renderPage(i.esc, p)); err != nil {
 		i.log.Warn("install page: write failed", "err", err)
 	}
 }
@@ -432,14 +428,47 @@ func scrubSecret(s string, secrets ...string) string {
 	return s
 }
 
-// pageTemplate is every page of the install flow: no script, no external
-// resource.
-const pageTemplate = `<!doctype html>
+// newHTMLEscaper escapes text for HTML text and double-quoted attributes
+// as html/template does.
+func newHTMLEscaper() *strings.Replacer {
+	return strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;")
+}
+
+// renderPage is p as a page of the install flow: no script, no external
+// resource. It is written by hand, not with html/template (see
+// TestInstallPageMatchesTemplate), because text/template makes the linker
+// keep every exported method of every type: 9 MB of the binary.
+func renderPage(htmlEscaper *strings.Replacer, p pageData) string {
+	var b strings.Builder
+	b.WriteString(pageHead1)
+	b.WriteString(htmlEscaper.Replace(p.Title))
+	b.WriteString(pageHead2)
+	b.WriteString(htmlEscaper.Replace(p.Title))
+	b.WriteString("</h1>\n")
+	for _, l := range p.Lines {
+		b.WriteString("<p>" + htmlEscaper.Replace(l) + "</p>\n")
+	}
+	if p.Button != "" {
+		b.WriteString(`<p><a class="button" href="` + htmlEscaper.Replace(p.ButtonLink) + `">` + htmlEscaper.Replace(p.Button) + "</a></p>\n")
+	}
+	if p.Note != "" {
+		b.WriteString(`<p class="note">` + htmlEscaper.Replace(p.Note) + "</p>\n")
+	}
+	if p.Ref != "" {
+		b.WriteString(`<p class="ref">Reference: ` + htmlEscaper.Replace(p.Ref) + "</p>\n")
+	}
+	b.WriteString("</body>\n</html>\n")
+	return b.String()
+}
+
+const pageHead1 = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · Flagbot</title>
+<title>`
+
+const pageHead2 = ` · Flagbot</title>
 <style>
 body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1d1c1d;line-height:1.5}
 h1{font-size:1.5rem}
@@ -448,11 +477,4 @@ a.button{display:inline-block;margin:1rem 0;padding:.6rem 1.2rem;border-radius:6
 </style>
 </head>
 <body>
-<h1>{{.Title}}</h1>
-{{range .Lines}}<p>{{.}}</p>
-{{end}}{{if .Button}}<p><a class="button" href="{{.ButtonLink}}">{{.Button}}</a></p>
-{{end}}{{if .Note}}<p class="note">{{.Note}}</p>
-{{end}}{{if .Ref}}<p class="ref">Reference: {{.Ref}}</p>
-{{end}}</body>
-</html>
-`
+<h1>`
