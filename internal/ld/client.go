@@ -389,7 +389,7 @@ func readAPIError(resp *http.Response, method, path string) *APIError {
 // and closes the body.
 func decodeBody(resp *http.Response, method, path string, v any) error {
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	raw, err := readBody(resp)
 	if err != nil {
 		return fmt.Errorf("%s %s: read response: %w: %w", method, path, ErrUnavailable, err)
 	}
@@ -403,6 +403,22 @@ func decodeBody(resp *http.Response, method, path string, v any) error {
 		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
 	}
 	return nil
+}
+
+// readBody reads resp's body, up to one byte more than maxResponseBody.
+// A body of known length is read into one buffer of exactly that size:
+// io.ReadAll would grow one from 512 bytes, four times the garbage for a
+// flag.
+func readBody(resp *http.Response) ([]byte, error) {
+	n := resp.ContentLength
+	if n < 0 || n > maxResponseBody {
+		return io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	}
+	raw := make([]byte, n)
+	if _, err := io.ReadFull(resp.Body, raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
 }
 
 // backoff is the wait before retry attempt+1 of a read: backoffBase doubled

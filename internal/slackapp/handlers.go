@@ -428,20 +428,18 @@ func (a *App) respond(ctx context.Context, log *slog.Logger, url string, msg Mes
 		log.Warn("no response_url to answer on")
 		return
 	}
-	wm := &slack.WebhookMessage{
+	m := responseMessage{
 		Text:            msg.Text,
+		Blocks:          msg.Blocks,
 		ResponseType:    slack.ResponseTypeEphemeral,
 		ReplaceOriginal: replace,
 	}
 	if inChannel {
-		wm.ResponseType = slack.ResponseTypeInChannel
-	}
-	if len(msg.Blocks) > 0 {
-		wm.Blocks = &slack.Blocks{BlockSet: msg.Blocks}
+		m.ResponseType = slack.ResponseTypeInChannel
 	}
 	rctx, cancel := replyContext(ctx)
 	defer cancel()
-	if err := slack.PostWebhookCustomHTTPContext(rctx, url, a.http, wm); err != nil {
+	if err := postResponse(rctx, a.http, url, m); err != nil {
 		log.Warn("reply via response_url failed", "err", scrubURL(err, url))
 	}
 }
