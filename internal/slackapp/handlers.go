@@ -169,7 +169,7 @@ func (a *App) work(w who, command string, f func(r *request)) {
 // message could not be replaced later: response_url cannot edit a slash
 // command's own reply), then runs the command and answers via response_url.
 func (a *App) onSlashCommand(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "slash_command")
+	defer a.ack(evt, c, "slash_command") // after the hand-off: see workers
 	sc, ok := evt.Data.(slack.SlashCommand)
 	if !ok {
 		a.log.Warn("slash command envelope without a command", "type", string(evt.Type))
@@ -262,7 +262,7 @@ func actionValue(cb slack.InteractionCallback, ids ...ActionID) (ActionID, strin
 // onNextPage shows the next page of a `/flag list`, replacing the message
 // that held the button.
 func (a *App) onNextPage(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "block_actions")
+	defer a.ack(evt, c, "block_actions") // after the hand-off: see workers
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok {
 		return
@@ -326,7 +326,6 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(fields))
 		return
 	}
-	a.ack(evt, c, "view_submission")
 	a.finish(r, nil)
 	r.log.Info("workspace connected", "role", res.Info.Role, "token_name", res.Info.TokenName)
 	a.spawn(func() {
@@ -334,6 +333,7 @@ func (a *App) onConnectSubmit(evt *socketmode.Event, c *socketmode.Client) {
 		defer cancel()
 		a.tell(ctx, r.log, w.ws, w.channelID, w.userID, a.render.Result(res))
 	})
+	a.ack(evt, c, "view_submission") // after the hand-off: see workers
 }
 
 // connectValue is what the connect modal holds in block: typed into its
@@ -361,7 +361,7 @@ func plausibleToken(s string) bool {
 // is stored; the token stays in Slack's state of the modal, never in a view
 // Flagbot sends.
 func (a *App) onConnectChange(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "block_actions")
+	defer a.ack(evt, c, "block_actions") // after the hand-off: see workers
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok || CallbackID(cb.View.CallbackID) != CallbackConnect {
 		return

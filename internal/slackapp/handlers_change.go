@@ -119,7 +119,7 @@ func (a *App) sendDMs(ctx context.Context, log *slog.Logger, ws commands.Workspa
 // several replicas are safe. Approving a deletion opens the modal in which
 // the approver types the flag key (the core asks for it).
 func (a *App) onChangeAction(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "block_actions")
+	defer a.ack(evt, c, "block_actions") // after the hand-off: see workers
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok {
 		return
@@ -364,7 +364,7 @@ func (a *App) onConfirmDelete(evt *socketmode.Event, c *socketmode.Client) {
 		a.ack(evt, c, "view_submission", slack.NewErrorsViewSubmissionResponse(fields))
 		return
 	}
-	a.ack(evt, c, "view_submission")
+	defer a.ack(evt, c, "view_submission") // after the hand-off: see workers
 	a.work(w, "approve_delete", func(r *request) {
 		r.log = r.log.With("approval_id", id)
 		res, err := a.exec.ApproveWithKey(r.ctx, r.actor, id, typed)

@@ -89,7 +89,7 @@ func (h *homeViewers) of(ws commands.Workspace, now time.Time) []string {
 
 // onHomeOpened publishes the Home tab of the person who opened it.
 func (a *App) onHomeOpened(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "events_api")
+	defer a.ack(evt, c, "events_api") // after the hand-off: see workers
 	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 	if !ok {
 		return

@@ -109,7 +109,7 @@ func (a *App) updateView(ctx context.Context, log *slog.Logger, ws commands.Work
 // onRequestOpen opens the request form from a button ("Request a
 // change…", "Turn off in production") prefilled from its value.
 func (a *App) onRequestOpen(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "block_actions")
+	defer a.ack(evt, c, "block_actions") // after the hand-off: see workers
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok {
 		return
@@ -152,7 +152,7 @@ func (a *App) reply(r *request, responseURL string, msg Message) {
 // environment changes, so it shows what they need (variations,
 // percentages, contexts, the flag's state).
 func (a *App) onRequestFormChange(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "block_actions")
+	defer a.ack(evt, c, "block_actions") // after the hand-off: see workers
 	cb, ok := evt.Data.(slack.InteractionCallback)
 	if !ok || CallbackID(cb.View.CallbackID) != CallbackRequest {
 		return
@@ -289,14 +289,14 @@ func (a *App) onRequestSubmit(evt *socketmode.Event, c *socketmode.Client) {
 			cancel()
 			return
 		}
-		a.ack(evt, c, "view_submission")
 		a.spawn(func() {
 			defer cancel()
 			a.announceRequest(r, meta.Channel, o.res)
 		})
+		a.ack(evt, c, "view_submission") // after the hand-off: see workers
 	case <-timer.C:
 		filing := requestDoneView(":hourglass_flowing_sand: Filing your request: LaunchDarkly is slow to answer. This updates when it is done.")
-		a.ack(evt, c, "view_submission", slack.NewUpdateViewSubmissionResponse(&filing))
+		defer a.ack(evt, c, "view_submission", slack.NewUpdateViewSubmissionResponse(&filing)) // after the hand-off: see workers
 		a.spawn(func() {
 			defer cancel()
 			o := <-done

@@ -20,7 +20,7 @@ const maxUnfurls = 5
 // refuses them), and never in a channel shared with another organisation,
 // whose members would read the card.
 func (a *App) onLinkShared(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "events_api")
+	defer a.ack(evt, c, "events_api") // after the hand-off: see workers
 	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 	if !ok {
 		return

@@ -38,7 +38,7 @@ func installationOf(ev slackevents.EventsAPIEvent) commands.Installation {
 // edited in Slack any more, so nothing is. tokens_revoked for user tokens
 // only concerns tokens Flagbot never asks for: nothing to do.
 func (a *App) onUninstalled(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "events_api")
+	defer a.ack(evt, c, "events_api") // after the hand-off: see workers
 	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 	if !ok {
 		return
@@ -79,7 +79,7 @@ func (a *App) onUninstalled(evt *socketmode.Event, c *socketmode.Client) {
 // no longer serves some workspaces of its org (removed from them). Their
 // data goes; the installation keeps serving the org's other workspaces.
 func (a *App) onTeamAccessRevoked(evt *socketmode.Event, c *socketmode.Client) {
-	a.ack(evt, c, "events_api")
+	defer a.ack(evt, c, "events_api") // after the hand-off: see workers
 	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 	if !ok {
 		return

@@ -1,9 +1,6 @@
 package slackapp
 
-import (
-	"runtime"
-	"time"
-)
+import "time"
 
 // workerIdle is how long a worker waits for its next job before it exits.
 const workerIdle = 10 * time.Second
@@ -34,16 +31,14 @@ func (w *workers) run(f func()) {
 // loop runs f, then the jobs handed to it, until it has been idle for
 // w.idle. f must not panic (spawn recovers).
 //
-// Each job first yields the processor once. A job is handed over right
-// after its envelope's ack was queued, and the goroutine handed a job runs
-// next on this processor: without the yield, a command's work (decoding a
-// flag, rendering) would run before the socket writer sent the ack, and
-// under load acks would wait behind commands.
+// Handlers hand their work over first and ack after (a deferred ack): the
+// goroutine a job is handed to becomes the next to run on this processor,
+// and the ack queued after takes that place, so the socket writer sends the
+// ack as soon as the handler returns, before any command's work.
 func (w *workers) loop(f func()) {
 	t := time.NewTimer(w.idle)
 	defer t.Stop()
 	for {
-		runtime.Gosched()
 		f()
 		t.Reset(w.idle)
 		select {
