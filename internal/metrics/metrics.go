@@ -1,33 +1,32 @@
-// Package metrics holds Flagbot's Prometheus collectors. It exists so that
-// the Prometheus client library has one home: other packages report through
-// small interfaces (slackapp.Metrics) and never import Prometheus.
 package metrics
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics is one registry of Flagbot's collectors. Each bot process makes
-// its own, so tests can run several side by side.
+// Metrics is one set of Flagbot's metrics. Each bot process makes its own,
+// so tests can run several side by side.
 type Metrics struct {
-	reg        *prometheus.Registry
-	acks       *prometheus.HistogramVec
-	commands   *prometheus.CounterVec
-	durations  *prometheus.HistogramVec
-	connected  prometheus.Gauge
-	reconnects prometheus.Counter
-	ld         *prometheus.CounterVec
-	sweeps     *prometheus.CounterVec
-	sweptAt    prometheus.Gauge
-	stuck      prometheus.Gauge
+	acks       histogramVec
+	commands   counterVec
+	durations  histogramVec
+	connected  gauge
+	reconnects counter
+	ld         counterVec
+	sweeps     counterVec
+	sweptAt    gauge
+	stuck      gauge
+
+	families []*family // sorted by name
+	readProc func() procStats
+	pending  atomic.Pointer[pendingSource]
+	lastSize atomic.Int64 // of the last exposition, to size the next
 
 	mu         sync.Mutex
 	workspaces map[string]bool // workspace label values in use
@@ -44,77 +43,59 @@ var PendingAges = []string{"under_1h", "1h_to_6h", "over_6h"}
 // PendingBounds are the ages between PendingAges' buckets.
 var PendingBounds = []time.Duration{time.Hour, 6 * time.Hour}
 
-// New returns a Metrics with Go runtime and process collectors registered.
+// New returns a Metrics with Flagbot's metrics and the Go runtime and
+// process metrics the package documentation lists.
 func New() *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
-		acks: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "flagbot_slack_ack_seconds",
-			Help:    "Time to write a Socket Mode ack, by envelope kind.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .05, .1, .5, 1},
-		}, []string{"kind"}),
-		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flagbot_commands_total",
-			Help: "Commands run, by name and outcome (ok or an error kind).",
-		}, []string{"command", "outcome"}),
-		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "flagbot_command_duration_seconds",
-			Help:    "Time from ack to reply, by command.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"command"}),
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "flagbot_slack_connected",
-			Help: "1 while the Socket Mode connection is up.",
-		}),
-		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "flagbot_slack_reconnects_total",
-			Help: "Socket Mode connections made after the first (Slack asked, or the connection dropped).",
-		}),
-		ld: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flagbot_launchdarkly_responses_total",
-			Help: "LaunchDarkly API attempts by workspace (team ID; the first 50 seen, then \"other\"; \"none\" for work of no workspace) and outcome: ok, client_error, rate_limited (429), server_error, unreachable.",
-		}, []string{"workspace", "outcome"}),
-		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flagbot_sweeps_total",
-			Help: "Expiry sweeps tried by this replica: swept (it held the lock), skipped (another replica did), failed.",
-		}, []string{"outcome"}),
-		sweptAt: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "flagbot_sweep_last_success_timestamp_seconds",
-			Help: "When this replica last finished a sweep (Unix time); alert on the maximum over replicas falling behind.",
-		}),
-		stuck: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "flagbot_stuck_changes",
-			Help: "Approved changes nobody was applying, found by this replica's last sweep (each is resumed).",
-		}),
+		acks:       newHistogramVec([]float64{.0005, .001, .0025, .005, .01, .05, .1, .5, 1}, "kind"),
+		commands:   newCounterVec("command", "outcome"),
+		durations:  newHistogramVec([]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}, "command"), // client_golang's DefBuckets
+		ld:         newCounterVec("workspace", "outcome"),
+		sweeps:     newCounterVec("outcome"),
+		readProc:   newProcReader(),
 		workspaces: map[string]bool{},
 	}
-	m.reg.MustRegister(m.acks, m.commands, m.durations, m.connected, m.reconnects, m.ld, m.sweeps, m.sweptAt, m.stuck,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.families = append(runtimeFamilies(),
+		m.acks.family("flagbot_slack_ack_seconds", "Time to write a Socket Mode ack, by envelope kind."),
+		m.commands.family("flagbot_commands_total", "Commands run, by name and outcome (ok or an error kind)."),
+		m.durations.family("flagbot_command_duration_seconds", "Time from ack to reply, by command."),
+		m.connected.family("flagbot_slack_connected", "1 while the Socket Mode connection is up."),
+		m.reconnects.family("flagbot_slack_reconnects_total", "Socket Mode connections made after the first (Slack asked, or the connection dropped)."),
+		m.ld.family("flagbot_launchdarkly_responses_total",
+			"LaunchDarkly API attempts by workspace (team ID; the first 50 seen, then \"other\"; \"none\" for work of no workspace) and outcome: ok, client_error, rate_limited (429), server_error, unreachable."),
+		m.sweeps.family("flagbot_sweeps_total", "Expiry sweeps tried by this replica: swept (it held the lock), skipped (another replica did), failed."),
+		m.sweptAt.family("flagbot_sweep_last_success_timestamp_seconds",
+			"When this replica last finished a sweep (Unix time); alert on the maximum over replicas falling behind."),
+		m.stuck.family("flagbot_stuck_changes", "Approved changes nobody was applying, found by this replica's last sweep (each is resumed)."),
+		&family{name: "flagbot_pending_changes", help: "Change requests waiting for approval, across all workspaces, by age.",
+			typ: typeGauge, collect: m.collectPending},
+	)
+	sortFamilies(m.families)
 	return m
 }
 
 // Ack records the time spent writing an ack.
 func (m *Metrics) Ack(kind string, d time.Duration) {
-	m.acks.WithLabelValues(kind).Observe(d.Seconds())
+	m.acks.observe(key{kind}, d.Seconds())
 }
 
 // Command records one command's outcome and duration.
 func (m *Metrics) Command(name, outcome string, d time.Duration) {
-	m.commands.WithLabelValues(name, outcome).Inc()
-	m.durations.WithLabelValues(name).Observe(d.Seconds())
+	m.commands.inc(key{name, outcome})
+	m.durations.observe(key{name}, d.Seconds())
 }
 
 // Connected records whether the Socket Mode connection is up.
 func (m *Metrics) Connected(up bool) {
 	if up {
-		m.connected.Set(1)
+		m.connected.set(1)
 	} else {
-		m.connected.Set(0)
+		m.connected.set(0)
 	}
 }
 
 // Reconnected records a Socket Mode connection made after the first.
-func (m *Metrics) Reconnected() { m.reconnects.Inc() }
+func (m *Metrics) Reconnected() { m.reconnects.inc() }
 
 // LaunchDarkly records one LaunchDarkly API attempt for the workspace team
 // ("" when the work was for none): its HTTP status, 0 when no answer came.
@@ -130,7 +111,7 @@ func (m *Metrics) LaunchDarkly(team string, status int) {
 	case status >= 400:
 		outcome = "client_error"
 	}
-	m.ld.WithLabelValues(m.workspaceLabel(team), outcome).Inc()
+	m.ld.inc(key{m.workspaceLabel(team), outcome})
 }
 
 // workspaceLabel bounds the workspace label's values.
@@ -155,49 +136,80 @@ func (m *Metrics) workspaceLabel(team string) string {
 func (m *Metrics) Swept(swept bool, at time.Time, stuck int, err error) {
 	switch {
 	case err != nil:
-		m.sweeps.WithLabelValues("failed").Inc()
+		m.sweeps.inc(key{"failed"})
 	case !swept:
-		m.sweeps.WithLabelValues("skipped").Inc()
+		m.sweeps.inc(key{"skipped"})
 	default:
-		m.sweeps.WithLabelValues("swept").Inc()
-		m.sweptAt.Set(float64(at.UnixNano()) / 1e9)
-		m.stuck.Set(float64(stuck))
+		m.sweeps.inc(key{"swept"})
+		m.sweptAt.set(float64(at.UnixNano()) / 1e9)
+		m.stuck.set(float64(stuck))
 	}
 }
 
-// Pending registers flagbot_pending_changes{age}, counted by count at each
-// scrape (bounded by timeout): count returns one number per PendingAges
-// bucket. A failed count is logged and leaves the series out of that
-// scrape.
+// Pending sets how flagbot_pending_changes{age} is counted at each scrape
+// (bounded by timeout): count returns one number per PendingAges bucket. A
+// failed count is logged and leaves the series out of that scrape. Until
+// Pending is called the series are left out.
 func (m *Metrics) Pending(count func(ctx context.Context) ([]int64, error), timeout time.Duration, log *slog.Logger) {
-	m.reg.MustRegister(&pendingCollector{count: count, timeout: timeout, log: log,
-		desc: prometheus.NewDesc("flagbot_pending_changes",
-			"Change requests waiting for approval, across all workspaces, by age.", []string{"age"}, nil)})
+	m.pending.Store(&pendingSource{count: count, timeout: timeout, log: log})
 }
 
-type pendingCollector struct {
+type pendingSource struct {
 	count   func(ctx context.Context) ([]int64, error)
 	timeout time.Duration
 	log     *slog.Logger
-	desc    *prometheus.Desc
 }
 
-func (c *pendingCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-
-func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
-	counts, err := c.count(ctx)
-	if err != nil || len(counts) != len(PendingAges) {
-		c.log.Warn("metrics: could not count pending changes", "err", err)
+func (m *Metrics) collectPending(w *writer) {
+	p := m.pending.Load()
+	if p == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(w.ctx, p.timeout)
+	defer cancel()
+	counts, err := p.count(ctx)
+	if err != nil || len(counts) != len(PendingAges) {
+		p.log.Warn("metrics: could not count pending changes", "err", err)
+		return
+	}
+	ages := newVec[int64]([]string{"age"}, nil)
 	for i, age := range PendingAges {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[i]), age)
+		*ages.with(key{age}) = counts[i]
+	}
+	for _, s := range ages.sorted() {
+		w.sample("", s.labels, "", float64(s.val))
 	}
 }
 
-// Handler serves the registry in the Prometheus text format.
+// contentType is the text exposition format's, version 0.0.4.
+const contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// Handler serves the metrics in the Prometheus text format, to GET and
+// HEAD requests.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		body := m.expose(r.Context())
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body) // an error means the scraper went away
+		}
+	})
+}
+
+// expose writes the whole exposition. ctx bounds the callbacks' I/O.
+func (m *Metrics) expose(ctx context.Context) []byte {
+	w := &writer{ctx: ctx, buf: make([]byte, 0, m.lastSize.Load()+512),
+		rt: readRuntime(), proc: m.readProc()}
+	for _, f := range m.families {
+		w.begin(f)
+		f.collect(w)
+	}
+	m.lastSize.Store(int64(len(w.buf)))
+	return w.buf
 }
