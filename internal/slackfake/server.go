@@ -77,6 +77,11 @@ type Options struct {
 	// OnAck, if set, is called with every ack as it arrives, outside the
 	// server's lock: for a load benchmark that must not scan the records.
 	OnAck func(Ack)
+	// OnCall, if set, is called with every Web API call once it is
+	// recorded and answered, outside the server's lock: for a load
+	// benchmark that waits for the bot's posts and edits without scanning
+	// the records.
+	OnCall func(Call)
 	// ConnState, if set, is the HTTP server's http.Server.ConnState hook
 	// (to count the connections clients open).
 	ConnState func(net.Conn, http.ConnState)

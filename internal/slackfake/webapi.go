@@ -54,6 +54,9 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	writeReply(w, rep)
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(call)
+	}
 }
 
 func writeReply(w http.ResponseWriter, rep reply) {

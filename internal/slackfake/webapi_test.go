@@ -426,3 +426,32 @@ func TestAllTraffic(t *testing.T) {
 		t.Errorf("WaitCall for a recorded call: %v", err)
 	}
 }
+
+// TestOnCall checks that the OnCall hook sees every Web API call as it was
+// recorded, refused ones included.
+func TestOnCall(t *testing.T) {
+	t.Parallel()
+	seen := make(chan slackfake.Call, 2)
+	f := newFake(t, slackfake.Options{OnCall: func(c slackfake.Call) { seen <- c }})
+	res := postForm(t, f, "chat.postMessage", url.Values{"token": {botToken}, "channel": {"C1"}, "text": {"hi"}})
+	if !res.ok() {
+		t.Fatalf("chat.postMessage = %v", res.body)
+	}
+	postForm(t, f, "chat.update", url.Values{"token": {botToken}, "channel": {"C1"}, "text": {"edited"}})
+	tests := []struct {
+		method, channel, text, wantErr string
+	}{
+		{"chat.postMessage", "C1", "hi", ""},
+		{"chat.update", "C1", "edited", "message_not_found"},
+	}
+	for _, tt := range tests {
+		select {
+		case c := <-seen:
+			if c.Method != tt.method || c.Params["channel"] != tt.channel || c.Params["text"] != tt.text || c.Error != tt.wantErr || c.At.IsZero() {
+				t.Errorf("OnCall got %s %v (error %q), want %s channel %s text %q error %q", c.Method, c.Params, c.Error, tt.method, tt.channel, tt.text, tt.wantErr)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("OnCall not called for %s", tt.method)
+		}
+	}
+}
