@@ -440,6 +440,10 @@ type Call struct {
 	At    time.Time
 	// Error is the Slack error the fake answered, "" when it answered ok.
 	Error string
+	// TS is the ts of the message an ok call posted or edited, as the
+	// answer gave it (chat.postMessage, chat.update, chat.postEphemeral's
+	// message_ts); "" for other calls.
+	TS string
 }
 
 // Calls returns the recorded calls of method, or of every method when

@@ -49,6 +49,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		rep = s.answerLocked(r, &call)
 	}
 	call.Error = rep.err
+	call.TS = answeredTS(rep)
 	s.calls = trimLocked(s, append(s.calls, call), &s.callsDropped)
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -57,6 +58,19 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	if s.opts.OnCall != nil {
 		s.opts.OnCall(call)
 	}
+}
+
+// answeredTS is the message ts an ok answer carries ("ts", or
+// chat.postEphemeral's "message_ts"), "" when none.
+func answeredTS(rep reply) string {
+	if rep.err != "" {
+		return ""
+	}
+	if ts, ok := rep.fields["ts"].(string); ok {
+		return ts
+	}
+	ts, _ := rep.fields["message_ts"].(string)
+	return ts
 }
 
 func writeReply(w http.ResponseWriter, rep reply) {
