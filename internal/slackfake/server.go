@@ -3,6 +3,8 @@ package slackfake
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -116,6 +118,7 @@ type Server struct {
 	responseSeq  int
 	responseUses map[string]int // response_url id -> accepted posts
 	triggerSeq   int
+	triggerRun   string // random per server: trigger IDs never repeat across runs, as Slack's do not
 	triggers     map[string]*trigger
 	tsSeq        int
 	viewSeq      int
@@ -212,8 +215,11 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slackfake: listen: %w", err)
 	}
+	var run [6]byte
+	_, _ = rand.Read(run[:]) // crypto/rand.Read never fails (it crashes the program instead)
 	s := &Server{
 		opts:         opts,
+		triggerRun:   hex.EncodeToString(run[:]),
 		url:          "http://" + ln.Addr().String(),
 		ln:           ln,
 		served:       make(chan struct{}),

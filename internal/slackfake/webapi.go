@@ -519,7 +519,9 @@ func (s *Server) NewTriggerID() string {
 
 func (s *Server) newTriggerIDLocked() string {
 	s.triggerSeq++
-	id := fmt.Sprintf("trig-%d", s.triggerSeq)
+	// A bot that remembers trigger IDs (Flagbot files a change once per
+	// trigger) may outlive the fake in a persistent Redis.
+	id := fmt.Sprintf("trig-%s-%d", s.triggerRun, s.triggerSeq)
 	s.triggers[id] = &trigger{}
 	return id
 }

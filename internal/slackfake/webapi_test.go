@@ -458,3 +458,20 @@ func TestOnCall(t *testing.T) {
 		}
 	}
 }
+
+// TestTriggerIDsDifferAcrossServers checks that two fakes never issue the
+// same trigger ID: a bot that files a change once per trigger ID may keep
+// them in a Redis that outlives one fake.
+func TestTriggerIDsDifferAcrossServers(t *testing.T) {
+	t.Parallel()
+	a, b := newFake(t, slackfake.Options{}), newFake(t, slackfake.Options{})
+	seen := map[string]bool{}
+	for range 3 {
+		for _, id := range []string{a.NewTriggerID(), b.NewTriggerID()} {
+			if seen[id] {
+				t.Errorf("trigger ID %q issued twice", id)
+			}
+			seen[id] = true
+		}
+	}
+}
