@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.c, "c", 20, "commands in flight at once")
 	fs.IntVar(&o.warmup, "warmup", 500, "commands sent before measuring")
 	fs.StringVar(&o.flow, "flow", flowCommand, "what one unit is: command (one slash command, -text) or approve (a change requested, approved by someone else and applied)")
-	fs.StringVar(&o.text, "text", "show new-checkout production", "the text after /flag")
+	fs.StringVar(&o.text, "text", "show new-checkout production", "the text after /flag (command flow)")
 	fs.StringVar(&o.redisURL, "redis-url", "", "REDIS_URL for the bot (empty: its embedded Redis)")
 	fs.IntVar(&o.cpu, "cpu", -1, "pin the bot to this CPU with taskset (-1: no pinning)")
 	fs.StringVar(&o.bot, "bot", "", "a built cmd/bot binary (empty: go build it)")
