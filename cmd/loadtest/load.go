@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +27,7 @@ import (
 // options are the load test's knobs.
 type options struct {
 	n, c, warmup   int
+	flow           string // flowCommand or flowApprove
 	text           string
 	redisURL       string
 	cpu            int
@@ -34,6 +36,12 @@ type options struct {
 	cpuprofile     string
 	profileSeconds int
 }
+
+// What one measured unit is.
+const (
+	flowCommand = "command" // one slash command (-text) and its reply
+	flowApprove = "approve" // a change requested, approved by someone else and applied (approve.go)
+)
 
 // Limits of one run.
 const (
@@ -59,14 +67,27 @@ type result struct {
 	connsBy      [3]int64 // of conns: to LaunchDarkly, Slack, response_url
 	errors       int
 	errorSamples []string
+
+	// The approve flow's: ack is the click's, done from the click to the
+	// applied edit, request from the slash command to the posted request.
+	request []time.Duration
+	// reasons counts the units that did not end applied, by why.
+	reasons map[string]int
+	// ldWrites is how many writes LaunchDarkly applied to the workers'
+	// flags during the measurement.
+	ldWrites int
+}
+
+func pct(ds []time.Duration, p float64) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	return fmtDur(ds[min(len(ds)-1, int(float64(len(ds))*p))])
 }
 
 func (r result) String() string {
-	pct := func(ds []time.Duration, p float64) string {
-		if len(ds) == 0 {
-			return "-"
-		}
-		return fmtDur(ds[min(len(ds)-1, int(float64(len(ds))*p))])
+	if r.o.flow == flowApprove {
+		return r.approveString()
 	}
 	n := len(r.done)
 	rate := float64(n) / r.elapsed.Seconds()
@@ -81,6 +102,39 @@ func (r result) String() string {
 	fmt.Fprintf(&b, "n=%d c=%d %q ack p50=%s p95=%s p99=%s done p50=%s p95=%s p99=%s rate=%.0f/s cpu=%.2fs cpu/cmd=%s idleRSS=%.1fMB peakRSS=%.1fMB peakAnon=%.1fMB newconns=%d (ld %d, slack %d, response_url %d) errors=%d",
 		n, r.o.c, r.o.text, pct(r.ack, .5), pct(r.ack, .95), pct(r.ack, .99), pct(r.done, .5), pct(r.done, .95), pct(r.done, .99),
 		rate, r.cpu.Seconds(), fmtDur(perCmd), float64(r.idleRSS)/(1<<20), float64(r.peakRSS)/(1<<20), float64(r.peakAnon)/(1<<20), r.conns, r.connsBy[0], r.connsBy[1], r.connsBy[2], r.errors)
+	for _, e := range r.errorSamples {
+		b.WriteString("\n  error: " + e)
+	}
+	return b.String()
+}
+
+// approveString is the approve flow's line: n units measured, how many
+// ended applied, the click's ack, click to applied edit, command to posted
+// request, then as the command flow's line per unit, and the errors by
+// reason.
+func (r result) approveString() string {
+	applied := len(r.done)
+	perUnit := time.Duration(0)
+	if r.o.n > 0 {
+		perUnit = r.cpu / time.Duration(r.o.n)
+	}
+	var b strings.Builder
+	if r.o.label != "" {
+		b.WriteString(r.o.label + " ")
+	}
+	fmt.Fprintf(&b, "flow=approve n=%d c=%d applied=%d click ack p50=%s p95=%s p99=%s applied p50=%s p95=%s p99=%s request p50=%s p95=%s p99=%s rate=%.0f/s cpu=%.2fs cpu/unit=%s idleRSS=%.1fMB peakRSS=%.1fMB peakAnon=%.1fMB newconns=%d (ld %d, slack %d, response_url %d) ldwrites=%d errors=%d",
+		r.o.n, r.o.c, applied, pct(r.ack, .5), pct(r.ack, .95), pct(r.ack, .99), pct(r.done, .5), pct(r.done, .95), pct(r.done, .99),
+		pct(r.request, .5), pct(r.request, .95), pct(r.request, .99),
+		float64(applied)/r.elapsed.Seconds(), r.cpu.Seconds(), fmtDur(perUnit), float64(r.idleRSS)/(1<<20), float64(r.peakRSS)/(1<<20), float64(r.peakAnon)/(1<<20),
+		r.conns, r.connsBy[0], r.connsBy[1], r.connsBy[2], r.ldWrites, r.errors)
+	if len(r.reasons) > 0 {
+		keys := slices.Sorted(maps.Keys(r.reasons))
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s: %d", k, r.reasons[k])
+		}
+		b.WriteString(" (" + strings.Join(parts, ", ") + ")")
+	}
 	for _, e := range r.errorSamples {
 		b.WriteString("\n  error: " + e)
 	}
@@ -130,47 +184,43 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	if err := playground.SeedLaunchDarkly(lds, time.Now()); err != nil {
 		return res, err
 	}
+	var approve *approveFlow
+	if o.flow == flowApprove {
+		if err := addApproveFlags(lds, o.c); err != nil {
+			return res, err
+		}
+		approve = newApproveFlow(playground.DemoChannel)
+	}
 	ldSrv, ldURL, err := serve(lds.Handler(), hook(&ldConns))
 	if err != nil {
 		return res, err
 	}
 	defer ldSrv.Close()
 
-	// The fake Slack; acks are routed to their waiting command.
-	var acksMu sync.Mutex
-	acks := map[string]chan time.Time{}
-	sl, err := slackfake.Start(slackfake.Options{
+	// The fake Slack; acks are routed to their waiting unit, and so are
+	// the approve flow's posts and edits.
+	rg := &rig{lds: lds, acks: newWaiters[time.Time](), replies: newWaiters[[]byte]()}
+	slOpts := slackfake.Options{
 		MaxRecords:   1000,
 		PingInterval: 10 * time.Second,
 		ConnState:    hook(&slackConns),
-		OnAck: func(a slackfake.Ack) {
-			acksMu.Lock()
-			ch := acks[a.EnvelopeID]
-			delete(acks, a.EnvelopeID)
-			acksMu.Unlock()
-			if ch != nil {
-				ch <- a.At
-			}
-		},
-	})
+		OnAck:        func(a slackfake.Ack) { rg.acks.deliver(a.EnvelopeID, a.At) },
+	}
+	if approve != nil {
+		slOpts.OnCall = approve.onCall
+	}
+	sl, err := slackfake.Start(slOpts)
 	if err != nil {
 		return res, err
 	}
 	defer sl.Close()
-	demo := playground.SeedSlack(sl)
+	rg.sl = sl
+	rg.demo = playground.SeedSlack(sl)
 
-	// Replies arrive at our own response_url server, keyed by command.
-	var repliesMu sync.Mutex
-	replies := map[string]chan []byte{}
+	// Replies arrive at our own response_url server, keyed by path.
 	replySrv, replyURL, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		repliesMu.Lock()
-		ch := replies[r.URL.Path]
-		delete(replies, r.URL.Path)
-		repliesMu.Unlock()
-		if ch != nil {
-			ch <- body
-		}
+		rg.replies.deliver(r.URL.Path, body)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	}), hook(&replyConns))
@@ -178,6 +228,7 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 		return res, err
 	}
 	defer replySrv.Close()
+	rg.replyURL = replyURL
 
 	// The bot, as its own process.
 	var botLog bytes.Buffer
@@ -218,51 +269,13 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	if err := waitUntil(ctx, startTimeout, func() bool { return sl.Connected() > 0 }); err != nil {
 		return fail(errors.New("the bot did not connect to the fake Slack"))
 	}
-	if err := connect(ctx, sl, demo); err != nil {
+	if err := connect(ctx, sl, rg.demo); err != nil {
 		return fail(err)
 	}
 
-	var seq atomic.Int64
-	one := func(ctx context.Context) (ack, done time.Duration, body []byte, err error) {
-		i := seq.Add(1)
-		path := "/r/" + strconv.FormatInt(i, 10)
-		ackCh, replyCh := make(chan time.Time, 1), make(chan []byte, 1)
-		repliesMu.Lock()
-		replies[path] = replyCh
-		repliesMu.Unlock()
-		payload := map[string]any{
-			"token": "slackfake-verification-token", "team_id": slackfake.TeamID, "team_domain": "demo",
-			"channel_id": demo.Channel, "channel_name": "flags-demo", "user_id": playground.DemoMember, "user_name": "bo",
-			"command": "/flag", "text": o.text, "api_app_id": slackfake.AppID, "is_enterprise_install": "false",
-			"response_url": replyURL + path, "trigger_id": sl.NewTriggerID(),
-		}
-		start := time.Now()
-		// Holding acksMu across Send keeps OnAck from looking for the
-		// channel before it is registered.
-		acksMu.Lock()
-		id, err := sl.Send("slash_commands", payload, true)
-		if err == nil {
-			acks[id] = ackCh
-		}
-		acksMu.Unlock()
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		tctx, cancel := context.WithTimeout(ctx, commandTimeout)
-		defer cancel()
-		select {
-		case at := <-ackCh:
-			ack = at.Sub(start)
-		case <-tctx.Done():
-			return 0, 0, nil, errors.New("no ack")
-		}
-		select {
-		case body = <-replyCh:
-			done = time.Since(start)
-		case <-tctx.Done():
-			return ack, 0, nil, errors.New("no reply")
-		}
-		return ack, done, body, nil
+	one := func(ctx context.Context, _ int) sample { return rg.command(ctx, o.text) }
+	if approve != nil {
+		one = func(ctx context.Context, worker int) sample { return approve.unit(ctx, rg, worker) }
 	}
 
 	// Warm up, then measure.
@@ -275,6 +288,7 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 		return fail(err)
 	}
 	conns0, ld0, slack0, reply0 := conns.n.Load(), ldConns.n.Load(), slackConns.n.Load(), replyConns.n.Load()
+	writes0 := ldWrites(lds, o.c)
 	start := time.Now()
 	profiled := make(chan error, 1)
 	if o.cpuprofile != "" {
@@ -303,6 +317,11 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	res.conns = conns.n.Load() - conns0
 	res.connsBy = [3]int64{ldConns.n.Load() - ld0, slackConns.n.Load() - slack0, replyConns.n.Load() - reply0}
 	res.peakRSS = procStatus(pid, "VmHWM")
+	if approve != nil {
+		res.ldWrites = ldWrites(lds, o.c) - writes0
+		res.tallyUnits(samples)
+		return res, nil
+	}
 	for _, s := range samples {
 		if s.err != nil || isError(s.body) {
 			res.errors++
@@ -323,32 +342,114 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	return res, nil
 }
 
-// sample is one command's measurement.
+// tallyUnits fills in the approve flow's latencies and errors.
+func (r *result) tallyUnits(samples []sample) {
+	for _, s := range samples {
+		var ue *unitError
+		if errors.As(s.err, &ue) {
+			r.errors++
+			if r.reasons == nil {
+				r.reasons = map[string]int{}
+			}
+			r.reasons[ue.reason]++
+			if len(r.errorSamples) < 3 {
+				r.errorSamples = append(r.errorSamples, ue.Error())
+			}
+			continue
+		}
+		r.ack = append(r.ack, s.ack)
+		r.done = append(r.done, s.done)
+		r.request = append(r.request, s.request)
+	}
+	slices.Sort(r.ack)
+	slices.Sort(r.done)
+	slices.Sort(r.request)
+}
+
+// sample is one unit's measurement.
 type sample struct {
 	ack, done time.Duration
+	request   time.Duration // the approve flow's: command sent to request posted
 	body      []byte
 	err       error
 }
 
-// drive runs n commands with c in flight at once.
-func drive(ctx context.Context, n, c int, one func(context.Context) (time.Duration, time.Duration, []byte, error)) ([]sample, error) {
+// drive runs n units with c in flight at once: c workers, numbered from 0,
+// each running one unit after the other.
+func drive(ctx context.Context, n, c int, one func(ctx context.Context, worker int) sample) ([]sample, error) {
 	out := make([]sample, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(c, max(n, 1)) {
+	for w := range min(c, max(n, 1)) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				a, d, body, err := one(ctx)
-				out[i] = sample{ack: a, done: d, body: body, err: err}
+				out[i] = one(ctx, w)
 			}
 		})
 	}
 	wg.Wait()
 	return out, ctx.Err()
+}
+
+// rig is what the flows drive: the fakes, our response_url server and the
+// routes of what comes back.
+type rig struct {
+	sl       *slackfake.Server
+	lds      *ldfake.Server
+	demo     playground.Demo
+	replyURL string
+	acks     *waiters[time.Time] // by envelope ID
+	replies  *waiters[[]byte]    // by response_url path
+	seq      atomic.Int64
+}
+
+// newPath returns a fresh response_url path.
+func (r *rig) newPath() string { return "/r/" + strconv.FormatInt(r.seq.Add(1), 10) }
+
+// slashPayload is a /flag command from user in the demo channel, answering
+// to path on our response_url server.
+func (r *rig) slashPayload(user, userName, text, path string) map[string]any {
+	return map[string]any{
+		"token": "slackfake-verification-token", "team_id": slackfake.TeamID, "team_domain": "demo",
+		"channel_id": r.demo.Channel, "channel_name": r.demo.ChannelName, "user_id": user, "user_name": userName,
+		"command": "/flag", "text": text, "api_app_id": slackfake.AppID, "is_enterprise_install": "false",
+		"response_url": r.replyURL + path, "trigger_id": r.sl.NewTriggerID(),
+	}
+}
+
+// command sends `/flag text` as a demo member and waits for its ack and
+// its reply: the command flow's unit.
+func (r *rig) command(ctx context.Context, text string) sample {
+	path := r.newPath()
+	replies := r.replies.add(path)
+	defer r.replies.remove(path)
+	payload := r.slashPayload(playground.DemoMember, "bo", text, path)
+	start := time.Now()
+	id, acked, err := r.acks.addSent(func() (string, error) { return r.sl.Send("slash_commands", payload, true) })
+	if err != nil {
+		return sample{err: err}
+	}
+	defer r.acks.remove(id)
+	tctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	defer cancel()
+	var s sample
+	select {
+	case at := <-acked:
+		s.ack = at.Sub(start)
+	case <-tctx.Done():
+		return sample{err: errors.New("no ack")}
+	}
+	select {
+	case s.body = <-replies:
+		s.done = time.Since(start)
+	case <-tctx.Done():
+		return sample{ack: s.ack, err: errors.New("no reply")}
+	}
+	return s
 }
 
 // isError reports whether a reply is one of the bot's failure answers.

@@ -2,29 +2,91 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestLoadTestSmoke runs the load benchmark end to end on a small scale: it
-// builds the bot, drives it through the fakes and reports every command
-// answered without an error.
-func TestLoadTestSmoke(t *testing.T) {
+// TestLoadTest runs the load benchmark end to end on a small scale, once
+// per flow: it builds the bot, drives it through the fakes and checks the
+// result line's counts exactly.
+func TestLoadTest(t *testing.T) {
 	// go build ./cmd/bot runs from the repository root.
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Chdir(root)
-	var stdout, stderr bytes.Buffer
-	if err := run(t.Context(), []string{"loadtest", "-n", "60", "-c", "6", "-warmup", "6", "-label", "smoke"}, &stdout, &stderr); err != nil {
-		t.Fatalf("loadtest: %v\n%s", err, stderr.String())
+	bin := buildBot(t)
+	tests := []struct {
+		name string
+		args []string
+		want map[string]string // fields of the result line
+	}{
+		{
+			name: "command",
+			args: []string{"-n", "60", "-c", "6", "-warmup", "6", "-label", "smoke"},
+			want: map[string]string{"n": "60", "c": "6", "errors": "0"},
+		},
+		{
+			// Every unit is a change requested by one demo member,
+			// approved by another and applied: twelve units, twelve
+			// LaunchDarkly writes, none left pending or failed.
+			name: "approve",
+			args: []string{"-flow", "approve", "-n", "12", "-c", "3", "-warmup", "3", "-label", "smoke"},
+			want: map[string]string{"flow": "approve", "n": "12", "c": "3", "applied": "12", "ldwrites": "12", "errors": "0"},
+		},
 	}
-	line := stdout.String()
-	for _, want := range []string{"smoke n=60 c=6 ", "errors=0", "cpu/cmd=", "peakRSS="} {
-		if !strings.Contains(line, want) {
-			t.Errorf("result line %q lacks %q", line, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"loadtest", "-bot", bin}, tt.args...)
+			if err := run(t.Context(), args, &stdout, &stderr); err != nil {
+				t.Fatalf("loadtest: %v\n%s", err, stderr.String())
+			}
+			line := strings.TrimSuffix(stdout.String(), "\n")
+			if strings.Contains(line, "\n") || !strings.HasPrefix(line, "smoke ") {
+				t.Fatalf("result = %q, want one line starting with the label", line)
+			}
+			got := fields(line)
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s=%q, want %q in %q", k, got[k], v, line)
+				}
+			}
+			for _, k := range []string{"peakRSS", "rate"} {
+				if got[k] == "" {
+					t.Errorf("result line %q lacks %s=", line, k)
+				}
+			}
+		})
+	}
+}
+
+// fields returns the key=value words of a result line, the first of each
+// key.
+func fields(line string) map[string]string {
+	out := map[string]string{}
+	for _, w := range strings.Fields(line) {
+		if k, v, ok := strings.Cut(w, "="); ok {
+			if _, seen := out[k]; !seen {
+				out[k] = v
+			}
 		}
 	}
+	return out
+}
+
+// buildBot builds cmd/bot as loadTest would and returns the binary.
+func buildBot(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "flagbot")
+	build := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/bot")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the bot: %v\n%s", err, out)
+	}
+	return bin
 }

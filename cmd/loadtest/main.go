@@ -12,6 +12,16 @@
 //
 //	go run ./cmd/loadtest -n 10000 -c 20 -cpu 1
 //
+// With -flow approve one unit is a whole change instead (see approve.go): a
+// demo member asks to turn a flag on or off in production, another approves
+// it with the button, and the bot applies it in LaunchDarkly and edits the
+// request to its applied state. The line then gives the click's ack, the
+// time from the click to the applied edit, the time from the command to the
+// posted request, the bot's CPU per unit, the writes LaunchDarkly applied,
+// and the units that did not end applied, by reason.
+//
+//	go run ./cmd/loadtest -flow approve -n 2000 -c 4 -cpu 1
+//
 // Nothing leaves the machine: every server is on 127.0.0.1.
 package main
 
@@ -43,7 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.n, "n", 10000, "slash commands to measure")
 	fs.IntVar(&o.c, "c", 20, "commands in flight at once")
 	fs.IntVar(&o.warmup, "warmup", 500, "commands sent before measuring")
-	fs.StringVar(&o.text, "text", "show new-checkout production", "the text after /flag")
+	fs.StringVar(&o.flow, "flow", flowCommand, "what one unit is: command (one slash command, -text) or approve (a change requested, approved by someone else and applied)")
+	fs.StringVar(&o.text, "text", "show new-checkout production", "the text after /flag (command flow)")
 	fs.StringVar(&o.redisURL, "redis-url", "", "REDIS_URL for the bot (empty: its embedded Redis)")
 	fs.IntVar(&o.cpu, "cpu", -1, "pin the bot to this CPU with taskset (-1: no pinning)")
 	fs.StringVar(&o.bot, "bot", "", "a built cmd/bot binary (empty: go build it)")
@@ -58,6 +69,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.n <= 0 || o.c <= 0 || o.warmup < 0 {
 		return errors.New("-n and -c must be positive, -warmup not negative")
+	}
+	switch {
+	case o.flow != flowCommand && o.flow != flowApprove:
+		return fmt.Errorf("-flow must be %s or %s", flowCommand, flowApprove)
+	case o.flow == flowApprove && o.c > approveMaxC:
+		return fmt.Errorf("-flow approve takes at most -c %d (one flag per worker)", approveMaxC)
 	}
 	res, err := loadTest(ctx, o, stderr)
 	if err != nil {

@@ -3,6 +3,8 @@ package slackfake
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -77,6 +79,11 @@ type Options struct {
 	// OnAck, if set, is called with every ack as it arrives, outside the
 	// server's lock: for a load benchmark that must not scan the records.
 	OnAck func(Ack)
+	// OnCall, if set, is called with every Web API call once it is
+	// recorded and answered, outside the server's lock: for a load
+	// benchmark that waits for the bot's posts and edits without scanning
+	// the records.
+	OnCall func(Call)
 	// ConnState, if set, is the HTTP server's http.Server.ConnState hook
 	// (to count the connections clients open).
 	ConnState func(net.Conn, http.ConnState)
@@ -111,6 +118,7 @@ type Server struct {
 	responseSeq  int
 	responseUses map[string]int // response_url id -> accepted posts
 	triggerSeq   int
+	triggerRun   string // random per server: trigger IDs never repeat across runs, as Slack's do not
 	triggers     map[string]*trigger
 	tsSeq        int
 	viewSeq      int
@@ -207,8 +215,11 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slackfake: listen: %w", err)
 	}
+	var run [6]byte
+	_, _ = rand.Read(run[:]) // crypto/rand.Read never fails (it crashes the program instead)
 	s := &Server{
 		opts:         opts,
+		triggerRun:   hex.EncodeToString(run[:]),
 		url:          "http://" + ln.Addr().String(),
 		ln:           ln,
 		served:       make(chan struct{}),
@@ -435,6 +446,10 @@ type Call struct {
 	At    time.Time
 	// Error is the Slack error the fake answered, "" when it answered ok.
 	Error string
+	// TS is the ts of the message an ok call posted or edited, as the
+	// answer gave it (chat.postMessage, chat.update, chat.postEphemeral's
+	// message_ts); "" for other calls.
+	TS string
 }
 
 // Calls returns the recorded calls of method, or of every method when

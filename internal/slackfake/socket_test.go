@@ -51,7 +51,7 @@ func TestHelloPingsAndAck(t *testing.T) {
 		t.Errorf("response_url = %q, want a loopback URL on the fake", u)
 	}
 	if tr, _ := p["trigger_id"].(string); !strings.HasPrefix(tr, "trig-") {
-		t.Errorf("trigger_id = %q, want trig-<n>", tr)
+		t.Errorf("trigger_id = %q, want trig-<run>-<n>", tr)
 	}
 	if _, ok := p["enterprise_id"]; ok {
 		t.Errorf("payload has enterprise_id outside an org: %v", p)

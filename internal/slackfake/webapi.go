@@ -49,11 +49,28 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		rep = s.answerLocked(r, &call)
 	}
 	call.Error = rep.err
+	call.TS = answeredTS(rep)
 	s.calls = trimLocked(s, append(s.calls, call), &s.callsDropped)
 	s.notifyLocked()
 	s.mu.Unlock()
 
 	writeReply(w, rep)
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(call)
+	}
+}
+
+// answeredTS is the message ts an ok answer carries ("ts", or
+// chat.postEphemeral's "message_ts"), "" when none.
+func answeredTS(rep reply) string {
+	if rep.err != "" {
+		return ""
+	}
+	if ts, ok := rep.fields["ts"].(string); ok {
+		return ts
+	}
+	ts, _ := rep.fields["message_ts"].(string)
+	return ts
 }
 
 func writeReply(w http.ResponseWriter, rep reply) {
@@ -502,7 +519,9 @@ func (s *Server) NewTriggerID() string {
 
 func (s *Server) newTriggerIDLocked() string {
 	s.triggerSeq++
-	id := fmt.Sprintf("trig-%d", s.triggerSeq)
+	// A bot that remembers trigger IDs (Flagbot files a change once per
+	// trigger) may outlive the fake in a persistent Redis.
+	id := fmt.Sprintf("trig-%s-%d", s.triggerRun, s.triggerSeq)
 	s.triggers[id] = &trigger{}
 	return id
 }

@@ -426,3 +426,52 @@ func TestAllTraffic(t *testing.T) {
 		t.Errorf("WaitCall for a recorded call: %v", err)
 	}
 }
+
+// TestOnCall checks that the OnCall hook sees every Web API call as it was
+// recorded, refused ones included, with the ts an ok answer gave.
+func TestOnCall(t *testing.T) {
+	t.Parallel()
+	seen := make(chan slackfake.Call, 3)
+	f := newFake(t, slackfake.Options{OnCall: func(c slackfake.Call) { seen <- c }})
+	res := postForm(t, f, "chat.postMessage", url.Values{"token": {botToken}, "channel": {"C1"}, "text": {"hi"}})
+	ts, _ := res.body["ts"].(string)
+	if !res.ok() || ts == "" {
+		t.Fatalf("chat.postMessage = %v", res.body)
+	}
+	postForm(t, f, "chat.update", url.Values{"token": {botToken}, "channel": {"C1"}, "text": {"edited"}})
+	postForm(t, f, "chat.update", url.Values{"token": {botToken}, "channel": {"C1"}, "ts": {ts}, "text": {"edited"}})
+	tests := []struct {
+		method, channel, text, wantErr, wantTS string
+	}{
+		{"chat.postMessage", "C1", "hi", "", ts},
+		{"chat.update", "C1", "edited", "message_not_found", ""},
+		{"chat.update", "C1", "edited", "", ts},
+	}
+	for _, tt := range tests {
+		select {
+		case c := <-seen:
+			if c.Method != tt.method || c.Params["channel"] != tt.channel || c.Params["text"] != tt.text || c.Error != tt.wantErr || c.TS != tt.wantTS || c.At.IsZero() {
+				t.Errorf("OnCall got %s %v (error %q, ts %q), want %s channel %s text %q error %q ts %q", c.Method, c.Params, c.Error, c.TS, tt.method, tt.channel, tt.text, tt.wantErr, tt.wantTS)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("OnCall not called for %s", tt.method)
+		}
+	}
+}
+
+// TestTriggerIDsDifferAcrossServers checks that two fakes never issue the
+// same trigger ID: a bot that files a change once per trigger ID may keep
+// them in a Redis that outlives one fake.
+func TestTriggerIDsDifferAcrossServers(t *testing.T) {
+	t.Parallel()
+	a, b := newFake(t, slackfake.Options{}), newFake(t, slackfake.Options{})
+	seen := map[string]bool{}
+	for range 3 {
+		for _, id := range []string{a.NewTriggerID(), b.NewTriggerID()} {
+			if seen[id] {
+				t.Errorf("trigger ID %q issued twice", id)
+			}
+			seen[id] = true
+		}
+	}
+}
