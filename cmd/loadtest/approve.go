@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flagbot/flagbot/internal/ld"
@@ -132,12 +134,94 @@ func (f *approveFlow) onCall(c slackfake.Call) {
 	}
 }
 
-// unit runs one change as worker w.
+// unit runs one change as worker w: request, then approve.
 func (f *approveFlow) unit(ctx context.Context, r *rig, w int) sample {
+	p, s := f.request(ctx, r, w)
+	if s.err != nil {
+		return s
+	}
+	return f.approve(ctx, r, p, s)
+}
+
+// driveRounds runs n units of the approve flow in rounds of c: the round's
+// c requests at once, then their approvals at once. It adds the bot's CPU
+// time (pid's threads, in nanoseconds) in each half to request and
+// approve: the "per approve → apply → message update" is the
+// second.
+func (f *approveFlow) driveRounds(ctx context.Context, r *rig, n, c, pid int) (samples []sample, request, approve time.Duration, err error) {
+	samples = make([]sample, 0, n)
+	for len(samples) < n && ctx.Err() == nil {
+		m := min(c, n-len(samples))
+		pend := make([]pending, m)
+		round := make([]sample, m)
+		t0, err := threadsCPU(pid)
+		if err != nil {
+			return samples, request, approve, err
+		}
+		var wg sync.WaitGroup
+		for w := range m {
+			wg.Go(func() { pend[w], round[w] = f.request(ctx, r, w) })
+		}
+		wg.Wait()
+		t1, err := threadsCPU(pid)
+		if err != nil {
+			return samples, request, approve, err
+		}
+		for w := range m {
+			if round[w].err == nil {
+				wg.Go(func() { round[w] = f.approve(ctx, r, pend[w], round[w]) })
+			}
+		}
+		wg.Wait()
+		t2, err := threadsCPU(pid)
+		if err != nil {
+			return samples, request, approve, err
+		}
+		request += t1 - t0
+		approve += t2 - t1
+		samples = append(samples, round...)
+	}
+	return samples, request, approve, ctx.Err()
+}
+
+// threadsCPU is the CPU time pid's threads have run, to the nanosecond
+// (the first field of each /proc/PID/task/TID/schedstat).
+func threadsCPU(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the bot's threads (Linux only): %w", err)
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(raw))
+		if len(f) == 0 {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("schedstat of thread %s: %w", t.Name(), err)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
+}
+
+// pending is a request the bot posted, waiting for its Approve click.
+type pending struct {
+	key  string
+	post slackfake.Call
+}
+
+// request asks for worker w's change and waits for the bot to post it.
+func (f *approveFlow) request(ctx context.Context, r *rig, w int) (pending, sample) {
 	key := approveFlag(w)
 	fl, ok := r.lds.Flag(approveProject, key)
 	if !ok {
-		return failed(reasonFlagMissing, key)
+		return pending{}, failed(reasonFlagMissing, key)
 	}
 	verb := "on"
 	if fl.Environments[approveEnv].On {
@@ -156,11 +240,11 @@ func (f *approveFlow) unit(ctx context.Context, r *rig, w int) sample {
 		return r.sl.Send("slash_commands", r.slashPayload(approveRequester, "bo", verb+" "+key+" "+approveEnv, reqPath), true)
 	})
 	if err != nil {
-		return failed(reasonRequestSend, err.Error())
+		return pending{}, failed(reasonRequestSend, err.Error())
 	}
 	defer r.acks.remove(env)
 	if _, ok := within(ctx, acked); !ok {
-		return failed(reasonRequestAck, key)
+		return pending{}, failed(reasonRequestAck, key)
 	}
 
 	// 2. The bot posts the pending request.
@@ -170,11 +254,18 @@ func (f *approveFlow) unit(ctx context.Context, r *rig, w int) sample {
 	select {
 	case post = <-posts:
 	case body := <-reqReplies:
-		return failed(reasonRequestRefuse, replyText(body))
+		return pending{}, failed(reasonRequestRefuse, replyText(body))
 	case <-sctx.Done():
-		return failed(reasonNotPosted, key)
+		return pending{}, failed(reasonNotPosted, key)
 	}
 	s.request = post.At.Sub(start)
+	return pending{key: key, post: post}, s
+}
+
+// approve clicks Approve on p as someone else and waits for the bot to
+// apply the change and edit the request to say so.
+func (f *approveFlow) approve(ctx context.Context, r *rig, p pending, s sample) sample {
+	key, post := p.key, p.post
 	button, blockID, ok := approveButton(post.Params["blocks"])
 	if !ok || post.TS == "" {
 		return failed(reasonNoButton, post.Params["blocks"])
@@ -187,7 +278,7 @@ func (f *approveFlow) unit(ctx context.Context, r *rig, w int) sample {
 	clickReplies := r.replies.add(clickPath)
 	defer r.replies.remove(clickPath)
 	clicked := time.Now()
-	env, acked, err = r.acks.addSent(func() (string, error) {
+	env, acked, err := r.acks.addSent(func() (string, error) {
 		return r.sl.Send("interactive", r.approvePayload(post, button, blockID, clickPath), false)
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ type options struct {
 	text           string
 	redisURL       string
 	cpu            int
+	isolate        bool // with cpu: the load test keeps off the bot's CPU
 	bot            string
 	label          string
 	cpuprofile     string
@@ -54,11 +56,14 @@ const (
 
 // result is what one run measured.
 type result struct {
-	o                options
-	ack, done        []time.Duration
-	elapsed          time.Duration
-	cpu              time.Duration
-	idleRSS, peakRSS int64 // bytes
+	o         options
+	ack, done []time.Duration
+	elapsed   time.Duration
+	cpu       time.Duration
+	// cpuRequest and cpuApprove split the approve flow's CPU between its
+	// halves, measured per round (see driveRounds).
+	cpuRequest, cpuApprove time.Duration
+	idleRSS, peakRSS       int64 // bytes
 	// peakAnon is the largest anonymous resident memory sampled during
 	// the measurement (heap, stacks: what the bot allocated), without the
 	// pages of its binary that VmHWM also counts.
@@ -122,10 +127,10 @@ func (r result) approveString() string {
 	if r.o.label != "" {
 		b.WriteString(r.o.label + " ")
 	}
-	fmt.Fprintf(&b, "flow=approve n=%d c=%d applied=%d click ack p50=%s p95=%s p99=%s applied p50=%s p95=%s p99=%s request p50=%s p95=%s p99=%s rate=%.0f/s cpu=%.2fs cpu/unit=%s idleRSS=%.1fMB peakRSS=%.1fMB peakAnon=%.1fMB newconns=%d (ld %d, slack %d, response_url %d) ldwrites=%d errors=%d",
+	fmt.Fprintf(&b, "flow=approve n=%d c=%d applied=%d click ack p50=%s p95=%s p99=%s applied p50=%s p95=%s p99=%s request p50=%s p95=%s p99=%s rate=%.0f/s cpu=%.2fs cpu/unit=%s (request %s, approve→applied %s) idleRSS=%.1fMB peakRSS=%.1fMB peakAnon=%.1fMB newconns=%d (ld %d, slack %d, response_url %d) ldwrites=%d errors=%d",
 		r.o.n, r.o.c, applied, pct(r.ack, .5), pct(r.ack, .95), pct(r.ack, .99), pct(r.done, .5), pct(r.done, .95), pct(r.done, .99),
 		pct(r.request, .5), pct(r.request, .95), pct(r.request, .99),
-		float64(applied)/r.elapsed.Seconds(), r.cpu.Seconds(), fmtDur(perUnit), float64(r.idleRSS)/(1<<20), float64(r.peakRSS)/(1<<20), float64(r.peakAnon)/(1<<20),
+		float64(applied)/r.elapsed.Seconds(), r.cpu.Seconds(), fmtDur(perUnit), fmtDur(r.cpuRequest/time.Duration(max(r.o.n, 1))), fmtDur(r.cpuApprove/time.Duration(max(r.o.n, 1))), float64(r.idleRSS)/(1<<20), float64(r.peakRSS)/(1<<20), float64(r.peakAnon)/(1<<20),
 		r.conns, r.connsBy[0], r.connsBy[1], r.connsBy[2], r.ldWrites, r.errors)
 	if len(r.reasons) > 0 {
 		keys := slices.Sorted(maps.Keys(r.reasons))
@@ -157,6 +162,11 @@ func (c *connCounter) hook(_ net.Conn, s http.ConnState) {
 // loadTest runs the whole test.
 func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) {
 	res := result{o: o}
+	if o.cpu >= 0 && o.isolate {
+		if err := pinSelfAway(ctx, o.cpu); err != nil {
+			return res, err
+		}
+	}
 	bin := o.bot
 	if bin == "" {
 		dir, err := os.MkdirTemp("", "flagbot-loadtest-")
@@ -297,7 +307,12 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 	sampled := make(chan int64, 1)
 	stopSampling := make(chan struct{})
 	go func() { sampled <- peakOf(pid, "RssAnon", stopSampling) }()
-	samples, err := drive(ctx, o.n, o.c, one)
+	var samples []sample
+	if approve != nil {
+		samples, res.cpuRequest, res.cpuApprove, err = approve.driveRounds(ctx, rg, o.n, o.c, pid)
+	} else {
+		samples, err = drive(ctx, o.n, o.c, one)
+	}
 	close(stopSampling)
 	res.peakAnon = <-sampled
 	if err != nil {
@@ -600,4 +615,29 @@ func profile(ctx context.Context, addr string, seconds int, file string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// pinSelfAway keeps this process (the fakes, which do as much work as the
+// bot) off cpu, the bot's CPU, so that what is measured is the bot: taskset
+// -a sets every thread's affinity, and threads made later inherit it. On a
+// machine with one CPU it does nothing.
+func pinSelfAway(ctx context.Context, cpu int) error {
+	n := runtime.NumCPU()
+	if cpu >= n {
+		return fmt.Errorf("-cpu %d: this machine has CPUs 0 to %d", cpu, n-1)
+	}
+	var others []string
+	for i := range n {
+		if i != cpu {
+			others = append(others, strconv.Itoa(i))
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	out, err := exec.CommandContext(ctx, "taskset", "-a", "-p", "-c", strings.Join(others, ","), strconv.Itoa(os.Getpid())).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pin the load test off CPU %d: %w: %s", cpu, err, out)
+	}
+	return nil
 }

@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLoadTest runs the load benchmark end to end on a small scale, once
@@ -56,6 +58,13 @@ func TestLoadTest(t *testing.T) {
 					t.Errorf("%s=%q, want %q in %q", k, got[k], v, line)
 				}
 			}
+			if tt.name == "approve" {
+				// Each half of a unit took some CPU, measured apart.
+				m := regexp.MustCompile(`cpu/unit=\S+ \(request ([0-9.]+)ms, approve→applied ([0-9.]+)ms\)`).FindStringSubmatch(line)
+				if m == nil || m[1] == "0.00" || m[2] == "0.00" {
+					t.Errorf("result line %q lacks the CPU of each half", line)
+				}
+			}
 			for _, k := range []string{"peakRSS", "rate"} {
 				if got[k] == "" {
 					t.Errorf("result line %q lacks %s=", line, k)
@@ -89,4 +98,20 @@ func buildBot(t *testing.T) string {
 		t.Fatalf("build the bot: %v\n%s", err, out)
 	}
 	return bin
+}
+
+func TestThreadsCPU(t *testing.T) {
+	before, err := threadsCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); time.Since(start) < 20*time.Millisecond; {
+	}
+	after, err := threadsCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after - before; d < 10*time.Millisecond {
+		t.Errorf("20 ms of spinning counted %s of CPU", d)
+	}
 }

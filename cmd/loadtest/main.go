@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.flow, "flow", flowCommand, "what one unit is: command (one slash command, -text) or approve (a change requested, approved by someone else and applied)")
 	fs.StringVar(&o.text, "text", "show new-checkout production", "the text after /flag (command flow)")
 	fs.StringVar(&o.redisURL, "redis-url", "", "REDIS_URL for the bot (empty: its embedded Redis)")
+	fs.BoolVar(&o.isolate, "isolate", false, "with -cpu, also keep the load test (the fakes) off the bot's CPU")
 	fs.IntVar(&o.cpu, "cpu", -1, "pin the bot to this CPU with taskset (-1: no pinning)")
 	fs.StringVar(&o.bot, "bot", "", "a built cmd/bot binary (empty: go build it)")
 	fs.StringVar(&o.label, "label", "", "a label printed first on the result line")
