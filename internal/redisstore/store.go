@@ -156,6 +156,12 @@ func connect(ctx context.Context, uo *redis.UniversalOptions, srv *EmbeddedServe
 	return s, nil
 }
 
+// Per-connection buffer sizes (see baseOptions).
+const (
+	connBufferSize     = 8 << 10
+	pipelineBufferSize = 16 << 10
+)
+
 // baseOptions returns the client options Flagbot uses for every server.
 func baseOptions(opts Options) *redis.UniversalOptions {
 	return &redis.UniversalOptions{
@@ -170,6 +176,14 @@ func baseOptions(opts Options) *redis.UniversalOptions {
 		DialerRetries:         dialerRetries,
 		DialerRetryTimeout:    dialerRetryBackoff,
 		DisableIdentity:       true, // skip CLIENT SETINFO: one round trip less per connection
+		// go-redis buffers 32 KiB each way per connection (128 KiB for its
+		// pipeline pool): 700 KB of a small bot's 11 MB. Flagbot's commands
+		// and replies are a few KB; a larger value is read straight into
+		// its own slice, past the buffer.
+		ReadBufferSize:          connBufferSize,
+		WriteBufferSize:         connBufferSize,
+		PipelineReadBufferSize:  pipelineBufferSize,
+		PipelineWriteBufferSize: pipelineBufferSize,
 		MaintNotificationsConfig: &maintnotifications.Config{
 			Mode: maintnotifications.ModeDisabled, // no cluster-upgrade handoffs for one server
 		},
