@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestReadBody(t *testing.T) {
@@ -21,14 +22,23 @@ func TestReadBody(t *testing.T) {
 		{"known length", `{"key":"a"}`, 11, `{"key":"a"}`, nil},
 		{"unknown length", `{"key":"a"}`, -1, `{"key":"a"}`, nil},
 		{"empty", ``, 0, ``, nil},
-		{"shorter than announced", `{"key"`, 11, ``, io.ErrUnexpectedEOF},
+		{"cut short (net/http says so)", `{"key"`, 11, ``, io.ErrUnexpectedEOF},
 		{"too long, known length: one byte over is read", big, int64(len(big)), big, nil},
 		{"too long, unknown length: one byte over is read", big + "yyy", -1, big, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := &http.Response{Body: io.NopCloser(strings.NewReader(tt.body)), ContentLength: tt.contentLength}
-			got, err := readBody(resp)
+			var body io.Reader = strings.NewReader(tt.body)
+			if tt.wantErr != nil {
+				body = io.MultiReader(body, iotest.ErrReader(tt.wantErr))
+			}
+			resp := &http.Response{Body: io.NopCloser(body), ContentLength: tt.contentLength}
+			var buf bytes.Buffer
+			err := readBody(&buf, resp)
+			got := buf.Bytes()
+			if tt.wantErr != nil {
+				got = nil
+			}
 			if !errors.Is(err, tt.wantErr) || !bytes.Equal(got, []byte(tt.want)) {
 				t.Errorf("readBody = %d bytes, %v; want %d bytes, %v", len(got), err, len(tt.want), tt.wantErr)
 			}
@@ -36,14 +46,18 @@ func TestReadBody(t *testing.T) {
 	}
 }
 
-// BenchmarkReadBody reads a flag-sized body of known length.
+// BenchmarkReadBody reads a flag-sized body of unknown length into a
+// recycled buffer.
 func BenchmarkReadBody(b *testing.B) {
 	body := strings.Repeat("x", 1469)
+	var bufs bodyBuffers
 	b.ReportAllocs()
 	for b.Loop() {
-		resp := &http.Response{Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}
-		if _, err := readBody(resp); err != nil {
+		resp := &http.Response{Body: io.NopCloser(strings.NewReader(body)), ContentLength: -1}
+		buf := bufs.get()
+		if err := readBody(buf, resp); err != nil {
 			b.Fatal(err)
 		}
+		bufs.put(buf)
 	}
 }

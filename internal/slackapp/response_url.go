@@ -47,11 +47,11 @@ func postResponse(ctx context.Context, client *http.Client, responseURL string, 
 		return fmt.Errorf("post the reply: %w", err)
 	}
 	defer resp.Body.Close()
-	// Read the answer to its end, so the connection goes back to the pool.
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseURLReply))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("response_url answered %s: %.200q", resp.Status, answer)
+		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return fmt.Errorf("response_url answered %s: %q", resp.Status, answer)
 	}
+	// Read the answer to its end, so the connection goes back to the pool.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseURLReply))
 	return nil
 }
