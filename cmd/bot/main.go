@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // version and commit are set with -ldflags at build time.
@@ -16,6 +17,7 @@ var (
 )
 
 func main() {
+	runtime.MemProfileRate = memProfileRate(os.Getenv) // first: see memProfileRate
 	if err := run(context.Background(), os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "flagbot:", err)
 		os.Exit(1)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,28 @@ func TestProfilingHandlers(t *testing.T) {
 				t.Errorf("GET %s = %d %.80q, want %d and %s", tt.path, resp.StatusCode, body.String(), tt.wantStatus, tt.what)
 			}
 		})
+	}
+}
+
+func TestMemProfileRate(t *testing.T) {
+	if defaultMemProfileRate != runtime.MemProfileRate && runtime.MemProfileRate != 0 {
+		t.Errorf("defaultMemProfileRate = %d, Go's default is %d", defaultMemProfileRate, runtime.MemProfileRate)
+	}
+	tests := []struct {
+		pprof string
+		want  int
+	}{
+		{"", 0},
+		{"false", 0},
+		{"0", 0},
+		{"yes please", 0}, // loadConfig refuses it; nothing is sampled meanwhile
+		{"true", defaultMemProfileRate},
+		{"1", defaultMemProfileRate},
+		{" TRUE ", defaultMemProfileRate},
+	}
+	for _, tt := range tests {
+		if got := memProfileRate(env(map[string]string{"FLAGBOT_PPROF": tt.pprof})); got != tt.want {
+			t.Errorf("memProfileRate with FLAGBOT_PPROF=%q = %d, want %d", tt.pprof, got, tt.want)
+		}
 	}
 }
