@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"runtime/pprof"
@@ -33,34 +34,8 @@ func profilingHandlers(mux *http.ServeMux) {
 			fmt.Fprintf(w, "%s\t%d\n", p.Name(), p.Count())
 		}
 	})
-	mux.HandleFunc("GET /debug/pprof/profile", func(w http.ResponseWriter, r *http.Request) {
-		d, ok := profileDuration(w, r, 30)
-		if !ok {
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="profile"`)
-		if err := pprof.StartCPUProfile(w); err != nil {
-			http.Error(w, "a CPU profile is already running: "+err.Error(), http.StatusConflict)
-			return
-		}
-		sleep(r, d)
-		pprof.StopCPUProfile()
-	})
-	mux.HandleFunc("GET /debug/pprof/trace", func(w http.ResponseWriter, r *http.Request) {
-		d, ok := profileDuration(w, r, 1)
-		if !ok {
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="trace"`)
-		if err := trace.Start(w); err != nil {
-			http.Error(w, "a trace is already running: "+err.Error(), http.StatusConflict)
-			return
-		}
-		sleep(r, d)
-		trace.Stop()
-	})
+	mux.HandleFunc("GET /debug/pprof/profile", timedProfile("profile", 30, pprof.StartCPUProfile, pprof.StopCPUProfile))
+	mux.HandleFunc("GET /debug/pprof/trace", timedProfile("trace", 1, trace.Start, trace.Stop))
 	mux.HandleFunc("GET /debug/pprof/{name}", func(w http.ResponseWriter, r *http.Request) {
 		p := pprof.Lookup(r.PathValue("name"))
 		if p == nil {
@@ -95,6 +70,25 @@ func memProfileRate(getenv func(string) string) int {
 
 // defaultMemProfileRate is runtime.MemProfileRate's default.
 const defaultMemProfileRate = 512 * 1024
+
+// timedProfile serves a profile that runs for ?seconds= (default def):
+// start writes it to the response until stop.
+func timedProfile(name string, def int, start func(io.Writer) error, stop func()) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, ok := profileDuration(w, r, def)
+		if !ok {
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		if err := start(w); err != nil {
+			http.Error(w, "one is already running: "+err.Error(), http.StatusConflict)
+			return
+		}
+		sleep(r, d)
+		stop()
+	}
+}
 
 // profileDuration reads ?seconds= (default def), answering 400 itself
 // when it is not a whole number from 1 to maxProfileSeconds, and lifts the

@@ -41,22 +41,9 @@ func TestInstallPageMatchesTemplate(t *testing.T) {
 	}
 }
 
-// oldPageTemplate is the html/template the install pages were made with.
-const oldPageTemplate = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · Flagbot</title>
-<style>
-body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1d1c1d;line-height:1.5}
-h1{font-size:1.5rem}
-a.button{display:inline-block;margin:1rem 0;padding:.6rem 1.2rem;border-radius:6px;background:#4a154b;color:#fff;text-decoration:none;font-weight:bold}
-.note,.ref{color:#616061;font-size:.9rem}
-</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
+// oldPageTemplate is the html/template the install pages were made with
+// (the head and style, which hold no data, are renderPage's).
+var oldPageTemplate = pageHead1 + "{{.Title}}" + pageHead2 + `{{.Title}}</h1>
 {{range .Lines}}<p>{{.}}</p>
 {{end}}{{if .Button}}<p><a class="button" href="{{.ButtonLink}}">{{.Button}}</a></p>
 {{end}}{{if .Note}}<p class="note">{{.Note}}</p>
