@@ -285,11 +285,11 @@ func (f *approveFlow) approve(ctx context.Context, r *rig, p pending, s sample) 
 		return failed(reasonClickSend, err.Error())
 	}
 	defer r.acks.remove(env)
-	at, ok := within(ctx, acked)
+	a, ok := within(ctx, acked)
 	if !ok {
 		return failed(reasonClickAck, key)
 	}
-	s.ack = at.Sub(clicked)
+	s.ack = ackLatency(a)
 
 	// 4. The bot applies it and edits the request.
 	uctx, cancel := context.WithTimeout(ctx, stepTimeout)

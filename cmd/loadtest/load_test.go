@@ -65,6 +65,11 @@ func TestLoadTest(t *testing.T) {
 					t.Errorf("result line %q lacks the CPU of each half", line)
 				}
 			}
+			// The ack is timed from the envelope's write: a latency, not a
+			// date (a zero send time would make it decades).
+			if p99, err := time.ParseDuration(got["p99"]); err != nil || p99 <= 0 || p99 > 5*time.Second {
+				t.Errorf("ack p99 = %q, want a latency under 5s, in %q", got["p99"], line)
+			}
 			for _, k := range []string{"peakRSS", "rate"} {
 				if got[k] == "" {
 					t.Errorf("result line %q lacks %s=", line, k)

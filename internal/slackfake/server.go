@@ -104,6 +104,7 @@ type Server struct {
 	served   chan struct{} // closed when hs.Serve returned
 	upgrader websocket.Upgrader
 	wg       sync.WaitGroup // connection goroutines
+	sent     sentTimes      // when each envelope was written, until acked
 	done     chan struct{}  // closed by close
 
 	mu           sync.Mutex
@@ -408,6 +409,10 @@ type Ack struct {
 	// Payload is the ack's "payload", nil when absent, null or {}.
 	Payload json.RawMessage
 	At      time.Time
+	// Sent is when the fake wrote the envelope this acks (zero if it
+	// wrote none with that ID): At minus Sent is the app's ack latency,
+	// without the time the caller of Send took to build the envelope.
+	Sent time.Time
 	// Size is the frame's size in bytes; see TooLarge.
 	Size int
 }

@@ -24,9 +24,12 @@ type wsConn struct {
 	retired bool
 }
 
-func (c *wsConn) write(data []byte) error {
+func (c *wsConn) write(data []byte, writing func()) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if writing != nil {
+		writing()
+	}
 	return c.writeLocked(data)
 }
 
@@ -150,6 +153,7 @@ func (s *Server) recordAck(data []byte) {
 		payload = nil
 	}
 	ack := Ack{EnvelopeID: frame.EnvelopeID, Payload: payload, At: time.Now(), Size: len(data)}
+	ack.Sent = s.sent.take(frame.EnvelopeID)
 	s.mu.Lock()
 	s.traffic.Write(data)
 	s.traffic.WriteByte('\n')
@@ -223,7 +227,8 @@ func (s *Server) sendExpecting(typ string, payload any, acceptsResponsePayload b
 	if err != nil {
 		return "", fmt.Errorf("slackfake: marshal envelope: %w", err)
 	}
-	if err := s.writeNewest(data); err != nil {
+	if err := s.writeNewest(data, func() { s.sent.stamp(id) }); err != nil {
+		s.sent.forget(id)
 		s.mu.Lock()
 		delete(s.ws.envelopes, id)
 		s.mu.Unlock()
@@ -257,15 +262,16 @@ func (s *Server) SendRaw(envelope any) error {
 			return fmt.Errorf("slackfake: marshal raw envelope: %w", err)
 		}
 	}
-	if err := s.writeNewest(data); err != nil {
+	if err := s.writeNewest(data, nil); err != nil {
 		return fmt.Errorf("slackfake: send raw envelope: %w", err)
 	}
 	return nil
 }
 
 // writeNewest writes data to the newest connection that has not been told to
-// disconnect, waiting up to SendTimeout for one to appear.
-func (s *Server) writeNewest(data []byte) error {
+// disconnect, waiting up to SendTimeout for one to appear. writing, if not
+// nil, runs right before the frame is written.
+func (s *Server) writeNewest(data []byte, writing func()) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.SendTimeout)
 	defer cancel()
 	for {
@@ -285,7 +291,7 @@ func (s *Server) writeNewest(data []byte) error {
 		s.mu.Unlock()
 
 		if c != nil {
-			err := c.write(data)
+			err := c.write(data, writing)
 			if err == nil {
 				return nil
 			}
@@ -325,7 +331,7 @@ func (s *Server) Disconnect(reason string) {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		if err := c.write(msg); err != nil {
+		if err := c.write(msg, nil); err != nil {
 			_ = c.ws.Close()
 		}
 	}
@@ -342,4 +348,35 @@ func (s *Server) DropConnections() {
 	for _, c := range conns {
 		_ = c.ws.Close()
 	}
+}
+
+// sentTimes remembers when each envelope was written, until its ack comes.
+type sentTimes struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (t *sentTimes) stamp(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.at == nil {
+		t.at = make(map[string]time.Time)
+	}
+	t.at[id] = time.Now()
+}
+
+func (t *sentTimes) forget(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.at, id)
+}
+
+// take returns when envelope id was written (zero if it was not) and
+// forgets it: a redelivery's ack has no envelope written for it.
+func (t *sentTimes) take(id string) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at := t.at[id]
+	delete(t.at, id)
+	return at
 }

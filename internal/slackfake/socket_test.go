@@ -28,10 +28,12 @@ func TestHelloPingsAndAck(t *testing.T) {
 		t.Errorf("Connected() = %d, want 1", got)
 	}
 
+	beforeSend := time.Now()
 	id, err := f.SlashCommand(slackfake.SlashCommand{ChannelID: "C1", UserID: "U1", UserName: "alice", Text: "list web"})
 	if err != nil {
 		t.Fatalf("SlashCommand: %v", err)
 	}
+	afterSend := time.Now()
 	env := c.next(t)
 	if env["envelope_id"] != id || env["type"] != "slash_commands" || env["accepts_response_payload"] != true {
 		t.Errorf("envelope = %v, want id %s, type slash_commands, accepting a payload", env, id)
@@ -64,6 +66,19 @@ func TestHelloPingsAndAck(t *testing.T) {
 	}
 	if string(ack.Payload) != `{"text":"Working on it"}` || ack.TooLarge() {
 		t.Errorf("ack = %+v (payload %s), want the text payload, not too large", ack, ack.Payload)
+	}
+	// Sent is when the envelope was written: within Send, before the ack.
+	if ack.Sent.Before(beforeSend) || ack.Sent.After(afterSend) || ack.At.Before(ack.Sent) {
+		t.Errorf("ack sent at %v, read at %v; Send ran from %v to %v", ack.Sent, ack.At, beforeSend, afterSend)
+	}
+	// An ack for an envelope never written has no Sent time.
+	c.send(t, map[string]any{"envelope_id": "no-such-envelope"})
+	stray, err := f.WaitAck(waitCtx(t), "no-such-envelope")
+	if err != nil {
+		t.Fatalf("WaitAck: %v", err)
+	}
+	if !stray.Sent.IsZero() {
+		t.Errorf("stray ack Sent = %v, want zero", stray.Sent)
 	}
 
 	// Pings arrive every PingInterval while the connection lives.
