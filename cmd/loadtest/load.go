@@ -424,7 +424,7 @@ type rig struct {
 	demo     playground.Demo
 	replyURL string
 	acks     *waiters[slackfake.Ack] // by envelope ID
-	replies  *waiters[[]byte]    // by response_url path
+	replies  *waiters[[]byte]        // by response_url path
 	seq      atomic.Int64
 }
 
