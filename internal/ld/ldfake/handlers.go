@@ -111,6 +111,11 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "encode", http.StatusInternalServerError)
 		return
 	}
+	writeJSONBytes(w, status, b)
+}
+
+// writeJSONBytes answers with b, encoded JSON.
+func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
@@ -522,26 +527,59 @@ func (s *Server) listFlags(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getFlag(w http.ResponseWriter, r *http.Request) {
 	projKey, key := r.PathValue("proj"), r.PathValue("key")
+	envs := r.URL.Query()["env"]
+	ck := flagCacheKey{project: projKey, flag: key, envs: strings.Join(envs, "\x00")}
 	s.mu.Lock()
+	if s.flagCacheGen != s.changed {
+		// Something changed since the cache was filled: start it afresh.
+		clear(s.flagCache)
+		s.flagCacheGen = s.changed
+	}
+	body, cached := s.flagCache[ck]
 	var (
 		f     ld.Flag
 		found bool
 	)
-	if p := s.findProject(projKey); p != nil {
-		for _, g := range p.flags {
-			if g.Key == key {
-				f, found = onlyEnvs(g, r.URL.Query()["env"], false), true
-				break
+	if !cached {
+		if p := s.findProject(projKey); p != nil {
+			for _, g := range p.flags {
+				if g.Key == key {
+					f, found = onlyEnvs(g, envs, false), true
+					break
+				}
 			}
 		}
 	}
 	s.mu.Unlock()
+	if cached {
+		writeJSONBytes(w, http.StatusOK, body)
+		return
+	}
 	if !found {
 		s.notFound(w)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, newFlagRep(projKey, f))
+	b, err := json.Marshal(newFlagRep(projKey, f))
+	if err != nil {
+		http.Error(w, "encode", http.StatusInternalServerError)
+		return
+	}
+	s.mu.Lock()
+	if s.flagCacheGen == s.changed { // nothing changed while it was encoded
+		if s.flagCache == nil {
+			s.flagCache = make(map[flagCacheKey][]byte)
+		}
+		s.flagCache[ck] = b
+	}
+	s.mu.Unlock()
+	writeJSONBytes(w, http.StatusOK, b)
 }
+
+// flagCacheKey names one GET of a flag: the flag and the environments asked
+// for. The encoded answers are kept until the next stored change (the
+// channel Changed hands out is replaced then), so a busy load test does not
+// spend most of its CPU encoding the same flag again.
+type flagCacheKey struct{ project, flag, envs string }
 
 func (s *Server) env(r *http.Request) *environment {
 	p := s.findProject(r.PathValue("proj"))

@@ -65,6 +65,11 @@ type Server struct {
 	approvals   []ApprovalRequest // LaunchDarkly approval requests created, oldest first
 	startedAt   time.Time
 	delay       time.Duration // SetDelay
+
+	// flagCache holds encoded GET flag answers while flagCacheGen is
+	// still changed (see getFlag).
+	flagCache    map[flagCacheKey][]byte
+	flagCacheGen chan struct{}
 }
 
 type project struct {
