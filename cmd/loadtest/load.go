@@ -175,12 +175,8 @@ func loadTest(ctx context.Context, o options, stderr io.Writer) (result, error) 
 		}
 		defer os.RemoveAll(dir)
 		bin = filepath.Join(dir, "flagbot")
-		// Built as the Dockerfile builds it: static, stripped.
-		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/bot")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		build.Stderr = stderr
-		if err := build.Run(); err != nil {
-			return res, fmt.Errorf("build the bot (run me from the repository root): %w", err)
+		if err := buildBot(ctx, ".", bin, stderr); err != nil {
+			return res, err
 		}
 	}
 

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +23,7 @@ func TestLoadTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(root)
-	bin := buildBot(t)
+	bin := builtBot(t)
 	tests := []struct {
 		name string
 		args []string
@@ -93,14 +95,12 @@ func fields(line string) map[string]string {
 	return out
 }
 
-// buildBot builds cmd/bot as loadTest would and returns the binary.
-func buildBot(t *testing.T) string {
+// builtBot builds cmd/bot as loadTest would and returns the binary.
+func builtBot(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "flagbot")
-	build := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/bot")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the bot: %v\n%s", err, out)
+	if err := buildBot(t.Context(), ".", bin, t.Output()); err != nil { // from the module root
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -118,5 +118,48 @@ func TestThreadsCPU(t *testing.T) {
 	}
 	if d := after - before; d < 10*time.Millisecond {
 		t.Errorf("20 ms of spinning counted %s of CPU", d)
+	}
+}
+
+// TestCompare: -before alternates two bots and sums each up; a git
+// revision is built in a worktree that is removed again.
+func TestCompare(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	bin := builtBot(t)
+	for _, tt := range []struct {
+		name, before string
+		rounds       int
+	}{
+		{"a binary", bin, 2},
+		{"a git revision", "HEAD", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := []string{"loadtest", "-bot", bin, "-before", tt.before, "-rounds", strconv.Itoa(tt.rounds), "-n", "20", "-c", "2", "-warmup", "2", "-label", "cmp"}
+			if err := run(t.Context(), args, &stdout, &stderr); err != nil {
+				t.Fatalf("loadtest: %v\n%s", err, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+			var want []string
+			for range tt.rounds {
+				want = append(want, "cmp before n=20", "cmp after n=20")
+			}
+			want = append(want, fmt.Sprintf("cmp before summary of %d runs:", tt.rounds), fmt.Sprintf("cmp after summary of %d runs:", tt.rounds))
+			if len(lines) != len(want) {
+				t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), stdout.String())
+			}
+			for i, w := range want {
+				if !strings.HasPrefix(lines[i], w+" ") || !strings.Contains(lines[i], "errors=0") {
+					t.Errorf("line %d = %q, want it to start %q and say errors=0", i, lines[i], w)
+				}
+			}
+			if out, err := exec.CommandContext(t.Context(), "git", "worktree", "list", "--porcelain").Output(); err != nil || strings.Contains(string(out), "flagbot-compare-") {
+				t.Errorf("a worktree of the comparison is left: %s %v", out, err)
+			}
+		})
 	}
 }

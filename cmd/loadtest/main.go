@@ -62,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.label, "label", "", "a label printed first on the result line")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the bot during the measured run to this file (FLAGBOT_PPROF)")
 	fs.IntVar(&o.profileSeconds, "profile-seconds", 10, "how long the CPU profile runs, from the start of the measurement")
+	before := fs.String("before", "", "also measure this bot, alternating with the one measured (-bot or the working tree's): a built binary or a git revision, e.g. 63281b6")
+	rounds := fs.Int("rounds", 1, "with -before, how many times each bot runs")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -76,6 +78,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-flow must be %s or %s", flowCommand, flowApprove)
 	case o.flow == flowApprove && o.c > approveMaxC:
 		return fmt.Errorf("-flow approve takes at most -c %d (one flag per worker)", approveMaxC)
+	}
+	if *before != "" {
+		if *rounds < 1 || o.cpuprofile != "" {
+			return errors.New("-before needs -rounds of at least 1, and no -cpuprofile")
+		}
+		return compare(ctx, o, *before, *rounds, stdout, stderr)
 	}
 	res, err := loadTest(ctx, o, stderr)
 	if err != nil {
