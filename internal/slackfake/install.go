@@ -1,6 +1,7 @@
 package slackfake
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -98,6 +99,28 @@ func (s *Server) Install(in Installation) Installation {
 }
 
 func (s *Server) installLocked(in Installation) Installation {
+	s.tokenSeq++
+	in.Token = fmt.Sprintf("xoxb-%s-%d-slackfake", strings.ToLower(cmpOr(in.TeamID, in.EnterpriseID)), s.tokenSeq)
+	return s.keepLocked(in)
+}
+
+// Adopt makes in.Token, a bot token another fake issued (Install or the
+// OAuth flow there), in's installation here too, revoking this fake's
+// earlier tokens of the same team (or org) as a reinstall does. Tests that
+// run two bot replicas, each on its own fake's Socket Mode connection,
+// use it so that both fakes accept the one installation's token.
+func (s *Server) Adopt(in Installation) (Installation, error) {
+	if in.Token == "" {
+		return in, errors.New("slackfake: Adopt of an installation without a token")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keepLocked(in), nil
+}
+
+// keepLocked records in, with its token, as the installation of its team
+// (or org), revoking the earlier ones.
+func (s *Server) keepLocked(in Installation) Installation {
 	if in.EnterpriseInstall {
 		in.TeamID = ""
 	} else if in.EnterpriseID == "" {
@@ -111,8 +134,6 @@ func (s *Server) installLocked(in Installation) Installation {
 			old.revoked = true
 		}
 	}
-	s.tokenSeq++
-	in.Token = fmt.Sprintf("xoxb-%s-%d-slackfake", strings.ToLower(cmpOr(in.TeamID, in.EnterpriseID)), s.tokenSeq)
 	s.installs[in.Token] = &install{Installation: in}
 	return in
 }

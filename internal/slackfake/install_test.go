@@ -223,3 +223,45 @@ func TestUninstallSendsEvents(t *testing.T) {
 		t.Error("uninstalling what is not installed succeeded")
 	}
 }
+
+// TestAdopt: a token another fake issued works here once adopted, and
+// adopting a newer one revokes it, as a reinstall does; a token is
+// required.
+func TestAdopt(t *testing.T) {
+	t.Parallel()
+	issuer, f := newFake(t, slackfake.Options{}), newFake(t, slackfake.Options{})
+	f.SetUser(slackfake.User{ID: "U1", TeamID: "T1"})
+	info := func(token, user string) string {
+		t.Helper()
+		return postForm(t, f, "users.info", url.Values{"token": {token}, "user": {user}}).err()
+	}
+	first := issuer.Install(slackfake.Installation{TeamID: "T1"})
+	if got := info(first.Token, "U1"); got != "invalid_auth" {
+		t.Fatalf("before Adopt, users.info with another fake's token = %q, want invalid_auth", got)
+	}
+	if _, err := f.Adopt(first); err != nil {
+		t.Fatal(err)
+	}
+	second := issuer.Install(slackfake.Installation{TeamID: "T1"})
+	tests := []struct {
+		name, got, want string
+	}{
+		{"adopted, own workspace", info(first.Token, "U1"), ""},
+		{"reinstalled there, not adopted here", info(second.Token, "U1"), "invalid_auth"},
+	}
+	if _, err := f.Adopt(second); err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, []struct{ name, got, want string }{
+		{"the newer one adopted", info(second.Token, "U1"), ""},
+		{"the older one after that", info(first.Token, "U1"), "token_revoked"},
+	}...)
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: error %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	if _, err := f.Adopt(slackfake.Installation{TeamID: "T1"}); err == nil {
+		t.Error("Adopt without a token did not fail")
+	}
+}
