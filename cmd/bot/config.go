@@ -58,7 +58,7 @@ type Config struct {
 	LogLevel           string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	LogFormat          string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or text"`
 	Pprof              bool          `envconfig:"FLAGBOT_PPROF" default:"false" desc:"serve /debug/pprof on FLAGBOT_HTTP_ADDR (profiling; off by default)"`
-	ConnectionCacheTTL time.Duration `envconfig:"FLAGBOT_CONNECTION_CACHE_TTL" default:"1s" desc:"how long a replica may use its in-memory copy of a workspace's decrypted LaunchDarkly connection if an invalidation is lost (0 turns the cache off)"`
+	ConnectionCacheTTL time.Duration `envconfig:"FLAGBOT_CONNECTION_CACHE_TTL" default:"1s" desc:"how long a replica may use its in-memory copy of a workspace's decrypted LaunchDarkly connection or Slack installation if an invalidation is lost (0 turns the cache off)"`
 	ShutdownTimeout    time.Duration `envconfig:"FLAGBOT_SHUTDOWN_TIMEOUT" default:"20s" desc:"on SIGTERM, how long in-flight commands may take to finish before the bot exits"`
 
 	// Multi-workspace mode: OAuth installs through the install listener.

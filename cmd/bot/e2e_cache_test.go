@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -130,4 +131,115 @@ func TestConnectionCacheAcrossProcesses(t *testing.T) {
 		t.Fatalf("reconnect failed: %s", ack.Payload)
 	}
 	seenWithin("a reconnect", "flagbot-reader")
+}
+
+// TestInstallationCacheAcrossProcesses: two bot processes in
+// multi-workspace mode on one real Redis, each on its own Slack connection,
+// with installations cached for a minute. A reinstall through one (a new
+// bot token) is used by the other's next Web API call within a second, and
+// an uninstall through one stops the other within a second.
+func TestInstallationCacheAcrossProcesses(t *testing.T) {
+	rs := startRedisServer(t)
+	lds := newLD(t)
+	slA, slB := newSlack(t), newSlack(t)
+	shared := map[string]string{
+		"REDIS_URL":                    rs.url(),
+		"FLAGBOT_ENCRYPTION_KEY":       testKeyB64,
+		"FLAGBOT_CONNECTION_CACHE_TTL": "1m",
+	}
+	opts := []botOption{withOAuth(t)}
+	for k, v := range shared {
+		opts = append(opts, withEnv(k, v))
+	}
+	a := startBot(t, slA, lds, opts...)
+	// Slack gives the token of an install to every connection of the app:
+	// slB accepts what slA issued.
+	installed := func() string {
+		t.Helper()
+		a.install(t, slackfake.Authorization{TeamID: teamID, UserID: adminID})
+		in, ok := slA.Installed(teamID)
+		if !ok {
+			t.Fatal("the install did not take")
+		}
+		if _, err := slB.Adopt(in); err != nil {
+			t.Fatal(err)
+		}
+		return in.Token
+	}
+	first := installed()
+
+	addr := freePort(t)
+	childEnv := map[string]string{
+		"SLACK_APP_TOKEN":      slackfake.DefaultAppToken,
+		"SLACK_CLIENT_ID":      slackfake.DefaultClientID,
+		"SLACK_CLIENT_SECRET":  slackfake.DefaultClientSecret,
+		"FLAGBOT_PUBLIC_URL":   "http://" + addr,
+		"FLAGBOT_INSTALL_ADDR": addr,
+		"SLACK_API_URL":        slB.APIURL(),
+		"LD_BASE_URL":          lds.URL(),
+		"FLAGBOT_HTTP_ADDR":    "127.0.0.1:0",
+		"FLAGBOT_ADMINS":       adminID,
+		"LOG_LEVEL":            "debug",
+	}
+	for k, v := range shared {
+		childEnv[k] = v
+	}
+	b := startChildBot(t, slB, childEnv)
+
+	// Each command comes from a new person, so that b asks users.info (it
+	// caches people, not installations) with the token it holds then.
+	people := 0
+	tokenOfNext := func() (string, slackfake.Response) {
+		t.Helper()
+		people++
+		user := fmt.Sprintf("U0PERSON%d", people)
+		slB.SetUser(slackfake.User{ID: user, Name: "person"})
+		res := b.command(t, teamID, user, "help")
+		for _, c := range slB.Calls("users.info") {
+			if c.Params["user"] == user {
+				return c.Token, res
+			}
+		}
+		return "", res
+	}
+	for range 3 {
+		if got, _ := tokenOfNext(); got != first {
+			t.Fatalf("the other process called users.info with %q, want the installation's token", got)
+		}
+	}
+
+	seenWithin := func(what string, ok func(token string, res slackfake.Response) bool) {
+		t.Helper()
+		start := time.Now()
+		for {
+			token, res := tokenOfNext()
+			if ok(token, res) {
+				t.Logf("%s seen by the other process after %v", what, time.Since(start).Round(time.Millisecond))
+				return
+			}
+			if time.Since(start) > time.Second {
+				t.Fatalf("%s on one process not seen by the other within 1s: it called users.info with the first token: %t, the second: %t, and answered %q",
+					what, token == first, token != "" && token != first, res.Text)
+			}
+		}
+	}
+	second := installed()
+	if second == first {
+		t.Fatal("the reinstall kept the token")
+	}
+	seenWithin("a reinstall", func(token string, _ slackfake.Response) bool { return token == second })
+
+	if _, err := slA.Uninstall(teamID, ""); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(a.logs.String(), "Flagbot was uninstalled: forgot the installation") {
+		if time.Now().After(deadline) {
+			t.Fatal("the first process did not finish the uninstall within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	installURL := "http://" + addr + "/slack/install"
+	want := "Flagbot isn't installed in this workspace (any more), so it can't act here. Ask an admin to install it again at <" + installURL + "|" + installURL + ">."
+	seenWithin("an uninstall", func(token string, res slackfake.Response) bool { return token == "" && res.Text == want })
 }

@@ -129,8 +129,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	// tokenStore holds the encrypted LaunchDarkly connections and Slack
-	// installations; tokens caches the connections in memory, invalidated
-	// across replicas.
+	// installations; tokens caches both in memory, invalidated across
+	// replicas. Everything reads and writes them through tokens, so that
+	// every change is announced.
 	tokenStore := tokenstore.New(store, ring, func(err error) bool { return errors.Is(err, redisstore.ErrNotFound) }, tokenstore.Options{Logger: log})
 	tokens := tokenstore.NewCache(tokenStore, store, tokenstore.CacheOptions{MaxAge: cfg.ConnectionCacheTTL, Logger: log})
 	defer background(ctx, log, "connection cache", tokens.Run)()
@@ -156,9 +157,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	var installs slackapp.Installations = slackapp.SingleWorkspace(cfg.SlackBotToken)
 	var installer *slackapp.Installer
 	if cfg.MultiWorkspace() {
-		installs = tokenStore
+		installs = tokens
 		installer, err = slackapp.NewInstaller(slackapp.InstallConfig{ClientID: cfg.SlackClientID, ClientSecret: cfg.SlackClientSecret, PublicURL: cfg.PublicURL},
-			tokenStore, store, log, slackOpts)
+			tokens, store, log, slackOpts)
 		if err != nil {
 			return err
 		}
@@ -189,8 +190,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stdo
 	dir := slackapp.NewDirectory(slackClients, cfg.Admins)
 	exec := commands.NewExecutor(tokens, clients, dir, grid, policies, digests,
 		commands.Options{BaseURL: cfg.LDBaseURL, ApprovalTTL: cfg.ApprovalTTL, Now: now, SignoffTTL: cfg.SignoffTTL, ScheduleGrace: cfg.ScheduleGrace})
-	// The cache forgets a connection on every replica at once.
-	forget := uninstall.New(tokenStore, store, tokens, policies, changes, digestStore, uninstall.Options{Logger: log})
+	// The cache forgets a connection and an installation on every replica
+	// at once.
+	forget := uninstall.New(tokens, store, tokens, policies, changes, digestStore, uninstall.Options{Logger: log})
 	app, err := slackapp.New(cfg.SlackAppToken, slackClients, exec, dir, forget, log, slackOpts)
 	if err != nil {
 		return err

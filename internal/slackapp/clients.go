@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/slack-go/slack"
 
@@ -16,9 +15,12 @@ import (
 )
 
 // Installations finds the installation that serves a workspace: its bot
-// token is what every Web API call for that workspace sends. In
-// multi-workspace mode *tokenstore.Store implements it; in single-workspace
-// mode SingleWorkspace does. Installation returns an error wrapping
+// token is what every Web API call for that workspace sends. Clients asks
+// it before every call, so it must answer from memory: in multi-workspace
+// mode *tokenstore.Cache implements it (installations cached in memory,
+// with a reinstall or uninstall on any replica seen by every other one at
+// once); in single-workspace mode SingleWorkspace does. Installation
+// returns an error wrapping
 // commands.ErrNotInstalled when nothing serves ws, one matching
 // commands.ErrUnreadable when the stored installation cannot be decrypted,
 // and any other error when the store failed.
@@ -36,37 +38,27 @@ func (s singleWorkspace) Installation(_ context.Context, ws commands.Workspace) 
 	return commands.Installation{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID, BotToken: s.token}, nil
 }
 
-// How long a workspace's resolved client is reused before its installation
-// is read again, and how many workspaces the cache holds. A reinstall
-// (a new token) or an uninstall seen by another replica takes effect here
-// within clientTTL; the replica that handles it forgets at once.
+// maxCachedClients bounds how many bot tokens' clients Clients keeps.
 const (
-	clientTTL         = 30 * time.Second
 	maxCachedClients  = 5000
 	notInstalledShort = "Flagbot isn't installed in this workspace (any more), so it can't act here."
 )
 
 // Clients hands out the Web API client of the installation that serves a
 // workspace: the one place Flagbot gets a *slack.Client for a call. App,
-// Directory and DigestSlack share one. Clients are cached per workspace for
-// clientTTL and shared per bot token (an org-wide installation serves many
-// workspaces with one client); both caches are bounded. It is safe for
-// concurrent use.
+// Directory and DigestSlack share one. It asks Installations for the
+// workspace's installation on every call, so a reinstall's new token or an
+// uninstall is used as soon as Installations knows it; it keeps no
+// installation itself. Clients are shared per bot token (an org-wide
+// installation serves many workspaces with one client), at most
+// maxCachedClients of them. It is safe for concurrent use.
 type Clients struct {
 	installs   Installations
 	slackOpts  []slack.Option
 	installURL string
-	now        func() time.Time
 
 	mu      sync.Mutex
-	byWS    map[commands.Workspace]cachedClient
 	byToken map[string]*slack.Client
-}
-
-type cachedClient struct {
-	api  *slack.Client
-	inst commands.Installation // without its token
-	at   time.Time
 }
 
 // NewClients returns the Clients that resolve workspaces with installs and
@@ -74,15 +66,10 @@ type cachedClient struct {
 // opts.InstallURL, when set, is named in the answer to a workspace without
 // an installation.
 func NewClients(installs Installations, opts Options) *Clients {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	return &Clients{
 		installs:   installs,
 		slackOpts:  apiOptions(&opts),
 		installURL: opts.InstallURL,
-		now:        opts.Now,
-		byWS:       make(map[commands.Workspace]cachedClient),
 		byToken:    make(map[string]*slack.Client),
 	}
 }
@@ -109,39 +96,21 @@ func apiOptions(opts *Options) []slack.Option {
 // internal when the stored installation cannot be read, or
 // KindStoreUnavailable when the store failed. It never calls Slack.
 func (c *Clients) For(ctx context.Context, ws commands.Workspace) (*slack.Client, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.byWS[ws]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < clientTTL {
-		return e.api, nil
-	}
 	inst, err := c.installs.Installation(ctx, ws)
 	if err != nil {
 		return nil, c.installError(ws, err)
 	}
+	token := inst.BotToken.Reveal()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	api := c.byToken[inst.BotToken.Reveal()]
+	api := c.byToken[token]
 	if api == nil {
 		if len(c.byToken) >= maxCachedClients {
 			clear(c.byToken)
 		}
-		api = slack.New(inst.BotToken.Reveal(), c.slackOpts...)
-		c.byToken[inst.BotToken.Reveal()] = api
+		api = slack.New(token, c.slackOpts...)
+		c.byToken[token] = api
 	}
-	if len(c.byWS) >= maxCachedClients {
-		for k, v := range c.byWS {
-			if now.Sub(v.at) >= clientTTL {
-				delete(c.byWS, k)
-			}
-		}
-		if len(c.byWS) >= maxCachedClients {
-			clear(c.byWS)
-		}
-	}
-	inst.BotToken = ""
-	c.byWS[ws] = cachedClient{api: api, inst: inst, at: now}
 	return api, nil
 }
 
@@ -160,25 +129,6 @@ func (c *Clients) installError(ws commands.Workspace, err error) error {
 			"Flagbot's stored installation in this workspace can't be read with the current encryption key. Ask an admin to install Flagbot again."), Err: err}
 	}
 	return &commands.Error{Kind: commands.KindStoreUnavailable, Err: err}
-}
-
-// Forget drops every cached client of inst's workspaces (on this replica;
-// others re-read within clientTTL), after it was uninstalled.
-func (c *Clients) Forget(inst commands.Installation) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for ws, e := range c.byWS {
-		if inst.Serves(ws) || (e.inst.TeamID == inst.TeamID && e.inst.EnterpriseID == inst.EnterpriseID && e.inst.EnterpriseInstall == inst.EnterpriseInstall) {
-			delete(c.byWS, ws)
-		}
-	}
-}
-
-// ForgetWorkspace drops the cached client of ws on this replica.
-func (c *Clients) ForgetWorkspace(ws commands.Workspace) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.byWS, ws)
 }
 
 // fixedToken returns the one token of single-workspace mode, for auth.test

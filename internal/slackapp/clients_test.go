@@ -56,43 +56,41 @@ func (f *fakeInstalls) set(team string, in commands.Installation) {
 	f.byTeam[team] = in
 }
 
-func TestClientsResolveAndCache(t *testing.T) {
+// TestClientsFollowInstallations: every For asks Installations (which
+// answers from memory in production: tokenstore.Cache), so a reinstall's
+// token is used by the next call; one client serves each bot token.
+func TestClientsFollowInstallations(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	fi := &fakeInstalls{byTeam: map[string]commands.Installation{}, byOrg: map[string]commands.Installation{}}
 	fi.set("T1", commands.Installation{TeamID: "T1", BotToken: "xoxb-t1"})
 	fi.set("", commands.Installation{EnterpriseID: "E1", EnterpriseInstall: true, BotToken: "xoxb-e1"})
-	c := NewClients(fi, Options{Now: func() time.Time { return now }, InstallURL: "https://flagbot.example.com/slack/install"})
+	c := NewClients(fi, Options{InstallURL: "https://flagbot.example.com/slack/install"})
 	ctx := t.Context()
 	t1, t2, t3 := commands.Workspace{TeamID: "T1"}, commands.Workspace{TeamID: "T2", EnterpriseID: "E1"}, commands.Workspace{TeamID: "T3", EnterpriseID: "E1"}
 	a, err := c.For(ctx, t1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := c.For(ctx, t1); b != a || fi.count() != 1 {
-		t.Errorf("a second For within the TTL looked up again (%d lookups) or gave another client", fi.count())
+	if b, _ := c.For(ctx, t1); b != a || fi.count() != 2 {
+		t.Errorf("a second For made %d lookups in all (want 2) or gave another client", fi.count())
 	}
 	x, _ := c.For(ctx, t2)
 	y, _ := c.For(ctx, t3)
 	if x != y || x == a {
 		t.Error("an org's workspaces do not share the org's client, or share T1's")
 	}
-	now = now.Add(clientTTL)
-	if _, err := c.For(ctx, t1); err != nil || fi.count() != 4 {
-		t.Errorf("after the TTL: %v, %d lookups; want a fresh lookup", err, fi.count())
-	}
-	// A reinstall: the next lookup brings a new token and client.
+	// A reinstall: the very next call has the new token's client.
 	fi.set("T1", commands.Installation{TeamID: "T1", BotToken: "xoxb-t1-again"})
-	c.Forget(commands.Installation{TeamID: "T1"})
-	if b, _ := c.For(ctx, t1); b == a {
-		t.Error("after Forget and a reinstall, the old client is still used")
+	b, err := c.For(ctx, t1)
+	if err != nil || b == a {
+		t.Errorf("after a reinstall: %v; the old client is still used: %t", err, b == a)
 	}
-	c.Forget(commands.Installation{EnterpriseID: "E1", EnterpriseInstall: true})
-	n := fi.count()
-	c.For(ctx, t2)
-	c.For(ctx, t3)
-	if fi.count() != n+2 {
-		t.Errorf("Forget of the org kept its workspaces' clients")
+	// An uninstall: the very next call is refused.
+	fi.mu.Lock()
+	delete(fi.byOrg, "E1")
+	fi.mu.Unlock()
+	if _, err := c.For(ctx, t2); !errors.Is(err, commands.ErrNotInstalled) {
+		t.Errorf("after the org's uninstall, For = %v; want ErrNotInstalled", err)
 	}
 }
 

@@ -53,7 +53,6 @@ func (a *App) onUninstalled(evt *socketmode.Event, c *socketmode.Client) {
 		log.Warn("uninstall event names no workspace or org; ignored")
 		return
 	}
-	a.clients.Forget(inst)
 	if a.uninst == nil {
 		log.Warn("Flagbot was uninstalled, but this deployment forgets nothing (no uninstaller)", "installation", inst.String())
 		return
@@ -62,10 +61,9 @@ func (a *App) onUninstalled(evt *socketmode.Event, c *socketmode.Client) {
 		ctx, cancel := context.WithTimeout(a.base, uninstallTimeout)
 		defer cancel()
 		start := time.Now()
+		// Deleting the installation drops it from every replica's
+		// cache (tokenstore.Cache), so no call uses its token after.
 		err := a.uninst.Uninstalled(ctx, inst)
-		// Again: a command may have cached the client while the
-		// installation was being removed.
-		a.clients.Forget(inst)
 		if err != nil {
 			log.Error("could not forget an uninstalled installation; Slack sends the event again if it was not acked, else forget it by hand",
 				"installation", inst.String(), "ref", newRef(), "err", err)
@@ -99,9 +97,7 @@ func (a *App) onTeamAccessRevoked(evt *socketmode.Event, c *socketmode.Client) {
 		defer cancel()
 		for _, team := range in.TeamIDs {
 			ws := commands.Workspace{TeamID: team, EnterpriseID: ent}
-			a.clients.ForgetWorkspace(ws)
 			err := a.uninst.UninstalledFromTeam(ctx, ws)
-			a.clients.ForgetWorkspace(ws)
 			if err != nil {
 				log.Error("could not forget the data of a workspace Flagbot was removed from", "team_id", team, "ref", newRef(), "err", err)
 				continue

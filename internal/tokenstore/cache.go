@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,12 +13,15 @@ import (
 )
 
 // invalidationChannel is the Redis channel on which every replica announces
-// a workspace whose connection it changed. A message is the announcing
-// Cache's id, a space and the team ID: a Cache has already dropped what it
-// changed itself, so it skips its own messages.
+// a workspace whose connection, or an installation whose bot token, it
+// changed. A message is the announcing Cache's id and then, each after a
+// space, the team IDs and Enterprise Grid org IDs concerned: a Cache has
+// already dropped what it changed itself, so it skips its own messages.
+// Team IDs (T…) and org IDs (E…) never collide, so one list carries both.
 const invalidationChannel = "connections:changed"
 
-// maxCached bounds the entries a Cache holds; when full it starts over.
+// maxCached bounds the entries of each kind a Cache holds; when full it
+// starts over.
 const maxCached = 10000
 
 // Bus carries invalidations between replicas; *redisstore.Store
@@ -42,17 +46,20 @@ type CacheOptions struct {
 	Now func() time.Time
 }
 
-// Cache keeps decrypted connections in memory, so that a command does not
-// read and decrypt the workspace's connection from Redis each time. It
-// implements commands.Workspaces in front of a Store.
+// Cache keeps decrypted connections and installations in memory, so that a
+// command does not read and decrypt the workspace's LaunchDarkly connection
+// or its Slack installation from Redis each time. It implements
+// commands.Workspaces, and the installation lookups of slackapp and
+// uninstall, in front of a Store.
 //
 // It is never wrong for longer than MaxAge, and in practice for a few
-// milliseconds: Put, Delete and Update on any replica announce the team on
-// a Redis channel, and every replica's Cache drops that team when the
-// message arrives. Until its subscription is confirmed, and again from the
-// moment it is lost until it is back (when everything is dropped, since
-// messages were missed), a Cache serves nothing from memory. A Get that
-// raced an invalidation does not keep what it read.
+// milliseconds: Put, Delete, Update and Forget on any replica announce the
+// team, and PutInstallation and DeleteInstallation the installation's team
+// and org, on a Redis channel; every replica's Cache drops what concerns
+// them when the message arrives. Until its subscription is confirmed, and
+// again from the moment it is lost until it is back (when everything is
+// dropped, since messages were missed), a Cache serves nothing from memory.
+// A read that raced an invalidation does not keep what it read.
 type Cache struct {
 	store  *Store
 	bus    Bus
@@ -63,12 +70,18 @@ type Cache struct {
 
 	mu      sync.Mutex
 	entries map[commands.Workspace]cached
+	insts   map[commands.Workspace]cachedInstallation
 	gen     uint64 // bumped by every invalidation and reset
 	live    bool   // the subscription is up
 }
 
 type cached struct {
 	conn commands.Connection
+	at   time.Time
+}
+
+type cachedInstallation struct {
+	inst commands.Installation
 	at   time.Time
 }
 
@@ -85,6 +98,7 @@ func NewCache(store *Store, bus Bus, opts CacheOptions) *Cache {
 		store: store, bus: bus, maxAge: opts.MaxAge, now: opts.Now, id: rand.Text(),
 		log:     opts.Logger.With("component", "tokenstore.cache"),
 		entries: map[commands.Workspace]cached{},
+		insts:   map[commands.Workspace]cachedInstallation{},
 	}
 }
 
@@ -116,30 +130,47 @@ func (c *Cache) state(up bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.entries)
+	clear(c.insts)
 	c.gen++
 	c.live = up
 }
 
 // heard handles an announcement: another Cache changed a team's
-// connection.
+// connection, or an installation of teams or orgs.
 func (c *Cache) heard(msg string) {
-	from, team, ok := strings.Cut(msg, " ")
-	if !ok {
-		team = msg // unknown sender: drop it anyway
-	} else if from == c.id {
+	ids := strings.Fields(msg)
+	switch {
+	case len(ids) == 0:
 		return
+	case len(ids) == 1:
+		// No sender: drop it anyway.
+	case ids[0] == c.id:
+		return
+	default:
+		ids = ids[1:]
 	}
-	c.drop(team)
+	c.drop(ids...)
 }
 
-// drop forgets every cached connection of team.
-func (c *Cache) drop(team string) {
+// drop forgets every cached connection and installation that concerns one
+// of ids (team or org IDs): of a workspace of that team or org, or an
+// installation of it (an org-wide installation serves workspaces whose
+// org the lookup did not name).
+func (c *Cache) drop(ids ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	named := func(ws commands.Workspace) bool {
+		return slices.Contains(ids, ws.TeamID) || (ws.EnterpriseID != "" && slices.Contains(ids, ws.EnterpriseID))
+	}
 	for ws := range c.entries {
-		if ws.TeamID == team {
+		if named(ws) {
 			delete(c.entries, ws)
+		}
+	}
+	for ws, e := range c.insts {
+		if named(ws) || named(commands.Workspace{TeamID: e.inst.TeamID, EnterpriseID: e.inst.EnterpriseID}) {
+			delete(c.insts, ws)
 		}
 	}
 }
@@ -169,40 +200,84 @@ func (c *Cache) Get(ctx context.Context, ws commands.Workspace) (commands.Connec
 	return conn, nil
 }
 
+// Installation returns the installation that serves ws (see
+// Store.Installation), from memory when a fresh copy is there.
+func (c *Cache) Installation(ctx context.Context, ws commands.Workspace) (commands.Installation, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.insts[ws]
+	gen, live := c.gen, c.live
+	c.mu.Unlock()
+	if ok && live && now.Sub(e.at) < c.maxAge {
+		return e.inst, nil
+	}
+	inst, err := c.store.Installation(ctx, ws)
+	if err != nil || !live || c.maxAge <= 0 {
+		return inst, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen && c.live {
+		if len(c.insts) >= maxCached {
+			clear(c.insts)
+		}
+		c.insts[ws] = cachedInstallation{inst: inst, at: now}
+	}
+	return inst, nil
+}
+
+// PutInstallation stores inst (an install or reinstall) and tells every
+// replica.
+func (c *Cache) PutInstallation(ctx context.Context, inst commands.Installation) error {
+	defer c.changed(ctx, inst.TeamID, inst.EnterpriseID)
+	return c.store.PutInstallation(ctx, inst)
+}
+
+// DeleteInstallation removes inst (an uninstall) and tells every replica.
+func (c *Cache) DeleteInstallation(ctx context.Context, inst commands.Installation) error {
+	defer c.changed(ctx, inst.TeamID, inst.EnterpriseID)
+	return c.store.DeleteInstallation(ctx, inst)
+}
+
 // Put stores ws's connection and tells every replica.
 func (c *Cache) Put(ctx context.Context, ws commands.Workspace, conn commands.Connection) error {
-	defer c.changed(ctx, ws)
+	defer c.changed(ctx, ws.TeamID)
 	return c.store.Put(ctx, ws, conn)
 }
 
 // Delete removes ws's connection and tells every replica.
 func (c *Cache) Delete(ctx context.Context, ws commands.Workspace) error {
-	defer c.changed(ctx, ws)
+	defer c.changed(ctx, ws.TeamID)
 	return c.store.Delete(ctx, ws)
 }
 
 // Update changes ws's connection and tells every replica.
 func (c *Cache) Update(ctx context.Context, ws commands.Workspace, fn func(*commands.Connection) error) error {
-	defer c.changed(ctx, ws)
+	defer c.changed(ctx, ws.TeamID)
 	return c.store.Update(ctx, ws, fn)
 }
 
 // Forget removes ws's connection (an uninstall) and tells every replica.
 func (c *Cache) Forget(ctx context.Context, ws commands.Workspace) error {
-	defer c.changed(ctx, ws)
+	defer c.changed(ctx, ws.TeamID)
 	return c.store.Forget(ctx, ws)
 }
 
-// changed drops ws here and announces it to the other replicas. It runs
-// after a write whatever its outcome (a failed write may have landed). A
-// lost announcement leaves the others stale for at most MaxAge.
-func (c *Cache) changed(ctx context.Context, ws commands.Workspace) {
-	c.drop(ws.TeamID)
+// changed drops what concerns ids (team and org IDs; empty ones are
+// skipped) here and announces them to the other replicas. It runs after a
+// write whatever its outcome (a failed write may have landed). A lost
+// announcement leaves the others stale for at most MaxAge.
+func (c *Cache) changed(ctx context.Context, ids ...string) {
+	ids = slices.DeleteFunc(ids, func(id string) bool { return id == "" })
+	if len(ids) == 0 {
+		return
+	}
+	c.drop(ids...)
 	if c.maxAge <= 0 {
 		return
 	}
-	if err := c.bus.Publish(context.WithoutCancel(ctx), invalidationChannel, c.id+" "+ws.TeamID); err != nil {
-		c.log.WarnContext(ctx, "could not tell the other replicas about a changed connection; they may use the old one for up to the cache's age",
-			"team_id", ws.TeamID, "max_age", c.maxAge, "err", err)
+	if err := c.bus.Publish(context.WithoutCancel(ctx), invalidationChannel, c.id+" "+strings.Join(ids, " ")); err != nil {
+		c.log.WarnContext(ctx, "could not tell the other replicas about a changed connection or installation; they may use the old one for up to the cache's age",
+			"ids", ids, "max_age", c.maxAge, "err", err)
 	}
 }

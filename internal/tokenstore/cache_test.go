@@ -232,3 +232,120 @@ func TestCacheDropsEverythingWhenRedisGoesAway(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// installsFor runs Installation n times for ws and returns how many reads
+// reached Redis.
+func (r cacheRig) installsFor(t *testing.T, ws commands.Workspace, n int) int {
+	t.Helper()
+	before := r.kv.gets.Load()
+	for range n {
+		if _, err := r.cache.Installation(t.Context(), ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return int(r.kv.gets.Load() - before)
+}
+
+// TestCacheInstallationsAcrossReplicas: installations are cached like
+// connections, and a reinstall or an uninstall on another replica, of a
+// workspace or of an org-wide installation, reaches this one within a
+// second although its entries could live a minute. A workspace named
+// without its org, served by the org's installation, follows the org.
+func TestCacheInstallationsAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, kv *redisstore.Store) {
+		key := newKey(t)
+		ctx := t.Context()
+		there := newCache(t, redistest.Replica(t, kv, redisstore.Options{}), ring(t, key), time.Minute, nil)
+		for _, inst := range []commands.Installation{teamInstall("T0INST", ""), orgInstall("E0INST")} {
+			if err := there.cache.PutInstallation(ctx, inst); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// T0MEMBER's connection moved into E0INST: named without its org,
+		// it is served by the org's installation.
+		member := commands.Workspace{TeamID: "T0MEMBER"}
+		if err := there.cache.Put(ctx, commands.Workspace{TeamID: "T0MEMBER", EnterpriseID: "E0INST"}, connection()); err != nil {
+			t.Fatal(err)
+		}
+		here := newCache(t, kv, ring(t, key), time.Minute, nil)
+		team, inOrg := commands.Workspace{TeamID: "T0INST"}, commands.Workspace{TeamID: "T0OTHER", EnterpriseID: "E0INST"}
+		for _, ws := range []commands.Workspace{team, inOrg, member} {
+			if n := here.installsFor(t, ws, 5); n == 0 || n > 3 {
+				t.Errorf("5 lookups of %+v read Redis %d times, want the first one only (1 to 3 keys)", ws, n)
+			}
+			if n := here.installsFor(t, ws, 5); n != 0 {
+				t.Errorf("5 more lookups of %+v read Redis %d times, want 0", ws, n)
+			}
+		}
+		seen := func(what string, ws commands.Workspace, ok func(commands.Installation, error) bool) {
+			t.Helper()
+			start := time.Now()
+			for {
+				inst, err := here.cache.Installation(ctx, ws)
+				if ok(inst, err) {
+					return
+				}
+				if time.Since(start) > time.Second {
+					t.Fatalf("%s on another replica not seen here within 1s (got %s, %v)", what, inst, err)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		token := func(want string) func(commands.Installation, error) bool {
+			return func(inst commands.Installation, err error) bool { return err == nil && inst.BotToken.Reveal() == want }
+		}
+		gone := func(_ commands.Installation, err error) bool { return errors.Is(err, commands.ErrNotInstalled) }
+
+		again := withToken(teamInstall("T0INST", ""), "xoxb-reinstalled-T0INST")
+		if err := there.cache.PutInstallation(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+		seen("a workspace's reinstall", team, token("xoxb-reinstalled-T0INST"))
+
+		orgAgain := withToken(orgInstall("E0INST"), "xoxb-reinstalled-E0INST")
+		if err := there.cache.PutInstallation(ctx, orgAgain); err != nil {
+			t.Fatal(err)
+		}
+		seen("an org's reinstall", inOrg, token("xoxb-reinstalled-E0INST"))
+		seen("an org's reinstall (workspace named without its org)", member, token("xoxb-reinstalled-E0INST"))
+
+		if err := there.cache.DeleteInstallation(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+		seen("a workspace's uninstall", team, gone)
+		if err := there.cache.DeleteInstallation(ctx, orgAgain); err != nil {
+			t.Fatal(err)
+		}
+		seen("an org's uninstall", inOrg, gone)
+		seen("an org's uninstall (workspace named without its org)", member, gone)
+	})
+}
+
+// TestCacheInstallationWritesDropHere: the replica that writes an
+// installation serves the new one at once, without waiting for its own
+// announcement.
+func TestCacheInstallationWritesDropHere(t *testing.T) {
+	t.Parallel()
+	r := newCache(t, redistest.NewTestStore(t), ring(t, newKey(t)), time.Minute, nil)
+	ctx := t.Context()
+	ws := commands.Workspace{TeamID: "T0HERE"}
+	if err := r.cache.PutInstallation(ctx, teamInstall("T0HERE", "")); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.installsFor(t, ws, 3); n != 1 {
+		t.Errorf("3 lookups read Redis %d times, want 1", n)
+	}
+	if err := r.cache.PutInstallation(ctx, withToken(teamInstall("T0HERE", ""), "xoxb-new")); err != nil {
+		t.Fatal(err)
+	}
+	if inst, err := r.cache.Installation(ctx, ws); err != nil || inst.BotToken.Reveal() != "xoxb-new" {
+		t.Errorf("right after a reinstall here, Installation = %s, %v; want the new token", inst, err)
+	}
+	if err := r.cache.DeleteInstallation(ctx, teamInstall("T0HERE", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.cache.Installation(ctx, ws); !errors.Is(err, commands.ErrNotInstalled) {
+		t.Errorf("right after an uninstall here, Installation error = %v; want ErrNotInstalled", err)
+	}
+}
