@@ -69,20 +69,16 @@ type Cache struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	entries map[commands.Workspace]cached
-	insts   map[commands.Workspace]cachedInstallation
+	entries map[commands.Workspace]cached[commands.Connection]
+	insts   map[commands.Workspace]cached[commands.Installation]
 	gen     uint64 // bumped by every invalidation and reset
 	live    bool   // the subscription is up
 }
 
-type cached struct {
-	conn commands.Connection
-	at   time.Time
-}
-
-type cachedInstallation struct {
-	inst commands.Installation
-	at   time.Time
+// cached is a decrypted connection or installation and when it was read.
+type cached[V any] struct {
+	val V
+	at  time.Time
 }
 
 // NewCache returns a Cache in front of store that hears invalidations on
@@ -97,8 +93,8 @@ func NewCache(store *Store, bus Bus, opts CacheOptions) *Cache {
 	return &Cache{
 		store: store, bus: bus, maxAge: opts.MaxAge, now: opts.Now, id: rand.Text(),
 		log:     opts.Logger.With("component", "tokenstore.cache"),
-		entries: map[commands.Workspace]cached{},
-		insts:   map[commands.Workspace]cachedInstallation{},
+		entries: map[commands.Workspace]cached[commands.Connection]{},
+		insts:   map[commands.Workspace]cached[commands.Installation]{},
 	}
 }
 
@@ -169,7 +165,7 @@ func (c *Cache) drop(ids ...string) {
 		}
 	}
 	for ws, e := range c.insts {
-		if named(ws) || named(commands.Workspace{TeamID: e.inst.TeamID, EnterpriseID: e.inst.EnterpriseID}) {
+		if named(ws) || named(commands.Workspace{TeamID: e.val.TeamID, EnterpriseID: e.val.EnterpriseID}) {
 			delete(c.insts, ws)
 		}
 	}
@@ -177,53 +173,41 @@ func (c *Cache) drop(ids ...string) {
 
 // Get returns ws's connection, from memory when a fresh copy is there.
 func (c *Cache) Get(ctx context.Context, ws commands.Workspace) (commands.Connection, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.entries[ws]
-	gen, live := c.gen, c.live
-	c.mu.Unlock()
-	if ok && live && now.Sub(e.at) < c.maxAge {
-		return e.conn, nil
-	}
-	conn, err := c.store.Get(ctx, ws)
-	if err != nil || !live || c.maxAge <= 0 {
-		return conn, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen == gen && c.live {
-		if len(c.entries) >= maxCached {
-			clear(c.entries)
-		}
-		c.entries[ws] = cached{conn: conn, at: now}
-	}
-	return conn, nil
+	return cachedRead(ctx, c, c.entries, ws, c.store.Get)
 }
 
 // Installation returns the installation that serves ws (see
 // Store.Installation), from memory when a fresh copy is there.
 func (c *Cache) Installation(ctx context.Context, ws commands.Workspace) (commands.Installation, error) {
+	return cachedRead(ctx, c, c.insts, ws, c.store.Installation)
+}
+
+// cachedRead returns ws's entry of m when it is fresh and the Cache is
+// live, else what read answers, which it keeps in m unless an invalidation
+// or a reset came meanwhile (the answer may predate it).
+func cachedRead[V any](ctx context.Context, c *Cache, m map[commands.Workspace]cached[V], ws commands.Workspace,
+	read func(context.Context, commands.Workspace) (V, error)) (V, error) {
 	now := c.now()
 	c.mu.Lock()
-	e, ok := c.insts[ws]
+	e, ok := m[ws]
 	gen, live := c.gen, c.live
 	c.mu.Unlock()
 	if ok && live && now.Sub(e.at) < c.maxAge {
-		return e.inst, nil
+		return e.val, nil
 	}
-	inst, err := c.store.Installation(ctx, ws)
+	v, err := read(ctx, ws)
 	if err != nil || !live || c.maxAge <= 0 {
-		return inst, err
+		return v, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen == gen && c.live {
-		if len(c.insts) >= maxCached {
-			clear(c.insts)
+		if len(m) >= maxCached {
+			clear(m)
 		}
-		c.insts[ws] = cachedInstallation{inst: inst, at: now}
+		m[ws] = cached[V]{val: v, at: now}
 	}
-	return inst, nil
+	return v, nil
 }
 
 // PutInstallation stores inst (an install or reinstall) and tells every
