@@ -566,21 +566,39 @@ func (c *Changes) Claim(ctx context.Context, ws commands.Workspace, id string, c
 // Renew extends lease fence of change id and, with sent, records that its
 // holder is about to send the write; see commands.Changes. A resent call is
 // harmless: it sets the same values again.
-func (c *Changes) Renew(ctx context.Context, ws commands.Workspace, id string, fence int64, claim commands.Claim, now time.Time, sent bool) (commands.Change, error) {
+func (c *Changes) Renew(ctx context.Context, ws commands.Workspace, id string, fence int64, claim commands.Claim, now time.Time, sent bool) (commands.Lease, error) {
+	const op = "renew lease on change"
 	if err := checkNow(now); err != nil {
-		return commands.Change{}, fmt.Errorf("approvals: renew lease on change %q: %w", id, err)
+		return commands.Lease{}, fmt.Errorf("approvals: %s %q: %w", op, id, err)
 	}
 	flag := "0"
 	if sent {
 		flag = "1"
 	}
 	keys := []string{c.changeKey(ws, id), c.wsKey(ws, idxApplying)}
-	code, fields, err := c.runResent(ctx, c.renew, "renew lease on change", id, keys,
+	code, fields, err := c.runResent(ctx, c.renew, op, id, keys,
 		claim.Owner, strconv.FormatInt(fence, 10), now.Add(claim.For).UnixMilli(), flag)
 	if err != nil {
-		return commands.Change{}, err
+		return commands.Lease{}, err
 	}
-	return c.outcome("renew lease on change", id, code, fields)
+	switch code {
+	case "ok":
+	case "notfound":
+		return commands.Lease{}, fmt.Errorf("approvals: %s %q: %w", op, id, commands.ErrChangeNotFound)
+	case "lost":
+		return commands.Lease{}, fmt.Errorf("approvals: %s %q: %w", op, id, commands.ErrLeaseLost)
+	default:
+		return commands.Lease{}, badReply(op, id, fmt.Errorf("unexpected script result %q", code))
+	}
+	m, err := fieldMap(fields)
+	if err != nil {
+		return commands.Lease{}, badReply(op, id, err)
+	}
+	l, err := leaseFromMap(m)
+	if err != nil {
+		return commands.Lease{}, badReply(op, id, err)
+	}
+	return l, nil
 }
 
 // SetMessage records the channel and timestamp of the posted request.
@@ -720,19 +738,28 @@ func (c *Changes) wsKey(ws commands.Workspace, parts ...string) string {
 
 // decodeChange turns a flat HGETALL reply into a Change.
 func decodeChange(fields []any) (commands.Change, error) {
+	m, err := fieldMap(fields)
+	if err != nil {
+		return commands.Change{}, err
+	}
+	return changeFromMap(m)
+}
+
+// fieldMap turns a flat reply of field-value pairs (HGETALL's) into a map.
+func fieldMap(fields []any) (map[string]string, error) {
 	if len(fields)%2 != 0 {
-		return commands.Change{}, errors.New("odd hash reply")
+		return nil, errors.New("odd hash reply")
 	}
 	m := make(map[string]string, len(fields)/2)
 	for i := 0; i < len(fields); i += 2 {
 		k, ok1 := fields[i].(string)
 		v, ok2 := fields[i+1].(string)
 		if !ok1 || !ok2 {
-			return commands.Change{}, errors.New("non-string hash reply")
+			return nil, errors.New("non-string hash reply")
 		}
 		m[k] = v
 	}
-	return changeFromMap(m)
+	return m, nil
 }
 
 // changeFromMap rebuilds a Change from its hash: the JSON body with the
@@ -754,21 +781,11 @@ func changeFromMap(m map[string]string) (commands.Change, error) {
 		}
 		ch.DecidedAt = t
 	}
-	if own := m["own"]; own != "" {
-		fence, err1 := strconv.ParseInt(m["fence"], 10, 64)
-		until, err2 := strconv.ParseInt(m["lease"], 10, 64)
-		if err1 != nil || err2 != nil {
-			return commands.Change{}, fmt.Errorf("decode change lease: %w", errors.Join(err1, err2))
-		}
-		ch.Lease = commands.Lease{Owner: own, Fence: fence, Until: time.UnixMilli(until).UTC()}
+	lease, err := leaseFromMap(m)
+	if err != nil {
+		return commands.Change{}, err
 	}
-	if v := m["sent"]; v != "" {
-		sent, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return commands.Change{}, fmt.Errorf("decode change sent fence: %w", err)
-		}
-		ch.Lease.Sent = sent
-	}
+	ch.Lease = lease
 	if err := decodeState(&ch, m); err != nil {
 		return commands.Change{}, err
 	}
@@ -784,6 +801,28 @@ func changeFromMap(m map[string]string) (commands.Change, error) {
 		ch.Approvals = append(ch.Approvals, commands.Approval{UserID: m["a"+strconv.Itoa(i)], At: at})
 	}
 	return ch, nil
+}
+
+// leaseFromMap reads a change's lease from its hash fields: own, fence,
+// lease (ms) and sent. No owner means no lease (but sent may be set).
+func leaseFromMap(m map[string]string) (commands.Lease, error) {
+	var l commands.Lease
+	if own := m["own"]; own != "" {
+		fence, err1 := strconv.ParseInt(m["fence"], 10, 64)
+		until, err2 := strconv.ParseInt(m["lease"], 10, 64)
+		if err1 != nil || err2 != nil {
+			return commands.Lease{}, fmt.Errorf("decode change lease: %w", errors.Join(err1, err2))
+		}
+		l = commands.Lease{Owner: own, Fence: fence, Until: time.UnixMilli(until).UTC()}
+	}
+	if v := m["sent"]; v != "" {
+		sent, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return commands.Lease{}, fmt.Errorf("decode change sent fence: %w", err)
+		}
+		l.Sent = sent
+	}
+	return l, nil
 }
 
 // decodeState reads the state fields of the features after the two-person

@@ -209,7 +209,8 @@ return {'ok', redis.call('HGETALL', ck)}
 `
 
 // luaRenew extends the current lease and, when asked, records that its
-// holder is about to send the write (sent = fence).
+// holder is about to send the write (sent = fence). It answers with the
+// lease's fields only (own, fence, lease, sent), as field-value pairs.
 //
 // KEYS: change, applying index.
 // ARGV: owner, fence, lease end (ms), "1" to record the send.
@@ -217,11 +218,12 @@ const luaRenew = `
 local ck = KEYS[1]
 local f = redis.call('HMGET', ck, 'status', 'own', 'fence')
 if not f[1] then return {'notfound', {}} end
-if f[1] ~= 'approved' or f[2] ~= ARGV[1] or f[3] ~= ARGV[2] then return {'lost', redis.call('HGETALL', ck)} end
+if f[1] ~= 'approved' or f[2] ~= ARGV[1] or f[3] ~= ARGV[2] then return {'lost', {}} end
 redis.call('HSET', ck, 'lease', ARGV[3])
 if ARGV[4] == '1' then redis.call('HSET', ck, 'sent', ARGV[2]) end
 redis.call('ZADD', KEYS[2], ARGV[3], ck)
-return {'ok', redis.call('HGETALL', ck)}
+local l = redis.call('HMGET', ck, 'own', 'fence', 'lease', 'sent')
+return {'ok', {'own', l[1], 'fence', l[2], 'lease', l[3], 'sent', l[4] or ''}}
 `
 
 // luaDecide rejects or cancels a pending change.

@@ -94,10 +94,12 @@ func (g GridChanges) Claim(ctx context.Context, ws commands.Workspace, id string
 }
 
 // Renew implements commands.Changes.
-func (g GridChanges) Renew(ctx context.Context, ws commands.Workspace, id string, fence int64, claim commands.Claim, now time.Time, sent bool) (commands.Change, error) {
-	return fallback(ws, func(w commands.Workspace) (commands.Change, error) {
-		return g.inner.Renew(ctx, w, id, fence, claim, now, sent)
-	})
+func (g GridChanges) Renew(ctx context.Context, ws commands.Workspace, id string, fence int64, claim commands.Claim, now time.Time, sent bool) (commands.Lease, error) {
+	l, err := g.inner.Renew(ctx, ws, id, fence, claim, now, sent)
+	if old, ok := before(ws); ok && errors.Is(err, commands.ErrChangeNotFound) {
+		return g.inner.Renew(ctx, old, id, fence, claim, now, sent)
+	}
+	return l, err
 }
 
 // Reject implements commands.Changes.

@@ -57,8 +57,8 @@ func TestGridChangesStayDecidable(t *testing.T) {
 		if err := g.SetMessage(ctx, org, "c-approve", "C0CHAN", "1700000000.000100"); err != nil {
 			t.Fatalf("SetMessage: %v", err)
 		}
-		if c, err := g.Renew(ctx, org, "c-approve", 1, claim, at(time.Minute+time.Second), true); err != nil || c.Workspace != org {
-			t.Fatalf("Renew = ws %+v, %v", c.Workspace, err)
+		if l, err := g.Renew(ctx, org, "c-approve", 1, claim, at(time.Minute+time.Second), true); err != nil || l.Fence != 1 || l.Sent != 1 {
+			t.Fatalf("Renew = %+v, %v; want fence 1, sent 1", l, err)
 		}
 		if c, err := g.Finish(ctx, org, "c-approve", 1, commands.StatusApplied, commands.Notation("applied"), nil, at(2*time.Minute)); err != nil || c.Status != commands.StatusApplied {
 			t.Fatalf("Finish = %s, %v", c.Status, err)

@@ -33,8 +33,11 @@ func TestLeaseClaimRenewFinish(t *testing.T) {
 		if _, err := c.Claim(ctx, wsA(), "l1", b, at(90*time.Second), 0); !errors.Is(err, commands.ErrClaimed) {
 			t.Errorf("Claim during a live lease = %v, want ErrClaimed", err)
 		}
-		if got, err := c.Renew(ctx, wsA(), "l1", 1, a, at(90*time.Second), true); err != nil || got.Lease.Sent != 1 || !got.Lease.Until.Equal(at(150*time.Second)) {
-			t.Fatalf("Renew(sent) = %+v, %v; want sent 1 until +2m30s", got.Lease, err)
+		if got, err := c.Renew(ctx, wsA(), "l1", 1, a, at(90*time.Second), true); err != nil || got != (commands.Lease{Owner: "attempt-a", Fence: 1, Until: at(150 * time.Second), Sent: 1}) {
+			t.Fatalf("Renew(sent) = %+v, %v; want fence 1, sent 1, until +2m30s", got, err)
+		}
+		if got, err := c.Get(ctx, wsA(), "l1"); err != nil || got.Lease != (commands.Lease{Owner: "attempt-a", Fence: 1, Until: at(150 * time.Second), Sent: 1}) {
+			t.Fatalf("after Renew(sent), the stored lease = %+v, %v; want what Renew answered", got.Lease, err)
 		}
 		if r, err := c.Reclaimable(ctx, at(2*time.Minute), time.Hour, 10); err != nil || len(r) != 0 {
 			t.Errorf("Reclaimable during the lease = %v, %v; want none", ids(r), err)

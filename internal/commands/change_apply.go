@@ -75,11 +75,11 @@ func (e *Executor) holdLease(ctx context.Context, c Change, claim Claim) (contex
 			case <-t.C:
 			}
 			rctx, rcancel := context.WithTimeout(ctx, claim.For/3)
-			lc, err := e.changes.Renew(rctx, c.Workspace, c.ID, c.Lease.Fence, claim, e.now(), false)
+			lease, err := e.changes.Renew(rctx, c.Workspace, c.ID, c.Lease.Fence, claim, e.now(), false)
 			rcancel()
 			switch {
 			case err == nil:
-				until = lc.Lease.Until
+				until = lease.Until
 			case !isStoreError(err):
 				cancel(fmt.Errorf("commands: lease on change %s: %w", c.ID, ErrLeaseLost))
 				return

@@ -250,10 +250,12 @@ type Changes interface {
 	// is no longer approved.
 	Claim(ctx context.Context, ws Workspace, id string, claim Claim, now time.Time, unclaimedAfter time.Duration) (Change, error)
 	// Renew extends the lease of fence by claim.For from now and, with
-	// sent, records that this attempt is about to send the write.
-	// ErrLeaseLost when fence is no longer the change's current lease (or
-	// the change was finished).
-	Renew(ctx context.Context, ws Workspace, id string, fence int64, claim Claim, now time.Time, sent bool) (Change, error)
+	// sent, records that this attempt is about to send the write; it
+	// returns the lease as renewed. ErrLeaseLost when fence is no longer
+	// the change's current lease (or the change was finished). It answers
+	// with the lease alone: the holder already has the change, and this
+	// runs on every apply.
+	Renew(ctx context.Context, ws Workspace, id string, fence int64, claim Claim, now time.Time, sent bool) (Lease, error)
 	// Reject and Cancel decide a pending change. Cancel is for the
 	// requester only (ErrNotRequester). ErrDecided and ErrExpired as above.
 	Reject(ctx context.Context, ws Workspace, id, by string, now time.Time) (Change, error)

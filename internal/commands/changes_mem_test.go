@@ -123,25 +123,25 @@ func (m *memChanges) Claim(_ context.Context, ws Workspace, id string, claim Cla
 	return c, nil
 }
 
-func (m *memChanges) Renew(_ context.Context, ws Workspace, id string, fence int64, claim Claim, now time.Time, sent bool) (Change, error) {
+func (m *memChanges) Renew(_ context.Context, ws Workspace, id string, fence int64, claim Claim, now time.Time, sent bool) (Lease, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Err != nil {
-		return Change{}, m.Err
+		return Lease{}, m.Err
 	}
 	c, ok := m.changes[memKey(ws, id)]
 	switch {
 	case !ok:
-		return Change{}, ErrChangeNotFound
+		return Lease{}, ErrChangeNotFound
 	case c.Status != StatusApproved || c.Lease.Owner != claim.Owner || c.Lease.Fence != fence:
-		return c, ErrLeaseLost
+		return Lease{}, ErrLeaseLost
 	}
 	c.Lease.Until = now.Add(claim.For)
 	if sent {
 		c.Lease.Sent = fence
 	}
 	m.changes[memKey(ws, id)] = c
-	return c, nil
+	return c.Lease, nil
 }
 
 func (m *memChanges) decide(ws Workspace, id, by string, now time.Time, status ChangeStatus) (Change, error) {

@@ -180,8 +180,8 @@ func TestResumeApprovedNothingSent(t *testing.T) {
 // Redis went away right after the approval.
 type renewFails struct{ *memChanges }
 
-func (renewFails) Renew(context.Context, Workspace, string, int64, Claim, time.Time, bool) (Change, error) {
-	return Change{}, errors.New("redis: connection refused")
+func (renewFails) Renew(context.Context, Workspace, string, int64, Claim, time.Time, bool) (Lease, error) {
+	return Lease{}, errors.New("redis: connection refused")
 }
 
 // TestResumeApprovedMovedVersion: a flag changed in LaunchDarkly by
