@@ -110,7 +110,8 @@ type Server struct {
 	mu           sync.Mutex
 	changed      chan struct{} // closed and replaced on every recorded change
 	closed       bool
-	conns        []*wsConn // live connections, oldest first
+	delay        time.Duration // SetDelay
+	conns        []*wsConn     // live connections, oldest first
 	opens        int
 	tickets      int
 	openTickets  map[string]bool // issued by apps.connections.open, not yet used
@@ -243,10 +244,10 @@ func Start(opts Options) (*Server, error) {
 		userSeen:  make(map[string]map[string]bool),
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/{method}", s.handleAPI)
-	mux.HandleFunc("GET /api/{method}", s.handleAPI)
+	mux.HandleFunc("POST /api/{method}", s.delayed(s.handleAPI))
+	mux.HandleFunc("GET /api/{method}", s.delayed(s.handleAPI))
 	mux.HandleFunc("GET /ws", s.handleWS)
-	mux.HandleFunc("POST /response_url/{id}", s.handleResponseURL)
+	mux.HandleFunc("POST /response_url/{id}", s.delayed(s.handleResponseURL))
 	mux.HandleFunc("GET /oauth/v2/authorize", s.handleAuthorize)
 	s.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnState: opts.ConnState}
 	go func() {
@@ -366,6 +367,34 @@ func (s *Server) Opens() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.opens
+}
+
+// SetDelay makes every Web API call and response_url post wait d (or
+// until its client gives up) before it is handled: a slow Slack. Socket
+// Mode is not delayed. Zero answers at once again.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// delayed is h after the delay SetDelay set when the request arrived.
+func (s *Server) delayed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		d := s.delay
+		s.mu.Unlock()
+		if d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		h(w, r)
+	}
 }
 
 // Connected is how many WebSocket connections are open, including ones told

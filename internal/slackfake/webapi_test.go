@@ -475,3 +475,28 @@ func TestTriggerIDsDifferAcrossServers(t *testing.T) {
 		}
 	}
 }
+
+// TestSetDelay: a slow Slack answers a Web API call only after the delay
+// (response_url posts go through the same wrapper), and at once again
+// after SetDelay(0).
+func TestSetDelay(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, slackfake.Options{})
+	f.SetUser(slackfake.User{ID: "U1"})
+	took := func() time.Duration {
+		t.Helper()
+		start := time.Now()
+		if got := postForm(t, f, "users.info", url.Values{"token": {botToken}, "user": {"U1"}}).err(); got != "" {
+			t.Fatalf("users.info: %s", got)
+		}
+		return time.Since(start)
+	}
+	f.SetDelay(300 * time.Millisecond)
+	if d := took(); d < 300*time.Millisecond {
+		t.Errorf("with a 300ms delay, users.info answered after %v", d)
+	}
+	f.SetDelay(0)
+	if d := took(); d >= 300*time.Millisecond {
+		t.Errorf("without a delay, users.info answered after %v", d)
+	}
+}

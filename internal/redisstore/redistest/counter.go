@@ -7,22 +7,26 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flagbot/flagbot/internal/redisstore"
 )
 
 // Counter is a proxy in front of a Redis server that records the commands
 // sent through it: what a Store really sends, one entry per command on the
-// wire. It understands only what clients send (arrays of bulk strings), so
-// it does not work in front of TLS.
+// wire. It can also hold each command for a while (SetDelay): a slow Redis.
+// It understands only what clients send (arrays of bulk strings), so it
+// does not work in front of TLS.
 type Counter struct {
 	ln     net.Listener
 	target string
+	url    string // REDIS_URL through the Counter
 
 	mu     sync.Mutex
 	cmds   []string
 	conns  []net.Conn
 	closed bool
+	delay  time.Duration
 	wg     sync.WaitGroup
 }
 
@@ -39,7 +43,9 @@ func NewCounter(t testing.TB, s *redisstore.Store, opts redisstore.Options) (*re
 	if !s.Embedded() {
 		target = parseURL(t, URL(t, s)).Host
 	}
-	c := &Counter{ln: ln, target: target}
+	u := parseURL(t, URL(t, s))
+	u.Host = ln.Addr().String()
+	c := &Counter{ln: ln, target: target, url: u.String()}
 	c.wg.Go(c.accept)
 	t.Cleanup(c.close)
 	rs := ReplicaVia(t, s, ln.Addr().String(), opts)
@@ -66,6 +72,19 @@ func (c *Counter) Take() []string {
 	out := c.cmds
 	c.cmds = nil
 	return out
+}
+
+// URL returns a REDIS_URL that reaches the server through the Counter, for
+// a bot process to use.
+func (c *Counter) URL() string { return c.url }
+
+// SetDelay makes the Counter hold every command but a connection's set-up
+// for d before passing it on, from the next command on: a slow Redis. Zero
+// passes them on at once again.
+func (c *Counter) SetDelay(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.delay = d
 }
 
 func (c *Counter) accept() {
@@ -104,7 +123,9 @@ func (c *Counter) accept() {
 					return // not a command as clients send them
 				}
 				name, _ := args[0].(string)
-				c.record(strings.ToLower(name))
+				if d := c.record(strings.ToLower(name)); d > 0 {
+					time.Sleep(d)
+				}
 				if err := writeCommand(server, args...); err != nil {
 					return
 				}
@@ -117,13 +138,15 @@ func (c *Counter) accept() {
 	}
 }
 
-func (c *Counter) record(name string) {
+// record records command name and returns how long to hold it.
+func (c *Counter) record(name string) time.Duration {
 	if handshake(name) {
-		return
+		return 0
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.cmds = append(c.cmds, name)
-	c.mu.Unlock()
+	return c.delay
 }
 
 func (c *Counter) close() {
