@@ -38,7 +38,9 @@ func (s singleWorkspace) Installation(_ context.Context, ws commands.Workspace) 
 	return commands.Installation{TeamID: ws.TeamID, EnterpriseID: ws.EnterpriseID, BotToken: s.token}, nil
 }
 
-// maxCachedClients bounds how many bot tokens' clients Clients keeps.
+// maxCachedClients bounds how many bot tokens' clients Clients keeps;
+// notInstalledShort starts the answer in a workspace no installation
+// serves.
 const (
 	maxCachedClients  = 5000
 	notInstalledShort = "Flagbot isn't installed in this workspace (any more), so it can't act here."
