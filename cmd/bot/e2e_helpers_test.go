@@ -118,6 +118,7 @@ func startBotHooks(t testing.TB, sl *slackfake.Server, lds *ldtest.Server, hooks
 		}
 		select {
 		case err := <-b.done:
+			b.stopped = true // nothing left to stop
 			t.Fatalf("run returned early: %v\n%s", err, b.logs.String())
 		default:
 		}
