@@ -17,10 +17,11 @@ import (
 const childBotEnv = "FLAGBOT_TEST_CHILD_BOT"
 
 // TestChildBot is not a test: it is the second bot process that
-// TestConnectionCacheAcrossProcesses starts by re-running the test binary.
+// TestConnectionCacheAcrossProcesses and TestInstallationCacheAcrossProcesses
+// start by re-running the test binary.
 func TestChildBot(t *testing.T) {
 	if os.Getenv(childBotEnv) == "" {
-		t.Skip("runs only as the child process of TestConnectionCacheAcrossProcesses")
+		t.Skip("runs only as the second bot process of the tests across processes (startChildBot)")
 	}
 	if err := run(context.Background(), []string{"flagbot"}, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
