@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -161,5 +162,36 @@ func TestCompare(t *testing.T) {
 				t.Errorf("a worktree of the comparison is left: %s %v", out, err)
 			}
 		})
+	}
+}
+
+// TestSettled: settled reads the CPU until two reads settleGap apart
+// differ by less than settleBusy, and returns the last; a bot that never
+// settles is given up on after settleMax; a failed read is an error.
+func TestSettled(t *testing.T) {
+	t.Parallel()
+	reads := func(ds ...time.Duration) (func() (time.Duration, error), *int) {
+		n := 0
+		return func() (time.Duration, error) {
+			d := ds[min(n, len(ds)-1)]
+			n++
+			return d, nil
+		}, &n
+	}
+	ms := time.Millisecond
+	cpu, n := reads(10*ms, 12*ms, 14*ms, 14*ms+settleBusy/2, 99*ms)
+	if got, err := settled(cpu); err != nil || got != 14*ms+settleBusy/2 || *n != 4 {
+		t.Errorf("settled = %v, %v after %d reads; want 14.025ms after 4", got, err, *n)
+	}
+	busy := time.Duration(0)
+	start := time.Now()
+	if _, err := settled(func() (time.Duration, error) { busy += ms; return busy, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < settleMax {
+		t.Errorf("a bot that never settles was given up on after %v, want %v", took, settleMax)
+	}
+	if _, err := settled(func() (time.Duration, error) { return 0, os.ErrNotExist }); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed read gave %v", err)
 	}
 }
