@@ -39,11 +39,8 @@ func NewCounter(t testing.TB, s *redisstore.Store, opts redisstore.Options) (*re
 	if err != nil {
 		t.Fatalf("redistest: counter: %v", err)
 	}
-	target := s.Addr()
-	if !s.Embedded() {
-		target = parseURL(t, URL(t, s)).Host
-	}
 	u := parseURL(t, URL(t, s))
+	target := u.Host // the embedded server's address, or the real one's
 	u.Host = ln.Addr().String()
 	c := &Counter{ln: ln, target: target, url: u.String()}
 	c.wg.Go(c.accept)
