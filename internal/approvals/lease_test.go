@@ -118,7 +118,10 @@ func TestExactlyOnceTwoSweepers(t *testing.T) {
 			wg.Go(func() {
 				for ctx.Err() == nil {
 					if _, err := sw.Sweep(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-						t.Errorf("Sweep: %v", err)
+						if !stalled(err) {
+							t.Errorf("Sweep: %v", err)
+						}
+						t.Logf("Sweep (retried by the next one): %v", err)
 					}
 					// A failed read (a stalled test machine) proves nothing. All
 					// due entries are read: with a limit of 1, a first entry

@@ -365,12 +365,18 @@ func TestScheduledExactlyOnceTwoReplicas(t *testing.T) {
 			wg.Go(func() {
 				for ctx.Err() == nil {
 					if _, err := sw.Sweep(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
-						t.Errorf("Sweep: %v", err)
+						if !stalled(err) {
+							t.Errorf("Sweep: %v", err)
+						}
+						t.Logf("Sweep (retried by the next one): %v", err)
 					}
 					// Done when both lists are empty; a failed read (a
-					// stalled test machine) proves nothing.
-					due, err1 := first.DueScheduled(ctx, time.Now(), 1)
-					stuck, err2 := first.Reclaimable(ctx, time.Now().Add(time.Hour), 0, 1)
+					// stalled test machine) proves nothing. All due entries
+					// are read: with a limit of 1, a first entry that a
+					// sweeper claimed or finished in between is dropped and
+					// nothing listed, though others still wait.
+					due, err1 := first.DueScheduled(ctx, time.Now(), n)
+					stuck, err2 := first.Reclaimable(ctx, time.Now().Add(time.Hour), 0, n)
 					if err1 == nil && err2 == nil && len(due) == 0 && len(stuck) == 0 {
 						cancel()
 					}
