@@ -186,7 +186,7 @@ func TestSweeperRun(t *testing.T) {
 			select {
 			case <-log.got:
 			case <-time.After(5 * time.Second):
-				t.Fatalf("OnExpired saw only %v", log.counts())
+				t.Fatalf("OnExpired saw only %v; the sweeper logged:\n%s", log.counts(), buf.String())
 			}
 		}
 		cancel()
