@@ -140,7 +140,7 @@ func (r *digestRig) flagbotChange(t *testing.T, ws commands.Workspace, id, reque
 	if _, _, err := r.changes.Create(ctx, c, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := r.changes.Approve(ctx, ws, id, approver, at, commands.Claim{}); err != nil || !ok {
+	if _, ok, err := r.changes.Approve(ctx, ws, id, approver, at, commands.Claim{}, false); err != nil || !ok {
 		t.Fatalf("approve %s: %v, %v", id, ok, err)
 	}
 	if _, err := r.changes.Finish(ctx, ws, id, 0, commands.StatusApplied, commands.Notation("applied"), nil, at.Add(time.Second)); err != nil {

@@ -103,7 +103,8 @@ func (o ChangesOptions) withDefaults() ChangesOptions {
 // stok), which make a resent call idempotent (see changes_lua.go), and, once
 // approved, the lease: its holder (own), fence number (fence), end in ms
 // (lease) and the fence that recorded sending the write (sent). Newer
-// fields: the time a scheduled change applies (at, ms); an emergency
+// fields: whether it deletes its flag (del: "1" or "0", which luaApprove
+// reads instead of the body); the time a scheduled change applies (at, ms); an emergency
 // change's sign-off deadline and reminder (sod, sor, ms), sign-off stage
 // (sost: 0 waiting, 1 reminded, 2 overdue), who signed it off and when (so,
 // sot); how to undo an applied change (inv, JSON) and the latest undo
@@ -296,7 +297,7 @@ func (c *Changes) store1(ctx context.Context, ch commands.Change, dedupeKey, mod
 		code, fields, err = c.runResent(ctx, c.create, "create", ch.ID, keys,
 			raw, ch.RequesterID, nanos(ch.ExpiresAt), ch.RequiredApprovals, ch.ChannelID, ch.MessageTS,
 			c.store.Key(c.wsKey(ws)), ch.CreatedAt.UnixMilli(), ch.ExpiresAt.UnixMilli(), millis(keyLife), dedupeTTL, token,
-			mode, remindScore, claim.Owner, ch.CreatedAt.Add(claim.For).UnixMilli(), applyAt, sod, sor, millis(MaxScheduleAhead+c.opts.Retention))
+			mode, remindScore, claim.Owner, ch.CreatedAt.Add(claim.For).UnixMilli(), applyAt, sod, sor, millis(MaxScheduleAhead+c.opts.Retention), flag01(ch.Delete))
 		if err != nil {
 			return commands.Change{}, false, err
 		}
@@ -377,7 +378,7 @@ func (c *Changes) Get(ctx context.Context, ws commands.Workspace, id string) (co
 // and left for the sweeper to mark (so its message is updated in one
 // place); a change already marked expired gives ErrExpired too. Every
 // refusal except ErrChangeNotFound comes with the change as it stands.
-func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approver string, now time.Time, claim commands.Claim) (commands.Change, bool, error) {
+func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approver string, now time.Time, claim commands.Claim, deleteConfirmed bool) (commands.Change, bool, error) {
 	if err := checkNow(now); err != nil {
 		return commands.Change{}, false, fmt.Errorf("approvals: approve change %q: %w", id, err)
 	}
@@ -386,13 +387,29 @@ func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approv
 	}
 	keys := []string{c.changeKey(ws, id), c.wsKey(ws, idxPending), c.wsKey(ws, idxExpiry), c.wsKey(ws, idxApplying),
 		c.wsKey(ws, idxRemind), c.wsKey(ws, idxScheduled)}
-	code, fields, err := c.runResent(ctx, c.approve, "approve change", id, keys, approver, nanos(now), callToken(), now.UnixMilli(),
-		claim.Owner, now.Add(claim.For).UnixMilli(), millis(c.opts.Retention), millis(MaxScheduleAhead+c.opts.Retention))
-	if err != nil {
-		return commands.Change{}, false, err
+	approve := func(confirmed bool) (string, commands.Change, error) {
+		code, fields, err := c.runResent(ctx, c.approve, "approve change", id, keys, approver, nanos(now), callToken(), now.UnixMilli(),
+			claim.Owner, now.Add(claim.For).UnixMilli(), millis(c.opts.Retention), millis(MaxScheduleAhead+c.opts.Retention), flag01(confirmed))
+		if err != nil {
+			return "", commands.Change{}, err
+		}
+		ch, err := c.outcome("approve change", id, code, fields)
+		return code, ch, err
 	}
-	ch, err := c.outcome("approve change", id, code, fields)
+	code, ch, err := approve(deleteConfirmed)
+	if code == "confirm" && !ch.Delete {
+		// Stored before the del field: its body says it deletes nothing.
+		code, ch, err = approve(true)
+	}
 	return ch, code == "approved", err
+}
+
+// flag01 is a boolean as the scripts take it.
+func flag01(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // Reject rejects a pending change on behalf of by; see commands.Changes.
@@ -657,6 +674,8 @@ func (c *Changes) outcome(op, id, code string, fields []any) (commands.Change, e
 		sentinel = commands.ErrUndoLinked
 	case "nosignoff":
 		sentinel = commands.ErrNoSignoff
+	case "confirm":
+		sentinel = commands.ErrConfirmDelete
 	default:
 		return commands.Change{}, badReply(op, id, fmt.Errorf("unexpected script result %q", code))
 	}

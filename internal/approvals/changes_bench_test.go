@@ -38,7 +38,7 @@ func BenchmarkApproveThroughput(b *testing.B) {
 		now := at(time.Minute)
 		for pb.Next() {
 			i := next.Add(1) - 1
-			_, approved, err := c.Approve(ctx, wsA(), ids[i], "bob", now, commands.Claim{})
+			_, approved, err := c.Approve(ctx, wsA(), ids[i], "bob", now, commands.Claim{}, false)
 			if err != nil || !approved {
 				b.Errorf("Approve(%s) = %v, %v", ids[i], approved, err)
 				return

@@ -87,7 +87,7 @@ end
 // TTL (ms), dedupe TTL (ms; "0" means no dedupe), call token, mode,
 // reminder score (ms; "0" none), claim owner, lease end (ms), apply-at (ms;
 // "0" none), sign-off due (ms; "" none), sign-off reminder (ms), workspace
-// scheduled index TTL (ms).
+// scheduled index TTL (ms), deletes the flag ("1" or "0").
 const luaCreate = `
 local ck = KEYS[1]
 local dedupe = ARGV[11] ~= '0'
@@ -103,7 +103,7 @@ end
 if redis.call('EXISTS', ck) == 1 then return {'exists', {}} end
 local mode = ARGV[13]
 redis.call('HSET', ck, 'body', ARGV[1], 'status', mode, 'req', ARGV[2],
-  'exp', ARGV[3], 'need', ARGV[4], 'n', '0', 'ch', ARGV[5], 'ts', ARGV[6], 'wsk', ARGV[7], 'ctok', ARGV[12])
+  'exp', ARGV[3], 'need', ARGV[4], 'n', '0', 'ch', ARGV[5], 'ts', ARGV[6], 'wsk', ARGV[7], 'ctok', ARGV[12], 'del', ARGV[21])
 if ARGV[17] ~= '0' then redis.call('HSET', ck, 'at', ARGV[17]) end
 if ARGV[18] ~= '' then redis.call('HSET', ck, 'sod', ARGV[18], 'sor', ARGV[19]) end
 redis.call('PEXPIRE', ck, ARGV[10])
@@ -132,14 +132,20 @@ return {'ok', redis.call('HGETALL', ck)}
 // without one, by its approval time (Reclaimable then compares the exact
 // time, t{n}, with before()).
 //
+// A pending change that deletes its flag is approved only when the caller
+// says the approver confirmed it (typed the flag's key): otherwise it
+// answers "confirm" and records nothing. Only a change stored with del "0"
+// is known to delete nothing; one stored before the field existed answers
+// "confirm" too, and the Go side, which can read its body, decides.
+//
 // KEYS: change, pending index, expiry index, applying index, reminder
 // index, scheduled index.
 // ARGV: approver, now (padded ns), call token, now score (ms), claim owner
 // ("" for none), lease end (ms), retention (ms), workspace scheduled index
-// TTL (ms).
+// TTL (ms), deletion confirmed ("1" or "0").
 const luaApprove = luaBefore + `
 local ck = KEYS[1]
-local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'need', 'n', 'k:' .. ARGV[1], 'at')
+local f = redis.call('HMGET', ck, 'status', 'exp', 'req', 'need', 'n', 'k:' .. ARGV[1], 'at', 'del')
 local st = f[1]
 if not st then return {'notfound', {}} end
 if f[6] == ARGV[3] then
@@ -154,6 +160,7 @@ if st ~= 'pending' then return {'decided', redis.call('HGETALL', ck)} end
 if before(f[2], ARGV[2]) then return {'expired', redis.call('HGETALL', ck)} end
 if f[3] == ARGV[1] then return {'self', redis.call('HGETALL', ck)} end
 if redis.call('HEXISTS', ck, 'u:' .. ARGV[1]) == 1 then return {'dup', redis.call('HGETALL', ck)} end
+if ARGV[9] ~= '1' and f[8] ~= '0' then return {'confirm', redis.call('HGETALL', ck)} end
 local n = tonumber(f[5]) + 1
 local i = tostring(n)
 redis.call('HSET', ck, 'n', i, 'a' .. i, ARGV[1], 't' .. i, ARGV[2], 'u:' .. ARGV[1], i, 'k:' .. ARGV[1], ARGV[3])

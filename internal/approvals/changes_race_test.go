@@ -52,7 +52,7 @@ func TestApproveRaceReplicas(t *testing.T) {
 					wg.Go(func() {
 						<-start
 						var r result
-						r.c, r.now, r.err = replicas[g%2].Approve(ctx, wsA(), id, fmt.Sprintf("U%02d", g), at(time.Minute), commands.Claim{})
+						r.c, r.now, r.err = replicas[g%2].Approve(ctx, wsA(), id, fmt.Sprintf("U%02d", g), at(time.Minute), commands.Claim{}, false)
 						results[g] = r
 					})
 				}

@@ -153,14 +153,14 @@ func TestChangeOpsSurviveALostReply(t *testing.T) {
 		}
 
 		p.dropNextReply()
-		got, now, err := c.Approve(ctx, wsA(), "lost1", "bob", at(time.Minute), commands.Claim{})
+		got, now, err := c.Approve(ctx, wsA(), "lost1", "bob", at(time.Minute), commands.Claim{}, false)
 		cut("approve")
 		if err != nil || !now || got.Status != commands.StatusApproved || len(got.Approvals) != 1 {
 			t.Fatalf("completing Approve after a lost reply = %q now %v, %d approvals, %v; want approved now by bob",
 				got.Status, now, len(got.Approvals), err)
 		}
 		// Another click is still told it was decided.
-		if _, now, err := c.Approve(ctx, wsA(), "lost1", "carol", at(time.Minute), commands.Claim{}); now || !errors.Is(err, commands.ErrDecided) {
+		if _, now, err := c.Approve(ctx, wsA(), "lost1", "carol", at(time.Minute), commands.Claim{}, false); now || !errors.Is(err, commands.ErrDecided) {
 			t.Errorf("a later Approve = now %v, %v; want ErrDecided", now, err)
 		}
 
@@ -176,13 +176,13 @@ func TestChangeOpsSurviveALostReply(t *testing.T) {
 
 		mustCreate(t, c, newChange(wsA(), "lost2", 2))
 		p.dropNextReply()
-		got, now, err = c.Approve(ctx, wsA(), "lost2", "bob", at(time.Minute), commands.Claim{})
+		got, now, err = c.Approve(ctx, wsA(), "lost2", "bob", at(time.Minute), commands.Claim{}, false)
 		cut("partial approve")
 		if err != nil || now || got.Status != commands.StatusPending || len(got.Approvals) != 1 {
 			t.Errorf("partial Approve after a lost reply = %q now %v, %d approvals, %v; want one approval, pending",
 				got.Status, now, len(got.Approvals), err)
 		}
-		if _, _, err := c.Approve(ctx, wsA(), "lost2", "bob", at(2*time.Minute), commands.Claim{}); !errors.Is(err, commands.ErrAlreadyApproved) {
+		if _, _, err := c.Approve(ctx, wsA(), "lost2", "bob", at(2*time.Minute), commands.Claim{}, false); !errors.Is(err, commands.ErrAlreadyApproved) {
 			t.Errorf("bob approving again = %v; want ErrAlreadyApproved", err)
 		}
 
@@ -226,7 +226,7 @@ func TestApproveSurvivesATimedOutReply(t *testing.T) {
 		}
 
 		p.dropNextReply()
-		got, now, err := c.Approve(ctx, wsA(), "slow1", "bob", at(time.Minute), commands.Claim{})
+		got, now, err := c.Approve(ctx, wsA(), "slow1", "bob", at(time.Minute), commands.Claim{}, false)
 		if n := p.cut.Swap(0); n != 1 {
 			t.Fatalf("approve: the proxy held back %d replies, want 1", n)
 		}

@@ -17,7 +17,7 @@ import (
 func approveAt(t *testing.T, c *Changes, ws commands.Workspace, id string, when time.Time) {
 	t.Helper()
 	mustCreate(t, c, newChange(ws, id, 1))
-	if _, now, err := c.Approve(t.Context(), ws, id, "bob", when, commands.Claim{}); err != nil || !now {
+	if _, now, err := c.Approve(t.Context(), ws, id, "bob", when, commands.Claim{}, false); err != nil || !now {
 		t.Fatalf("Approve(%s) = now %v, %v; want approved now", id, now, err)
 	}
 }
@@ -45,14 +45,14 @@ func TestChangeReclaimable(t *testing.T) {
 		approveAt(t, c, wsA(), "s1", first)
 		// Two approvals: stuck from the second, which completed the count.
 		mustCreate(t, c, newChange(wsB(), "s2", 2))
-		if _, now, err := c.Approve(ctx, wsB(), "s2", "bob", at(time.Second), commands.Claim{}); err != nil || now {
+		if _, now, err := c.Approve(ctx, wsB(), "s2", "bob", at(time.Second), commands.Claim{}, false); err != nil || now {
 			t.Fatalf("first of two approvals: now %v, %v", now, err)
 		}
-		if _, now, err := c.Approve(ctx, wsB(), "s2", "carol", at(3*time.Minute), commands.Claim{}); err != nil || !now {
+		if _, now, err := c.Approve(ctx, wsB(), "s2", "carol", at(3*time.Minute), commands.Claim{}, false); err != nil || !now {
 			t.Fatalf("completing approval: now %v, %v", now, err)
 		}
 		mustCreate(t, c, newChange(wsA(), "pending", 2))
-		if _, _, err := c.Approve(ctx, wsA(), "pending", "bob", at(time.Second), commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "pending", "bob", at(time.Second), commands.Claim{}, false); err != nil {
 			t.Fatal(err)
 		}
 		mustCreate(t, c, newChange(wsA(), "rejected", 1))
@@ -135,7 +135,7 @@ func TestReclaimableAfterLostReplies(t *testing.T) {
 		ctx := t.Context()
 		mustCreate(t, c, newChange(wsA(), "lost", 1))
 		p.dropNextReply()
-		if _, now, err := c.Approve(ctx, wsA(), "lost", "bob", at(time.Minute), commands.Claim{}); err != nil || !now {
+		if _, now, err := c.Approve(ctx, wsA(), "lost", "bob", at(time.Minute), commands.Claim{}, false); err != nil || !now {
 			t.Fatalf("Approve after a lost reply = now %v, %v", now, err)
 		}
 		if n := p.cut.Swap(0); n != 1 {

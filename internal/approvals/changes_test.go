@@ -291,7 +291,7 @@ func TestChangeStateMachine(t *testing.T) {
 				when := at(st.at)
 				switch st.op {
 				case "approve":
-					got, now, err = c.Approve(ctx, wsA(), id, st.by, when, commands.Claim{})
+					got, now, err = c.Approve(ctx, wsA(), id, st.by, when, commands.Claim{}, false)
 				case "reject":
 					got, err = c.Reject(ctx, wsA(), id, st.by, when)
 				case "cancel":
@@ -381,10 +381,10 @@ func TestChangeRoundTrip(t *testing.T) {
 			t.Fatalf("SetMessage: %v", err)
 		}
 		t1, t2, t3 := at(time.Minute+123*time.Nanosecond), at(2*time.Minute), at(3*time.Minute)
-		if _, _, err := c.Approve(ctx, wsB(), "rt1", "U0:bob", t1, commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsB(), "rt1", "U0:bob", t1, commands.Claim{}, false); err != nil {
 			t.Fatalf("Approve bob: %v", err)
 		}
-		if _, now, err := c.Approve(ctx, wsB(), "rt1", "U0carol", t2, commands.Claim{}); err != nil || !now {
+		if _, now, err := c.Approve(ctx, wsB(), "rt1", "U0carol", t2, commands.Claim{}, false); err != nil || !now {
 			t.Fatalf("Approve carol = %v, %v", now, err)
 		}
 		got, err = c.Finish(ctx, wsB(), "rt1", 0, commands.StatusFailed, commands.Notation("LaunchDarkly said: no"), nil, t3)
@@ -490,7 +490,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 		}
 
 		mustCreate(t, c, newChange(wsA(), "dup", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", at(time.Minute), commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", at(time.Minute), commands.Claim{}, false); err != nil {
 			t.Fatalf("Approve: %v", err)
 		}
 		_, created, err := c.Create(ctx, newChange(wsA(), "dup", 1), "")
@@ -504,7 +504,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 		if _, err := c.Finish(ctx, wsA(), "dup", 0, commands.StatusRejected, commands.Notation(""), nil, at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Finish with status rejected: %v, want ErrInvalidChange", err)
 		}
-		if _, _, err := c.Approve(ctx, wsA(), "dup", "", at(time.Minute), commands.Claim{}); !errors.Is(err, ErrInvalidChange) {
+		if _, _, err := c.Approve(ctx, wsA(), "dup", "", at(time.Minute), commands.Claim{}, false); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Approve by nobody: %v, want ErrInvalidChange", err)
 		}
 		if _, err := c.Reject(ctx, wsA(), "dup", "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
@@ -513,7 +513,7 @@ func TestChangeCreateInvalid(t *testing.T) {
 		if _, err := c.Cancel(ctx, wsA(), "dup", "", at(time.Minute)); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Cancel by nobody: %v, want ErrInvalidChange", err)
 		}
-		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", time.Time{}, commands.Claim{}); !errors.Is(err, ErrInvalidChange) {
+		if _, _, err := c.Approve(ctx, wsA(), "dup", "bob", time.Time{}, commands.Claim{}, false); !errors.Is(err, ErrInvalidChange) {
 			t.Errorf("Approve at the zero time: %v, want ErrInvalidChange", err)
 		}
 	})
@@ -538,10 +538,13 @@ func TestChangeNotFound(t *testing.T) {
 		}
 		for _, tt := range tests {
 			ops := map[string]func() error{
-				"get":     func() error { _, err := c.Get(ctx, tt.ws, tt.id); return err },
-				"approve": func() error { _, _, err := c.Approve(ctx, tt.ws, tt.id, "bob", now, commands.Claim{}); return err },
-				"reject":  func() error { _, err := c.Reject(ctx, tt.ws, tt.id, "bob", now); return err },
-				"cancel":  func() error { _, err := c.Cancel(ctx, tt.ws, tt.id, "alice", now); return err },
+				"get": func() error { _, err := c.Get(ctx, tt.ws, tt.id); return err },
+				"approve": func() error {
+					_, _, err := c.Approve(ctx, tt.ws, tt.id, "bob", now, commands.Claim{}, false)
+					return err
+				},
+				"reject": func() error { _, err := c.Reject(ctx, tt.ws, tt.id, "bob", now); return err },
+				"cancel": func() error { _, err := c.Cancel(ctx, tt.ws, tt.id, "alice", now); return err },
 				"finish": func() error {
 					_, err := c.Finish(ctx, tt.ws, tt.id, 0, commands.StatusApplied, commands.Notation(""), nil, now)
 					return err
@@ -571,7 +574,7 @@ func TestChangePending(t *testing.T) {
 			mustCreate(t, c, ch)
 		}
 		mustCreate(t, c, newChange(wsB(), "other", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "p2", "bob", at(5*time.Minute), commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "p2", "bob", at(5*time.Minute), commands.Claim{}, false); err != nil {
 			t.Fatalf("Approve: %v", err)
 		}
 		if _, err := c.Cancel(ctx, wsA(), "p4", "alice", at(5*time.Minute)); err != nil {
@@ -635,7 +638,7 @@ func TestChangeHistory(t *testing.T) {
 			case 1:
 				_, err = c.Cancel(ctx, wsA(), id, "alice", now)
 			case 2:
-				if _, _, err = c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}); err == nil {
+				if _, _, err = c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}, false); err == nil {
 					_, err = c.Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation("ok"), nil, now)
 				}
 			case 3:
@@ -652,7 +655,7 @@ func TestChangeHistory(t *testing.T) {
 		}
 		// One approved and one pending change are not history.
 		mustCreate(t, c, newChange(wsA(), "approved", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute), commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute), commands.Claim{}, false); err != nil {
 			t.Fatal(err)
 		}
 		mustCreate(t, c, newChange(wsA(), "pending", 1))
@@ -733,11 +736,11 @@ func TestChangeExpireDue(t *testing.T) {
 		late.ExpiresAt = at(2 * testTTL)
 		mustCreate(t, c, late)
 		mustCreate(t, c, newChange(wsB(), "e2", 2))
-		if _, _, err := c.Approve(ctx, wsB(), "e2", "bob", at(time.Minute), commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsB(), "e2", "bob", at(time.Minute), commands.Claim{}, false); err != nil {
 			t.Fatal(err) // one of two approvals: still pending, still expires
 		}
 		mustCreate(t, c, newChange(wsA(), "approved", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute), commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "approved", "bob", at(time.Minute), commands.Claim{}, false); err != nil {
 			t.Fatal(err)
 		}
 		mustCreate(t, c, newChange(wsA(), "rejected", 1))
@@ -779,7 +782,7 @@ func TestChangeExpireDue(t *testing.T) {
 			run  func() error
 		}{
 			{"approve", func() error {
-				_, _, err := c.Approve(ctx, wsA(), "e1", "bob", at(time.Minute), commands.Claim{})
+				_, _, err := c.Approve(ctx, wsA(), "e1", "bob", at(time.Minute), commands.Claim{}, false)
 				return err
 			}},
 			{"reject", func() error { _, err := c.Reject(ctx, wsA(), "e1", "bob", at(time.Minute)); return err }},
@@ -901,8 +904,11 @@ func TestChangeRoundTrips(t *testing.T) {
 			want []string
 		}{
 			{"create with dedupe key", func() error { return create(2, fmt.Sprintf("env-%d", n)) }, []string{"sadd", "get", "evalsha"}},
-			{"approve (first of two)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}); return err }, script},
-			{"approve (completing)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "carol", now, commands.Claim{}); return err }, script},
+			{"approve (first of two)", func() error { _, _, err := c.Approve(ctx, wsA(), id, "bob", now, commands.Claim{}, false); return err }, script},
+			{"approve (completing)", func() error {
+				_, _, err := c.Approve(ctx, wsA(), id, "carol", now, commands.Claim{}, false)
+				return err
+			}, script},
 			{"finish", func() error {
 				_, err := c.Finish(ctx, wsA(), id, 0, commands.StatusApplied, commands.Notation(""), nil, now)
 				return err
@@ -958,11 +964,14 @@ func TestChangesUnavailable(t *testing.T) {
 	s.EmbeddedServer().Stop()
 	now := at(time.Minute)
 	ops := map[string]func() error{
-		"create":  func() error { _, _, err := c.Create(ctx, newChange(wsA(), "u2", 1), "x"); return err },
-		"get":     func() error { _, err := c.Get(ctx, wsA(), "u1"); return err },
-		"approve": func() error { _, _, err := c.Approve(ctx, wsA(), "u1", "bob", now, commands.Claim{}); return err },
-		"reject":  func() error { _, err := c.Reject(ctx, wsA(), "u1", "bob", now); return err },
-		"cancel":  func() error { _, err := c.Cancel(ctx, wsA(), "u1", "alice", now); return err },
+		"create": func() error { _, _, err := c.Create(ctx, newChange(wsA(), "u2", 1), "x"); return err },
+		"get":    func() error { _, err := c.Get(ctx, wsA(), "u1"); return err },
+		"approve": func() error {
+			_, _, err := c.Approve(ctx, wsA(), "u1", "bob", now, commands.Claim{}, false)
+			return err
+		},
+		"reject": func() error { _, err := c.Reject(ctx, wsA(), "u1", "bob", now); return err },
+		"cancel": func() error { _, err := c.Cancel(ctx, wsA(), "u1", "alice", now); return err },
 		"finish": func() error {
 			_, err := c.Finish(ctx, wsA(), "u1", 0, commands.StatusApplied, commands.Notation(""), nil, now)
 			return err
@@ -987,7 +996,7 @@ func TestChangesUnavailable(t *testing.T) {
 	}
 	deadline := time.Now().Add(recoverWithin)
 	for {
-		_, now, err := c.Approve(ctx, wsA(), "u1", "bob", now, commands.Claim{})
+		_, now, err := c.Approve(ctx, wsA(), "u1", "bob", now, commands.Claim{}, false)
 		if err == nil && now {
 			break
 		}
@@ -1048,6 +1057,81 @@ func TestPendingByAge(t *testing.T) {
 		}
 		if fmt.Sprint(got) != "[2 2 2]" {
 			t.Errorf("PendingByAge = %v, want [2 2 2] (under 1h, 1h to 6h, over 6h)", got)
+		}
+	})
+}
+
+// TestApproveDeletion: the approval script itself refuses to approve a
+// pending deletion unless the caller says its key was typed, and records
+// nothing then; it answers the other refusals first. A change stored before
+// the del field is decided on its body instead, still in one call.
+func TestApproveDeletion(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b backend, s *redisstore.Store) {
+		c := NewChanges(s, ChangesOptions{})
+		ctx := t.Context()
+		now := at(time.Minute)
+		deletion := func(id string) commands.Change {
+			ch := newChange(wsA(), id, 1)
+			ch.Kind, ch.Env, ch.Patch, ch.Delete = "delete", "", nil, true
+			ch.Diff = []commands.DiffLine{{Field: "flag", Before: "exists", After: "deleted"}}
+			return ch
+		}
+		legacy := func(id string) {
+			t.Helper()
+			if n := do(t, s, "HDEL", s.Key(c.changeKey(wsA(), id)), "del"); n != int64(1) {
+				t.Fatalf("HDEL del of %s = %v, want 1", id, n)
+			}
+		}
+		approve := func(id, by string, confirmed bool) (commands.Change, bool, error) {
+			t.Helper()
+			return c.Approve(ctx, wsA(), id, by, now, commands.Claim{Owner: "o", For: time.Minute}, confirmed)
+		}
+		pendingUntouched := func(id string) {
+			t.Helper()
+			got, err := c.Get(ctx, wsA(), id)
+			if err != nil || got.Status != commands.StatusPending || len(got.Approvals) != 0 || got.Lease.Owner != "" {
+				t.Fatalf("%s after a refused approval: status %q, approvals %v, lease %+v, err %v; want pending and untouched", id, got.Status, got.Approvals, got.Lease, err)
+			}
+		}
+
+		mustCreate(t, c, deletion("del1"))
+		got, now1, err := approve("del1", "bob", false)
+		if !errors.Is(err, commands.ErrConfirmDelete) || now1 || got.ID != "del1" || !got.Delete {
+			t.Fatalf("unconfirmed approval of a deletion = %q (delete %v), %v, %v; want the change and ErrConfirmDelete", got.ID, got.Delete, now1, err)
+		}
+		pendingUntouched("del1")
+		if _, _, err := approve("del1", "alice", false); !errors.Is(err, commands.ErrSelfApproval) {
+			t.Fatalf("the requester's unconfirmed approval: %v, want ErrSelfApproval before any confirmation", err)
+		}
+		got, now1, err = approve("del1", "bob", true)
+		if err != nil || !now1 || got.Status != commands.StatusApproved || got.Lease.Fence != 1 {
+			t.Fatalf("confirmed approval = status %q, %v, fence %d, %v; want approved now with the lease", got.Status, now1, got.Lease.Fence, err)
+		}
+		if _, _, err := approve("del1", "carol", false); !errors.Is(err, commands.ErrDecided) {
+			t.Fatalf("unconfirmed approval of a decided deletion: %v, want ErrDecided", err)
+		}
+
+		// Any other change needs no confirmation.
+		mustCreate(t, c, newChange(wsA(), "plain1", 1))
+		if got, now1, err := approve("plain1", "bob", false); err != nil || !now1 || got.Status != commands.StatusApproved {
+			t.Fatalf("approval of a rollout = %q, %v, %v; want approved now", got.Status, now1, err)
+		}
+
+		// Stored before del existed: the body decides.
+		mustCreate(t, c, newChange(wsA(), "old-plain", 1))
+		legacy("old-plain")
+		if got, now1, err := approve("old-plain", "bob", false); err != nil || !now1 || got.Status != commands.StatusApproved || len(got.Approvals) != 1 {
+			t.Fatalf("approval of an old rollout = %q, %v, %v approvals, %v; want approved now once", got.Status, now1, len(got.Approvals), err)
+		}
+		mustCreate(t, c, deletion("old-del"))
+		legacy("old-del")
+		if _, _, err := approve("old-del", "bob", false); !errors.Is(err, commands.ErrConfirmDelete) {
+			t.Fatalf("unconfirmed approval of an old deletion: %v, want ErrConfirmDelete", err)
+		}
+		pendingUntouched("old-del")
+		if _, now1, err := approve("old-del", "bob", true); err != nil || !now1 {
+			t.Fatalf("confirmed approval of an old deletion: %v, %v; want approved now", now1, err)
 		}
 	})
 }

@@ -77,7 +77,7 @@ func TestSweepsAcrossMasters(t *testing.T) {
 			want["remind"] = append(want["remind"], id("rem"))
 			// Approved by a replica that died: stuck.
 			mustCreate(t, c, newChange(ws, id("stk"), 1))
-			if _, now, err := c.Approve(ctx, ws, id("stk"), "bob", at(time.Minute), commands.Claim{Owner: "dead", For: time.Second}); err != nil || !now {
+			if _, now, err := c.Approve(ctx, ws, id("stk"), "bob", at(time.Minute), commands.Claim{Owner: "dead", For: time.Second}, false); err != nil || !now {
 				t.Fatalf("Approve: %v", err)
 			}
 			want["stuck"] = append(want["stuck"], id("stk"))
@@ -85,7 +85,7 @@ func TestSweepsAcrossMasters(t *testing.T) {
 			sch := newChange(ws, id("sch"), 1)
 			sch.ApplyAt = at(30 * time.Minute)
 			mustCreate(t, c, sch)
-			if _, _, err := c.Approve(ctx, ws, id("sch"), "bob", at(time.Minute), commands.Claim{}); err != nil {
+			if _, _, err := c.Approve(ctx, ws, id("sch"), "bob", at(time.Minute), commands.Claim{}, false); err != nil {
 				t.Fatal(err)
 			}
 			want["scheduled"] = append(want["scheduled"], id("sch"))

@@ -29,7 +29,7 @@ func testForgetChanges(t *testing.T, st *redisstore.Store) {
 	mustCreate(t, c, newChange(wsA(), "ap", 1))
 	mustCreate(t, c, newChange(wsA(), "rj", 1))
 	mustCreate(t, c, newChange(other, "o1", 1))
-	if _, _, err := c.Approve(ctx, wsA(), "ap", "bob", at(time.Minute), commands.Claim{}); err != nil {
+	if _, _, err := c.Approve(ctx, wsA(), "ap", "bob", at(time.Minute), commands.Claim{}, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Reject(ctx, wsA(), "rj", "bob", at(time.Minute)); err != nil {
@@ -122,7 +122,7 @@ func TestForgetScheduledAndUnsigned(t *testing.T) {
 			sc := newChange(ws, "s-"+ws.TeamID, 1)
 			sc.ApplyAt = at(2 * time.Hour)
 			mustCreate(t, c, sc)
-			if got, _, err := c.Approve(ctx, ws, sc.ID, "bob", at(time.Minute), commands.Claim{}); err != nil || got.Status != commands.StatusScheduled {
+			if got, _, err := c.Approve(ctx, ws, sc.ID, "bob", at(time.Minute), commands.Claim{}, false); err != nil || got.Status != commands.StatusScheduled {
 				t.Fatalf("Approve = %s, %v; want scheduled", got.Status, err)
 			}
 			k := newChange(ws, "k-"+ws.TeamID, 0)

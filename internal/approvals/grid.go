@@ -76,10 +76,10 @@ func (g GridChanges) Get(ctx context.Context, ws commands.Workspace, id string) 
 }
 
 // Approve implements commands.Changes.
-func (g GridChanges) Approve(ctx context.Context, ws commands.Workspace, id, approver string, now time.Time, claim commands.Claim) (commands.Change, bool, error) {
+func (g GridChanges) Approve(ctx context.Context, ws commands.Workspace, id, approver string, now time.Time, claim commands.Claim, deleteConfirmed bool) (commands.Change, bool, error) {
 	var approvedNow bool
 	c, err := fallback(ws, func(w commands.Workspace) (commands.Change, error) {
-		c, done, err := g.inner.Approve(ctx, w, id, approver, now, claim)
+		c, done, err := g.inner.Approve(ctx, w, id, approver, now, claim, deleteConfirmed)
 		approvedNow = done
 		return c, err
 	})

@@ -50,7 +50,7 @@ func TestGridChangesStayDecidable(t *testing.T) {
 		}
 
 		claim := commands.Claim{Owner: "r1", For: time.Minute}
-		c, approvedNow, err := g.Approve(ctx, org, "c-approve", "bob", at(time.Minute), claim)
+		c, approvedNow, err := g.Approve(ctx, org, "c-approve", "bob", at(time.Minute), claim, false)
 		if err != nil || !approvedNow || c.Workspace != org || c.Lease.Fence != 1 {
 			t.Fatalf("Approve = now %v, ws %+v, fence %d, %v", approvedNow, c.Workspace, c.Lease.Fence, err)
 		}
@@ -63,7 +63,7 @@ func TestGridChangesStayDecidable(t *testing.T) {
 		if c, err := g.Finish(ctx, org, "c-approve", 1, commands.StatusApplied, commands.Notation("applied"), nil, at(2*time.Minute)); err != nil || c.Status != commands.StatusApplied {
 			t.Fatalf("Finish = %s, %v", c.Status, err)
 		}
-		if _, _, err := g.Approve(ctx, org, "c-approve", "carol", at(3*time.Minute), commands.Claim{}); !errors.Is(err, commands.ErrDecided) {
+		if _, _, err := g.Approve(ctx, org, "c-approve", "carol", at(3*time.Minute), commands.Claim{}, false); !errors.Is(err, commands.ErrDecided) {
 			t.Errorf("second approval: %v, want ErrDecided", err)
 		}
 		if c, err := g.Reject(ctx, org, "c-reject", "bob", at(4*time.Minute)); err != nil || c.Status != commands.StatusRejected {
@@ -74,7 +74,7 @@ func TestGridChangesStayDecidable(t *testing.T) {
 		}
 		// Approved without a claim (the approver's replica died), then
 		// claimed by the sweeper through the org's name.
-		if _, now, err := g.Approve(ctx, org, "c-claim", "bob", at(5*time.Minute+time.Second), commands.Claim{}); err != nil || !now {
+		if _, now, err := g.Approve(ctx, org, "c-claim", "bob", at(5*time.Minute+time.Second), commands.Claim{}, false); err != nil || !now {
 			t.Fatalf("Approve without a claim: now %v, %v", now, err)
 		}
 		c, err = g.Claim(ctx, org, "c-claim", claim, at(30*time.Minute), time.Minute)
@@ -84,7 +84,7 @@ func TestGridChangesStayDecidable(t *testing.T) {
 		if _, err := g.Finish(ctx, org, "c-claim", 1, commands.StatusStale, commands.Notation("moved"), nil, at(31*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if c, _, err := g.Approve(ctx, org, "c-new", "bob", at(32*time.Minute), commands.Claim{}); err != nil || c.Status != commands.StatusApproved {
+		if c, _, err := g.Approve(ctx, org, "c-new", "bob", at(32*time.Minute), commands.Claim{}, false); err != nil || c.Status != commands.StatusApproved {
 			t.Errorf("Approve of a change made in the org = %s, %v", c.Status, err)
 		}
 		if _, err := g.Finish(ctx, org, "c-new", 0, commands.StatusFailed, commands.Notation("no"), nil, at(33*time.Minute)); err != nil {

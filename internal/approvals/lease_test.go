@@ -26,7 +26,7 @@ func TestLeaseClaimRenewFinish(t *testing.T) {
 		a := commands.Claim{Owner: "attempt-a", For: time.Minute}
 		b := commands.Claim{Owner: "attempt-b", For: time.Minute}
 		mustCreate(t, c, newChange(wsA(), "l1", 1))
-		got, now, err := c.Approve(ctx, wsA(), "l1", "bob", at(time.Minute), a)
+		got, now, err := c.Approve(ctx, wsA(), "l1", "bob", at(time.Minute), a, false)
 		if err != nil || !now || got.Lease != (commands.Lease{Owner: "attempt-a", Fence: 1, Until: at(2 * time.Minute)}) {
 			t.Fatalf("Approve = %+v, %v, %v; want approved with fence 1 until +2m", got.Lease, now, err)
 		}
@@ -92,7 +92,7 @@ func TestExactlyOnceTwoSweepers(t *testing.T) {
 			ch.CreatedAt, ch.ExpiresAt = start.Add(-time.Hour), start.Add(time.Hour)
 			mustCreate(t, first, ch)
 			// Approved by a replica that died at once: its lease has run out.
-			if _, now, err := first.Approve(t.Context(), wsA(), ch.ID, "bob", start.Add(-time.Minute), commands.Claim{Owner: "dead", For: time.Second}); err != nil || !now {
+			if _, now, err := first.Approve(t.Context(), wsA(), ch.ID, "bob", start.Add(-time.Minute), commands.Claim{Owner: "dead", For: time.Second}, false); err != nil || !now {
 				t.Fatalf("Approve: %v", err)
 			}
 		}

@@ -32,14 +32,14 @@ func TestScheduledLifecycle(t *testing.T) {
 			ch.ApplyAt = at(2 * time.Hour)
 			mustCreate(t, c, ch)
 		}
-		got, now, err := c.Approve(ctx, wsA(), "s1", "bob", at(time.Minute), commands.Claim{Owner: "a", For: time.Minute})
+		got, now, err := c.Approve(ctx, wsA(), "s1", "bob", at(time.Minute), commands.Claim{Owner: "a", For: time.Minute}, false)
 		if err != nil || !now || got.Status != commands.StatusScheduled || got.Lease.Owner != "" {
 			t.Fatalf("Approve = %s lease %+v, %v, %v; want scheduled without a lease", got.Status, got.Lease, now, err)
 		}
 		if !got.ApplyAt.Equal(at(2 * time.Hour)) {
 			t.Errorf("ApplyAt = %v", got.ApplyAt)
 		}
-		if _, _, err := c.Approve(ctx, wsA(), "s2", "bob", at(time.Minute), commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "s2", "bob", at(time.Minute), commands.Claim{}, false); err != nil {
 			t.Fatal(err)
 		}
 		if p, err := c.Pending(ctx, wsA()); err != nil || len(p) != 0 {
@@ -142,7 +142,7 @@ func TestUndoPlanAndLink(t *testing.T) {
 		c := NewChanges(s, ChangesOptions{})
 		ctx := t.Context()
 		mustCreate(t, c, newChange(wsA(), "u1", 1))
-		if _, _, err := c.Approve(ctx, wsA(), "u1", "bob", at(time.Minute), commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "u1", "bob", at(time.Minute), commands.Claim{}, false); err != nil {
 			t.Fatal(err)
 		}
 		plan := &commands.UndoPlan{Kind: commands.ChangeRollout, Weights: map[string]int{"v-a": 100000}, RolloutContextKind: "org",
@@ -276,7 +276,7 @@ func TestRemindDue(t *testing.T) {
 		if _, err := c.Reject(ctx, wsA(), "r2", "bob", at(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := c.Approve(ctx, wsA(), "r3", "bob", at(time.Minute), commands.Claim{}); err != nil {
+		if _, _, err := c.Approve(ctx, wsA(), "r3", "bob", at(time.Minute), commands.Claim{}, false); err != nil {
 			t.Fatal(err)
 		}
 		if d, err := c.RemindDue(ctx, at(testTTL/2-time.Second), 10); err != nil || len(d) != 0 {
@@ -307,7 +307,7 @@ func TestSetDMs(t *testing.T) {
 		if err := c.SetDMs(ctx, wsA(), "d1", dms); err != nil {
 			t.Fatal(err)
 		}
-		got, _, err := c.Approve(ctx, wsA(), "d1", "bob", at(time.Minute), commands.Claim{})
+		got, _, err := c.Approve(ctx, wsA(), "d1", "bob", at(time.Minute), commands.Claim{}, false)
 		if err != nil || !reflect.DeepEqual(got.DMs, dms) {
 			t.Errorf("Approve = DMs %+v, %v", got.DMs, err)
 		}
@@ -334,7 +334,7 @@ func TestScheduledExactlyOnceTwoReplicas(t *testing.T) {
 			ch.Flag, ch.FlagVersion, ch.EnvVersion = fmt.Sprintf("flag-%03d", i), 1, 1
 			ch.CreatedAt, ch.ExpiresAt, ch.ApplyAt = start.Add(-time.Hour), start.Add(-time.Second), start.Add(-time.Second)
 			mustCreate(t, first, ch)
-			if got, now, err := first.Approve(t.Context(), wsA(), ch.ID, "bob", start.Add(-time.Minute), commands.Claim{Owner: "x", For: time.Second}); err != nil || !now || got.Status != commands.StatusScheduled {
+			if got, now, err := first.Approve(t.Context(), wsA(), ch.ID, "bob", start.Add(-time.Minute), commands.Claim{Owner: "x", For: time.Second}, false); err != nil || !now || got.Status != commands.StatusScheduled {
 				t.Fatalf("Approve = %s, %v", got.Status, err)
 			}
 		}

@@ -45,7 +45,7 @@ func (e *Executor) newClaim() Claim {
 // isStoreError reports whether err is a failure of the state store itself
 // rather than one of the Changes contract's answers.
 func isStoreError(err error) bool {
-	for _, s := range []error{ErrChangeNotFound, ErrSelfApproval, ErrAlreadyApproved, ErrDecided, ErrExpired, ErrNotRequester, ErrClaimed, ErrLeaseLost} {
+	for _, s := range []error{ErrChangeNotFound, ErrSelfApproval, ErrAlreadyApproved, ErrDecided, ErrExpired, ErrNotRequester, ErrClaimed, ErrLeaseLost, ErrConfirmDelete} {
 		if errors.Is(err, s) {
 			return false
 		}

@@ -53,17 +53,23 @@ func (e *Executor) CheckConfirmation(ctx context.Context, actor Actor, id, typed
 
 // confirmDelete enforces the rule that deleting a flag takes its key typed
 // by the approver: nil when c is no pending deletion or the key matches.
+// (Without a typed key the store refuses the approval: ErrConfirmDelete.)
 func confirmDelete(c Change, typedKey *string) error {
 	if !c.Delete || c.Status != StatusPending {
 		return nil
 	}
 	switch {
 	case typedKey == nil:
-		return Errorf(KindConfirm, "Deleting `%s` cannot be undone: type its key to confirm.", c.Flag)
+		return confirmError(c)
 	case strings.TrimSpace(*typedKey) != c.Flag:
 		return &FieldError{Field: FieldConfirmKey, Msg: Textf("Type %s exactly to delete it.", c.Flag)}
 	}
 	return nil
+}
+
+// confirmError asks for deletion c's flag key (KindConfirm).
+func confirmError(c Change) error {
+	return Errorf(KindConfirm, "Deleting `%s` cannot be undone: type its key to confirm.", c.Flag)
 }
 
 // Reject rejects pending change id. Anyone who may approve it may reject
@@ -100,20 +106,37 @@ func (e *Executor) RecordPost(ctx context.Context, ws Workspace, id, channelID, 
 	return nil
 }
 
+// approve records actor's approval. The store checks the change itself
+// (unknown, decided, expired, the requester, a second approval, a deletion
+// without its key typed) in the one atomic step that records it, so a
+// click costs no read of the change first; only a typed key is checked
+// against a read before. The store reads the keys of actor's workspace
+// alone, so the change it answers is one of that workspace.
 func (e *Executor) approve(ctx context.Context, actor Actor, id string, typedKey *string) (ChangeResult, error) {
-	c, err := e.changeFor(ctx, actor, id)
-	if err != nil {
-		return ChangeResult{}, err
+	if actor.Outsider {
+		return ChangeResult{}, outsiderError()
 	}
-	if err := confirmDelete(c, typedKey); err != nil {
-		return ChangeResult{Change: c}, err
+	if e.changes == nil || e.policies == nil {
+		return ChangeResult{}, &Error{Kind: KindInternal, Err: errors.New("commands: no change store configured")}
+	}
+	if typedKey != nil {
+		c, err := e.changeFor(ctx, actor, id)
+		if err != nil {
+			return ChangeResult{}, err
+		}
+		if err := confirmDelete(c, typedKey); err != nil {
+			return ChangeResult{Change: c}, err
+		}
 	}
 	if err := e.checkApprover(ctx, actor); err != nil {
-		return ChangeResult{Change: c}, err
+		return ChangeResult{}, err
 	}
 	claim := e.newClaim()
-	c, approvedNow, err := e.changes.Approve(ctx, actor.Workspace, id, actor.UserID, e.now(), claim)
+	c, approvedNow, err := e.changes.Approve(ctx, actor.Workspace, id, actor.UserID, e.now(), claim, typedKey != nil)
 	if err != nil {
+		if errors.Is(err, ErrConfirmDelete) {
+			return ChangeResult{Change: c}, confirmError(c)
+		}
 		if isStoreError(err) {
 			// The approval may have been recorded (a lost reply): if it
 			// completed the count, the sweeper applies it once our lease

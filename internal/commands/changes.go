@@ -199,6 +199,8 @@ var (
 	ErrDecided         = errors.New("change already decided")
 	ErrExpired         = errors.New("change expired")
 	ErrNotRequester    = errors.New("only the requester can cancel")
+	// ErrConfirmDelete: approving a deletion needs the flag's key typed.
+	ErrConfirmDelete = errors.New("deleting the flag needs its key typed to confirm")
 	// ErrClaimed: another attempt holds a live lease on the change.
 	ErrClaimed = errors.New("change is being applied by another attempt")
 	// ErrLeaseLost: the caller's lease lapsed and another attempt claimed
@@ -241,8 +243,12 @@ type Changes interface {
 	// lease, until ClaimScheduled takes it at its time. Errors:
 	// ErrSelfApproval, ErrAlreadyApproved, ErrExpired, ErrChangeNotFound,
 	// and ErrDecided (with the change returned, so the caller can say who
-	// decided it).
-	Approve(ctx context.Context, ws Workspace, id, approver string, now time.Time, claim Claim) (c Change, approvedNow bool, err error)
+	// decided it). A pending change that deletes its flag is approved only
+	// with deleteConfirmed (the approver typed its key); without it the
+	// answer is ErrConfirmDelete, with the change, and nothing is recorded.
+	// The store checks that itself, so that an approval is one round trip
+	// with no read before it.
+	Approve(ctx context.Context, ws Workspace, id, approver string, now time.Time, claim Claim, deleteConfirmed bool) (c Change, approvedNow bool, err error)
 	// Claim takes the lease on approved change id for claim, with the next
 	// fence, unless another attempt's lease is still live at now
 	// (ErrClaimed). A change approved without a claim may be claimed only

@@ -15,6 +15,7 @@ type memChanges struct {
 	changes map[string]Change // by workspace and id
 	dedupe  map[string]string // workspace and dedupe key → id
 	Err     error
+	gets    int // calls of Get
 }
 
 func newMemChanges() *memChanges {
@@ -41,6 +42,7 @@ func (m *memChanges) Create(_ context.Context, c Change, dedupeKey string) (Chan
 func (m *memChanges) Get(_ context.Context, ws Workspace, id string) (Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.gets++
 	if m.Err != nil {
 		return Change{}, m.Err
 	}
@@ -73,7 +75,7 @@ func (m *memChanges) open(ws Workspace, id string, now time.Time) (Change, error
 	return c, nil
 }
 
-func (m *memChanges) Approve(_ context.Context, ws Workspace, id, approver string, now time.Time, claim Claim) (Change, bool, error) {
+func (m *memChanges) Approve(_ context.Context, ws Workspace, id, approver string, now time.Time, claim Claim, deleteConfirmed bool) (Change, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, err := m.open(ws, id, now)
@@ -85,6 +87,9 @@ func (m *memChanges) Approve(_ context.Context, ws Workspace, id, approver strin
 	}
 	if slices.ContainsFunc(c.Approvals, func(a Approval) bool { return a.UserID == approver }) {
 		return c, false, ErrAlreadyApproved
+	}
+	if c.Delete && !deleteConfirmed {
+		return c, false, ErrConfirmDelete
 	}
 	c.Approvals = append(slices.Clone(c.Approvals), Approval{UserID: approver, At: now})
 	done := len(c.Approvals) >= max(c.RequiredApprovals, 1)

@@ -40,7 +40,7 @@ var deadClaim = Claim{Owner: "dead-replica", For: 30 * time.Second}
 func stuckChange(t *testing.T, r *writeRig) Change {
 	t.Helper()
 	c := r.mustRequest("on new-checkout")
-	if _, now, err := r.changes.Approve(t.Context(), wsA, c.ID, bob.UserID, t0.Add(-time.Minute), deadClaim); err != nil || !now {
+	if _, now, err := r.changes.Approve(t.Context(), wsA, c.ID, bob.UserID, t0.Add(-time.Minute), deadClaim, false); err != nil || !now {
 		t.Fatalf("store Approve = now %v, %v", now, err)
 	}
 	stuck, err := r.changes.Reclaimable(t.Context(), t0, time.Hour, 10)

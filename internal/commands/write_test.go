@@ -599,6 +599,27 @@ func TestApproveApplies(t *testing.T) {
 	}
 }
 
+// TestApproveReadsNoChangeFirst: a click on Approve is one call to the
+// store, which checks the change in the step that records the approval;
+// the change is never read before it (a round trip per click).
+func TestApproveReadsNoChangeFirst(t *testing.T) {
+	t.Parallel()
+	r := newWriteRig(t)
+	c := r.mustRequest("on new-checkout")
+	r.changes.mu.Lock()
+	r.changes.gets = 0
+	r.changes.mu.Unlock()
+	res, err := r.exec.Approve(t.Context(), bob, c.ID)
+	if err != nil || res.Change.Status != StatusApplied {
+		t.Fatalf("Approve = %q, %v; want applied", res.Change.Status, err)
+	}
+	r.changes.mu.Lock()
+	defer r.changes.mu.Unlock()
+	if r.changes.gets != 0 {
+		t.Errorf("Approve read the change %d times before or after approving it, want 0", r.changes.gets)
+	}
+}
+
 func TestApproveCreateAndDelete(t *testing.T) {
 	t.Parallel()
 	r := newWriteRig(t)
@@ -612,10 +633,17 @@ func TestApproveCreateAndDelete(t *testing.T) {
 	d := r.mustRequest("delete old-banner")
 	// A deletion is approved only with its key typed: the core enforces it,
 	// whatever the transport does.
-	_, err := r.exec.Approve(t.Context(), bob, d.ID)
+	refused, err := r.exec.Approve(t.Context(), bob, d.ID)
 	wantKind(t, err, KindConfirm)
 	if got, want := err.(*Error).Msg.String(), "Deleting `old-banner` cannot be undone: type its key to confirm."; got != want {
 		t.Errorf("Approve(delete) message = %q, want %q", got, want)
+	}
+	// The transport opens the confirmation from the change it is given.
+	if refused.Change.ID != d.ID || refused.Change.Flag != "old-banner" {
+		t.Errorf("Approve(delete) returned change %q of %q, want %q of old-banner", refused.Change.ID, refused.Change.Flag, d.ID)
+	}
+	if got, err := r.exec.Change(t.Context(), bob, d.ID); err != nil || got.Status != StatusPending || len(got.Approvals) != 0 {
+		t.Errorf("after Approve(delete): status %q, approvals %v, %v; want pending with none recorded", got.Status, got.Approvals, err)
 	}
 	for _, typed := range []string{"", "old-banne", "OLD-BANNER", "new-checkout"} {
 		_, err = r.exec.ApproveWithKey(t.Context(), bob, d.ID, typed)

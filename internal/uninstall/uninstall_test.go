@@ -80,7 +80,7 @@ func (r *rig) populate(t *testing.T, ws commands.Workspace) {
 		}
 		switch id {
 		case "appr":
-			if _, _, err := r.changes.Approve(ctx, ws, c.ID, "UAPP", r.now, commands.Claim{Owner: "r1", For: time.Minute}); err != nil {
+			if _, _, err := r.changes.Approve(ctx, ws, c.ID, "UAPP", r.now, commands.Claim{Owner: "r1", For: time.Minute}, false); err != nil {
 				t.Fatal(err)
 			}
 		case "rej":
