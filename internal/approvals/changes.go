@@ -397,8 +397,9 @@ func (c *Changes) Approve(ctx context.Context, ws commands.Workspace, id, approv
 		return code, ch, err
 	}
 	code, ch, err := approve(deleteConfirmed)
-	if code == "confirm" && !ch.Delete {
-		// Stored before the del field: its body says it deletes nothing.
+	if errors.Is(err, commands.ErrConfirmDelete) && !ch.Delete {
+		// Stored before the del field, and its body (decoded, so err is
+		// the sentinel alone) says it deletes nothing.
 		code, ch, err = approve(true)
 	}
 	return ch, code == "approved", err

@@ -1133,5 +1133,16 @@ func TestApproveDeletion(t *testing.T) {
 		if _, now1, err := approve("old-del", "bob", true); err != nil || !now1 {
 			t.Fatalf("confirmed approval of an old deletion: %v, %v; want approved now", now1, err)
 		}
+		// An old change whose body can't be read is not taken for one
+		// that deletes nothing.
+		mustCreate(t, c, deletion("old-bad"))
+		legacy("old-bad")
+		do(t, s, "HSET", s.Key(c.changeKey(wsA(), "old-bad")), "body", "{")
+		if _, now1, err := approve("old-bad", "bob", false); err == nil || now1 {
+			t.Fatalf("unconfirmed approval of an old change with a broken body = %v, %v; want an error", now1, err)
+		}
+		if n := do(t, s, "HGET", s.Key(c.changeKey(wsA(), "old-bad")), "n"); n != "0" {
+			t.Fatalf("approvals recorded on the broken change: %v, want 0", n)
+		}
 	})
 }
