@@ -1,11 +1,7 @@
 package redisstore
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -29,10 +25,6 @@ const clockTick = 100 * time.Millisecond
 // The clock stops when the Store is closed. TIME and EXPIREAT follow the
 // wall clock anyway.
 //
-// The Store's client reaches the server through an in-memory connection
-// (memPipe), not its loopback port, which saves most of each command's CPU;
-// the port stays open for tools that connect by address.
-//
 // Its methods are meant for tests: Stop and Restart simulate an outage, and
 // FastForward lets TTLs run out without waiting.
 type EmbeddedServer struct {
@@ -40,9 +32,6 @@ type EmbeddedServer struct {
 	addr string
 	stop chan struct{} // closed by close: stops the clock
 	done chan struct{} // closed when the clock stopped
-
-	mu      sync.Mutex // serialises dial with Stop, Restart and close
-	stopped bool
 }
 
 // startEmbedded starts a miniredis on a free loopback port and its clock.
@@ -79,46 +68,22 @@ func (e *EmbeddedServer) runClock(tick time.Duration) {
 func (e *EmbeddedServer) close() {
 	close(e.stop)
 	<-e.done
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.stopped = true
 	e.m.Close()
-}
-
-// dial is the Store client's dialer: a new in-memory connection served by
-// the server, refused while it is stopped.
-func (e *EmbeddedServer) dial(context.Context, string, string) (net.Conn, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.stopped {
-		return nil, &net.OpError{Op: "dial", Net: memNetwork, Addr: memAddr{}, Err: syscall.ECONNREFUSED}
-	}
-	client, server := memPipe()
-	e.m.Server().ServeConn(server)
-	return client, nil
 }
 
 // Addr returns the server's host:port.
 func (e *EmbeddedServer) Addr() string { return e.addr }
 
-// Stop stops the server as if Redis went down: open connections are
-// closed and new ones refused until Restart. The data is kept.
-func (e *EmbeddedServer) Stop() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.stopped = true
-	e.m.Close()
-}
+// Stop stops the server as if Redis went down: connections are refused
+// until Restart. The data is kept.
+func (e *EmbeddedServer) Stop() { e.m.Close() }
 
 // Restart starts a stopped server again on the same address, with the data
 // it had.
 func (e *EmbeddedServer) Restart() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if err := e.m.Restart(); err != nil {
 		return fmt.Errorf("redisstore: restart embedded redis: %w", err)
 	}
-	e.stopped = false
 	return nil
 }
 

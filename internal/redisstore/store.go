@@ -99,8 +99,7 @@ func Open(ctx context.Context, redisURL string, log *slog.Logger, opts Options) 
 }
 
 // OpenEmbedded starts an in-process Redis (miniredis) on a free loopback port
-// and connects to it through in-memory connections (see EmbeddedServer).
-// Its data lives in memory only and is lost when the
+// and connects to it. Its data lives in memory only and is lost when the
 // Store is closed or the process exits. Its clock runs with the wall clock
 // (see EmbeddedServer), so keys with a TTL expire as on a real Redis. Close
 // stops the server too.
@@ -115,7 +114,6 @@ func OpenEmbedded(ctx context.Context, log *slog.Logger, opts Options) (*Store, 
 	}
 	uo := baseOptions(opts)
 	uo.Addrs = []string{srv.Addr()}
-	uo.Dialer = srv.dial
 	s, err := connect(ctx, uo, srv, log, opts)
 	if err != nil {
 		srv.close()
