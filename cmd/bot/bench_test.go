@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/slackfake"
+	"github.com/flagbot/flagbot/internal/testport"
 )
 
 // BenchmarkSlashCommandAck measures, through the real socketmode client and
@@ -94,12 +94,7 @@ func BenchmarkIdleMemoryProcess(b *testing.B) {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	sl, lds := newSlack(b), newLD(b)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testport.Free(b)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"SLACK_APP_TOKEN="+slackfake.DefaultAppToken, "SLACK_BOT_TOKEN="+slackfake.DefaultBotToken,

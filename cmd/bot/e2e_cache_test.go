@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flagbot/flagbot/internal/slackfake"
+	"github.com/flagbot/flagbot/internal/testport"
 )
 
 // childBotEnv marks the test binary re-run as a second bot process.
@@ -169,7 +170,7 @@ func TestInstallationCacheAcrossProcesses(t *testing.T) {
 	}
 	first := installed()
 
-	addr := freePort(t)
+	addr := testport.Free(t)
 	childEnv := map[string]string{
 		"SLACK_APP_TOKEN":      slackfake.DefaultAppToken,
 		"SLACK_CLIENT_ID":      slackfake.DefaultClientID,

@@ -17,6 +17,7 @@ import (
 	"github.com/flagbot/flagbot/internal/ld"
 	"github.com/flagbot/flagbot/internal/ld/ldtest"
 	"github.com/flagbot/flagbot/internal/slackfake"
+	"github.com/flagbot/flagbot/internal/testport"
 )
 
 // Identities and secrets used across the end-to-end tests. The secrets are
@@ -367,13 +368,8 @@ func startRedisServer(t testing.TB) *redisServer {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("FLAGBOT_TEST_REDIS_URL is set but redis-server is not on PATH: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
-	r := &redisServer{port: port, dir: t.TempDir()}
+	// The port outlives each server: restarts take it again.
+	r := &redisServer{port: testport.Port(t), dir: t.TempDir()}
 	r.start(t)
 	t.Cleanup(func() { r.stop(t) })
 	return r

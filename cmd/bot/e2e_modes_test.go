@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/flagbot/flagbot/internal/ld/ldtest"
 	"github.com/flagbot/flagbot/internal/slackfake"
+	"github.com/flagbot/flagbot/internal/testport"
 )
 
 // mode is how the bot serves workspaces: one, with SLACK_BOT_TOKEN, or
@@ -34,22 +34,10 @@ func forEachMode(t *testing.T, f func(t *testing.T, m mode)) {
 	}
 }
 
-// freePort returns a loopback port nothing listens on (for the install
-// listener, whose public URL must be known before it starts).
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // withOAuth runs the bot in multi-workspace mode on the fake Slack's app
 // credentials, with its install listener on a free loopback port.
 func withOAuth(t testing.TB) botOption {
-	addr := freePort(t)
+	addr := testport.Free(t) // the install listener's public URL must be known before it starts
 	return func(env map[string]string) {
 		delete(env, "SLACK_BOT_TOKEN")
 		env["SLACK_CLIENT_ID"] = slackfake.DefaultClientID

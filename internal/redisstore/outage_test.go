@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/flagbot/flagbot/internal/testport"
 )
 
 const (
@@ -149,14 +151,10 @@ func TestUnavailableAndRecoveryRedisServer(t *testing.T) {
 		}
 		t.Skip("redis-server is not on PATH and " + testRedisURLEnv + " is unset: skipping the outage test against a real server")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// The server restarts on the same port below.
+	port, err := strconv.Atoi(testport.Port(t))
 	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	if port == 6379 {
-		t.Fatal("picked the shared Redis port")
+		t.Fatal(err)
 	}
 
 	srv := startRedisServer(t, bin, port)

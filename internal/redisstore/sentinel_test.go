@@ -9,14 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// freePort returns a loopback port nothing listens on.
-func freePort(t *testing.T) string {
-	t.Helper()
-	_, port, _ := net.SplitHostPort(closedAddr(t))
-	return port
-}
+	"github.com/flagbot/flagbot/internal/testport"
+)
 
 // startRedisProcess runs redis-server with args until the test ends and
 // waits until port accepts connections.
@@ -60,7 +55,7 @@ func TestSentinel(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("FLAGBOT_TEST_REDIS_URL is set but redis-server is not on PATH: %v", err)
 	}
-	primary, sentinel := freePort(t), freePort(t)
+	primary, sentinel := testport.Port(t), testport.Port(t)
 	startRedisProcess(t, primary, "--bind", "127.0.0.1", "--port", primary, "--save", "", "--requirepass", testPassword)
 	conf := filepath.Join(t.TempDir(), "sentinel.conf")
 	if err := os.WriteFile(conf, fmt.Appendf(nil,
