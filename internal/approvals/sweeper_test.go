@@ -169,7 +169,10 @@ func TestSweeperRun(t *testing.T) {
 		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 		var buf syncBuffer
 		logger := slog.New(slog.NewTextHandler(&buf, nil))
-		sw := NewSweeper(s, c, logger, SweeperOptions{Interval: 20 * time.Millisecond, Now: clock, OnExpired: log.onExpired})
+		// A sweep may take longer than the interval on a loaded machine (a
+		// cluster shared with other tests): LockTTL, which bounds one sweep,
+		// would otherwise default to the 20 ms interval and fail every sweep.
+		sw := NewSweeper(s, c, logger, SweeperOptions{Interval: 20 * time.Millisecond, LockTTL: 5 * time.Second, Now: clock, OnExpired: log.onExpired})
 
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
@@ -232,7 +235,8 @@ func TestSweeperRedisDown(t *testing.T) {
 	log := newExpiredLog()
 	var buf syncBuffer
 	sw := NewSweeper(s, c, slog.New(slog.NewTextHandler(&buf, nil)), SweeperOptions{
-		Interval: 20 * time.Millisecond, Now: func() time.Time { return at(testTTL + time.Second) }, OnExpired: log.onExpired,
+		Interval: 20 * time.Millisecond, LockTTL: 5 * time.Second, // as in TestSweeperRun
+		Now: func() time.Time { return at(testTTL + time.Second) }, OnExpired: log.onExpired,
 	})
 	s.EmbeddedServer().Stop()
 	ctx, cancel := context.WithCancel(t.Context())
