@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"strings"
@@ -10,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flagbot/flagbot/internal/ld/ldtest"
 	"github.com/flagbot/flagbot/internal/slackfake"
-	"github.com/flagbot/flagbot/internal/testport"
 )
 
 // childBotEnv marks the test binary re-run as a second bot process.
@@ -27,6 +28,26 @@ func TestChildBot(t *testing.T) {
 	if err := run(context.Background(), []string{"flagbot"}, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// childBotEnvFor is the environment of a second bot process on sl and
+// lds, with adminID as Flagbot admin, then shared (the Redis both
+// processes use) and opts (such as withOAuth) on top.
+func childBotEnvFor(sl *slackfake.Server, lds *ldtest.Server, shared map[string]string, opts ...botOption) map[string]string {
+	env := map[string]string{
+		"SLACK_APP_TOKEN":   slackfake.DefaultAppToken,
+		"SLACK_BOT_TOKEN":   slackfake.DefaultBotToken,
+		"SLACK_API_URL":     sl.APIURL(),
+		"LD_BASE_URL":       lds.URL(),
+		"FLAGBOT_HTTP_ADDR": "127.0.0.1:0",
+		"FLAGBOT_ADMINS":    adminID,
+		"LOG_LEVEL":         "debug",
+	}
+	maps.Copy(env, shared)
+	for _, o := range opts {
+		o(env)
+	}
+	return env
 }
 
 // startChildBot runs a bot in another process with env, on sl, until the
@@ -93,19 +114,7 @@ func TestConnectionCacheAcrossProcesses(t *testing.T) {
 		opts = append(opts, withEnv(k, v))
 	}
 	a := connected(t, slA, lds, writerToken, opts...)
-	childEnv := map[string]string{
-		"SLACK_APP_TOKEN":   slackfake.DefaultAppToken,
-		"SLACK_BOT_TOKEN":   slackfake.DefaultBotToken,
-		"SLACK_API_URL":     slB.APIURL(),
-		"LD_BASE_URL":       lds.URL(),
-		"FLAGBOT_HTTP_ADDR": "127.0.0.1:0",
-		"FLAGBOT_ADMINS":    adminID,
-		"LOG_LEVEL":         "debug",
-	}
-	for k, v := range shared {
-		childEnv[k] = v
-	}
-	b := startChildBot(t, slB, childEnv)
+	b := startChildBot(t, slB, childBotEnvFor(slB, lds, shared))
 
 	// b reads the connection (and caches it).
 	for range 3 {
@@ -170,23 +179,8 @@ func TestInstallationCacheAcrossProcesses(t *testing.T) {
 	}
 	first := installed()
 
-	addr := testport.Free(t)
-	childEnv := map[string]string{
-		"SLACK_APP_TOKEN":      slackfake.DefaultAppToken,
-		"SLACK_CLIENT_ID":      slackfake.DefaultClientID,
-		"SLACK_CLIENT_SECRET":  slackfake.DefaultClientSecret,
-		"FLAGBOT_PUBLIC_URL":   "http://" + addr,
-		"FLAGBOT_INSTALL_ADDR": addr,
-		"SLACK_API_URL":        slB.APIURL(),
-		"LD_BASE_URL":          lds.URL(),
-		"FLAGBOT_HTTP_ADDR":    "127.0.0.1:0",
-		"FLAGBOT_ADMINS":       adminID,
-		"LOG_LEVEL":            "debug",
-	}
-	for k, v := range shared {
-		childEnv[k] = v
-	}
-	b := startChildBot(t, slB, childEnv)
+	env := childBotEnvFor(slB, lds, shared, withOAuth(t))
+	b := startChildBot(t, slB, env)
 
 	// Each command comes from a new person, so that b asks users.info (it
 	// caches people, not installations) with the token it holds then.
@@ -241,7 +235,7 @@ func TestInstallationCacheAcrossProcesses(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	installURL := "http://" + addr + "/slack/install"
+	installURL := env["FLAGBOT_PUBLIC_URL"] + "/slack/install"
 	want := "Flagbot isn't installed in this workspace (any more), so it can't act here. Ask an admin to install it again at <" + installURL + "|" + installURL + ">."
 	seenWithin("an uninstall", func(token string, res slackfake.Response) bool { return token == "" && res.Text == want })
 }
